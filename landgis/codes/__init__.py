@@ -1,0 +1,201 @@
+"""Land-class code tables as data, and lookups over them.
+
+Three tables ship with landgis (see ``SOURCES.md`` beside this file):
+
+* ``survey_2009.csv`` — 2nd national land survey (二调) classes, GB/T 21010-2007
+  and the 3-digit 二调 working classes;
+* ``survey_2019.csv`` — 3rd national land survey (三调) working classes, also used
+  by the annual change survey (年度变更调查), plus GB/T 21010-2017 classes;
+* ``landuse_2023.csv`` — 用地用海分类 (2023 guide), 2-, 4- and 6-digit codes.
+
+Each survey class carries ``landcat`` (construction / agricultural / unused) and
+``role`` (homestead, road, water); each planning code carries a ``use`` tag
+(industrial, commercial, warehouse, mining, urban_housing, homestead, …).
+A project or profile may add or re-map codes (``[codes.zoning]`` …).
+
+Examples
+--------
+>>> zoning = code_table("zoning")
+>>> zoning.lookup("100101").use
+'industrial'
+>>> zoning.lookup("1001").use
+'industrial'
+>>> code_table("survey").lookup("0702").role
+'homestead'
+>>> code_table("survey_2009").lookup("203").landcat
+'construction'
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CodeInfo", "CodeTable", "code_table", "normalize_codes", "LANDCATS"]
+
+LANDCATS = ("construction", "agricultural", "unused")
+
+_FILES = {"survey": "survey_2019.csv", "survey_2009": "survey_2009.csv", "zoning": "landuse_2023.csv"}
+_TITLES = {
+    "survey": "三调工作分类 / GB/T 21010-2017",
+    "survey_2009": "二调 / GB/T 21010-2007",
+    "zoning": "用地用海分类 (2023)",
+}
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """What the rules need to know about one land-class code."""
+
+    code: str
+    name: str = ""
+    landcat: str = ""
+    role: str = ""
+    use: str = ""
+    matched: str = ""  # the table code this lookup resolved to ("" if unknown)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.matched)
+
+
+class CodeTable:
+    """A code table with tolerant lookup.
+
+    Lookup order: exact code; the code with a trailing adjustment letter
+    removed (三调 ``0201K`` 可调整果园 → ``0201``); zero-padded numeric forms
+    (``11`` → ``011``); then ever shorter prefixes (a local ``100199`` → ``1001``).
+    """
+
+    def __init__(self, name: str, rows: Iterable[CodeInfo]):
+        self.name = name
+        self.title = _TITLES.get(name, name)
+        self._rows: dict[str, CodeInfo] = {r.code: r for r in rows}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._rows
+
+    @property
+    def codes(self) -> list[str]:
+        return list(self._rows)
+
+    @property
+    def uses(self) -> list[str]:
+        """Every planned-use tag in the table (sorted)."""
+        return sorted({r.use for r in self._rows.values() if r.use})
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> CodeTable:
+        """A copy in which the given codes are added or re-mapped.
+
+        ``overrides`` maps code → object with ``name``/``use``/``landcat``/``role``
+        attributes (empty strings keep the table's value).
+        """
+        rows = dict(self._rows)
+        for code, ov in overrides.items():
+            base = rows.get(code) or self.lookup(code)
+            base = replace(base, code=code, matched=code)
+            changes = {k: getattr(ov, k) for k in ("name", "use", "landcat", "role") if getattr(ov, k, "")}
+            rows[code] = replace(base, **changes)
+        return CodeTable(self.name, rows.values())
+
+    @cache  # noqa: B019 - tables are few and immutable
+    def lookup(self, code: str) -> CodeInfo:
+        code = _norm(code)
+        for candidate in _candidates(code):
+            row = self._rows.get(candidate)
+            if row is not None:
+                return replace(row, code=code, matched=row.code)
+        return CodeInfo(code=code)
+
+    def frame(self, codes: Iterable[str]) -> pd.DataFrame:
+        """Lookups for many codes as a DataFrame indexed by the normalised code."""
+        uniq = sorted({_norm(c) for c in codes})
+        infos = [self.lookup(c) for c in uniq]
+        return pd.DataFrame(
+            {
+                "name": [i.name for i in infos],
+                "landcat": [i.landcat for i in infos],
+                "role": [i.role for i in infos],
+                "use": [i.use for i in infos],
+                "matched": [i.matched for i in infos],
+            },
+            index=pd.Index(uniq, name="code", dtype=object),
+        )
+
+
+def normalize_codes(values: pd.Series) -> pd.Series:
+    """Codes as clean strings: ``203.0`` → ``"203"``, blanks → ``""``."""
+    out = values.astype(object).where(values.notna(), "")
+    return out.map(_norm).astype(object)
+
+
+@cache
+def code_table(name: str) -> CodeTable:
+    """The shipped code table ``survey``, ``survey_2009`` or ``zoning``."""
+    if name not in _FILES:
+        raise KeyError(f"no code table {name!r}; known: {', '.join(_FILES)}")
+    text = resources.files(__package__).joinpath(_FILES[name]).read_text(encoding="utf-8")
+    rows = []
+    for rec in csv.DictReader(text.splitlines()):
+        code = _norm(rec["code"])
+        rows.append(CodeInfo(code=code, name=rec.get("name", "") or "",
+                             landcat=(rec.get("landcat") or "").strip(),
+                             role=(rec.get("role") or "").strip(),
+                             use=(rec.get("use") or "").strip(), matched=code))
+    table = CodeTable(name, rows)
+    if name == "zoning":
+        table = _inherit_uses(table)
+    return table
+
+
+def _inherit_uses(table: CodeTable) -> CodeTable:
+    """Children without a ``use`` tag inherit their parent's."""
+    rows = {}
+    for code in table.codes:
+        info = table._rows[code]
+        if not info.use:
+            for n in (4, 2):
+                parent = table._rows.get(code[:n]) if len(code) > n else None
+                if parent is not None and parent.use:
+                    info = replace(info, use=parent.use)
+                    break
+        rows[code] = info
+    return CodeTable(table.name, rows.values())
+
+
+_FLOAT_INT = re.compile(r"^(\d+)\.0+$")
+
+
+def _norm(code: object) -> str:
+    if code is None or (isinstance(code, float) and np.isnan(code)):
+        return ""
+    if isinstance(code, (int, np.integer)):
+        return str(int(code))
+    s = str(code).strip().upper()
+    m = _FLOAT_INT.match(s)
+    return m.group(1) if m else s
+
+
+def _candidates(code: str) -> list[str]:
+    out = [code]
+    if len(code) > 2 and code[-1].isalpha() and code[:-1].isalnum():
+        out.append(code[:-1])
+    if code.isdigit():
+        for width in (2, 3, 4, 6):
+            if len(code) < width:
+                out.append(code.zfill(width))
+    for base in list(out):
+        for n in range(len(base) - 1, 1, -1):
+            out.append(base[:n])
+    seen: set[str] = set()
+    return [c for c in out if not (c in seen or seen.add(c))]

@@ -1,0 +1,282 @@
+"""The project file (TOML) read into frozen dataclasses.
+
+A project names the rule profile, the working CRS and the input layers by role.
+Everything is checked here, once, with messages that name the key and the fix;
+nothing downstream needs to second-guess the configuration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from landgis.errors import ProjectError
+
+__all__ = [
+    "LAYER_ROLES",
+    "PARCEL_ATTRIBUTES",
+    "STANDARD_FIELDS",
+    "LayerSpec",
+    "CodeOverride",
+    "Project",
+    "load_project",
+]
+
+#: Input layer roles a project may declare, with a one-line description.
+LAYER_ROLES: Mapping[str, str] = MappingProxyType(
+    {
+        "parcels": "candidate parcels (宗地 / 拟入市地块) — required",
+        "survey": "current land survey (三调 + 年度变更 DLTB)",
+        "survey_2009": "2nd national land survey (二调 DLTB)",
+        "farmland": "永久基本农田 permanent basic farmland",
+        "redline": "生态保护红线 ecological protection red line",
+        "udb": "城镇开发边界 urban development boundary",
+        "zoning": "planned land use (用地用海分类)",
+        "buildings": "existing buildings and structures",
+        "approvals": "land with legal approval (批准文号)",
+        "price_zones": "基准地价 zones",
+        "admin": "乡镇 / 村 boundaries",
+        "dem": "elevation raster",
+    }
+)
+
+#: Canonical parcel attributes a profile may use (contract §2).
+PARCEL_ATTRIBUTES: tuple[str, ...] = (
+    "parcel_id",
+    "owner",
+    "town",
+    "village",
+    "ownership",
+    "registered",
+    "restricted",
+    "approval_no",
+    "formed_year",
+    "house_cert",
+    "land_use_cert",
+    "penalized",
+    "street_front",
+    "retain_buildings",
+)
+
+#: Canonical field → national standard source field names tried in order.
+STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "parcels": {
+            "parcel_id": ("ZDDM", "BSM"),
+            "owner": ("QLR", "QLRMC"),
+            "town_code": ("ZLDWDM",),
+            "village": ("ZLDWMC",),
+            "ownership": ("QSXZ", "QLXZ"),
+            "approval_no": ("PZWH",),
+        },
+        "survey": {"class_code": ("DLBM",), "ownership": ("QSXZ",)},
+        "survey_2009": {"class_code": ("DLBM",)},
+        "zoning": {"class_code": ("YDYHFLDM", "GHYTDM", "YTDM")},
+        "approvals": {"approval_no": ("PZWH",), "approval_date": ("PZRQ",)},
+        "price_zones": {"price": ("JZDJ", "DJ"), "use": ("YT",)},
+        "admin": {"code": ("XZQDM",), "name": ("XZQMC",)},
+    }
+)
+
+_LAYER_KEYS = ("path", "layer", "fields", "crs", "transform", "encoding", "band")
+_TOP_KEYS = ("project", "layers", "tolerance", "codes", "settings")
+_PROJECT_KEYS = ("name", "profile", "crs", "data_date")
+_TOLERANCE_KEYS = ("min_overlap_m2",)
+_CODE_TABLES = ("survey", "survey_2009", "zoning")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Where one input layer comes from and how to read it.
+
+    ``fields`` maps canonical names (``parcel_id``, ``class_code``…) to the
+    source field names; standard names (ZDDM, DLBM…) need no mapping.
+    """
+
+    role: str
+    path: Path | None = None
+    layer: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    crs: str | None = None
+    transform: str | None = None
+    encoding: str | None = None
+    band: int = 1
+
+
+@dataclass(frozen=True)
+class CodeOverride:
+    """A land-class code declared or re-mapped by the project or a profile."""
+
+    code: str
+    name: str = ""
+    use: str = ""
+    landcat: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True)
+class Project:
+    """A screening project: profile, CRS, layers, tolerance and code overrides."""
+
+    name: str
+    profile: str
+    layers: Mapping[str, LayerSpec]
+    crs: str | None = None
+    min_overlap_m2: float = 1.0
+    codes: Mapping[str, Mapping[str, CodeOverride]] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    data_date: str = ""
+    source: Path | None = None
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.parent if self.source else Path.cwd()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base_dir: Path | str | None = None,
+                  source: Path | None = None) -> Project:
+        """Build a project from a parsed TOML mapping, checking every key."""
+        base = Path(base_dir) if base_dir is not None else (source.parent if source else Path.cwd())
+        where = str(source) if source else "project"
+        _check_keys(data, _TOP_KEYS, where)
+        proj = _table(data, "project", where)
+        _check_keys(proj, _PROJECT_KEYS, f"{where} [project]")
+        name = _str(proj, "name", "[project]", default="landgis screening")
+        profile = _str(proj, "profile", "[project]", default="national")
+        crs = _str(proj, "crs", "[project]", default=None)
+        data_date = _str(proj, "data_date", "[project]", default="")
+
+        layers_raw = _table(data, "layers", where)
+        if "parcels" not in layers_raw:
+            raise ProjectError(
+                f"{where}: no [layers.parcels]; the parcels layer is required, e.g.\n"
+                '  [layers.parcels]\n  path = "data/parcels.gpkg"\n  layer = "zd"'
+            )
+        layers: dict[str, LayerSpec] = {}
+        for role, spec in layers_raw.items():
+            if role not in LAYER_ROLES:
+                raise ProjectError(
+                    f"{where}: unknown layer role [layers.{role}]{_suggest(role, LAYER_ROLES)}; "
+                    f"known roles: {', '.join(LAYER_ROLES)}"
+                )
+            layers[role] = _layer_spec(role, spec, base, where)
+
+        tol = _table(data, "tolerance", where)
+        _check_keys(tol, _TOLERANCE_KEYS, f"{where} [tolerance]")
+        min_overlap = tol.get("min_overlap_m2", 1.0)
+        if isinstance(min_overlap, bool) or not isinstance(min_overlap, (int, float)) or min_overlap < 0:
+            raise ProjectError(
+                f"{where}: [tolerance] min_overlap_m2 must be a number ≥ 0 (square metres), "
+                f"got {min_overlap!r}"
+            )
+        codes = parse_code_overrides(_table(data, "codes", where), f"{where} [codes]")
+        settings = dict(_table(data, "settings", where))
+        return cls(name=name, profile=profile, layers=MappingProxyType(layers), crs=crs,
+                   min_overlap_m2=float(min_overlap), codes=codes, settings=settings,
+                   data_date=data_date, source=source)
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and check a project file.
+
+    Raises
+    ------
+    ProjectError
+        naming the file, the key and what to change.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ProjectError(f"project file {path} does not exist")
+    if path.is_dir():
+        raise ProjectError(f"{path} is a directory; give the project .toml file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"{path} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{path} is not valid TOML: {exc}") from None
+    return Project.from_dict(data, source=path.resolve())
+
+
+def parse_code_overrides(raw: Mapping[str, Any], where: str) -> Mapping[str, Mapping[str, CodeOverride]]:
+    """``[codes.zoning] "070199" = {name=…, use=…}`` → {table: {code: CodeOverride}}."""
+    out: dict[str, dict[str, CodeOverride]] = {}
+    for table, entries in raw.items():
+        if table not in _CODE_TABLES:
+            raise ProjectError(f"{where}: unknown code table `{table}`{_suggest(table, _CODE_TABLES)}; "
+                               f"known: {', '.join(_CODE_TABLES)}")
+        if not isinstance(entries, Mapping):
+            raise ProjectError(f"{where}.{table} must be a table of code = {{ name = …, use = … }}")
+        out[table] = {}
+        for code, spec in entries.items():
+            if isinstance(spec, str):
+                spec = {"use": spec} if table == "zoning" else {"landcat": spec}
+            if not isinstance(spec, Mapping):
+                raise ProjectError(f"{where}.{table}.{code} must be a table like "
+                                   '{ name = "…", use = "…" }')
+            _check_keys(spec, ("name", "use", "landcat", "role"), f"{where}.{table}.{code}")
+            out[table][str(code)] = CodeOverride(code=str(code), **{k: str(v) for k, v in spec.items()})
+    return MappingProxyType({k: MappingProxyType(v) for k, v in out.items()})
+
+
+def _layer_spec(role: str, spec: Any, base: Path, where: str) -> LayerSpec:
+    key = f"[layers.{role}]"
+    if not isinstance(spec, Mapping):
+        raise ProjectError(f"{where}: {key} must be a table with at least `path`")
+    _check_keys(spec, _LAYER_KEYS, f"{where} {key}")
+    path_s = _str(spec, "path", key, default=None)
+    if path_s is None:
+        raise ProjectError(f'{where}: {key} has no `path`; add e.g. path = "data/{role}.gpkg"')
+    path = Path(path_s)
+    if not path.is_absolute():
+        path = (base / path).resolve()
+    fields = spec.get("fields", {})
+    if not isinstance(fields, Mapping) or not all(isinstance(v, str) for v in fields.values()):
+        raise ProjectError(f"{where}: {key}.fields must map canonical names to source field names "
+                           '(strings), e.g. parcel_id = "ZDDM"')
+    if role == "parcels":
+        for canon in fields:
+            if canon not in PARCEL_ATTRIBUTES:
+                raise ProjectError(
+                    f"{where}: [layers.parcels.fields] `{canon}` is not a parcel attribute"
+                    f"{_suggest(canon, PARCEL_ATTRIBUTES)}; known: {', '.join(PARCEL_ATTRIBUTES)}")
+    band = spec.get("band", 1)
+    if isinstance(band, bool) or not isinstance(band, int) or band < 1:
+        raise ProjectError(f"{where}: {key}.band must be a positive integer, got {band!r}")
+    return LayerSpec(role=role, path=path, layer=_str(spec, "layer", key, default=None),
+                     fields=MappingProxyType(dict(fields)), crs=_str(spec, "crs", key, default=None),
+                     transform=_str(spec, "transform", key, default=None),
+                     encoding=_str(spec, "encoding", key, default=None), band=band)
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ProjectError(f"{where}: `{key}` must be a table ([{key}]), got {type(value).__name__}")
+    return value
+
+
+def _str(data: Mapping[str, Any], key: str, where: str, default: Any) -> Any:
+    if key not in data:
+        return default
+    value = data[key]
+    if not isinstance(value, str):
+        raise ProjectError(f"{where} `{key}` must be a string, got {value!r}")
+    return value
+
+
+def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ProjectError(f"{where}: unknown key `{key}`{_suggest(key, allowed)}; "
+                               f"allowed: {', '.join(allowed)}")
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""

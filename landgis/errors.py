@@ -1,0 +1,116 @@
+"""Exceptions and warnings raised by landgis.
+
+Every exception derives from :class:`LandgisError` and also from the built-in
+exception a caller would naturally catch (``ValueError``, ``OSError``), so
+``except ValueError`` keeps working for code that does not know landgis.
+
+Warnings are named classes so that a user can accept exactly what they accept::
+
+    import warnings
+    from landgis.errors import GeometryRepairWarning
+    warnings.simplefilter("ignore", GeometryRepairWarning)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "LandgisError",
+    "ProjectError",
+    "ProfileError",
+    "LayerError",
+    "InputError",
+    "OutputError",
+    "Problem",
+    "LandgisWarning",
+    "GeometryRepairWarning",
+    "DatumShiftWarning",
+    "CRSGuessWarning",
+    "EncodingGuessWarning",
+    "SkippedRuleWarning",
+    "DataQualityWarning",
+]
+
+
+class LandgisError(Exception):
+    """Base class of every error landgis raises on purpose."""
+
+
+class ProjectError(LandgisError, ValueError):
+    """The project file is missing, malformed or inconsistent."""
+
+
+class ProfileError(LandgisError, ValueError):
+    """A rule profile is malformed (unknown key, wrong type, unknown fact…)."""
+
+
+class LayerError(LandgisError, ValueError):
+    """A layer cannot be read or used (missing file, field, CRS…)."""
+
+
+class OutputError(LandgisError, OSError):
+    """An output cannot be written (exists, read-only, is a file…)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in the inputs.
+
+    ``severity`` is ``"error"`` (screening cannot proceed), ``"warning"``
+    (screening proceeds, the result may need a look) or ``"info"`` (a repair or
+    assumption that was made and should be visible).
+    """
+
+    severity: str
+    layer: str
+    message: str
+    field: str = ""
+    features: str = ""
+
+    def __str__(self) -> str:
+        where = f"layer `{self.layer}`" if self.layer else "project"
+        if self.field:
+            where += f", field `{self.field}`"
+        if self.features:
+            where += f", features {self.features}"
+        return f"{self.severity}: {where}: {self.message}"
+
+
+class InputError(LandgisError, ValueError):
+    """One or more input problems of severity ``error``; all are reported at once."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        errors = [p for p in self.problems if p.severity == "error"]
+        lines = [str(p) for p in errors] or [str(p) for p in self.problems]
+        head = f"{len(errors)} input problem(s) prevent screening:" if errors else "input problems:"
+        super().__init__("\n".join([head, *("  - " + line for line in lines)]))
+
+
+class LandgisWarning(UserWarning):
+    """Base class of every warning landgis emits."""
+
+
+class GeometryRepairWarning(LandgisWarning):
+    """Invalid geometries were repaired (or could not be)."""
+
+
+class DatumShiftWarning(LandgisWarning):
+    """A datum change was done with a ballpark (metre-level or worse) shift."""
+
+
+class CRSGuessWarning(LandgisWarning):
+    """A layer's CRS was inferred from its coordinates, not declared."""
+
+
+class EncodingGuessWarning(LandgisWarning):
+    """A shapefile's text encoding was detected, not declared."""
+
+
+class SkippedRuleWarning(LandgisWarning):
+    """A rule could not be checked because the data it needs is missing."""
+
+
+class DataQualityWarning(LandgisWarning):
+    """The data is usable but something in it needs an analyst's look."""

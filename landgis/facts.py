@@ -1,0 +1,277 @@
+"""Facts: the per-parcel measures that rules and legacy categories test.
+
+:func:`compute_overlays` runs the overlay engine once per layer;
+:func:`parcel_facts` turns the overlap tables, the parcel attributes and the
+code tables into one DataFrame aligned to the parcels, with units in the
+column names. A fact whose data is missing (no farmland layer, no
+``registered`` attribute…) is simply absent, and ``unavailable`` says why, so
+the rules that need it are skipped with a warning instead of guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
+from landgis.errors import Problem
+from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer
+
+__all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
+           "parcel_facts", "code_tables_for", "known_fact"]
+
+#: constraint layers measured as "ground covered", role → fact prefix
+MEASURE_LAYERS: Mapping[str, str] = {"farmland": "farmland", "redline": "redline", "udb": "udb",
+                                     "approvals": "approval", "buildings": "buildings"}
+#: class layers broken down by class code
+CLASS_LAYERS = ("survey", "survey_2009", "zoning")
+
+#: Documented facts (dynamic ones: ``zoning_<use>_m2``, ``survey_<landcat|role>_m2``, ``survey_2009_<landcat>_m2``).
+FACT_DOCS: Mapping[str, str] = {
+    "area_m2": "parcel area, planar in the working CRS (m²)",
+    "farmland_m2": "ground covered by 永久基本农田 (m², overlapping patches counted once)",
+    "redline_m2": "ground covered by 生态保护红线 (m²)",
+    "udb_m2": "ground inside 城镇开发边界 (m²)",
+    "approval_m2": "ground covered by approved land (m²)",
+    "buildings_m2": "ground covered by buildings (m²)",
+    "survey_class": "dominant current survey class (DLBM)",
+    "survey_nonconstruction_m2": "current agricultural + unused land (m²)",
+    "survey_covered_m2": "area covered by the current survey (m²)",
+    "survey_2009_class": "dominant 二调 class",
+    "planned_use": "dominant planned-use code (用地用海分类)",
+    "planned_use_tag": "dominant planned-use tag (industrial, commercial, …)",
+    "registered": "collective ownership registered (bool)",
+    "restricted": "sealed or restricted (bool)",
+    "collective": "collectively owned (bool; parcel QSXZ, else the survey's)",
+    "approved": "has a 批准文号 or lies ≥ approval_min_share on approved land (bool)",
+    "formed_year": "year the construction land was formed",
+    "house_cert": "holds a house ownership certificate (bool)",
+    "land_use_cert": "holds a collective construction land use certificate (bool)",
+    "penalized": "illegal land use penalised (bool; blank = no illegal use)",
+    "street_front": "street-facing commercial site (bool)",
+    "retain_buildings": "the plan allows keeping the buildings (bool)",
+    "legacy": "historical-legacy category (L1…L4) or empty",
+    "unapproved": "construction land with no approval and no legacy category (bool)",
+}
+
+_ATTRIBUTE_FACTS = ("registered", "restricted", "formed_year", "house_cert", "land_use_cert", "penalized",
+                    "street_front", "retain_buildings")
+
+
+@dataclass
+class FactTable:
+    """Facts per parcel plus why some are missing and the conflict pieces' sources."""
+
+    facts: pd.DataFrame
+    unavailable: dict[str, str] = field(default_factory=dict)
+    overlays: dict[str, LayerOverlay] = field(default_factory=dict)
+    class_long: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def known_fact(name: str) -> bool:
+    """Whether ``name`` is a fact landgis can compute (for profile checks)."""
+    if name in FACT_DOCS:
+        return True
+    for prefix in ("zoning_", "survey_2009_", "survey_"):
+        if name.startswith(prefix) and (name.endswith("_m2") or name.endswith("_share")):
+            return True
+    return name in ("survey_class_share", "planned_use_share", "survey_2009_class_share",
+                    "legacy_basis", "approval_no", "approval_found")
+
+
+def code_tables_for(project_codes: Mapping, profile_codes: Mapping) -> dict[str, CodeTable]:
+    """Shipped code tables with the profile's and then the project's overrides."""
+    tables = {}
+    for name in CLASS_LAYERS:
+        table = code_table(name)
+        merged = {**profile_codes.get(name, {}), **project_codes.get(name, {})}
+        tables[name] = table.with_overrides(merged) if merged else table
+    return tables
+
+
+def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                     progress: Callable[[str], None] | None = None) -> dict[str, LayerOverlay]:
+    """Overlay every constraint and class layer with the usable parcels."""
+    geoms = parcels.geometry.values.copy()
+    bad = ~np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    geoms[bad] = None
+    geoms = np.asarray(geoms, dtype=object)
+    out = {}
+    for role in (*MEASURE_LAYERS, *CLASS_LAYERS):
+        if role not in layers:
+            continue
+        if progress:
+            progress(role)
+        out[role] = overlay_layer(geoms, np.asarray(layers[role].geometry.values, dtype=object),
+                                  keep_pieces=role in MEASURE_LAYERS)
+    return out
+
+
+def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                 overlays: Mapping[str, LayerOverlay], tables: Mapping[str, CodeTable],
+                 settings: Mapping, problems: list[Problem] | None = None) -> FactTable:
+    """All facts per parcel (index aligned to ``parcels``)."""
+    problems = problems if problems is not None else []
+    n = len(parcels)
+    usable = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    area = np.where(usable, shapely.area(parcels.geometry.values), 0.0)
+    facts = pd.DataFrame({"area_m2": area}, index=parcels.index)
+    unavailable: dict[str, str] = {}
+    ft = FactTable(facts, unavailable, dict(overlays))
+
+    for role, prefix in MEASURE_LAYERS.items():
+        if role in overlays:
+            m2 = ground_overlap(overlays[role])
+            facts[f"{prefix}_m2"] = m2
+            facts[f"{prefix}_share"] = _share(m2, area)
+        else:
+            unavailable[f"{prefix}_m2"] = f"the project has no [layers.{role}]"
+
+    for role in CLASS_LAYERS:
+        if role not in overlays:
+            unavailable[role] = f"the project has no [layers.{role}]"
+            continue
+        layer = layers[role]
+        codes = normalize_codes(layer["class_code"]).to_numpy() if "class_code" in layer else np.full(len(layer), "")
+        long = class_areas(overlays[role], codes)
+        ft.class_long[role] = long
+        _class_facts(facts, role, long, tables[role], area, problems, parcels)
+        if role == "survey" and "ownership" in layer:
+            own = layer["ownership"].astype(str).str.strip().to_numpy()
+            state = np.isin(own, ("10", "20")) | pd.Series(own).str.contains("国有").to_numpy()
+            st = class_areas(overlays[role], state)
+            st = st[st["class"].astype(bool)]
+            facts["survey_state_m2"] = np.bincount(st["parcel"], weights=st["overlap_m2"], minlength=n)
+
+    _attribute_facts(facts, parcels, unavailable)
+    _approval_facts(facts, parcels, layers, overlays, settings, unavailable)
+    return ft
+
+
+def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(area > 0, np.minimum(m2 / np.where(area > 0, area, 1), 1.0), 0.0)
+
+
+def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarray,
+                 problems: list[Problem], parcels: gpd.GeoDataFrame) -> None:
+    n = len(facts)
+    info = table.frame(long["class"].unique()) if len(long) else table.frame([])
+    long = long.join(info, on="class")
+    for col in ("name", "landcat", "role", "use", "matched"):
+        long[col] = long[col].fillna("").astype(object)
+    parcel = long["parcel"].to_numpy()
+    m2 = long["overlap_m2"].to_numpy()
+
+    def by(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(parcel[mask], weights=m2[mask], minlength=n)
+
+    covered = by(np.ones(len(long), bool))
+    prefix = "planned_use" if role == "zoning" else f"{role}_class"
+    name_col = f"{prefix}_name"
+    # dominant code: largest area, ties to the smaller code (deterministic)
+    dom = long.sort_values(["parcel", "overlap_m2", "class"], ascending=[True, False, True], kind="stable")
+    dom = dom.drop_duplicates("parcel")
+    code = np.full(n, "", dtype=object)
+    name = np.full(n, "", dtype=object)
+    share = np.zeros(n)
+    code[dom["parcel"]] = dom["class"].to_numpy()
+    name[dom["parcel"]] = dom["name"].to_numpy()
+    share[dom["parcel"]] = _share(dom["overlap_m2"].to_numpy(), area[dom["parcel"]])
+    facts[prefix] = code
+    facts[name_col] = name
+    facts[f"{prefix}_share"] = share
+    facts[f"{role}_covered_m2"] = covered
+
+    unknown = long["matched"] == ""
+    if unknown.any():
+        bad_codes = sorted(set(long.loc[unknown, "class"]))
+        problems.append(Problem("warning", role, f"class codes not in the {table.title} table: "
+                                f"{', '.join(map(str, bad_codes[:10]))}; they count as unknown, neither "
+                                f"construction nor agricultural. Declare them in [codes.{role}]",
+                                field="class_code"))
+    over = covered > area * (1 + 1e-6) + 0.01
+    if over.any():
+        problems.append(Problem("warning", role, "patches overlap each other under some parcels "
+                                "(class areas add up to more than the parcel); fix the layer's topology",
+                                features=", ".join(parcels["parcel_id"].to_numpy()[over][:8])))
+
+    if role == "zoning":
+        tags = long["use"].replace("", "other").to_numpy()
+        for tag in sorted(set(tags) | set(table.uses) | {"other"}):
+            facts[f"zoning_{tag}_m2"] = by(tags == tag)
+        tag_frame = pd.DataFrame({"parcel": parcel, "tag": tags, "m2": m2})
+        tag_sum = tag_frame.groupby(["parcel", "tag"], as_index=False)["m2"].sum()
+        tag_dom = tag_sum.sort_values(["parcel", "m2", "tag"], ascending=[True, False, True],
+                                      kind="stable").drop_duplicates("parcel")
+        dom_tag = np.full(n, "", dtype=object)
+        dom_tag[tag_dom["parcel"]] = tag_dom["tag"].to_numpy()
+        facts["planned_use_tag"] = pd.Series(dom_tag, index=facts.index).replace("", pd.NA)
+        facts["planned_use"] = facts["planned_use"].replace("", pd.NA)
+        return
+    landcat = long["landcat"].where(long["landcat"].isin(LANDCATS), "unknown").to_numpy()
+    for cat in (*LANDCATS, "unknown"):
+        facts[f"{role}_{cat}_m2"] = by(landcat == cat)
+        facts[f"{role}_{cat}_share"] = _share(facts[f"{role}_{cat}_m2"].to_numpy(), area)
+    facts[f"{role}_nonconstruction_m2"] = facts[f"{role}_agricultural_m2"] + facts[f"{role}_unused_m2"]
+    roles = long["role"].to_numpy()
+    for r in ("homestead", "road", "water"):
+        facts[f"{role}_{r}_m2"] = by(roles == r)
+
+
+def _attribute_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> None:
+    for name in _ATTRIBUTE_FACTS:
+        if name in parcels:
+            facts[name] = parcels[name].to_numpy()
+        else:
+            unavailable[name] = (f"the parcels layer has no `{name}` attribute (map it under "
+                                 "[layers.parcels.fields])")
+    if "collective" in parcels and not parcels["collective"].isna().all():
+        facts["collective"] = parcels["collective"].to_numpy()
+    elif "survey_state_m2" in facts:
+        state_share = _share(facts["survey_state_m2"].to_numpy(), facts["area_m2"].to_numpy())
+        facts["collective"] = pd.array(np.where(facts["area_m2"] > 0, state_share < 0.5, pd.NA),
+                                       dtype="boolean")
+    else:
+        unavailable["collective"] = "neither the parcels (QSXZ) nor the survey layer give the ownership"
+
+
+def _approval_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                    overlays: Mapping[str, LayerOverlay], settings: Mapping,
+                    unavailable: dict[str, str]) -> None:
+    n = len(facts)
+    has_attr = "approval_no" in parcels
+    has_layer = "approvals" in overlays
+    if not (has_attr or has_layer):
+        unavailable["approved"] = ("the project gives no approval information (no PZWH / approval_no "
+                                   "attribute and no [layers.approvals])")
+        return
+    attr = parcels["approval_no"].astype(str).str.strip().to_numpy() if has_attr else np.full(n, "")
+    found = attr.astype(object).copy()
+    source = np.where(attr != "", "attribute", "")
+    approved = attr != ""
+    if has_layer:
+        min_share = float(settings.get("approval_min_share", 0.5))
+        layer_ok = facts["approval_share"].to_numpy() >= min_share
+        pairs = overlays["approvals"].pairs
+        layer = layers["approvals"]
+        if len(pairs) and "approval_no" in layer:
+            best = pairs.sort_values(["parcel", "overlap_m2", "feature"], ascending=[True, False, True],
+                                     kind="stable").drop_duplicates("parcel")
+            numbers = layer["approval_no"].to_numpy()[best["feature"].to_numpy()]
+            layer_no = np.full(n, "", dtype=object)
+            layer_no[best["parcel"].to_numpy()] = numbers
+        else:
+            layer_no = np.full(n, "", dtype=object)
+        use_layer = ~approved & layer_ok
+        found[use_layer] = np.where(layer_no[use_layer] != "", layer_no[use_layer], "(approvals layer)")
+        source = np.where(use_layer, "approvals layer", source)
+        approved = approved | layer_ok
+    facts["approved"] = approved
+    facts["approval_found"] = found
+    facts["approval_source"] = source

@@ -1,0 +1,223 @@
+"""Inventory stage: the per-parcel table, its summaries and the conflict pieces.
+
+Pure functions from facts and verdicts to tables; writing them is
+:mod:`landgis.io`'s job. Column order follows contract §3; every input parcel
+is one row, in input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Geod, Transformer
+
+from landgis.codes import CodeTable, normalize_codes
+from landgis.facts import FactTable
+from landgis.overlay import ground_pieces
+from landgis.profiles import Profile
+from landgis.rules import reason_texts
+
+__all__ = ["CONTRACT_COLUMNS", "COLUMN_NAMES_ZH", "build_inventory", "summaries", "conflict_pieces",
+           "ellipsoidal_area", "M2_PER_MU"]
+
+#: 1 亩 = 10000/15 m²
+M2_PER_MU = 10000 / 15
+
+CONTRACT_COLUMNS = ("parcel_id", "area_m2", "area_mu", "verdict", "reasons", "legacy",
+                    "farmland_m2", "redline_m2", "udb_m2", "planned_use", "survey_class")
+
+_MORE_COLUMNS = (
+    "owner", "town", "village", "area_ellipsoid_m2", "reasons_zh", "notes",
+    "planned_use_name", "planned_use_tag", "planned_use_share",
+    "survey_class_name", "survey_class_share", "survey_construction_m2", "survey_agricultural_m2",
+    "survey_unused_m2", "survey_homestead_m2",
+    "farmland_share", "redline_share", "udb_share", "buildings_m2",
+    "approved", "approval_found", "approval_source", "approval_m2",
+    "legacy_basis", "survey_2009_class", "survey_2009_class_name", "survey_2009_construction_m2",
+    "survey_2009_construction_share", "formed_year", "registered", "restricted", "collective",
+    "max_term_years", "geometry_status",
+)
+
+COLUMN_NAMES_ZH: Mapping[str, str] = {
+    "parcel_id": "宗地代码", "area_m2": "面积(平方米)", "area_mu": "面积(亩)", "verdict": "筛查结论",
+    "reasons": "触发规则", "legacy": "历史遗留类别", "farmland_m2": "占永久基本农田(平方米)",
+    "redline_m2": "占生态保护红线(平方米)", "udb_m2": "城镇开发边界内(平方米)", "planned_use": "规划用途代码",
+    "survey_class": "现状地类代码", "owner": "权利人", "town": "乡镇", "village": "村",
+    "area_ellipsoid_m2": "椭球面积(平方米)", "reasons_zh": "规则说明", "notes": "提示",
+    "planned_use_name": "规划用途", "planned_use_tag": "规划用途类别", "planned_use_share": "规划用途占比",
+    "survey_class_name": "现状地类", "survey_class_share": "现状地类占比",
+    "survey_construction_m2": "现状建设用地(平方米)", "survey_agricultural_m2": "现状农用地(平方米)",
+    "survey_unused_m2": "现状未利用地(平方米)", "survey_homestead_m2": "现状宅基地(平方米)",
+    "farmland_share": "永久基本农田占比", "redline_share": "生态保护红线占比", "udb_share": "城镇开发边界内占比",
+    "buildings_m2": "建(构)筑物(平方米)", "approved": "已批准", "approval_found": "批准文号",
+    "approval_source": "批准依据来源", "approval_m2": "已批准用地(平方米)", "legacy_basis": "历史遗留认定依据",
+    "survey_2009_class": "二调地类代码", "survey_2009_class_name": "二调地类",
+    "survey_2009_construction_m2": "二调建设用地(平方米)", "survey_2009_construction_share": "二调建设用地占比",
+    "formed_year": "形成年份", "registered": "所有权已登记", "restricted": "查封限制", "collective": "集体所有",
+    "max_term_years": "最高出让年限(年)", "geometry_status": "图形状态",
+}
+
+VERDICT_ZH = {"eligible": "可入市", "conditional": "有条件入市", "ineligible": "不可入市"}
+
+_ROUND = {"_m2": 2, "_mu": 4, "_share": 4}
+
+
+def build_inventory(parcels: gpd.GeoDataFrame, facts: pd.DataFrame, legacy: pd.DataFrame,
+                    verdicts: pd.DataFrame, profile: Profile) -> gpd.GeoDataFrame:
+    """One row per input parcel, contract columns first, geometry last."""
+    base = pd.concat([facts, legacy.drop(columns=[c for c in legacy if c in facts])], axis=1)
+    out = pd.DataFrame(index=parcels.index)
+    out["parcel_id"] = parcels["parcel_id"].astype(object)
+    out["area_m2"] = base["area_m2"]
+    out["area_mu"] = base["area_m2"] / M2_PER_MU
+    out["verdict"] = verdicts["verdict"]
+    out["reasons"] = verdicts["reasons"]
+    out["legacy"] = base["legacy"] if "legacy" in base else pd.Series("", index=out.index, dtype=object)
+    for col in ("farmland_m2", "redline_m2", "udb_m2", "planned_use", "survey_class"):
+        out[col] = base[col] if col in base else pd.NA
+    for col in ("owner", "town", "village"):
+        out[col] = parcels[col] if col in parcels else ""
+    out["reasons_zh"] = reason_texts(verdicts["reasons"], profile)
+    out["notes"] = verdicts["notes"]
+    for col in _MORE_COLUMNS:
+        if col in out:
+            continue
+        if col in base:
+            out[col] = base[col]
+        elif col == "geometry_status":
+            out[col] = parcels["geometry_status"]
+        elif col == "max_term_years":
+            sale = profile.terms.get("sale", {})
+            tag = base["planned_use_tag"] if "planned_use_tag" in base else pd.Series(pd.NA, index=out.index)
+            out[col] = pd.array([sale.get(t) if isinstance(t, str) else None for t in tag], dtype="Int64")
+        else:
+            out[col] = pd.NA
+    for col in out.columns:
+        for suffix, digits in _ROUND.items():
+            if col.endswith(suffix) and pd.api.types.is_numeric_dtype(out[col]):
+                out[col] = out[col].astype(float).round(digits)
+    out.loc[out["verdict"] == "eligible", "reasons"] = ""
+    return gpd.GeoDataFrame(out, geometry=parcels.geometry.values, crs=parcels.crs)
+
+
+def ellipsoidal_area(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+    """Area on the CGCS2000 ellipsoid (as 三调 TBMJ is computed), m² per geometry.
+
+    >>> import shapely
+    >>> sq = shapely.box(420000, 2790000, 420100, 2790100)
+    >>> a = ellipsoidal_area(np.array([sq]), CRS.from_epsg(4546))[0]
+    >>> bool(abs(a - 10000) < 10)   # within the projection's scale error
+    True
+    """
+    geod = Geod(ellps="GRS80")  # CGCS2000 ellipsoid; differs from GRS80 only in the 7th digit of 1/f
+    to_geo = Transformer.from_crs(crs, CRS.from_epsg(4490), always_xy=True)
+    usable = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    geo = np.full(len(geoms), None, dtype=object)
+    if usable.any():
+        geo[usable] = shapely.transform(geoms[usable], lambda xy: np.column_stack(to_geo.transform(xy[:, 0], xy[:, 1])))
+    out = np.zeros(len(geoms))
+    for i in np.flatnonzero(usable):
+        out[i] = abs(geod.geometry_area_perimeter(geo[i])[0])
+    return out
+
+
+def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Summary tables: by verdict, by town, by planned use, by rule, legacy."""
+    inv = pd.DataFrame(inventory.drop(columns="geometry", errors="ignore"))
+    out: dict[str, pd.DataFrame] = {}
+    by_verdict = (inv.groupby("verdict").agg(parcels=("parcel_id", "size"), area_m2=("area_m2", "sum"))
+                  .reindex(["eligible", "conditional", "ineligible"], fill_value=0))
+    by_verdict["area_mu"] = by_verdict["area_m2"] / M2_PER_MU
+    by_verdict.loc["total"] = by_verdict.sum()
+    out["by_verdict"] = by_verdict.reset_index().round({"area_m2": 2, "area_mu": 4})
+    for key, col in (("by_town", "town"), ("by_planned_use", "planned_use_tag")):
+        keyed = inv.assign(**{col: inv[col].astype(object).where(inv[col].notna() & (inv[col].astype(str) != ""),
+                                                                   "(none)")})
+        area = keyed.pivot_table(index=col, columns="verdict", values="area_m2", aggfunc="sum", fill_value=0.0)
+        count = keyed.pivot_table(index=col, columns="verdict", values="parcel_id", aggfunc="count", fill_value=0)
+        table = pd.DataFrame(index=area.index)
+        for v in ("eligible", "conditional", "ineligible"):
+            table[f"{v}_parcels"] = count[v] if v in count else 0
+            table[f"{v}_mu"] = (area[v] / M2_PER_MU).round(4) if v in area else 0.0
+        table["total_parcels"] = count.sum(axis=1)
+        table["total_mu"] = (area.sum(axis=1) / M2_PER_MU).round(4)
+        out[key] = table.reset_index()
+    reasons = inv["reasons"].fillna("").str.split(";").explode()
+    reasons = reasons[reasons != ""]
+    rule_counts = reasons.value_counts().rename_axis("rule").reset_index(name="parcels")
+    areas = inv.loc[reasons.index, "area_m2"].groupby(reasons.to_numpy()).sum()
+    rule_counts["area_mu"] = rule_counts["rule"].map(areas / M2_PER_MU).round(4)
+    out["by_rule"] = rule_counts.sort_values(["parcels", "rule"], ascending=[False, True]).reset_index(drop=True)
+    leg = inv[inv["legacy"].fillna("") != ""]
+    if len(leg):
+        legacy = (leg.groupby(["legacy", "town"]).agg(parcels=("parcel_id", "size"), area_m2=("area_m2", "sum"))
+                  .reset_index())
+        legacy["area_mu"] = (legacy["area_m2"] / M2_PER_MU).round(4)
+    else:
+        legacy = pd.DataFrame(columns=["legacy", "town", "parcels", "area_m2", "area_mu"])
+    out["legacy"] = legacy
+    return out
+
+
+#: rule → (layer role, how to pick that layer's features) for conflict pieces
+_CONFLICT_SOURCES = {
+    "FARMLAND": ("farmland", None),
+    "REDLINE": ("redline", None),
+    "UDB": ("udb", None),
+    "BUILDINGS": ("buildings", None),
+    "NEG-AGRI": ("survey", ("landcat", ("agricultural", "unused"))),
+    "NEG-HOMESTEAD": ("survey", ("role", ("homestead",))),
+    "NEG-HOUSING": ("zoning", ("use", ("urban_housing",))),
+}
+
+
+def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], fact_table: FactTable,
+                    verdicts: pd.DataFrame, tables: Mapping[str, CodeTable], tolerance: float) -> gpd.GeoDataFrame:
+    """Where each fired spatial rule hits the parcel: one (multi)polygon per parcel and rule."""
+    rows: list[pd.DataFrame] = []
+    geoms: list[np.ndarray] = []
+    pid = parcels["parcel_id"].to_numpy()
+    for rule, (role, selector) in _CONFLICT_SOURCES.items():
+        col = f"fired_{rule}"
+        if col not in verdicts or role not in fact_table.overlays:
+            continue
+        hit = np.flatnonzero(verdicts[col].to_numpy())
+        if not len(hit):
+            continue
+        overlay = fact_table.overlays[role]
+        if selector is None:
+            hit = hit[np.isin(hit, overlay.pairs["parcel"].to_numpy())]
+            if not len(hit):
+                continue
+            pieces = ground_pieces(overlay, hit)
+        else:
+            attr, values = selector
+            layer = layers[role]
+            codes = normalize_codes(layer["class_code"]).to_numpy()
+            info = tables[role].frame(codes)
+            feature_ok = info.loc[codes, attr].isin(values).to_numpy()
+            pairs = overlay.pairs
+            sel = np.isin(pairs["parcel"].to_numpy(), hit) & feature_ok[pairs["feature"].to_numpy()]
+            sub = pairs[sel]
+            if not len(sub):
+                continue
+            inter = shapely.intersection(parcels.geometry.values[sub["parcel"].to_numpy()],
+                                         layer.geometry.values[sub["feature"].to_numpy()])
+            frame = pd.DataFrame({"parcel": sub["parcel"].to_numpy(), "g": inter})
+            grouped = frame.groupby("parcel")["g"].agg(lambda s: shapely.union_all(s.to_numpy()))
+            hit = grouped.index.to_numpy()
+            pieces = grouped.to_numpy()
+        area = shapely.area(pieces)
+        keep = area > 0
+        rows.append(pd.DataFrame({"parcel_id": pid[hit[keep]], "rule": rule, "layer": role,
+                                  "area_m2": np.round(area[keep], 2)}))
+        geoms.append(pieces[keep])
+    if not rows:
+        return gpd.GeoDataFrame({"parcel_id": [], "rule": [], "layer": [], "area_m2": []},
+                                geometry=gpd.GeoSeries([], crs=parcels.crs), crs=parcels.crs)
+    frame = pd.concat(rows, ignore_index=True)
+    return gpd.GeoDataFrame(frame, geometry=np.concatenate(geoms), crs=parcels.crs)

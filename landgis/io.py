@@ -1,0 +1,330 @@
+"""Reading input layers and writing outputs — the only module that knows paths.
+
+Formats: GeoPackage, Shapefile (also inside a .zip, in any sub-folder), GeoJSON,
+File Geodatabase (.gdb folder, also zipped). Shapefiles without a ``.cpg`` (or
+with one that lies) are decoded by looking at the DBF bytes: valid UTF-8 stays
+UTF-8, otherwise GB18030 (a superset of GBK/GB2312), and the guess is reported.
+Zip archives are read in place through GDAL's ``/vsizip/``: nothing is ever
+extracted, so an entry named ``../../x`` cannot write anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from landgis.config import LayerSpec
+from landgis.errors import EncodingGuessWarning, LayerError, OutputError
+
+__all__ = [
+    "read_vector",
+    "list_source_layers",
+    "output_dir",
+    "write_csv",
+    "write_gpkg",
+]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+_VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".geojson", ".json", ".gdb", ".fgb", ".kml", ".gml", ".tab", ".mif")
+# DBF language driver ids that name a Chinese code page
+_LDID_CHINESE = {0x4D: "GB18030", 0x7A: "GB18030"}
+
+
+def read_vector(spec: LayerSpec) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Read a vector layer as found on disk (no reprojection, no repair).
+
+    Returns the frame and notes about what was assumed while reading
+    (encoding guessed, zip entry chosen…).
+
+    Raises
+    ------
+    LayerError
+        naming the layer role and path, with the layers there are.
+    """
+    notes: list[str] = []
+    role = spec.role
+    path = spec.path
+    if path is None or not path.exists():
+        raise LayerError(f"layer `{role}`: {path} does not exist; check [layers.{role}] path")
+    source, layer_name, dbf_bytes = _resolve_source(spec, notes)
+    kwargs: dict = {}
+    if layer_name is not None:
+        kwargs["layer"] = layer_name
+    encoding = spec.encoding
+    if encoding is None and dbf_bytes is not None:
+        encoding = _detect_dbf_encoding(dbf_bytes(), spec, notes)
+    if encoding:
+        kwargs["encoding"] = encoding
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Measured \\(M\\) geometry types.*")
+            frame = pyogrio.read_dataframe(source, **kwargs)
+    except pyogrio.errors.DataLayerError as exc:
+        raise LayerError(f"layer `{role}`: cannot read layer {layer_name!r} of {path}: {exc}. "
+                         f"{_layers_hint(source)}") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError) as exc:
+        raise LayerError(f"layer `{role}`: cannot read {path}: {exc}") from None
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise LayerError(f"layer `{role}`: {path} layer {layer_name!r} has no geometry column")
+    return frame, notes
+
+
+def list_source_layers(path: Path) -> list[str]:
+    """Layer names in a data source (for messages and ``landgis validate``)."""
+    try:
+        return [str(n) for n in pyogrio.list_layers(str(path))[:, 0]]
+    except Exception:  # noqa: BLE001 - only used to enrich messages
+        return []
+
+
+def _layers_hint(source: str) -> str:
+    names = list_source_layers(Path(source)) if not source.startswith("/vsi") else _vsi_layers(source)
+    return f"Layers there: {', '.join(names)}" if names else ""
+
+
+def _vsi_layers(source: str) -> list[str]:
+    try:
+        return [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _resolve_source(spec: LayerSpec, notes: list[str]):
+    """(GDAL source string, layer name or None, callable returning DBF bytes or None)."""
+    path = spec.path
+    assert path is not None
+    role = spec.role
+    suffix = path.suffix.lower()
+    if suffix == ".zip":
+        return _resolve_zip(spec, notes)
+    if path.is_dir() and suffix != ".gdb":
+        shps = sorted(path.rglob("*.shp"))
+        raise LayerError(f"layer `{role}`: {path} is a folder; point `path` at a file"
+                         + (f" such as {shps[0]}" if shps else ""))
+    if suffix not in _VECTOR_SUFFIXES:
+        raise LayerError(f"layer `{role}`: {path.name} is not a vector format landgis reads "
+                         f"({', '.join(_VECTOR_SUFFIXES)})")
+    layer = spec.layer
+    if layer is None and suffix in (".gpkg", ".gdb"):
+        names = list_source_layers(path)
+        if len(names) > 1:
+            raise LayerError(f"layer `{role}`: {path.name} holds {len(names)} layers; say which with "
+                             f"`layer = \"…\"` in [layers.{role}]. Layers there: {', '.join(names)}")
+    elif layer is not None:
+        names = list_source_layers(path)
+        if names and layer not in names:
+            raise LayerError(f"layer `{role}`: {path.name} has no layer {layer!r}. "
+                             f"Layers there: {', '.join(names)}")
+    dbf = None
+    if suffix == ".shp":
+        dbf_path = _sibling(path, ".dbf")
+        cpg = _sibling(path, ".cpg")
+        if cpg is not None:
+            declared = cpg.read_text(encoding="ascii", errors="replace").strip()
+            notes.append(f".cpg declares {declared}")
+        if dbf_path is not None:
+            dbf = dbf_path.read_bytes
+            if cpg is not None:
+                declared_cpg = declared
+
+                def dbf(dbf_path=dbf_path, declared_cpg=declared_cpg):  # type: ignore[misc]
+                    return _DbfBytes(dbf_path.read_bytes(), declared_cpg)
+    return str(path), layer, dbf
+
+
+def _resolve_zip(spec: LayerSpec, notes: list[str]):
+    path = spec.path
+    assert path is not None
+    role = spec.role
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise LayerError(f"layer `{role}`: {path} is not a readable zip archive") from None
+    with zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        safe = [n for n in names if _safe_member(n)]
+        unsafe = sorted(set(names) - set(safe))
+        if unsafe:
+            notes.append(f"ignored {len(unsafe)} zip entries with unsafe paths: {', '.join(unsafe[:5])}")
+        shps = [n for n in safe if n.lower().endswith(".shp")]
+        gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in safe if ".gdb/" in n.lower()})
+        others = [n for n in safe if n.lower().endswith((".gpkg", ".geojson", ".json"))]
+        candidates = shps + gdbs + others
+        if spec.layer is not None:
+            chosen = [n for n in candidates if PurePosixPath(n).stem == spec.layer]
+            if not chosen and len(gdbs) + len(others) == 1:
+                chosen = gdbs + others
+        else:
+            chosen = candidates
+        if not chosen:
+            raise LayerError(f"layer `{role}`: {path.name} holds no layer"
+                             + (f" named {spec.layer!r}" if spec.layer else "")
+                             + f"; it holds: {', '.join(PurePosixPath(n).name for n in candidates) or 'no GIS files'}")
+        if len(chosen) > 1:
+            raise LayerError(f"layer `{role}`: {path.name} holds several layers; say which with "
+                             f"`layer = \"…\"`: {', '.join(PurePosixPath(n).stem for n in chosen)}")
+        member = chosen[0]
+        source = f"/vsizip/{path.resolve()}/{member}"
+        notes.append(f"read {member} from {path.name}")
+        if member.lower().endswith(".shp"):
+            base = member[:-4]
+            dbf_name = next((n for n in safe if n.lower() == (base + ".dbf").lower()), None)
+            cpg_name = next((n for n in safe if n.lower() == (base + ".cpg").lower()), None)
+            declared = zf.read(cpg_name).decode("ascii", "replace").strip() if cpg_name else None
+            dbf_data = zf.read(dbf_name) if dbf_name else None
+            dbf = (lambda: _DbfBytes(dbf_data, declared)) if dbf_data is not None else None
+            return source, None, dbf
+        layer = spec.layer if member.lower().endswith((".gdb", ".gpkg")) else None
+        return source, layer, None
+
+
+def _safe_member(name: str) -> bool:
+    p = PurePosixPath(name.replace("\\", "/"))
+    return not p.is_absolute() and ".." not in p.parts and not (p.parts and ":" in p.parts[0])
+
+
+def _sibling(path: Path, suffix: str) -> Path | None:
+    for cand in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if cand.exists():
+            return cand
+    return None
+
+
+class _DbfBytes(bytes):
+    """DBF content together with the encoding its .cpg declares (if any)."""
+
+    def __new__(cls, data: bytes, declared: str | None):
+        obj = super().__new__(cls, data)
+        obj.declared = declared  # type: ignore[attr-defined]
+        return obj
+
+
+_CPG_ALIASES = {
+    "UTF-8": "utf-8", "UTF8": "utf-8", "65001": "utf-8",
+    "GBK": "gbk", "CP936": "gbk", "936": "gbk", "GB2312": "gb18030", "GB18030": "gb18030",
+    "ANSI 936": "gbk", "88591": "latin-1", "ISO-8859-1": "latin-1", "ISO88591": "latin-1",
+    "LATIN1": "latin-1", "1252": "cp1252", "ANSI 1252": "cp1252", "BIG5": "big5",
+}
+
+
+def _detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str | None:
+    """The encoding of a DBF's text, from its bytes; warn when guessing."""
+    declared = getattr(data, "declared", None)
+    if len(data) < 32:
+        return None
+    header_len = int.from_bytes(data[8:10], "little")
+    body = bytes(data[header_len:])
+    ldid = data[29]
+    if all(b < 0x80 for b in body):
+        return None  # pure ASCII: every reading is right
+    utf8_ok = _decodes(body, "utf-8")
+    if declared:
+        key = declared.strip().upper()
+        codec = _CPG_ALIASES.get(key) or (f"cp{key}" if key.isdigit() else key.lower())
+        single_byte = codec in ("latin-1", "cp1252")
+        if _decodes(body, codec) and not (single_byte and (utf8_ok or _decodes(body, "gb18030"))):
+            return "UTF-8" if codec == "utf-8" else codec.upper()
+        actual = "UTF-8" if utf8_ok else "GB18030"
+        msg = (f"layer `{spec.role}`: {spec.path.name if spec.path else ''} has a .cpg that says "
+               f"{declared!r}, but its text is not {declared}; decoded as {actual}. "
+               f"Fix the .cpg or set encoding = \"{actual}\" in [layers.{spec.role}]")
+        warnings.warn(msg, EncodingGuessWarning, stacklevel=3)
+        notes.append(msg)
+        return actual
+    if utf8_ok:
+        return "UTF-8"
+    if _decodes(body, "gb18030"):
+        why = "its language driver id says so" if ldid in _LDID_CHINESE else "it is not UTF-8"
+        msg = (f"layer `{spec.role}`: {spec.path.name if spec.path else ''} has no .cpg; text decoded as "
+               f"GB18030 (GBK) because {why}. Set encoding = \"GBK\" in [layers.{spec.role}] to say so")
+        warnings.warn(msg, EncodingGuessWarning, stacklevel=3)
+        notes.append(msg)
+        return "GB18030"
+    raise LayerError(f"layer `{spec.role}`: cannot tell the text encoding of {spec.path}; "
+                     f"set encoding = \"…\" in [layers.{spec.role}] (GBK, UTF-8, BIG5…)")
+
+
+def _decodes(body: bytes, codec: str) -> bool:
+    try:
+        body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@contextlib.contextmanager
+def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary folder to write outputs into, moved into ``out`` on success.
+
+    The destination is checked before any work is done: it must not be a file,
+    must not hold landgis outputs unless ``overwrite``, and its parent must be
+    writable. On any error (or Ctrl-C) the temporary folder is removed and
+    ``out`` is left as it was, so a half-written inventory never looks finished.
+    """
+    out = Path(out)
+    check_output_dir(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        out.mkdir(exist_ok=True)
+        for item in sorted(tmp.iterdir()):
+            target = out / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "map.html")
+
+
+def check_output_dir(out: Path, overwrite: bool) -> None:
+    """Fail early, with the fix, if ``out`` cannot receive the outputs."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a folder; choose another path")
+    if out.is_dir():
+        existing = [n for n in OUTPUT_NAMES if (out / n).exists()]
+        if existing and not overwrite:
+            raise OutputError(f"--out {out} already holds {', '.join(existing)}; "
+                              "pass --overwrite to replace them, or choose another folder")
+    parent = out if out.is_dir() else _existing_parent(out)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to {parent} (permission denied); choose another --out")
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """UTF-8 with BOM (Excel opens it right), ``\\n`` line ends, stable formatting."""
+    frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+
+
+def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
+    """Write several layers to one GeoPackage."""
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
+                                append=path.exists(), promote_to_multi=True)

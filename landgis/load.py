@@ -1,0 +1,555 @@
+"""Load stage: input layers → canonical GeoDataFrames in one projected CRS.
+
+``load_layers`` is the only function here that touches files (through
+:mod:`landgis.io`); the rest are pure functions on GeoDataFrames:
+
+* :func:`resolve_layer_crs` — declared CRS, the file's CRS, or an inference
+  from zone-prefixed Gauss-Krüger eastings or degrees (loudly warned);
+* :func:`working_crs_for` — the CGCS2000 Gauss-Krüger CRS areas are computed in;
+* :func:`to_working_crs` — reprojection, or an explicit PROJ pipeline; a
+  ballpark datum shift is warned about, naming the layer;
+* :func:`clean_polygons` — 2D, valid, polygonal geometry, with a status per row;
+* :func:`canonical_parcels` / :func:`canonical_layer` — standard field names,
+  booleans in every spelling the contract lists, years as integers.
+
+Every repair and assumption becomes a :class:`~landgis.errors.Problem`, so that
+``landgis validate`` and the screening log show it with counts and ids.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
+
+from landgis import io
+from landgis.config import STANDARD_FIELDS, LayerSpec, Project
+from landgis.errors import (
+    CRSGuessWarning,
+    DatumShiftWarning,
+    GeometryRepairWarning,
+    InputError,
+    LayerError,
+    Problem,
+)
+
+__all__ = [
+    "LoadedLayers",
+    "load_layers",
+    "resolve_layer_crs",
+    "working_crs_for",
+    "to_working_crs",
+    "clean_polygons",
+    "canonical_parcels",
+    "canonical_layer",
+    "parse_bool",
+    "BOOLEAN_ATTRIBUTES",
+]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+BOOLEAN_ATTRIBUTES = ("registered", "restricted", "house_cert", "land_use_cert", "penalized",
+                      "street_front", "retain_buildings")
+_TRUE = {"1", "true", "t", "yes", "y", "是", "有", "√"}
+_FALSE = {"0", "false", "f", "no", "n", "否", "无", "×"}
+_CLASS_ROLES = ("survey", "survey_2009", "zoning")
+
+
+@dataclass
+class LoadedLayers:
+    """The canonical layers of a project, all in ``crs``."""
+
+    crs: CRS
+    layers: dict[str, gpd.GeoDataFrame]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def parcels(self) -> gpd.GeoDataFrame:
+        return self.layers["parcels"]
+
+
+def load_layers(project: Project, *, strict: bool = False) -> LoadedLayers:
+    """Read every layer of ``project`` and bring it to canonical form.
+
+    All problems of all layers are collected; if any is an error, one
+    :class:`~landgis.errors.InputError` lists them all. With ``strict=True``
+    warnings are errors too.
+    """
+    problems: list[Problem] = []
+    raw: dict[str, tuple[gpd.GeoDataFrame, LayerSpec]] = {}
+    for role, spec in project.layers.items():
+        if role == "dem":
+            continue  # rasters are read window by window where they are used
+        try:
+            frame, notes = io.read_vector(spec)
+        except LayerError as exc:
+            problems.append(Problem("error", role, str(exc).removeprefix(f"layer `{role}`: ")))
+            continue
+        problems += [Problem("info", role, n) for n in notes]
+        raw[role] = (frame, spec)
+    if "parcels" not in raw:
+        raise InputError(problems)
+
+    crs_by_role: dict[str, CRS | None] = {}
+    for role, (frame, spec) in raw.items():
+        crs_by_role[role] = resolve_layer_crs(frame, spec, problems,
+                                              hint=crs_by_role.get("parcels"))
+    parcels_frame, parcels_spec = raw["parcels"]
+    try:
+        crs = working_crs_for(parcels_frame, crs_by_role["parcels"], project.crs)
+    except LayerError as exc:
+        problems.append(Problem("error", "", str(exc)))
+        raise InputError(problems) from None
+    problems.append(Problem("info", "", f"working CRS: {crs.to_string()} ({crs.name})"))
+
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    for role, (frame, spec) in raw.items():
+        src_crs = crs_by_role[role]
+        if src_crs is None and spec.transform is None:
+            continue  # an error was recorded
+        try:
+            projected = to_working_crs(frame, spec, src_crs, crs, problems)
+        except LayerError as exc:
+            problems.append(Problem("error", role, str(exc)))
+            continue
+        if role == "parcels":
+            layers[role] = canonical_parcels(projected, spec, problems)
+        else:
+            layers[role] = canonical_layer(projected, spec, problems)
+    if "parcels" in layers:
+        _check_overlap_with_parcels(layers, problems)
+    errors = [p for p in problems if p.severity == "error" or (strict and p.severity == "warning")]
+    if errors:
+        raise InputError(problems if not strict else errors)
+    return LoadedLayers(crs=crs, layers=layers, problems=problems)
+
+
+# ------------------------------------------------------------------ CRS
+
+
+def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem],
+                      hint: CRS | None = None) -> CRS | None:
+    """The CRS a layer's coordinates are in, or ``None`` (an error is recorded).
+
+    A declared ``crs`` wins over the file's; a layer with neither is inferred
+    from zone-prefixed Gauss-Krüger eastings (8 digits, zone in the first two)
+    or from coordinates in degrees, with a :class:`CRSGuessWarning`.
+    """
+    role = spec.role
+    if spec.crs:
+        try:
+            declared = CRS.from_user_input(spec.crs)
+        except CRSError:
+            problems.append(Problem("error", role, f"crs = {spec.crs!r} is not a CRS PROJ knows; "
+                                    "use an EPSG code such as \"EPSG:4546\"", field="crs"))
+            return None
+        if frame.crs is not None and not frame.crs.equals(declared):
+            problems.append(Problem("info", role, f"declared crs {spec.crs} overrides the file's "
+                                    f"{frame.crs.to_string()}"))
+        return declared
+    if frame.crs is not None:
+        return CRS.from_user_input(frame.crs)
+    if spec.transform:
+        return None
+    geoms = frame.geometry.values
+    bounds = shapely.total_bounds(geoms[~shapely.is_empty(geoms)]) if len(geoms) else np.full(4, np.nan)
+    if np.isnan(bounds).any():
+        problems.append(Problem("error", role, "has no CRS and no coordinates to infer one from; "
+                                f"declare crs = \"EPSG:…\" in [layers.{role}]"))
+        return None
+    minx, miny, maxx, maxy = bounds
+    if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+        msg = (f"has no CRS (.prj missing?); its coordinates are degrees, taken as CGCS2000 "
+               f"geographic EPSG:4490. Declare crs = \"EPSG:4490\" in [layers.{role}] to confirm")
+        _warn(problems, role, msg, CRSGuessWarning)
+        return CRS.from_epsg(4490)
+    zone_lo, zone_hi = int(minx // 1_000_000), int(maxx // 1_000_000)
+    if zone_lo == zone_hi and 0 < miny < 6_500_000:
+        if 25 <= zone_lo <= 45:
+            epsg, kind = 4513 + zone_lo - 25, "3-degree"
+        elif 13 <= zone_lo <= 23:
+            epsg, kind = 4491 + zone_lo - 13, "6-degree"
+        else:
+            epsg = None
+        if epsg:
+            crs = CRS.from_epsg(epsg)
+            msg = (f"has no CRS (.prj missing?); eastings carry the zone prefix {zone_lo}, so it is "
+                   f"taken as {crs.name} (EPSG:{epsg}). If it is Xian 1980 or Beijing 1954 instead, "
+                   f"declare crs (and a transform) in [layers.{role}]")
+            _warn(problems, role, msg, CRSGuessWarning)
+            problems.append(Problem("info", role, f"inferred {kind} Gauss-Krüger zone {zone_lo}"))
+            return crs
+    if 100_000 <= minx and maxx <= 900_000 and 0 < miny < 6_500_000:
+        suggestion = (f"the parcels layer is in {hint.to_string()} ({hint.name}); if this layer is too, "
+                      f"declare crs = \"{hint.to_string()}\"") if hint is not None else (
+            "for CGCS2000 3-degree zones without prefix use EPSG:4534 (CM 75E) … EPSG:4554 (CM 135E), "
+            "e.g. EPSG:4546 for CM 111E")
+        problems.append(Problem("error", role, "has no CRS (.prj missing?) and its eastings "
+                                f"({minx:.0f}…{maxx:.0f}) carry no zone prefix, so the zone cannot be told; "
+                                f"{suggestion} in [layers.{role}]", field="crs"))
+        return None
+    problems.append(Problem("error", role, f"has no CRS and coordinates {minx:.1f},{miny:.1f} … "
+                            f"{maxx:.1f},{maxy:.1f} that match no Chinese grid; declare crs = \"EPSG:…\" "
+                            f"in [layers.{role}]", field="crs"))
+    return None
+
+
+def working_crs_for(parcels: gpd.GeoDataFrame, parcels_crs: CRS | None, declared: str | None) -> CRS:
+    """The projected CRS all areas are computed in.
+
+    The project's ``crs`` if given (must be projected); else the parcels' CRS
+    if it is a CGCS2000 Gauss-Krüger CRS; else the CGCS2000 3-degree
+    Gauss-Krüger CRS (no zone prefix) whose central meridian is nearest the
+    parcels' centre.
+
+    >>> import shapely, geopandas as gpd
+    >>> p = gpd.GeoDataFrame(geometry=[shapely.box(110.2, 25.2, 110.21, 25.21)], crs=4490)
+    >>> working_crs_for(p, p.crs, None).to_epsg()
+    4546
+    """
+    if declared:
+        try:
+            crs = CRS.from_user_input(declared)
+        except CRSError:
+            raise LayerError(f"[project] crs = {declared!r} is not a CRS PROJ knows") from None
+        if not crs.is_projected:
+            raise LayerError(f"[project] crs = {declared!r} is {crs.name}, not projected; areas need a "
+                             "projected CRS such as CGCS2000 Gauss-Krüger (EPSG:4534–4554)")
+        return crs
+    if parcels_crs is not None and parcels_crs.is_projected and (parcels_crs.to_epsg() or 0) in range(4491, 4555):
+        return parcels_crs
+    geoms = parcels.geometry.values
+    geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+    if parcels_crs is None or len(geoms) == 0:
+        return CRS.from_epsg(4546)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    lon, _ = Transformer.from_crs(parcels_crs, 4490, always_xy=True).transform((x0 + x1) / 2, (y0 + y1) / 2)
+    cm = int(np.clip(round(lon / 3) * 3, 75, 135))
+    return CRS.from_epsg(4534 + (cm - 75) // 3)
+
+
+def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, dst: CRS,
+                   problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Bring a layer into ``dst``: an explicit PROJ pipeline, or a reprojection.
+
+    A reprojection PROJ can only do with a "ballpark" datum shift (Xian 1980 or
+    Beijing 1954 → CGCS2000 has no published parameters; the error is tens of
+    metres) raises a :class:`DatumShiftWarning` naming the layer.
+    """
+    role = spec.role
+    if spec.transform:
+        try:
+            tr = Transformer.from_pipeline(spec.transform)
+        except ProjError as exc:
+            raise LayerError(f"transform = {spec.transform!r} is not a PROJ pipeline PROJ accepts: {exc}") from None
+        geoms = shapely.transform(frame.geometry.values, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+        problems.append(Problem("info", role, f"converted with the declared pipeline {spec.transform}"))
+        return gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs=dst)
+    assert src is not None
+    if src.equals(dst):
+        return frame.set_crs(dst, allow_override=True)
+    tr = Transformer.from_crs(src, dst, always_xy=True)
+    if "ballpark" in tr.description.lower():
+        msg = (f"converting {src.name} to {dst.name} needs a datum shift PROJ has no parameters for; "
+               f"it would use a ballpark shift that can be tens of metres off. Declare the parameters "
+               f"you were issued as `transform` in [layers.{role}] (a PROJ pipeline)")
+        _warn(problems, role, msg, DatumShiftWarning)
+    return frame.to_crs(dst)
+
+
+# ------------------------------------------------------------ geometry
+
+
+def clean_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2D valid (multi)polygons, and a status per geometry.
+
+    Status is ``ok``, ``repaired`` (was invalid, now valid with area),
+    ``null``, ``empty``, ``not_polygon`` (a point or line) or ``unrepairable``
+    (nothing polygonal survives repair, e.g. a zero-area sliver).
+
+    >>> import shapely
+    >>> bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    >>> fixed, status = clean_polygons(np.array([bowtie, shapely.box(0, 0, 1, 1)]))
+    >>> list(status), float(shapely.area(fixed[0]))
+    (['repaired', 'ok'], 2.0)
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    status = np.full(len(geoms), "ok", dtype=object)
+    missing = shapely.is_missing(geoms)
+    status[missing] = "null"
+    out = geoms.copy()
+    present = ~missing
+    out[present] = shapely.force_2d(geoms[present])
+    empty = present & shapely.is_empty(out)
+    status[empty] = "empty"
+    live = present & ~empty
+    type_id = shapely.get_type_id(out)
+    polygonal = live & np.isin(type_id, (3, 6))
+    collection = live & (type_id == 7)
+    status[live & ~polygonal & ~collection] = "not_polygon"
+    check = polygonal | collection
+    invalid = check & ~shapely.is_valid(out)
+    if invalid.any():
+        out[invalid] = shapely.make_valid(out[invalid], method="structure", keep_collapsed=False)
+    fix = invalid | collection
+    if fix.any():
+        out[fix] = _polygonal_part(out[fix])
+        area = shapely.area(out[fix])
+        status[fix] = np.where(area > 0, np.where(invalid[fix], "repaired", "ok"),
+                               np.where(collection[fix] & ~invalid[fix], "not_polygon", "unrepairable"))
+    return out, status
+
+
+def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
+    """Only the polygons of each geometry (lines and points left by repair are dropped)."""
+    parts, idx = shapely.get_parts(geoms, return_index=True)
+    keep = shapely.get_type_id(parts) == 3
+    result = np.full(len(geoms), None, dtype=object)
+    if keep.any():
+        shapely.multipolygons(parts[keep], indices=idx[keep], out=result)
+    result[shapely.is_missing(result)] = shapely.MultiPolygon()
+    single = shapely.get_num_geometries(result) == 1
+    result[single] = shapely.get_geometry(result[single], 0)
+    return result
+
+
+# ------------------------------------------------------------- fields
+
+
+def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Booleans from 1/0, true/false, yes/no, Y/N, 是/否 (any case); blanks → NA.
+
+    Returns the parsed series (pandas ``boolean``) and a mask of values that
+    could not be read.
+
+    >>> parse_bool(pd.Series(["是", "N", "", "TRUE", 0, "maybe"]))[0].tolist()
+    [True, False, <NA>, True, False, <NA>]
+    """
+    text = values.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                                      else str(int(v)) if isinstance(v, (bool, np.bool_, int, np.integer))
+                                      else str(v)).str.strip().str.lower()
+    text = text.str.replace(r"\.0+$", "", regex=True)
+    parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    parsed[text.isin(_TRUE)] = True
+    parsed[text.isin(_FALSE)] = False
+    bad = ~(text.isin(_TRUE) | text.isin(_FALSE) | (text == "") | (text == "nan") | (text == "none"))
+    return parsed, bad
+
+
+def _parse_year(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        years = values.dt.year.astype("Int64")
+        return years, pd.Series(False, index=values.index)
+    text = values.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).str.strip()
+    match = text.str.extract(r"^(\d{4})(?:\.0+)?(?:[-/年.]\d{1,2}(?:[-/月.]\d{1,2}日?)?)?$")[0]
+    years = pd.to_numeric(match, errors="coerce").astype("Int64")
+    bad = (text != "") & years.isna()
+    years = years.where((years >= 1900) & (years <= 2100))
+    return years, bad | ((text != "") & years.isna())
+
+
+def _find_field(columns: list[str], wanted: str) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    return lower.get(wanted.lower())
+
+
+def _resolve_fields(frame: gpd.GeoDataFrame, spec: LayerSpec, canon_names: Mapping[str, tuple[str, ...]],
+                    problems: list[Problem]) -> dict[str, str]:
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    out: dict[str, str] = {}
+    for canon, source in spec.fields.items():
+        found = _find_field(cols, source)
+        if found is None:
+            close = difflib.get_close_matches(source.upper(), [c.upper() for c in cols], n=1, cutoff=0.5)
+            hint = f" (did you mean `{_find_field(cols, close[0])}`?)" if close else ""
+            problems.append(Problem("error", spec.role,
+                                    f"[layers.{spec.role}.fields] {canon} = \"{source}\", but the layer has "
+                                    f"no field {source}{hint}; it has {', '.join(cols[:25])}", field=source))
+            continue
+        out[canon] = found
+    for canon, standard in canon_names.items():
+        if canon in out or canon in spec.fields:
+            continue
+        for name in standard:
+            found = _find_field(cols, name)
+            if found is not None:
+                out[canon] = found
+                break
+    return out
+
+
+def _ids(frame: pd.DataFrame, mask: np.ndarray | pd.Series, id_col: str | None, limit: int = 8) -> str:
+    idx = np.flatnonzero(np.asarray(mask))
+    if id_col is not None and id_col in frame:
+        labels = [str(v) for v in frame[id_col].iloc[idx[:limit]]]
+    else:
+        labels = [f"#{i + 1}" for i in idx[:limit]]
+    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
+    return ", ".join(labels) + more
+
+
+def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame:
+    """The parcels with canonical columns and a ``geometry_status`` per row.
+
+    No row is ever dropped: a parcel whose geometry cannot be used keeps its
+    row with ``geometry_status`` saying why (the rules mark it ``GEOMETRY``).
+    """
+    role = "parcels"
+    names = {**STANDARD_FIELDS["parcels"]}
+    fields = _resolve_fields(frame, spec, names, problems)
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    if "parcel_id" not in fields:
+        problems.append(Problem("error", role, "has no parcel id field (ZDDM or BSM); map one with "
+                                "[layers.parcels.fields] parcel_id = \"…\"; fields there: "
+                                + ", ".join(cols[:25]), field="parcel_id"))
+        ids = pd.Series([f"(row {i + 1})" for i in range(len(frame))])
+    else:
+        raw = frame[fields["parcel_id"]].reset_index(drop=True)
+        ids = raw.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                                     str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip())
+        blank = ids == ""
+        if blank.any():
+            problems.append(Problem("warning", role, f"{int(blank.sum())} parcel(s) have no id; they are "
+                                    "listed as (row N), N counting features from 1",
+                                    field=fields["parcel_id"], features=_ids(out, blank, None)))
+            ids[blank] = [f"(row {i + 1})" for i in np.flatnonzero(blank)]
+        dup = ids.duplicated(keep=False)
+        if dup.any():
+            problems.append(Problem("warning", role, f"{int(dup.sum())} parcels share an id; each row is "
+                                    "screened and reported on its own", field=fields["parcel_id"],
+                                    features=", ".join(sorted(set(ids[dup]))[:8])))
+    out["parcel_id"] = ids.astype(object)
+    for canon in ("owner", "village", "town", "town_code", "approval_no", "ownership"):
+        if canon in fields:
+            out[canon] = _text(frame[fields[canon]])
+    if "town" not in out and "town_code" in out:
+        out["town"] = out["town_code"].str[:9]
+    for canon in BOOLEAN_ATTRIBUTES:
+        if canon in fields:
+            parsed, bad = parse_bool(frame[fields[canon]].reset_index(drop=True))
+            if bad.any():
+                values = sorted(set(frame[fields[canon]].astype(str).reset_index(drop=True)[bad]))[:5]
+                problems.append(Problem("error", role, f"{canon}: values {', '.join(values)} are not yes/no; "
+                                        "use 1/0, true/false, yes/no, Y/N or 是/否", field=fields[canon],
+                                        features=_ids(out, bad, "parcel_id")))
+            out[canon] = parsed
+    if "formed_year" in fields:
+        years, bad = _parse_year(frame[fields["formed_year"]].reset_index(drop=True))
+        if bad.any():
+            problems.append(Problem("error", role, "formed_year: values are not years (e.g. 2005 or "
+                                    "2005-06-01)", field=fields["formed_year"], features=_ids(out, bad, "parcel_id")))
+        out["formed_year"] = years
+    if "ownership" in out:
+        out["collective"] = _collective(out["ownership"])
+        unknown = out["collective"].isna() & (out["ownership"] != "")
+        if unknown.any():
+            problems.append(Problem("warning", role, "ownership values neither collective (30–34, 40, 集体) "
+                                    f"nor state (10, 20, 国有): {', '.join(sorted(set(out['ownership'][unknown]))[:5])}",
+                                    field=fields["ownership"], features=_ids(out, unknown, "parcel_id")))
+    geoms, status = clean_polygons(frame.geometry.values)
+    _report_geometry(problems, role, status, out, "parcel_id", parcels=True)
+    out["geometry_status"] = status
+    return gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)
+
+
+def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame:
+    """A constraint or class layer with canonical columns; unusable rows dropped (and counted)."""
+    role = spec.role
+    names = dict(STANDARD_FIELDS.get(role, {}))
+    names.setdefault("feature_id", ("BSM", "OBJECTID", "FID"))
+    fields = _resolve_fields(frame, spec, names, problems)
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    if "feature_id" in fields:
+        out["feature_id"] = _text(frame[fields["feature_id"]])
+    else:
+        out["feature_id"] = [str(i + 1) for i in range(len(frame))]
+    for canon in names:
+        if canon in fields and canon != "feature_id":
+            out[canon] = _text(frame[fields[canon]])
+    if role in _CLASS_ROLES and "class_code" not in out:
+        std = " or ".join(STANDARD_FIELDS[role]["class_code"])
+        cols = [c for c in frame.columns if c != frame.geometry.name]
+        problems.append(Problem("error", role, f"has no class code field ({std}); map it with "
+                                f"[layers.{role}.fields] class_code = \"…\"; fields there: {', '.join(cols[:25])}",
+                                field="class_code"))
+    if len(frame) == 0:
+        problems.append(Problem("warning", role, "is empty: no feature to overlay; check the layer name and filter"))
+    geoms, status = clean_polygons(frame.geometry.values)
+    _report_geometry(problems, role, status, out, "feature_id", parcels=False)
+    keep = np.isin(status, ("ok", "repaired"))
+    result = gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)
+    return result.loc[keep].reset_index(drop=True)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.reset_index(drop=True).astype(object).map(
+        lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else
+        str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip()).astype(object)
+
+
+def _collective(ownership: pd.Series) -> pd.Series:
+    def one(v: str):
+        s = str(v).strip()
+        if not s:
+            return pd.NA
+        if "集体" in s or re.fullmatch(r"3[0-4]|40", s):
+            return True
+        if "国有" in s or re.fullmatch(r"1[0-9]|2[0-9]", s):
+            return False
+        return pd.NA
+    return ownership.map(one).astype("boolean")
+
+
+def _report_geometry(problems: list[Problem], role: str, status: np.ndarray, frame: pd.DataFrame,
+                     id_col: str, parcels: bool) -> None:
+    labels = {
+        "repaired": ("info", "invalid geometries repaired (make_valid, structure method)"),
+        "null": ("warning", "features without geometry"),
+        "empty": ("warning", "features with empty geometry"),
+        "not_polygon": ("warning", "features that are points or lines, not polygons"),
+        "unrepairable": ("warning", "geometries with no area left after repair"),
+    }
+    for key, (severity, text) in labels.items():
+        mask = status == key
+        if not mask.any():
+            continue
+        consequence = ("screened as ineligible with reason GEOMETRY" if parcels and key != "repaired"
+                       else "left out of the overlay" if key != "repaired" else "used as repaired")
+        message = f"{int(mask.sum())} {text}; {consequence}"
+        problems.append(Problem(severity, role, message, features=_ids(frame, mask, id_col)))
+        if key in ("repaired", "unrepairable"):
+            warnings.warn(f"layer `{role}`: {message}", GeometryRepairWarning, stacklevel=4)
+
+
+def _check_overlap_with_parcels(layers: dict[str, gpd.GeoDataFrame], problems: list[Problem]) -> None:
+    parcels = layers["parcels"].geometry.values
+    ok = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
+    if not ok.any():
+        return
+    pb = shapely.total_bounds(parcels[ok])
+    for role, frame in layers.items():
+        if role in ("parcels", "admin", "price_zones") or len(frame) == 0:
+            continue
+        lb = frame.total_bounds
+        if lb[0] > pb[2] or lb[2] < pb[0] or lb[1] > pb[3] or lb[3] < pb[1]:
+            problems.append(Problem("warning", role, "does not overlap the parcels at all (its extent "
+                                    f"{lb[0]:.0f},{lb[1]:.0f}…{lb[2]:.0f},{lb[3]:.0f} vs parcels "
+                                    f"{pb[0]:.0f},{pb[1]:.0f}…{pb[2]:.0f},{pb[3]:.0f}); wrong CRS suspected — "
+                                    f"check crs in [layers.{role}]"))
+
+
+def _warn(problems: list[Problem], role: str, msg: str, category: type[Warning]) -> None:
+    problems.append(Problem("warning", role, msg))
+    warnings.warn(f"layer `{role}`: {msg}", category, stacklevel=4)

@@ -1,0 +1,276 @@
+"""Rule profiles: TOML files read into frozen dataclasses.
+
+A profile is a list of rules (id, texts, source article, outcome, condition),
+the historical-legacy categories, settings and term tables. The built-in
+``national`` profile holds the rules every policy shares; each local profile
+``extends`` it and restates only what its policy changes. A user profile can
+extend any built-in one the same way::
+
+    [profile]
+    id = "my-county"
+    extends = "guilin"
+    [[rules]]
+    id = "UDB"
+    outcome = "note"          # inside the boundary: report only
+    [settings]
+    disable = ["PLAN-EXTRA"]
+
+Merging: a rule with an existing id changes only the keys it gives (``when``
+is replaced whole); a new id is appended; ``settings.disable`` removes rules.
+
+>>> p = load_profile("tianning")
+>>> p.rule("NEG-AGRI").outcome, p.rule("NEG-AGRI").source
+('condition', 'tianning §9')
+>>> load_profile("guilin").rule("NEG-AGRI").outcome
+'exclude'
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from landgis.conditions import Condition, facts_used, parse_condition
+from landgis.config import parse_code_overrides
+from landgis.errors import ProfileError, ProjectError
+
+__all__ = ["Rule", "LegacyCategory", "Profile", "load_profile", "builtin_profiles", "OUTCOMES"]
+
+OUTCOMES = ("exclude", "condition", "note")
+_RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "outcome", "when")
+_LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "when")
+_PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document")
+_TOP_KEYS = ("profile", "settings", "terms", "rules", "legacy", "codes")
+_SETTINGS = {
+    "approval_min_share": (int, float),
+    "legacy_categories": list,
+    "disable": list,
+    "lease_max_years": (int, float),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One eligibility rule: what it checks, where it comes from, what it does."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    text_zh: str
+    source: str
+    outcome: str
+    when: Condition
+
+    @property
+    def facts(self) -> set[str]:
+        return facts_used(self.when)
+
+
+@dataclass(frozen=True)
+class LegacyCategory:
+    """A historical-legacy (历史遗留) category and the condition that defines it."""
+
+    id: str
+    title_zh: str
+    title_en: str
+    source: str
+    when: Condition
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A complete, merged rule profile."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    document: str
+    rules: tuple[Rule, ...]
+    legacy: tuple[LegacyCategory, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    terms: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    codes: Mapping[str, Any] = field(default_factory=dict)
+    chain: tuple[str, ...] = ()
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(f"profile {self.id} has no rule {rule_id!r}")
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [r.id for r in self.rules]
+
+    @property
+    def legacy_categories(self) -> tuple[LegacyCategory, ...]:
+        """The categories this profile uses, in precedence order."""
+        wanted = list(self.settings.get("legacy_categories", []))
+        by_id = {c.id: c for c in self.legacy}
+        return tuple(by_id[c] for c in wanted if c in by_id)
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        from html import escape
+        rows = "".join(
+            f"<tr><td>{escape(r.id)}</td><td>{escape(r.title_zh)}</td><td>{escape(r.outcome)}</td>"
+            f"<td>{escape(r.source)}</td></tr>" for r in self.rules)
+        return (f"<b>{escape(self.id)}</b> — {escape(self.name_zh)}<table><tr><th>id</th><th>规则</th>"
+                f"<th>outcome</th><th>source</th></tr>{rows}</table>")
+
+
+def builtin_profiles() -> list[str]:
+    """Names of the profiles that ship with landgis."""
+    return sorted(p.name[:-5] for p in resources.files(__package__).iterdir() if p.name.endswith(".toml"))
+
+
+def load_profile(name_or_path: str | Path, base_dir: Path | None = None) -> Profile:
+    """A built-in profile by name, or a profile file (which may extend a built-in one)."""
+    raw, where = _read(name_or_path, base_dir)
+    merged, chain = _resolve(raw, where, base_dir, seen=())
+    return _build(merged, chain)
+
+
+def _read(name_or_path: str | Path, base_dir: Path | None) -> tuple[dict, str]:
+    name = str(name_or_path)
+    if name in builtin_profiles():
+        text = resources.files(__package__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+        where = f"profile {name}"
+    else:
+        path = Path(name)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if not path.exists():
+            close = difflib.get_close_matches(name, builtin_profiles(), n=1)
+            hint = f" (did you mean `{close[0]}`?)" if close else ""
+            raise ProjectError(f"profile {name!r} is neither a built-in profile{hint} "
+                               f"({', '.join(builtin_profiles())}) nor an existing file")
+        text = path.read_text(encoding="utf-8-sig")
+        where = f"profile file {path}"
+    try:
+        return tomllib.loads(text), where
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{where} is not valid TOML: {exc}") from None
+
+
+def _resolve(raw: dict, where: str, base_dir: Path | None, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise ProfileError(f"{where}: unknown section `{key}`{_suggest(key, _TOP_KEYS)}; "
+                               f"sections: {', '.join(_TOP_KEYS)}")
+    head = raw.get("profile", {})
+    if not isinstance(head, Mapping) or "id" not in head:
+        raise ProfileError(f"{where}: needs a [profile] table with an `id`")
+    for key in head:
+        if key not in _PROFILE_KEYS:
+            raise ProfileError(f"{where} [profile]: unknown key `{key}`{_suggest(key, _PROFILE_KEYS)}")
+    pid = head["id"]
+    if pid in seen:
+        raise ProfileError(f"{where}: `extends` loops back to {pid} ({' → '.join(seen)})")
+    parent_name = head.get("extends")
+    if not parent_name:
+        return raw, (pid,)
+    parent_raw, parent_where = _read(parent_name, base_dir)
+    parent, chain = _resolve(parent_raw, parent_where, base_dir, seen + (pid,))
+    return _merge(parent, raw, where), chain + (pid,)
+
+
+def _merge(parent: dict, child: dict, where: str) -> dict:
+    out: dict[str, Any] = {"profile": {**{k: v for k, v in parent.get("profile", {}).items() if k != "extends"},
+                                       **child.get("profile", {})}}
+    out["settings"] = {**parent.get("settings", {}), **child.get("settings", {})}
+    terms = {k: dict(v) for k, v in parent.get("terms", {}).items()}
+    for kind, table in child.get("terms", {}).items():
+        terms[kind] = dict(table)  # a child's term table replaces the parent's whole
+    out["terms"] = terms
+    codes = {k: dict(v) for k, v in parent.get("codes", {}).items()}
+    for table, entries in child.get("codes", {}).items():
+        codes.setdefault(table, {}).update(entries)
+    out["codes"] = codes
+    for section in ("rules", "legacy"):
+        items = [dict(r) for r in parent.get(section, [])]
+        index = {r["id"]: i for i, r in enumerate(items)}
+        for r in child.get(section, []):
+            if not isinstance(r, Mapping) or "id" not in r:
+                raise ProfileError(f"{where}: every [[{section}]] entry needs an `id`")
+            if r["id"] in index:
+                items[index[r["id"]]].update(r)
+            else:
+                index[r["id"]] = len(items)
+                items.append(dict(r))
+        out[section] = items
+    return out
+
+
+def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
+    head = raw["profile"]
+    where = f"profile {head['id']}"
+    settings = dict(raw.get("settings", {}))
+    for key, value in settings.items():
+        if key not in _SETTINGS:
+            raise ProfileError(f"{where} [settings]: unknown key `{key}`{_suggest(key, _SETTINGS)}; "
+                               f"known: {', '.join(_SETTINGS)}")
+        if not isinstance(value, _SETTINGS[key]) or isinstance(value, bool):
+            raise ProfileError(f"{where} [settings] {key}: wrong type {type(value).__name__}")
+    disabled = set(settings.get("disable", []))
+    rules = []
+    for r in raw.get("rules", []):
+        if r.get("id") in disabled:
+            continue
+        rules.append(_rule(r, where))
+    unknown_disabled = disabled - {r.get("id") for r in raw.get("rules", [])}
+    if unknown_disabled:
+        raise ProfileError(f"{where} [settings] disable: no rule {', '.join(sorted(unknown_disabled))}")
+    legacy = tuple(_legacy(c, where) for c in raw.get("legacy", []))
+    known_legacy = {c.id for c in legacy}
+    for cat in settings.get("legacy_categories", []):
+        if cat not in known_legacy:
+            raise ProfileError(f"{where} [settings] legacy_categories: no category {cat!r}; "
+                               f"defined: {', '.join(sorted(known_legacy))}")
+    terms = {}
+    for kind, table in raw.get("terms", {}).items():
+        if not isinstance(table, Mapping) or not all(isinstance(v, (int, float)) for v in table.values()):
+            raise ProfileError(f"{where} [terms.{kind}] must map planned-use tags to years")
+        terms[kind] = MappingProxyType(dict(table))
+    codes = parse_code_overrides(raw.get("codes", {}), f"{where} [codes]")
+    return Profile(id=head["id"], name_zh=head.get("name_zh", ""), name_en=head.get("name_en", ""),
+                   document=head.get("document", ""), rules=tuple(rules), legacy=legacy,
+                   settings=MappingProxyType(settings), terms=MappingProxyType(terms), codes=codes,
+                   chain=chain)
+
+
+def _rule(r: Mapping[str, Any], where: str) -> Rule:
+    rid = r.get("id", "?")
+    for key in r:
+        if key not in _RULE_KEYS:
+            raise ProfileError(f"{where} rule {rid}: unknown key `{key}`{_suggest(key, _RULE_KEYS)}; "
+                               f"keys: {', '.join(_RULE_KEYS)}")
+    for key in ("source", "outcome", "when", "title_zh"):
+        if key not in r:
+            raise ProfileError(f"{where} rule {rid}: missing `{key}`")
+    if r["outcome"] not in OUTCOMES:
+        raise ProfileError(f"{where} rule {rid}: outcome {r['outcome']!r} is not one of {', '.join(OUTCOMES)}")
+    return Rule(id=str(rid), title_zh=str(r["title_zh"]), title_en=str(r.get("title_en", "")),
+                text_zh=str(r.get("text_zh", "")), source=str(r["source"]), outcome=r["outcome"],
+                when=parse_condition(r["when"], f"{where} rule {rid}"))
+
+
+def _legacy(c: Mapping[str, Any], where: str) -> LegacyCategory:
+    cid = c.get("id", "?")
+    for key in c:
+        if key not in _LEGACY_KEYS:
+            raise ProfileError(f"{where} legacy {cid}: unknown key `{key}`{_suggest(key, _LEGACY_KEYS)}")
+    if "when" not in c:
+        raise ProfileError(f"{where} legacy {cid}: missing `when`")
+    return LegacyCategory(id=str(cid), title_zh=str(c.get("title_zh", "")), title_en=str(c.get("title_en", "")),
+                          source=str(c.get("source", "")), when=parse_condition(c["when"], f"{where} legacy {cid}"))
+
+
+def _suggest(word: str, options: Any) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""

@@ -1,0 +1,141 @@
+"""Rules stage: the profile interpreter — facts in, verdicts and reasons out.
+
+Every rule is evaluated over the whole fact table at once. The verdict follows
+contract §3: ``ineligible`` if an ``exclude`` rule fires, else ``conditional``
+if a ``condition`` rule fires, else ``eligible``; ``note`` rules are listed in
+``notes`` only. A parcel whose geometry could not be used is ``ineligible``
+with the single reason ``GEOMETRY``. A rule whose layer-derived facts are
+missing is skipped and reported — never guessed.
+
+>>> import pandas as pd
+>>> from landgis.profiles import load_profile
+>>> facts = pd.DataFrame({"farmland_m2": [0.0, 0.5, 300.0], "area_m2": [900.0] * 3})
+>>> v = evaluate_rules(facts, load_profile("national"), tolerance=1.0, only=["FARMLAND"])
+>>> v[["verdict", "reasons"]].values.tolist()
+[['eligible', ''], ['eligible', ''], ['ineligible', 'FARMLAND']]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from landgis.conditions import evaluate
+from landgis.facts import known_fact
+from landgis.legacy import with_attribute_columns
+from landgis.errors import ProfileError
+from landgis.profiles import Profile, Rule
+
+__all__ = ["evaluate_rules", "SkippedRule", "VERDICTS", "GEOMETRY_RULE"]
+
+VERDICTS = ("eligible", "conditional", "ineligible")
+GEOMETRY_RULE = "GEOMETRY"
+
+
+@dataclass(frozen=True)
+class SkippedRule:
+    rule: str
+    why: str
+
+
+def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
+                   unavailable: Mapping[str, str] | None = None, geometry_ok: Iterable[bool] | None = None,
+                   only: Iterable[str] | None = None) -> pd.DataFrame:
+    """Verdict, reasons and notes per parcel, plus one boolean column per rule.
+
+    Returns a frame aligned to ``facts`` with ``verdict``, ``reasons``
+    (fired exclude/condition rule ids, sorted, ``;``-separated), ``notes``
+    (fired note rules) and ``fired_<RULE>`` columns; ``.attrs["skipped"]``
+    lists the rules that could not be checked and why.
+    """
+    unavailable = dict(unavailable or {})
+    work = with_attribute_columns(facts)
+    rules = [r for r in profile.rules if only is None or r.id in set(only)]
+    for r in rules:
+        unknown = [f for f in r.facts if not known_fact(f)]
+        if unknown:
+            raise ProfileError(f"profile {profile.id} rule {r.id}: unknown fact(s) {', '.join(unknown)}; "
+                               "`landgis rules --facts` lists the facts")
+    n = len(facts)
+    fired: dict[str, np.ndarray] = {}
+    skipped: list[SkippedRule] = []
+    for r in rules:
+        missing = [f for f in sorted(r.facts) if f not in work]
+        if missing:
+            why = "; ".join(sorted({_why(f, unavailable) for f in missing}))
+            skipped.append(SkippedRule(r.id, why))
+            continue
+        fired[r.id] = np.array(evaluate(r.when, work, tolerance), dtype=bool)
+    by_outcome = {o: [r for r in rules if r.id in fired and r.outcome == o] for o in ("exclude", "condition", "note")}
+    exclude = _any(fired, by_outcome["exclude"], n)
+    condition = _any(fired, by_outcome["condition"], n)
+    verdict = np.where(exclude, "ineligible", np.where(condition, "conditional", "eligible")).astype(object)
+    decisive = sorted(r.id for r in by_outcome["exclude"] + by_outcome["condition"])
+    notes_ids = sorted(r.id for r in by_outcome["note"])
+    reasons = _join(fired, decisive, n)
+    notes = _join(fired, notes_ids, n)
+    if geometry_ok is not None:
+        bad = ~np.asarray(list(geometry_ok), dtype=bool)
+        verdict[bad] = "ineligible"
+        reasons[bad] = GEOMETRY_RULE
+        notes[bad] = ""
+        for arr in fired.values():
+            arr[bad] = False
+    out = pd.DataFrame({"verdict": verdict, "reasons": reasons, "notes": notes}, index=facts.index)
+    for rid, arr in fired.items():
+        out[f"fired_{rid}"] = arr
+    out.attrs["skipped"] = skipped
+    return out
+
+
+def reason_texts(reasons: pd.Series, profile: Profile, lang: str = "zh") -> pd.Series:
+    """``"FARMLAND;UDB"`` → ``"FARMLAND 占用永久基本农田（guilin §一…）；UDB …"``."""
+    by_id: dict[str, Rule] = {r.id: r for r in profile.rules}
+
+    def text(ids: str) -> str:
+        out = []
+        for rid in filter(None, ids.split(";")):
+            rule = by_id.get(rid)
+            if rule is None:
+                out.append(rid + (" 宗地图形无效，无法计算" if lang == "zh" else " geometry unusable"))
+                continue
+            title = rule.title_zh if lang == "zh" else (rule.title_en or rule.title_zh)
+            out.append(f"{rid} {title}（{rule.source}）" if lang == "zh" else f"{rid} {title} ({rule.source})")
+        return "；".join(out) if lang == "zh" else "; ".join(out)
+
+    return reasons.map(text)
+
+
+def _why(fact: str, unavailable: Mapping[str, str]) -> str:
+    for key in (fact, fact.split("_")[0], "_".join(fact.split("_")[:2])):
+        if key in unavailable:
+            return unavailable[key]
+    if fact in ("legacy", "unapproved") and "approved" in unavailable:
+        return unavailable["approved"]
+    if fact == "unapproved" and "survey" in unavailable:
+        return unavailable["survey"]
+    if fact.startswith(("zoning_", "planned_use")):
+        return unavailable.get("zoning", f"fact {fact} not computed")
+    if fact.startswith("survey_2009"):
+        return unavailable.get("survey_2009", f"fact {fact} not computed")
+    if fact.startswith("survey_"):
+        return unavailable.get("survey", f"fact {fact} not computed")
+    return f"fact {fact} is not available"
+
+
+def _any(fired: Mapping[str, np.ndarray], rules: list[Rule], n: int) -> np.ndarray:
+    out = np.zeros(n, bool)
+    for r in rules:
+        out |= fired[r.id]
+    return out
+
+
+def _join(fired: Mapping[str, np.ndarray], ids: list[str], n: int) -> np.ndarray:
+    if not ids:
+        return np.full(n, "", dtype=object)
+    matrix = np.column_stack([fired[i] for i in ids])
+    names = np.array(ids, dtype=object)
+    return np.array([";".join(names[row]) for row in matrix], dtype=object)

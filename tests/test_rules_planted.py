@@ -1,0 +1,241 @@
+"""Every rule under every profile, on planted parcels written to a real GeoPackage.
+
+Each case is one 20 m × 20 m parcel (400 m²); expected verdicts, reasons and
+areas are worked out by hand from the planted boxes.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pyogrio
+import pytest
+import shapely
+
+import landgis
+from landgis.errors import GeometryRepairWarning, SkippedRuleWarning
+from tests.planted import Case, build_project
+
+PROFILES = ("national", "guilin", "taian", "yanbian", "yueqing", "tianning")
+NO_APPROVAL = {"PZWH": ""}
+RING = shapely.Polygon([(-20, -20), (60, -20), (60, 60), (-20, 60)], [[(0, 0), (40, 0), (40, 40), (0, 40)]])
+
+CASES = [
+    Case("ok"),
+    Case("farmland_300", farmland=[(10, 10, 25, 30)]),
+    Case("farmland_sliver", farmland=[(29.96, 10, 35, 30)]),
+    Case("farmland_overlapping", farmland=[(10, 10, 20, 30), (15, 10, 25, 30)]),
+    Case("redline_100", redline=[(25, 10, 40, 30)]),
+    Case("redline_hole", redline=[RING]),
+    Case("udb_inside", udb=[(0, 0, 40, 40)]),
+    Case("udb_40pct", udb=[(0, 0, 18, 40)]),
+    Case("plan_admin", zoning=[((0, 0, 40, 40), "0801")]),
+    Case("plan_none", zoning=[]),
+    Case("plan_split_agri", zoning=[((0, 0, 19, 40), "0901"), ((19, 0, 40, 40), "0103")]),
+    Case("plan_warehouse", zoning=[((0, 0, 40, 40), "1101")]),
+    Case("plan_mining", zoning=[((0, 0, 40, 40), "1002")]),
+    Case("plan_rental", zoning=[((0, 0, 40, 40), "070199")]),
+    Case("plan_education", zoning=[((0, 0, 40, 40), "0804")]),
+    Case("plan_commercial_4digit", zoning=[((0, 0, 40, 40), "0901")]),
+    Case("own_reg_no", attrs={"SFQQ": "否"}),
+    Case("own_reg_blank", attrs={"SFQQ": ""}),
+    Case("agri_half", survey=[((0, 0, 20, 40), "0103"), ((20, 0, 40, 40), "0601")]),
+    Case("unused", survey=[((0, 0, 40, 40), "0404")]),
+    Case("homestead_survey", survey=[((0, 0, 40, 40), "0702")]),
+    Case("homestead_zoning", zoning=[((0, 0, 40, 40), "070301")]),
+    Case("housing", zoning=[((0, 0, 40, 40), "070102")]),
+    Case("restricted", attrs={"SFXZ": "是"}),
+    Case("state_owned", attrs={"QSXZ": "20"}),
+    Case("unapproved_2015", attrs={**NO_APPROVAL, "JCNF": 2015}, survey_2009=[((0, 0, 40, 40), "013")]),
+    Case("legacy_2005", attrs={**NO_APPROVAL, "JCNF": 2005}),
+    Case("legacy_2008", attrs={**NO_APPROVAL, "JCNF": 2008}),
+    Case("legacy_2009", attrs={**NO_APPROVAL, "JCNF": 2009}),
+    Case("legacy_no_year", attrs={**NO_APPROVAL, "JCNF": None}),
+    Case("approved_by_layer", attrs={**NO_APPROVAL, "JCNF": 2015}, survey_2009=[((0, 0, 40, 40), "013")],
+         approvals=[((5, 5, 35, 35), "桂南政土批〔2016〕3号")]),
+    Case("approval_layer_too_small", attrs={**NO_APPROVAL, "JCNF": 2015},
+         survey_2009=[((0, 0, 40, 40), "013")], approvals=[((10, 10, 15, 30), "桂南政土批〔2016〕4号")]),
+    Case("l2_house_cert", attrs={**NO_APPROVAL, "JCNF": 2012, "FWSYQZ": "是"}, survey_2009=[((0, 0, 40, 40), "011")]),
+    Case("l3_street_front", attrs={**NO_APPROVAL, "JCNF": 2011, "SFLJ": "是", "JSYDSYZ": "是"},
+         survey_2009=[((0, 0, 40, 40), "011")], zoning=[((0, 0, 40, 40), "0901")]),
+    Case("l4_penalty_pending", attrs={**NO_APPROVAL, "JCNF": 2006, "CFDW": "否"}),
+    Case("buildings_clear", buildings=[(12, 12, 20, 20)], attrs={"YXBL": "否"}),
+    Case("buildings_retain", buildings=[(12, 12, 20, 20)], attrs={"YXBL": "是"}),
+    Case("geometry_degenerate", parcel=shapely.Polygon([(10, 10), (20, 20), (30, 30), (10, 10)])),
+    Case("bowtie", parcel=shapely.Polygon([(10, 10), (30, 30), (30, 10), (10, 30)])),
+    Case("multipart", parcel=shapely.MultiPolygon([shapely.box(10, 10, 20, 30), shapely.box(22, 10, 32, 30)]),
+         farmland=[(0, 0, 15, 40)]),
+    Case("hole_over_farmland", parcel=shapely.box(10, 10, 30, 30).difference(shapely.box(15, 15, 25, 25)),
+         farmland=[(15, 15, 25, 25)]),
+    Case("farmland_and_agri", farmland=[(10, 10, 20, 30)], survey=[((0, 0, 20, 40), "0101"), ((20, 0, 40, 40), "0601")]),
+]
+
+E, C, I = "eligible", "conditional", "ineligible"
+
+
+def _same(verdict, reasons=""):
+    return {p: (verdict, reasons) for p in PROFILES}
+
+
+#: case → profile → (verdict, reasons)
+EXPECTED = {
+    "ok": _same(E),
+    "farmland_300": _same(I, "FARMLAND"),
+    "farmland_sliver": _same(E),
+    "farmland_overlapping": _same(I, "FARMLAND"),
+    "redline_100": _same(I, "REDLINE"),
+    "redline_hole": _same(E),
+    "udb_inside": _same(C, "UDB"),
+    "udb_40pct": _same(C, "UDB"),
+    "plan_admin": _same(I, "PLAN-USE"),
+    "plan_none": _same(I, "PLAN-USE"),
+    "plan_split_agri": _same(I, "PLAN-USE"),
+    "plan_warehouse": {**_same(I, "PLAN-USE"), "national": (E, ""), "taian": (E, "")},
+    "plan_mining": {**_same(I, "PLAN-USE"), "guilin": (C, "PLAN-EXTRA")},
+    "plan_rental": {**_same(I, "PLAN-USE"), "guilin": (C, "PLAN-EXTRA"), "yueqing": (C, "PLAN-EXTRA")},
+    "plan_education": {**_same(I, "PLAN-USE"), "yueqing": (C, "PLAN-EXTRA")},
+    "plan_commercial_4digit": _same(E),
+    "own_reg_no": _same(C, "OWN-REG"),
+    "own_reg_blank": _same(C, "OWN-REG"),
+    "agri_half": {**_same(I, "NEG-AGRI"), "tianning": (C, "NEG-AGRI")},
+    "unused": {**_same(I, "NEG-AGRI"), "tianning": (C, "NEG-AGRI")},
+    "homestead_survey": _same(I, "NEG-HOMESTEAD"),
+    "homestead_zoning": _same(I, "NEG-HOMESTEAD;PLAN-USE"),
+    "housing": _same(I, "NEG-HOUSING;PLAN-USE"),
+    "restricted": _same(I, "RESTRICTED"),
+    "state_owned": _same(I, "COLLECTIVE"),
+    "unapproved_2015": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED")},
+    "legacy_2005": _same(C, "LEGACY"),
+    "legacy_2008": _same(C, "LEGACY"),
+    "legacy_2009": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED")},
+    "legacy_no_year": _same(C, "LEGACY"),
+    "approved_by_layer": _same(E),
+    "approval_layer_too_small": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"),
+                                 "tianning": (C, "UNAPPROVED")},
+    "l2_house_cert": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED"),
+                      "taian": (C, "LEGACY")},
+    "l3_street_front": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED"),
+                        "taian": (C, "LEGACY")},
+    "l4_penalty_pending": _same(C, "LEGACY"),
+    "buildings_clear": {**_same(E), "yueqing": (C, "BUILDINGS")},
+    "buildings_retain": _same(E),
+    "geometry_degenerate": _same(I, "GEOMETRY"),
+    "bowtie": _same(E),
+    "multipart": _same(I, "FARMLAND"),
+    "hole_over_farmland": _same(E),
+    "farmland_and_agri": {**_same(I, "FARMLAND;NEG-AGRI"), "tianning": (I, "FARMLAND;NEG-AGRI")},
+}
+
+EXPECTED_LEGACY = {  # case → profile → category
+    "legacy_2005": "L1", "legacy_2008": "L1", "legacy_no_year": "L1",
+    "l2_house_cert": {"taian": "L2"}, "l3_street_front": {"taian": "L3"},
+    "l4_penalty_pending": {"taian": "L4", "default": "L1"},
+}
+
+#: case → column → exact value (m² and 亩 from the planted boxes)
+EXPECTED_AREAS = {
+    "ok": {"area_m2": 400.0, "area_mu": 0.6, "farmland_m2": 0.0},
+    "farmland_300": {"farmland_m2": 300.0},
+    "farmland_sliver": {"farmland_m2": 0.8},
+    "farmland_overlapping": {"farmland_m2": 300.0},
+    "redline_100": {"redline_m2": 100.0},
+    "redline_hole": {"redline_m2": 0.0},
+    "udb_inside": {"udb_m2": 400.0, "udb_share": 1.0},
+    "udb_40pct": {"udb_m2": 160.0, "udb_share": 0.4},
+    "plan_split_agri": {"planned_use": "0103", "planned_use_share": 0.55},
+    "agri_half": {"survey_agricultural_m2": 200.0, "survey_construction_m2": 200.0},
+    "bowtie": {"area_m2": 200.0, "geometry_status": "repaired"},
+    "multipart": {"area_m2": 400.0, "farmland_m2": 100.0},
+    "hole_over_farmland": {"area_m2": 300.0, "farmland_m2": 0.0},
+    "geometry_degenerate": {"area_m2": 0.0, "geometry_status": "unrepairable"},
+    "approved_by_layer": {"approved": True, "approval_found": "桂南政土批〔2016〕3号", "approval_m2": 400.0},
+    "approval_layer_too_small": {"approved": False, "approval_m2": 100.0},
+    "buildings_clear": {"buildings_m2": 64.0},
+}
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("planted")
+    path = build_project(CASES, folder)
+    results = {}
+    for profile in PROFILES:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GeometryRepairWarning)
+            res = landgis.screen(path, profile=profile)
+        results[profile] = res.table.set_index(res.table["parcel_id"].map(
+            dict(zip(res.table["parcel_id"], [c.name for c in CASES], strict=True))))
+    return results
+
+
+def test_every_case_has_an_expectation():
+    assert {c.name for c in CASES} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("case", [c.name for c in CASES])
+def test_verdict_and_reasons(planted, profile, case):
+    row = planted[profile].loc[case]
+    assert (row["verdict"], row["reasons"] if isinstance(row["reasons"], str) else "") == EXPECTED[case][profile]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("case", list(EXPECTED_LEGACY))
+def test_legacy_category(planted, profile, case):
+    want = EXPECTED_LEGACY[case]
+    if isinstance(want, dict):
+        want = want.get(profile, want.get("default", ""))
+    assert planted[profile].loc[case, "legacy"] == want
+
+
+@pytest.mark.parametrize("case", list(EXPECTED_AREAS))
+def test_exact_areas(planted, case):
+    row = planted["national"].loc[case]
+    for col, value in EXPECTED_AREAS[case].items():
+        if isinstance(value, float):
+            assert row[col] == pytest.approx(value, abs=1e-6), col
+        else:
+            assert row[col] == value, col
+
+
+def test_every_rule_fires_somewhere_under_every_profile(planted):
+    for profile in PROFILES:
+        fired = set()
+        for reasons in planted[profile]["reasons"]:
+            fired |= set(filter(None, str(reasons).split(";")))
+        rules = set(landgis.load_profile(profile).rule_ids)
+        assert rules <= fired, f"{profile}: never fired {rules - fired}"
+
+
+def test_every_parcel_reaches_the_inventory_once(planted):
+    for table in planted.values():
+        assert len(table) == len(CASES)
+        assert table.index.is_unique
+
+
+def test_legacy_basis_names_the_evidence(planted):
+    basis = planted["national"].loc["legacy_2005", "legacy_basis"]
+    assert basis.startswith("L1：")
+    assert "2005年形成" in basis and "二调建设用地 400.00 m²（100.0%）" in basis and "203" in basis
+    assert "形成年份未记载" in planted["national"].loc["legacy_no_year", "legacy_basis"]
+
+
+def test_reasons_carry_articles(planted):
+    text = planted["tianning"].loc["agri_half", "reasons_zh"]
+    assert text.startswith("NEG-AGRI ") and "tianning §9" in text
+
+
+def test_no_approval_information_skips_approval_rules(tmp_path):
+    path = build_project([Case("a", attrs={"PZWH": ""}), Case("b", attrs={"PZWH": "", "JCNF": 2005})], tmp_path,
+                         approvals_layer=False)
+    gpkg = tmp_path / "planted.gpkg"
+    frame = pyogrio.read_dataframe(gpkg, layer="zd").rename(columns={"PZWH": "BZ"})
+    pyogrio.write_dataframe(frame, gpkg, layer="zd", driver="GPKG")
+    with pytest.warns(SkippedRuleWarning) as record:
+        res = landgis.screen(path)
+    messages = sorted(str(w.message) for w in record)
+    assert messages[0].startswith("rule LEGACY not checked: the project gives no approval information")
+    assert messages[1].startswith("rule UNAPPROVED not checked: the project gives no approval information")
+    assert {s.rule for s in res.skipped} == {"UNAPPROVED", "LEGACY"}
+    assert res.table["verdict"].tolist() == ["eligible", "eligible"]
+    assert res.table["legacy"].tolist() == ["", ""]
