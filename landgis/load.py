@@ -257,6 +257,7 @@ def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, ds
         problems.append(Problem("info", role, f"converted with the declared pipeline {spec.transform}"))
         return gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs=dst)
     assert src is not None
+    frame = frame.set_crs(src, allow_override=True)
     if src.equals(dst):
         return frame.set_crs(dst, allow_override=True)
     tr = Transformer.from_crs(src, dst, always_xy=True)

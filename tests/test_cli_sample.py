@@ -1,0 +1,118 @@
+"""The command line on the bundled sample county: outputs, determinism, validate, messages."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+import landgis
+from landgis.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample_county.toml"
+
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "out"
+    result = CliRunner().invoke(main, ["screen", str(SAMPLE), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
+def test_outputs_written(screened):
+    out, result = screened
+    assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "map.html", "screening.gpkg"]
+    raw = (out / "inventory.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
+    inv = pd.read_csv(out / "inventory.csv", dtype={"parcel_id": str, "planned_use": str, "survey_class": str})
+    assert list(inv.columns[:11]) == ["parcel_id", "area_m2", "area_mu", "verdict", "reasons", "legacy",
+                                      "farmland_m2", "redline_m2", "udb_m2", "planned_use", "survey_class"]
+    zd = pyogrio.read_dataframe(ROOT / "data" / "sample_county.gpkg", layer="zd", read_geometry=False)
+    assert inv["parcel_id"].tolist() == zd["ZDDM"].tolist()  # every input parcel, in input order
+    assert set(inv["verdict"]) == {"eligible", "conditional", "ineligible"}
+    assert (inv["area_mu"] - inv["area_m2"] * 15 / 10000).abs().max() < 1e-4
+    assert "eligible" in result.output and "亩" in result.output
+
+
+def test_gpkg_and_xlsx(screened):
+    out, _ = screened
+    layers = [name for name, _ in pyogrio.list_layers(out / "screening.gpkg")]
+    assert layers == ["parcels", "conflicts"]
+    parcels = pyogrio.read_dataframe(out / "screening.gpkg", layer="parcels")
+    assert len(parcels) == 412 and parcels.crs.to_epsg() == 4546
+    conflicts = pyogrio.read_dataframe(out / "screening.gpkg", layer="conflicts")
+    farm = conflicts[(conflicts["rule"] == "FARMLAND") & (conflicts["parcel_id"] == "450399102003JC00048")]
+    assert farm["area_m2"].tolist() == [729.29]  # two overlapping farmland patches, ground counted once
+    wb = openpyxl.load_workbook(out / "inventory.xlsx", read_only=True)
+    assert wb.sheetnames[:5] == ["入市地块清单", "按结论汇总", "按乡镇汇总", "按规划用途汇总", "规则触发统计"]
+    header = next(wb["入市地块清单"].iter_rows(values_only=True))
+    assert header[:4] == ("宗地代码", "面积(平方米)", "面积(亩)", "筛查结论")
+
+
+def test_same_inputs_give_byte_identical_csv(screened, tmp_path):
+    out, _ = screened
+    again = tmp_path / "again"
+    result = CliRunner().invoke(main, ["-q", "screen", str(SAMPLE), "--out", str(again), "--no-map"])
+    assert result.exit_code == 0, result.output
+    assert (again / "inventory.csv").read_bytes() == (out / "inventory.csv").read_bytes()
+
+
+def test_existing_output_needs_overwrite(screened):
+    out, _ = screened
+    before = (out / "inventory.csv").stat().st_mtime_ns
+    result = CliRunner().invoke(main, ["screen", str(SAMPLE), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "already holds inventory.csv" in result.output and "--overwrite" in result.output
+    assert "Traceback" not in result.output
+    assert (out / "inventory.csv").stat().st_mtime_ns == before
+
+
+def test_validate_sample():
+    result = CliRunner().invoke(main, ["validate", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert "0 error(s)" in result.output
+    assert "2 geometries with no area left after repair" in result.output
+
+
+def test_rules_command_lists_articles():
+    result = CliRunner().invoke(main, ["rules", "--profile", "tianning"])
+    assert result.exit_code == 0
+    assert "NEG-AGRI" in result.output and "tianning §9" in result.output and "[condition]" in result.output
+
+
+def test_missing_field_message_names_layer_field_and_fix(tmp_path):
+    shutil.copy(ROOT / "data" / "sample_county.gpkg", tmp_path / "sample_county.gpkg")
+    text = SAMPLE.read_text(encoding="utf-8").replace('registered = "SFQQ"', 'registered = "SFQG"')
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "p.toml")])
+    assert result.exit_code == 2
+    assert "layer `parcels`" in result.output and "SFQG" in result.output and "did you mean `SFQQ`" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_layer_name_lists_layers(tmp_path):
+    text = SAMPLE.read_text(encoding="utf-8").replace('layer = "yjjbnt"', 'layer = "jbnt"')
+    (tmp_path / "p.toml").write_text(text.replace('path = "sample_county.gpkg"',
+                                                  f'path = "{ROOT / "data" / "sample_county.gpkg"}"'), encoding="utf-8")
+    result = CliRunner().invoke(main, ["screen", str(tmp_path / "p.toml"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "no layer 'jbnt'" in result.output and "yjjbnt" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_rule_fires_in_the_sample_under_every_profile():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for profile in landgis.builtin_profiles():
+            res = landgis.screen(SAMPLE, profile=profile)
+            fired = set(";".join(res.table["reasons"]).split(";")) - {""}
+            assert set(res.profile.rule_ids) <= fired, profile
+            assert set(res.table["verdict"]) == {"eligible", "conditional", "ineligible"}

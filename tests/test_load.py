@@ -1,0 +1,207 @@
+"""Reading real files: formats, encodings, CRS declared / inferred / transformed, bad fields."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+import landgis
+from landgis.errors import (
+    CRSGuessWarning,
+    DatumShiftWarning,
+    EncodingGuessWarning,
+    InputError,
+    ProjectError,
+)
+from landgis.load import parse_bool
+
+pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
+
+X, Y = 420_000.0, 2_790_000.0
+OWNERS = ["大塘村股份经济合作社", "新寨村第三村民小组", "石门村"]
+
+
+def parcels_frame(crs="EPSG:4546", dx=0.0, dy=0.0):
+    geoms = [shapely.box(X + i * 100 + dx, Y + dy, X + i * 100 + 20 + dx, Y + 20 + dy) for i in range(3)]
+    return gpd.GeoDataFrame({"ZDDM": [f"450399100001JC0000{i}" for i in range(1, 4)], "QLR": OWNERS,
+                             "SFQQ": ["是", "Y", "0"]}, geometry=geoms, crs=crs)
+
+
+def farmland_frame(crs="EPSG:4546", dx=0.0, dy=0.0):
+    # covers the west half (200 m²) of parcel 1 and all of parcel 3
+    geoms = [shapely.box(X - 5 + dx, Y - 5 + dy, X + 10 + dx, Y + 25 + dy),
+             shapely.box(X + 195 + dx, Y - 5 + dy, X + 225 + dx, Y + 25 + dy)]
+    return gpd.GeoDataFrame({"BSM": ["1", "2"]}, geometry=geoms, crs=crs)
+
+
+def project(tmp: Path, parcels_path: str, farmland_spec: str, extra_parcels: str = "") -> Path:
+    text = (f'[project]\nname = "t"\nprofile = "national"\ncrs = "EPSG:4546"\n'
+            f'[layers.parcels]\npath = "{parcels_path}"\n{extra_parcels}\n'
+            f'[layers.farmland]\n{farmland_spec}\n')
+    path = tmp / "p.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def farmland_m2(path: Path) -> list[float]:
+    res = landgis.screen(path)
+    return res.table["farmland_m2"].tolist()
+
+
+@pytest.fixture
+def parcels_gpkg(tmp_path):
+    parcels_frame().to_file(tmp_path / "zd.gpkg", layer="zd")
+    return tmp_path
+
+
+def write_shp(frame: gpd.GeoDataFrame, path: Path, encoding="GBK", cpg: str | None = None, prj=True):
+    pyogrio.write_dataframe(frame, path, encoding=encoding)
+    base = path.with_suffix("")
+    Path(f"{base}.cpg").unlink(missing_ok=True)
+    if cpg is not None:
+        Path(f"{base}.cpg").write_text(cpg)
+    if not prj:
+        Path(f"{base}.prj").unlink()
+
+
+def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
+    write_shp(parcels_frame(), tmp_path / "zd.shp", encoding="GBK")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    path = project(tmp_path, "zd.shp", 'path = "f.gpkg"')
+    with pytest.warns(EncodingGuessWarning, match="decoded as GB18030"):
+        res = landgis.screen(path)
+    assert res.table["owner"].tolist() == OWNERS
+    assert res.table["farmland_m2"].tolist() == [200.0, 0.0, 400.0]
+
+
+def test_cpg_that_lies_is_caught(tmp_path):
+    write_shp(parcels_frame(), tmp_path / "zd.shp", encoding="GBK", cpg="UTF-8")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    with pytest.warns(EncodingGuessWarning, match="has a .cpg that says 'UTF-8'"):
+        res = landgis.screen(project(tmp_path, "zd.shp", 'path = "f.gpkg"'))
+    assert res.table["owner"].tolist() == OWNERS
+
+
+def test_utf8_shapefile_with_cpg_is_quiet(tmp_path, recwarn):
+    write_shp(parcels_frame(), tmp_path / "zd.shp", encoding="UTF-8", cpg="UTF-8")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    res = landgis.screen(project(tmp_path, "zd.shp", 'path = "f.gpkg"'))
+    assert res.table["owner"].tolist() == OWNERS
+    assert not [w for w in recwarn if issubclass(w.category, EncodingGuessWarning)]
+
+
+def test_zipped_shapefile_in_subfolder_with_hostile_entry(parcels_gpkg):
+    tmp = parcels_gpkg
+    src = tmp / "src"
+    src.mkdir()
+    write_shp(farmland_frame(), src / "jbnt.shp", encoding="UTF-8", cpg="UTF-8")
+    with zipfile.ZipFile(tmp / "jbnt.zip", "w") as zf:
+        for f in src.iterdir():
+            zf.write(f, f"2023年成果/永农/{f.name}")
+        zf.writestr("../../evil.txt", "nope")
+    path = project(tmp, "zd.gpkg", 'path = "jbnt.zip"')
+    assert farmland_m2(path) == [200.0, 0.0, 400.0]
+    assert not (tmp.parent / "evil.txt").exists() and not Path("evil.txt").exists()
+
+
+def test_geojson_and_file_geodatabase(parcels_gpkg):
+    tmp = parcels_gpkg
+    farmland_frame().to_file(tmp / "f.geojson", driver="GeoJSON")
+    assert farmland_m2(project(tmp, "zd.gpkg", 'path = "f.geojson"')) == [200.0, 0.0, 400.0]
+    pyogrio.write_dataframe(farmland_frame(), tmp / "f.gdb", layer="YJJBNT", driver="OpenFileGDB")
+    assert farmland_m2(project(tmp, "zd.gpkg", 'path = "f.gdb"\nlayer = "YJJBNT"')) == [200.0, 0.0, 400.0]
+
+
+def test_zone_prefixed_eastings_without_prj_are_inferred(parcels_gpkg):
+    tmp = parcels_gpkg
+    prefixed = farmland_frame().to_crs(4525)  # zone 37, eastings 37 4xx xxx
+    assert prefixed.total_bounds[0] > 37_000_000
+    write_shp(prefixed, tmp / "f.shp", encoding="UTF-8", prj=False)
+    with pytest.warns(CRSGuessWarning, match="zone prefix 37"):
+        got = farmland_m2(project(tmp, "zd.gpkg", 'path = "f.shp"'))
+    np.testing.assert_allclose(got, [200.0, 0.0, 400.0], atol=1e-3)
+
+
+def test_plain_eastings_without_prj_are_refused_with_the_fix(parcels_gpkg):
+    tmp = parcels_gpkg
+    write_shp(farmland_frame(), tmp / "f.shp", encoding="UTF-8", prj=False)
+    with pytest.raises(InputError) as exc:
+        landgis.screen(project(tmp, "zd.gpkg", 'path = "f.shp"'))
+    msg = str(exc.value)
+    assert "layer `farmland`" in msg and "no zone prefix" in msg and 'crs = "EPSG:4546"' in msg
+    # declaring it fixes it
+    assert farmland_m2(project(tmp, "zd.gpkg", 'path = "f.shp"\ncrs = "EPSG:4546"')) == [200.0, 0.0, 400.0]
+
+
+def test_degrees_without_prj_taken_as_cgcs2000(parcels_gpkg):
+    tmp = parcels_gpkg
+    write_shp(farmland_frame().to_crs(4490), tmp / "f.shp", encoding="UTF-8", prj=False)
+    with pytest.warns(CRSGuessWarning, match="degrees"):
+        got = farmland_m2(project(tmp, "zd.gpkg", 'path = "f.shp"'))
+    np.testing.assert_allclose(got, [200.0, 0.0, 400.0], atol=1e-3)
+
+
+def test_explicit_pipeline_transform(parcels_gpkg):
+    tmp = parcels_gpkg
+    farmland_frame(dx=61.2, dy=-38.7).to_file(tmp / "f.gpkg")  # issued with a known offset
+    pipeline = "+proj=pipeline +step +proj=affine +xoff=-61.2 +yoff=38.7"
+    got = farmland_m2(project(tmp, "zd.gpkg", f'path = "f.gpkg"\ntransform = "{pipeline}"'))
+    np.testing.assert_allclose(got, [200.0, 0.0, 400.0], atol=1e-6)
+
+
+def test_ballpark_datum_shift_is_loud(parcels_gpkg):
+    tmp = parcels_gpkg
+    farmland_frame().set_crs(2382, allow_override=True).to_file(tmp / "f.gpkg")  # Xian 1980 / CM 111E
+    with pytest.warns(DatumShiftWarning, match="layer `farmland`.*ballpark"):
+        landgis.screen(project(tmp, "zd.gpkg", 'path = "f.gpkg"'))
+    with pytest.raises(InputError, match="ballpark"):
+        with pytest.warns(DatumShiftWarning):
+            landgis.screen(project(tmp, "zd.gpkg", 'path = "f.gpkg"'), strict=True)
+
+
+def test_z_coordinates_and_invalid_rings_are_cleaned(tmp_path):
+    frame = parcels_frame()
+    frame["geometry"] = [shapely.force_3d(g, 12.5) for g in frame.geometry]
+    frame.loc[1, "geometry"] = shapely.Polygon([(X + 100, Y), (X + 120, Y + 20), (X + 120, Y), (X + 100, Y + 20)])
+    frame.to_file(tmp_path / "zd.gpkg")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    with pytest.warns(landgis.errors.GeometryRepairWarning, match="1 invalid geometries repaired"):
+        res = landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"'))
+    assert res.table["area_m2"].tolist() == [400.0, 200.0, 400.0]
+    assert res.table["geometry_status"].tolist() == ["ok", "repaired", "ok"]
+
+
+def test_every_problem_of_a_layer_reported_at_once(tmp_path):
+    frame = parcels_frame()
+    frame["SFQQ"] = ["是", "maybe", "?"]
+    frame.to_file(tmp_path / "zd.gpkg")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    extra = '[layers.parcels.fields]\nregistered = "SFQQ"\nrestricted = "SFCF"'
+    with pytest.raises(InputError) as exc:
+        landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"', extra))
+    msg = str(exc.value)
+    assert "2 input problem(s)" in msg
+    assert "values ?, maybe are not yes/no" in msg and "450399100001JC00002" in msg
+    assert 'restricted = "SFCF", but the layer has no field SFCF' in msg
+
+
+def test_unknown_project_key_suggests(tmp_path):
+    (tmp_path / "p.toml").write_text('[project]\nprofle = "guilin"\n[layers.parcels]\npath = "x.gpkg"\n', encoding="utf-8")
+    with pytest.raises(ProjectError, match="unknown key `profle` \\(did you mean `profile`\\?\\)"):
+        landgis.load_project(tmp_path / "p.toml")
+
+
+def test_parse_bool_spellings():
+    values = pd.Series(["1", "0", "true", "FALSE", "yes", "No", "Y", "n", "是", "否", "", None, 1, 0, 1.0, "x"])
+    parsed, bad = parse_bool(values)
+    assert parsed.tolist()[:10] == [True, False] * 5
+    assert parsed.isna().tolist()[10:12] == [True, True]
+    assert parsed.tolist()[12:15] == [True, False, True]
+    assert bad.tolist() == [False] * 15 + [True]

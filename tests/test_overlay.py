@@ -1,0 +1,128 @@
+"""The overlay engine against QGIS's results and against hand-checked squares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from landgis.overlay import class_areas, ground_overlap, overlay_layer, subdivide
+
+QGIS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "qgis-overlay"
+needs_qgis = pytest.mark.skipif(not QGIS.exists(), reason="shared/testdata not beside the checkout")
+
+
+@pytest.fixture(scope="module")
+def nybb():
+    boroughs = gpd.read_file(QGIS / "polydf.shp")
+    circles = gpd.read_file(QGIS / "polydf2.shp")
+    return boroughs, circles
+
+
+@needs_qgis
+@pytest.mark.parametrize("max_vertices", [0, 64, 256])
+def test_pair_areas_match_qgis_intersection(nybb, max_vertices):
+    boroughs, circles = nybb
+    qgis = gpd.read_file(QGIS / "qgis-intersection.shp")
+    expected = qgis.assign(area=qgis.area).groupby(["BoroCode", "value1"])["area"].sum()
+    ov = overlay_layer(boroughs.geometry.values, circles.geometry.values, max_vertices=max_vertices)
+    got = ov.pairs.assign(BoroCode=boroughs["BoroCode"].to_numpy()[ov.pairs["parcel"]],
+                          value1=circles["value1"].to_numpy()[ov.pairs["feature"]])
+    got = got.groupby(["BoroCode", "value1"])["overlap_m2"].sum()
+    assert sorted(got.index) == sorted(expected.index)
+    np.testing.assert_allclose(got.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=1e-6)
+
+
+@needs_qgis
+def test_complex_layer_subdivided_matches_qgis(nybb):
+    """Boroughs (thousands of vertices) as the constraint layer, circles as parcels."""
+    boroughs, circles = nybb
+    qgis = gpd.read_file(QGIS / "qgis-intersection.shp")
+    expected = qgis.assign(area=qgis.area).groupby(["value1", "BoroCode"])["area"].sum()
+    assert shapely.get_num_coordinates(boroughs.geometry.values).max() > 256
+    ov = overlay_layer(circles.geometry.values, boroughs.geometry.values, max_vertices=128)
+    got = ov.pairs.assign(value1=circles["value1"].to_numpy()[ov.pairs["parcel"]],
+                          BoroCode=boroughs["BoroCode"].to_numpy()[ov.pairs["feature"]])
+    got = got.groupby(["value1", "BoroCode"])["overlap_m2"].sum()
+    np.testing.assert_allclose(got.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=1e-6)
+
+
+@needs_qgis
+def test_ground_counted_once_matches_qgis_difference(nybb):
+    """Borough area minus QGIS's difference = ground under the circles (overlaps: see the hypothesis test)."""
+    boroughs, circles = nybb
+    diff = gpd.read_file(QGIS / "qgis-difference.shp")
+    diff_area = diff.assign(a=diff.area).groupby("BoroCode")["a"].sum()
+    expected = boroughs.area.to_numpy() - diff_area.reindex(boroughs["BoroCode"]).fillna(0).to_numpy()
+    ov = overlay_layer(boroughs.geometry.values, circles.geometry.values, keep_pieces=True)
+    got = ground_overlap(ov)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_squares_by_hand():
+    parcels = np.array([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10), None, shapely.Polygon()])
+    layer = np.array([shapely.box(5, 0, 25, 10), shapely.box(-5, -5, 15, 15)])
+    ov = overlay_layer(parcels, layer, keep_pieces=True)
+    rows = ov.pairs[["parcel", "feature", "overlap_m2", "contained"]].values.tolist()
+    assert rows == [[0, 0, 50.0, False], [0, 1, 100.0, True], [1, 0, 50.0, False]]
+    assert ground_overlap(ov).tolist() == [100.0, 50.0, 0.0, 0.0]
+
+
+def test_touching_is_not_overlap():
+    ov = overlay_layer(np.array([shapely.box(0, 0, 10, 10)]), np.array([shapely.box(10, 0, 20, 10)]))
+    assert len(ov.pairs) == 0
+
+
+def test_multipart_parcel_and_hole():
+    parcel = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)])
+    holed = shapely.box(40, 0, 60, 20).difference(shapely.box(45, 5, 55, 15))
+    layer = np.array([shapely.box(5, 0, 25, 10), shapely.box(45, 5, 55, 15), shapely.box(40, 0, 60, 20)])
+    ov = overlay_layer(np.array([parcel, holed]), layer, keep_pieces=True)
+    by = ov.pairs.groupby(["parcel", "feature"])["overlap_m2"].sum().to_dict()
+    assert by == {(0, 0): 100.0, (1, 2): 300.0}
+    assert ground_overlap(ov).tolist() == [100.0, 300.0]
+
+
+def test_class_areas_and_threads_agree():
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 1000, (3000, 2))
+    parcels = shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + 15, xy[:, 1] + 12)
+    grid = np.array([shapely.box(x, y, x + 50, y + 50) for x in range(0, 1050, 50) for y in range(0, 1050, 50)])
+    classes = np.array(["0601", "0103"] * (len(grid) // 2) + ["0601"] * (len(grid) % 2), dtype=object)
+    one = overlay_layer(parcels, grid, threads=1)
+    two = overlay_layer(parcels, grid, threads=2)
+    np.testing.assert_array_equal(one.pairs.to_numpy(), two.pairs.to_numpy())
+    long = class_areas(one, classes)
+    total = long.groupby("parcel")["overlap_m2"].sum().to_numpy()
+    np.testing.assert_allclose(total, shapely.area(parcels)[np.unique(long["parcel"])], rtol=1e-9)
+
+
+def test_subdivide_keeps_area_and_bounds_vertices():
+    star = shapely.Polygon([(np.cos(t) * (100 + 40 * np.sin(9 * t)), np.sin(t) * (100 + 40 * np.sin(9 * t)))
+                            for t in np.linspace(0, 2 * np.pi, 5000, endpoint=False)])
+    holed = star.difference(shapely.Point(0, 0).buffer(20, quad_segs=200))
+    pieces, owner = subdivide(np.array([holed]), 256)
+    assert len(pieces) > 10 and set(owner) == {0}
+    assert abs(shapely.area(pieces).sum() - holed.area) < 1e-6
+    assert shapely.get_num_coordinates(pieces).max() <= 256 + 16
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 90), st.floats(0, 90), st.floats(1, 30), st.floats(1, 30)), min_size=1,
+                max_size=12), st.integers(0, 3))
+def test_overlap_never_exceeds_parcel_and_ignores_order(boxes, rot):
+    parcels = np.array([shapely.box(10, 10, 60, 60), shapely.box(40, 40, 100, 70)])
+    layer = np.array([shapely.box(x, y, x + w, y + h) for x, y, w, h in boxes])
+    ov = overlay_layer(parcels, layer, keep_pieces=True)
+    got = ground_overlap(ov)
+    assert (got <= shapely.area(parcels) + 1e-9).all()
+    shuffled = np.roll(layer, rot)
+    again = ground_overlap(overlay_layer(parcels, shuffled, keep_pieces=True))
+    np.testing.assert_allclose(got, again, rtol=1e-12, atol=1e-9)
+    exact = [shapely.intersection(p, shapely.union_all(layer)).area for p in parcels]
+    np.testing.assert_allclose(got, exact, rtol=1e-9, atol=1e-9)
