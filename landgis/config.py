@@ -83,7 +83,9 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
-_LAYER_KEYS = ("path", "layer", "fields", "crs", "transform", "encoding", "band")
+_LAYER_KEYS = ("path", "layer", "fields", "crs", "transform", "four_param", "helmert", "encoding", "band")
+_FOUR_PARAM_KEYS = ("dx", "dy", "rotation_arcsec", "scale_ppm", "origin_x", "origin_y", "target_crs")
+_HELMERT_KEYS = ("dx", "dy", "dz", "rx_arcsec", "ry_arcsec", "rz_arcsec", "scale_ppm", "convention")
 _TOP_KEYS = ("project", "layers", "tolerance", "codes", "settings")
 _PROJECT_KEYS = ("name", "profile", "crs", "data_date")
 _TOLERANCE_KEYS = ("min_overlap_m2",)
@@ -106,6 +108,8 @@ class LayerSpec:
     transform: str | None = None
     encoding: str | None = None
     band: int = 1
+    four_param: Mapping[str, Any] | None = None
+    helmert: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -248,10 +252,43 @@ def _layer_spec(role: str, spec: Any, base: Path, where: str) -> LayerSpec:
     band = spec.get("band", 1)
     if isinstance(band, bool) or not isinstance(band, int) or band < 1:
         raise ProjectError(f"{where}: {key}.band must be a positive integer, got {band!r}")
+    four = _params(spec, "four_param", _FOUR_PARAM_KEYS, ("dx", "dy"), f"{where} {key}")
+    helmert = _params(spec, "helmert", _HELMERT_KEYS, ("dx", "dy", "dz", "convention"), f"{where} {key}")
+    given = [k for k in ("transform", "four_param", "helmert") if k in spec]
+    if len(given) > 1:
+        raise ProjectError(f"{where}: {key} gives {' and '.join(given)}; give one conversion only")
+    if helmert is not None:
+        if helmert["convention"] not in ("position_vector", "coordinate_frame"):
+            raise ProjectError(f"{where}: {key}.helmert.convention must be \"position_vector\" or "
+                               "\"coordinate_frame\" (ask the surveyors which one their parameters use)")
+        if "crs" not in spec:
+            raise ProjectError(f"{where}: {key}.helmert needs the layer's own `crs` (e.g. \"EPSG:2382\" for "
+                               "Xian 1980 / 3-degree GK CM 111E)")
     return LayerSpec(role=role, path=path, layer=_str(spec, "layer", key, default=None),
+                     four_param=four, helmert=helmert,
                      fields=MappingProxyType(dict(fields)), crs=_str(spec, "crs", key, default=None),
                      transform=_str(spec, "transform", key, default=None),
                      encoding=_str(spec, "encoding", key, default=None), band=band)
+
+
+def _params(spec: Mapping[str, Any], name: str, allowed: tuple[str, ...], required: tuple[str, ...],
+            where: str) -> Mapping[str, Any] | None:
+    if name not in spec:
+        return None
+    table = spec[name]
+    if not isinstance(table, Mapping):
+        raise ProjectError(f"{where}.{name} must be a table, e.g. {name} = {{ dx = -61.2, dy = 38.7 }}")
+    _check_keys(table, allowed, f"{where}.{name}")
+    for req in required:
+        if req not in table:
+            raise ProjectError(f"{where}.{name} needs `{req}`; keys: {', '.join(allowed)}")
+    for k, v in table.items():
+        if k in ("convention", "target_crs"):
+            if not isinstance(v, str):
+                raise ProjectError(f"{where}.{name}.{k} must be a string, got {v!r}")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ProjectError(f"{where}.{name}.{k} must be a number, got {v!r}")
+    return MappingProxyType(dict(table))
 
 
 def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:

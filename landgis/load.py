@@ -248,6 +248,13 @@ def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, ds
     metres) raises a :class:`DatumShiftWarning` naming the layer.
     """
     role = spec.role
+    if spec.four_param is not None:
+        return _four_param(frame, spec, dst, problems)
+    if spec.helmert is not None:
+        assert src is not None
+        pipeline = helmert_pipeline(src, dst, spec.helmert)
+        spec = LayerSpec(role=role, transform=pipeline)
+        problems.append(Problem("info", role, "seven-parameter Helmert conversion " + pipeline))
     if spec.transform:
         try:
             tr = Transformer.from_pipeline(spec.transform)
@@ -267,6 +274,72 @@ def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, ds
                f"you were issued as `transform` in [layers.{role}] (a PROJ pipeline)")
         _warn(problems, role, msg, DatumShiftWarning)
     return frame.to_crs(dst)
+
+
+def four_param_transform(x: np.ndarray, y: np.ndarray, params: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """Plane four-parameter (similarity) conversion, the one surveyors are issued.
+
+    With ``x`` = easting and ``y`` = northing (GIS order; Chinese surveying calls
+    northing X), ``θ`` = ``rotation_arcsec`` (counter-clockwise positive),
+    ``k`` = 1 + ``scale_ppm``·10⁻⁶ and an optional origin (x₀, y₀)::
+
+        x' = x₀ + dx + k·((x − x₀)·cos θ − (y − y₀)·sin θ)
+        y' = y₀ + dy + k·((x − x₀)·sin θ + (y − y₀)·cos θ)
+
+    >>> four_param_transform(np.array([100.0]), np.array([0.0]), {"dx": 1, "dy": 2, "rotation_arcsec": 324000})
+    (array([1.]), array([102.]))
+    """
+    theta = np.deg2rad(float(params.get("rotation_arcsec", 0.0)) / 3600.0)
+    k = 1.0 + float(params.get("scale_ppm", 0.0)) * 1e-6
+    x0, y0 = float(params.get("origin_x", 0.0)), float(params.get("origin_y", 0.0))
+    c, s = np.cos(theta), np.sin(theta)
+    u, v = x - x0, y - y0
+    return (x0 + float(params["dx"]) + k * (u * c - v * s)).round(10), (y0 + float(params["dy"]) + k * (u * s + v * c)).round(10)
+
+
+def _four_param(frame: gpd.GeoDataFrame, spec: LayerSpec, dst: CRS, problems: list[Problem]) -> gpd.GeoDataFrame:
+    params = spec.four_param
+    assert params is not None
+    target = CRS.from_user_input(params["target_crs"]) if "target_crs" in params else dst
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(four_param_transform(xy[:, 0], xy[:, 1], params))
+
+    geoms = shapely.transform(frame.geometry.values, fn)
+    out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs=target)
+    problems.append(Problem("info", spec.role, "converted with the declared four-parameter transformation "
+                            + ", ".join(f"{k}={v}" for k, v in params.items())))
+    return out if target.equals(dst) else out.to_crs(dst)
+
+
+def helmert_pipeline(src: CRS, dst: CRS, p: Mapping) -> str:
+    """A PROJ pipeline: src plane → geocentric → 7-parameter Helmert → CGCS2000 → dst plane.
+
+    >>> helmert_pipeline(CRS.from_epsg(2382), CRS.from_epsg(4546), {"dx": 1, "dy": 2, "dz": 3,
+    ...                  "convention": "coordinate_frame"}).split(" +step ")[3]
+    '+proj=helmert +x=1 +y=2 +z=3 +rx=0 +ry=0 +rz=0 +s=0 +convention=coordinate_frame'
+    """
+    def proj(crs: CRS) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            text = crs.to_proj4()
+        return " ".join(t for t in text.split() if t not in ("+no_defs", "+type=crs") and not t.startswith("+towgs84"))
+
+    def ellps(crs: CRS) -> str:
+        e = crs.ellipsoid
+        return f"+a={e.semi_major_metre} +rf={e.inverse_flattening}"
+
+    helmert = (f"+proj=helmert +x={p['dx']} +y={p['dy']} +z={p['dz']} +rx={p.get('rx_arcsec', 0)} "
+               f"+ry={p.get('ry_arcsec', 0)} +rz={p.get('rz_arcsec', 0)} +s={p.get('scale_ppm', 0)} "
+               f"+convention={p['convention']}")
+    return " +step ".join([
+        "+proj=pipeline",
+        f"+inv {proj(src)}" if src.is_projected else "+proj=unitconvert +xy_in=deg +xy_out=rad",
+        f"+proj=cart {ellps(src)}",
+        helmert,
+        f"+inv +proj=cart {ellps(dst)}",
+        proj(dst),
+    ])
 
 
 # ------------------------------------------------------------ geometry

@@ -1,0 +1,200 @@
+"""Historical-legacy land: category boundaries per profile, evidence, and Xian 1980 二调 data."""
+
+from __future__ import annotations
+
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from pyproj import CRS, Transformer
+
+import landgis
+from landgis.errors import DatumShiftWarning, ProjectError
+from landgis.load import four_param_transform, helmert_pipeline
+from tests.planted import Case, build_project
+
+NO = {"PZWH": ""}
+C203 = [((0, 0, 40, 40), "203")]
+C011 = [((0, 0, 40, 40), "011")]
+
+CASES = [
+    Case("f2008", attrs={**NO, "JCNF": 2008}),
+    Case("f2009", attrs={**NO, "JCNF": 2009}),
+    Case("f2010", attrs={**NO, "JCNF": 2010}),
+    Case("f2008_approved", attrs={"JCNF": 2008}),
+    Case("f2008_approved_layer", attrs={**NO, "JCNF": 2008}, approvals=[((0, 0, 40, 40), "台政地〔2008〕5号")]),
+    Case("f2008_not_construction_2009", attrs={**NO, "JCNF": 2008}, survey_2009=C011),
+    Case("cert_only_2012", attrs={**NO, "JCNF": 2012, "FWSYQZ": "是"}, survey_2009=C011),
+    Case("no_cert_2012", attrs={**NO, "JCNF": 2012}, survey_2009=C011),
+    Case("street_land_cert", attrs={**NO, "JCNF": 2015, "SFLJ": "是", "JSYDSYZ": "是"}, survey_2009=C011),
+    Case("street_house_cert", attrs={**NO, "JCNF": 2015, "SFLJ": "是", "FWSYQZ": "是"}, survey_2009=C011),
+    Case("street_no_cert", attrs={**NO, "JCNF": 2015, "SFLJ": "是"}, survey_2009=C011),
+    Case("l1_penalty_pending", attrs={**NO, "JCNF": 2005, "CFDW": "否"}),
+    Case("l1_penalty_settled", attrs={**NO, "JCNF": 2005, "CFDW": "是"}),
+    Case("l2_penalty_pending", attrs={**NO, "JCNF": 2012, "FWSYQZ": "是", "CFDW": "否"}, survey_2009=C011),
+    Case("l1_but_farmland", attrs={**NO, "JCNF": 2005}, farmland=[(0, 0, 40, 40)]),
+]
+
+# case → {profile: legacy category}; "" = none. Profiles other than taian use L1 only.
+EXPECTED = {
+    "f2008": {"*": "L1"},
+    "f2009": {"*": ""},
+    "f2010": {"*": ""},
+    "f2008_approved": {"*": ""},
+    "f2008_approved_layer": {"*": ""},
+    "f2008_not_construction_2009": {"*": ""},
+    "cert_only_2012": {"*": "", "taian": "L2"},
+    "no_cert_2012": {"*": ""},
+    "street_land_cert": {"*": "", "taian": "L3"},
+    "street_house_cert": {"*": "", "taian": "L2"},  # L2 precedes L3 in taian's order; both ground a flag
+    "street_no_cert": {"*": ""},
+    "l1_penalty_pending": {"*": "L1", "taian": "L4"},
+    "l1_penalty_settled": {"*": "L1"},
+    "l2_penalty_pending": {"*": "", "taian": "L4"},
+    "l1_but_farmland": {"*": "L1"},
+}
+PROFILES = ("national", "guilin", "taian", "yanbian", "yueqing", "tianning")
+UNAPPROVED_CURABLE = ("yanbian", "tianning")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    path = build_project(CASES, tmp_path_factory.mktemp("legacy"))
+    out = {}
+    for profile in PROFILES:
+        res = landgis.screen(path, profile=profile)
+        out[profile] = res.table.set_index(np.array([c.name for c in CASES]))
+    return out
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("case", list(EXPECTED))
+def test_category_and_verdict(results, profile, case):
+    row = results[profile].loc[case]
+    want = EXPECTED[case].get(profile, EXPECTED[case]["*"])
+    assert row["legacy"] == want
+    reasons = set(filter(None, row["reasons"].split(";")))
+    if case == "l1_but_farmland":  # legacy, but another rule excludes it
+        assert row["verdict"] == "ineligible" and reasons == {"FARMLAND", "LEGACY"}
+    elif want:
+        assert row["verdict"] == "conditional" and reasons == {"LEGACY"}
+    elif case in ("f2008_approved", "f2008_approved_layer"):
+        assert row["verdict"] == "eligible" and reasons == set()
+    else:  # built without approval and no legacy ground: plain unapproved land, never eligible
+        assert reasons == {"UNAPPROVED"}
+        assert row["verdict"] == ("conditional" if profile in UNAPPROVED_CURABLE else "ineligible")
+
+
+def test_evidence_per_category(results):
+    taian = results["taian"]
+    assert taian.loc["f2008", "legacy_basis"] == ("L1：无批准文号，未落在已批准用地上；2008年形成；"
+                                                   "二调建设用地 400.00 m²（100.0%），主要地类 203 村庄")
+    assert "有房屋所有权证" in taian.loc["cert_only_2012", "legacy_basis"]
+    assert "临街经营性场所" in taian.loc["street_land_cert", "legacy_basis"]
+    assert "有集体建设用地使用证" in taian.loc["street_land_cert", "legacy_basis"]
+    assert taian.loc["l1_penalty_pending", "legacy_basis"].endswith("涉及违法用地，尚未处罚到位")
+    assert results["taian"].loc["f2008_approved_layer", "approval_found"] == "台政地〔2008〕5号"
+    assert results["national"].loc["f2008", "survey_2009_construction_share"] == 1.0
+
+
+def test_profile_wording_in_reasons(results):
+    assert "一事一议" in results["yueqing"].loc["f2008", "reasons_zh"]
+    assert "yueqing §18" in results["yueqing"].loc["f2008", "reasons_zh"]
+    assert "tianning §52" in results["tianning"].loc["f2008", "reasons_zh"]
+    assert "tianning §52" in results["tianning"].loc["f2010", "reasons_zh"]  # UNAPPROVED: pay fees first
+    assert "yanbian §12" in results["yanbian"].loc["f2010", "reasons_zh"]
+
+
+# --------------------------------------------------------------- Xian 1980
+
+FOUR = {"dx": -61.2, "dy": 38.7, "rotation_arcsec": 2.5, "scale_ppm": 3.1, "origin_x": 420000.0,
+        "origin_y": 2790000.0}
+
+
+def _inverse_four(x, y, p):
+    """Coordinates in the issuing system, so that the declared four parameters bring them back."""
+    theta = np.deg2rad(p["rotation_arcsec"] / 3600)
+    k = 1 + p["scale_ppm"] * 1e-6
+    u, v = (x - p["origin_x"] - p["dx"]) / k, (y - p["origin_y"] - p["dy"]) / k
+    c, s = np.cos(theta), np.sin(theta)
+    return p["origin_x"] + u * c + v * s, p["origin_y"] - u * s + v * c
+
+
+def _xian80_project(tmp_path, declare: str):
+    cases = [Case("old_village", attrs={**NO, "JCNF": 2005}, survey_2009=[((0, 0, 40, 40), "203")]),
+             Case("farm_in_2009", attrs={**NO, "JCNF": 2005}, survey_2009=[((0, 0, 40, 40), "013")])]
+    path = build_project(cases, tmp_path)
+    gpkg = tmp_path / "planted.gpkg"
+    erdiao = pyogrio.read_dataframe(gpkg, layer="dltb_2009")
+    # surround each patch by the other class so a shift of tens of metres changes the class under a parcel
+    shifted = gpd.GeoDataFrame(erdiao.drop(columns="geometry"), geometry=erdiao.geometry.translate(-61.2, 38.7),
+                               crs=erdiao.crs)
+    swapped = shifted.assign(DLBM=shifted["DLBM"].map({"203": "013", "013": "203"}).fillna(shifted["DLBM"]))
+    both = gpd.GeoDataFrame(pd.concat([erdiao, swapped], ignore_index=True), crs=erdiao.crs)
+    x80 = both.copy()
+    x80["geometry"] = both.geometry.transform(lambda xy: np.column_stack(_inverse_four(xy[:, 0], xy[:, 1], FOUR)))
+    x80 = x80.set_crs(2382, allow_override=True)
+    pyogrio.write_dataframe(x80, tmp_path / "erdiao_x80.gpkg", layer="DLTB", driver="GPKG")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('[layers.survey_2009]\npath = "planted.gpkg"\nlayer = "dltb_2009"',
+                        f'[layers.survey_2009]\npath = "erdiao_x80.gpkg"\nlayer = "DLTB"\ncrs = "EPSG:2382"\n{declare}')
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_four_parameter_transform_makes_categories_right(tmp_path):
+    params = ", ".join(f"{k} = {v}" for k, v in FOUR.items())
+    path = _xian80_project(tmp_path, f"four_param = {{ {params} }}")
+    res = landgis.screen(path)
+    assert res.table["legacy"].tolist() == ["L1", ""]
+    assert res.table["survey_2009_construction_m2"].tolist() == [400.0, 0.0]
+    assert res.table["verdict"].tolist() == ["conditional", "ineligible"]
+
+
+def test_without_the_transform_the_categories_are_wrong_and_warned(tmp_path):
+    path = _xian80_project(tmp_path / "b", "")
+    with pytest.warns(DatumShiftWarning, match="layer `survey_2009`"):
+        res = landgis.screen(path)
+    assert res.table["legacy"].tolist() == ["", "L1"]  # the ballpark shift puts each parcel on its neighbour
+
+
+def test_four_param_round_trip_and_geometry():
+    x, y = np.array([420100.0, 421000.0]), np.array([2790050.0, 2789000.0])
+    back = four_param_transform(*_inverse_four(x, y, FOUR), FOUR)
+    np.testing.assert_allclose(back, (x, y), atol=1e-6)
+    # a pure quarter turn about the origin: (1, 0) → (0, 1), counter-clockwise
+    qx, qy = four_param_transform(np.array([1.0]), np.array([0.0]), {"dx": 0, "dy": 0, "rotation_arcsec": 324000})
+    np.testing.assert_allclose([qx[0], qy[0]], [0.0, 1.0], atol=1e-9)
+
+
+def test_helmert_pipeline_equals_towgs84_bound_crs():
+    p = {"dx": 24.0, "dy": -123.0, "dz": -94.0, "rx_arcsec": 0.02, "ry_arcsec": -0.25, "rz_arcsec": -0.13,
+         "scale_ppm": 1.1, "convention": "position_vector"}
+    ours = Transformer.from_pipeline(helmert_pipeline(CRS.from_epsg(2382), CRS.from_epsg(4546), p))
+    bound = CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=111 +k=1 +x_0=500000 +y_0=0 +ellps=IAU76 "
+                           "+towgs84=24,-123,-94,0.02,-0.25,-0.13,1.1 +units=m")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = Transformer.from_crs(bound, CRS.from_proj4("+proj=tmerc +lat_0=0 +lon_0=111 +k=1 +x_0=500000 "
+                                                         "+y_0=0 +ellps=GRS80 +towgs84=0,0,0 +units=m"),
+                                   always_xy=True)
+    x, y = np.array([419000.0, 430000.0]), np.array([2788000.0, 2800000.0])
+    np.testing.assert_allclose(ours.transform(x, y), ref.transform(x, y), atol=1e-3)
+
+
+def test_conversion_keys_are_checked(tmp_path):
+    base = ('[project]\nname="t"\n[layers.parcels]\npath="zd.gpkg"\n[layers.survey_2009]\npath="e.gpkg"\n')
+    for extra, message in [
+        ('four_param = { dx = 1 }', "four_param needs `dy`"),
+        ('four_param = { dx = 1, dy = 2, rotation = 3 }', "unknown key `rotation`"),
+        ('crs = "EPSG:2382"\nhelmert = { dx = 1, dy = 2, dz = 3, convention = "bursa" }', "position_vector"),
+        ('helmert = { dx = 1, dy = 2, dz = 3, convention = "position_vector" }', "needs the layer's own `crs`"),
+        ('transform = "+proj=noop"\nfour_param = { dx = 1, dy = 2 }', "give one conversion only"),
+    ]:
+        (tmp_path / "p.toml").write_text(base + extra + "\n", encoding="utf-8")
+        with pytest.raises(ProjectError, match=message):
+            landgis.load_project(tmp_path / "p.toml")
+
