@@ -69,9 +69,17 @@ def read_vector(spec: LayerSpec) -> tuple[gpd.GeoDataFrame, list[str]]:
     if encoding:
         kwargs["encoding"] = encoding
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*Measured \\(M\\) geometry types.*")
-            frame = pyogrio.read_dataframe(source, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = pyogrio.read_dataframe(source, on_invalid="fix", **kwargs)
+        for w in caught:
+            text = str(w.message)
+            if "Non closed ring" in text:
+                notes.append("unclosed polygon rings were closed while reading")
+            elif "Measured (M)" in text:
+                notes.append("M (measure) values were dropped")
+            elif issubclass(w.category, (RuntimeWarning, UserWarning)):
+                notes.append(f"reader: {text.splitlines()[0]}")
     except pyogrio.errors.DataLayerError as exc:
         raise LayerError(f"layer `{role}`: cannot read layer {layer_name!r} of {path}: {exc}. "
                          f"{_layers_hint(source)}") from None
@@ -307,8 +315,12 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
             raise OutputError(f"--out {out} already holds {', '.join(existing)}; "
                               "pass --overwrite to replace them, or choose another folder")
     parent = out if out.is_dir() else _existing_parent(out)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to {parent} (permission denied); choose another --out")
+    try:  # a real probe: os.access says yes to root on read-only file systems
+        fd, probe = tempfile.mkstemp(prefix=".landgis-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {parent} ({exc.strerror}); choose another --out") from None
 
 
 def _existing_parent(path: Path) -> Path:

@@ -106,6 +106,10 @@ def load_layers(project: Project, *, strict: bool = False) -> LoadedLayers:
         crs_by_role[role] = resolve_layer_crs(frame, spec, problems,
                                               hint=crs_by_role.get("parcels"))
     parcels_frame, parcels_spec = raw["parcels"]
+    if len(parcels_frame) == 0:
+        problems.append(Problem("error", "parcels", f"{parcels_spec.path} layer {parcels_spec.layer or ''} holds no "
+                                "feature: there is nothing to screen; check the layer name or the export"))
+        raise InputError(problems)
     try:
         crs = working_crs_for(parcels_frame, crs_by_role["parcels"], project.crs)
     except LayerError as exc:
@@ -268,7 +272,7 @@ def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, ds
     if src.equals(dst):
         return frame.set_crs(dst, allow_override=True)
     tr = Transformer.from_crs(src, dst, always_xy=True)
-    if "ballpark" in tr.description.lower():
+    if "ballpark" in tr.description.lower() and not (_modern(src) and _modern(dst)):
         msg = (f"converting {src.name} to {dst.name} needs a datum shift PROJ has no parameters for; "
                f"it would use a ballpark shift that can be tens of metres off. Declare the parameters "
                f"you were issued as `transform` in [layers.{role}] (a PROJ pipeline)")
@@ -340,6 +344,15 @@ def helmert_pipeline(src: CRS, dst: CRS, p: Mapping) -> str:
         f"+inv +proj=cart {ellps(dst)}",
         proj(dst),
     ])
+
+
+#: datums that agree with CGCS2000 to a decimetre or better (a "ballpark" between them is harmless)
+_MODERN_DATUMS = ("China 2000", "World Geodetic System 1984", "International Terrestrial Reference Frame")
+
+
+def _modern(crs: CRS) -> bool:
+    datum = crs.geodetic_crs.datum.name if crs.geodetic_crs is not None else ""
+    return any(name in datum for name in _MODERN_DATUMS)
 
 
 # ------------------------------------------------------------ geometry

@@ -16,6 +16,8 @@ from landgis.errors import DatumShiftWarning, ProjectError
 from landgis.load import four_param_transform, helmert_pipeline
 from tests.planted import Case, build_project
 
+pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
+
 NO = {"PZWH": ""}
 C203 = [((0, 0, 40, 40), "203")]
 C011 = [((0, 0, 40, 40), "011")]

@@ -1,0 +1,333 @@
+"""The bad-input catalogue: each entry's behaviour, message and exit code (no traceback)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import landgis
+from landgis.cli import main
+from landgis.config import load_project
+from landgis.errors import GeometryRepairWarning, InputError, OutputError
+from landgis.load import load_layers
+from landgis.screening import screen_layers
+from tests.planted import Case, build_project
+
+pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
+
+X, Y = 420_000.0, 2_790_000.0
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def geojson(path: Path, features: list[dict], crs: str | None = "EPSG:4546") -> Path:
+    doc = {"type": "FeatureCollection", "features": features}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:{crs.replace(':', '::')}"}}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def feature(zddm, coords, kind="Polygon"):
+    geometry = None if coords is None else {"type": kind, "coordinates": coords}
+    return {"type": "Feature", "properties": {"ZDDM": zddm}, "geometry": geometry}
+
+
+def square(x, y=Y, size=20.0, close=True):
+    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
+    return [ring + [ring[0]]] if close else [ring]
+
+
+def project_file(folder: Path, parcels: str, extra: str = "") -> Path:
+    path = folder / "p.toml"
+    path.write_text(f'[project]\nname = "h"\ncrs = "EPSG:4546"\n[layers.parcels]\npath = "{parcels}"\n{extra}',
+                    encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------ geometries
+
+
+def test_unusable_parcel_geometries_are_kept_as_geometry_rows(tmp_path):
+    spike = [[[X + 300, Y], [X + 320, Y], [X + 320, Y + 20], [X + 310, Y + 20], [X + 310, Y + 40],
+              [X + 310, Y + 20], [X + 300, Y + 20], [X + 300, Y]]]
+    dup = [[[X + 400, Y], [X + 420, Y], [X + 420, Y], [X + 420, Y + 20], [X + 400, Y + 20], [X + 400, Y]]]
+    cw = [[[X + 500, Y], [X + 500, Y + 20], [X + 520, Y + 20], [X + 520, Y], [X + 500, Y]]]
+    geojson(tmp_path / "zd.geojson", [
+        feature("unclosed", square(X, close=False)), feature("null", None),
+        feature("point", [X + 200, Y], "Point"), feature("line", [[X, Y], [X + 5, Y + 5]], "LineString"),
+        feature("spike", spike), feature("dup_vertex", dup), feature("clockwise", cw),
+        feature("empty", [], "Polygon"),
+    ])
+    with pytest.warns(GeometryRepairWarning):
+        res = landgis.screen(project_file(tmp_path, "zd.geojson"))
+    t = res.table.set_index("parcel_id")
+    assert list(t.index) == ["unclosed", "null", "point", "line", "spike", "dup_vertex", "clockwise", "empty"]
+    assert t.loc["unclosed", "area_m2"] == 400.0 and t.loc["unclosed", "geometry_status"] == "ok"
+    assert t.loc["spike", "area_m2"] == 400.0 and t.loc["spike", "geometry_status"] == "repaired"
+    assert t.loc["dup_vertex", "area_m2"] == 400.0 and t.loc["clockwise", "area_m2"] == 400.0
+    for bad, status in [("null", "null"), ("point", "not_polygon"), ("line", "not_polygon"), ("empty", "empty")]:
+        assert t.loc[bad, "verdict"] == "ineligible" and t.loc[bad, "reasons"] == "GEOMETRY", bad
+        assert t.loc[bad, "geometry_status"] == status
+    notes = " ".join(str(p) for p in res.problems)
+    assert "unclosed polygon rings were closed" in notes
+    assert "1 features without geometry" in notes and "null" in notes
+
+
+def test_bad_geometries_in_a_constraint_layer_are_dropped_and_counted(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X)), feature("B", square(X + 100))])
+    geojson(tmp_path / "f.geojson", [feature("1", square(X - 10, Y - 10, 30)), feature("2", None),
+                                     feature("3", [X + 100, Y], "Point")])
+    res = landgis.screen(project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "f.geojson"\n'))
+    assert res.table["farmland_m2"].tolist() == [400.0, 0.0]
+    text = " ".join(str(p) for p in res.problems if p.layer == "farmland")
+    assert "1 features without geometry; left out of the overlay" in text
+    assert "1 features that are points or lines" in text
+
+
+# ------------------------------------------------------------ ids, fields, layers
+
+
+def test_duplicate_and_missing_ids_keep_every_row(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X)), feature("A", square(X + 100)),
+                                      feature(None, square(X + 200))])
+    res = landgis.screen(project_file(tmp_path, "zd.geojson"))
+    assert res.table["parcel_id"].tolist() == ["A", "A", "(row 3)"]
+    text = " ".join(str(p) for p in res.problems)
+    assert "2 parcels share an id" in text and "1 parcel(s) have no id" in text
+
+
+def test_no_id_field_suggests_mapping(tmp_path):
+    frame = gpd.GeoDataFrame({"DKBH": ["1"]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
+    frame.to_file(tmp_path / "zd.gpkg")
+    result = cli("screen", project_file(tmp_path, "zd.gpkg"), "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    assert "no parcel id field (ZDDM or BSM)" in result.output and "DKBH" in result.output
+
+
+def test_empty_parcels_layer_is_an_error(tmp_path):
+    gpd.GeoDataFrame({"ZDDM": []}, geometry=gpd.GeoSeries([], crs=4546)).to_file(tmp_path / "zd.gpkg")
+    result = cli("validate", project_file(tmp_path, "zd.gpkg"))
+    assert result.exit_code == 2 and "holds no feature: there is nothing to screen" in result.output
+
+
+def test_empty_and_far_away_layers_are_warned(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    gpd.GeoDataFrame({"BSM": []}, geometry=gpd.GeoSeries([], crs=4546)).to_file(tmp_path / "e.gpkg")
+    geojson(tmp_path / "far.geojson", [feature("1", square(X + 50_000))])
+    path = project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "e.gpkg"\n'
+                                                 '[layers.redline]\npath = "far.geojson"\n')
+    result = cli("validate", path)
+    assert result.exit_code == 0
+    assert "layer `farmland`: is empty" in result.output
+    assert "layer `redline`: does not overlap the parcels at all" in result.output
+    assert "wrong CRS suspected" in result.output
+
+
+def test_missing_file_and_missing_layer(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    result = cli("validate", project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "nope.gpkg"\n'))
+    assert result.exit_code == 2 and "nope.gpkg does not exist" in result.output and "[layers.farmland]" in result.output
+    gpd.GeoDataFrame({"BSM": ["1"]}, geometry=[shapely.box(X, Y, X + 1, Y + 1)], crs=4546).to_file(
+        tmp_path / "two.gpkg", layer="jbnt")
+    gpd.GeoDataFrame({"BSM": ["1"]}, geometry=[shapely.box(X, Y, X + 1, Y + 1)], crs=4546).to_file(
+        tmp_path / "two.gpkg", layer="hx")
+    result = cli("validate", project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "two.gpkg"\n'))
+    assert result.exit_code == 2 and "holds 2 layers" in result.output and "jbnt, hx" in result.output
+
+
+def test_mixed_crs_across_layers_give_the_same_areas(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X)), feature("B", square(X + 100))])
+    farmland = gpd.GeoDataFrame({"BSM": ["1"]}, geometry=[shapely.box(X - 5, Y - 5, X + 10, Y + 30)], crs=4546)
+    farmland.to_crs(4525).to_file(tmp_path / "f_prefixed.gpkg")   # zone-prefixed eastings
+    farmland.to_crs(4490).to_file(tmp_path / "f_degrees.gpkg")    # geographic CGCS2000
+    for name in ("f_prefixed.gpkg", "f_degrees.gpkg"):
+        res = landgis.screen(project_file(tmp_path, "zd.geojson", f'[layers.farmland]\npath = "{name}"\n'))
+        np.testing.assert_allclose(res.table["farmland_m2"], [200.0, 0.0], atol=1e-4)
+
+
+# ------------------------------------------------------------ project and profile files
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[project]\nname = 3\n[layers.parcels]\npath = "x.gpkg"\n', "`name` must be a string"),
+    ('[project]\n[layers.parcel]\npath = "x.gpkg"\n', "no [layers.parcels]"),
+    ('[project]\n[layers.parcels]\npath = "x.gpkg"\n[layers.farmlnd]\npath = "y"\n', "did you mean `farmland`"),
+    ('[project]\n[layers.parcels]\npath = "x.gpkg"\n[tolerance]\nmin_overlap_m2 = -1\n', "must be a number ≥ 0"),
+    ('[project\n', "is not valid TOML"),
+])
+def test_project_file_errors(tmp_path, text, message):
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    result = cli("validate", tmp_path / "p.toml")
+    assert result.exit_code == 2 and message in result.output
+
+
+@pytest.mark.parametrize("profile, message", [
+    ('[profile]\nid = "x"\nextends = "guilin"\n[[rules]]\nid = "UDB"\noutcome = "maybe"\n', "outcome 'maybe'"),
+    ('[profile]\nid = "x"\nextends = "guilin"\n[[rules]]\nid = "NEW"\ntitle_zh = "新"\nsource = "x"\n'
+     'outcome = "exclude"\nwhen = { fact = "farmland_m3", above = 1 }\n', "unknown fact(s) farmland_m3"),
+    ('[profile]\nid = "x"\nextends = "guilin"\n[[rules]]\nid = "UDB"\nwhen = { fact = "udb_m2", abov = 1 }\n',
+     "unknown key(s) abov"),
+    ('[profile]\nid = "x"\nextends = "guilin"\n[settings]\ndisable = ["NOPE"]\n', "disable: no rule NOPE"),
+    ('[profile]\nid = "x"\nextends = "guilni"\n', "did you mean `guilin`"),
+])
+def test_profile_file_errors(tmp_path, profile, message):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    (tmp_path / "mine.toml").write_text(profile, encoding="utf-8")
+    path = project_file(tmp_path, "zd.geojson")
+    path.write_text(path.read_text(encoding="utf-8").replace('name = "h"', 'name = "h"\nprofile = "mine.toml"'),
+                    encoding="utf-8")
+    result = cli("screen", path, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and message in result.output
+
+
+# ------------------------------------------------------------ outputs and faults
+
+
+def test_output_path_is_a_file(tmp_path):
+    (tmp_path / "o").write_text("x")
+    result = cli("screen", Path(__file__).parents[1] / "data" / "sample_county.toml", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output
+
+
+def test_unwritable_destination_fails_before_any_work():
+    with pytest.raises(OutputError, match="cannot write to /proc"):
+        landgis.io.check_output_dir(Path("/proc/landgis-out"), overwrite=False)
+
+
+def test_interrupted_write_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    res = landgis.screen(project_file(tmp_path, "zd.geojson"))
+
+    def boom(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("landgis.report.write_xlsx", boom)
+    with pytest.raises(KeyboardInterrupt):
+        res.write(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp")]
+
+
+def test_spreadsheet_cells_are_never_formulas(tmp_path):
+    frame = gpd.GeoDataFrame({"ZDDM": ["=1+1", "+SUM(A1)", "-2", "@cmd"], "QLR": ["=HYPERLINK(\"x\")", "a", "b", "c"]},
+                             geometry=[shapely.box(X + i * 50, Y, X + i * 50 + 20, Y + 20) for i in range(4)], crs=4546)
+    frame.to_file(tmp_path / "zd.gpkg")
+    res = landgis.screen(project_file(tmp_path, "zd.gpkg"))
+    res.write(tmp_path / "out", map_html=False)
+    ws = openpyxl.load_workbook(tmp_path / "out" / "inventory.xlsx")["入市地块清单"]
+    ids = [ws.cell(row=r, column=1) for r in range(2, 6)]
+    assert [c.value for c in ids] == ["=1+1", "+SUM(A1)", "-2", "@cmd"]
+    assert all(c.data_type == "s" for c in ids)
+    owner_col = [c.value for c in ws[1]].index("权利人") + 1
+    assert ws.cell(row=2, column=owner_col).data_type == "s"
+
+
+# ------------------------------------------------------------ invariants
+
+
+PROP_CASES = [Case("ok"), Case("agri", survey=[((0, 0, 20, 40), "0103"), ((20, 0, 40, 40), "0601")]),
+              Case("farm", farmland=[(10, 10, 25, 30)]), Case("udb", udb=[(0, 0, 18, 40)]),
+              Case("legacy", attrs={"PZWH": "", "JCNF": 2005}),
+              Case("mixed_zoning", zoning=[((0, 0, 19, 40), "0901"), ((19, 0, 40, 40), "100101")])]
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    path = build_project(PROP_CASES, tmp_path_factory.mktemp("prop"))
+    project = load_project(path)
+    return project, load_layers(project)
+
+
+def _run(project, loaded_layers):
+    res = screen_layers(loaded_layers, project, landgis.load_profile("national"))
+    return res.table.set_index("parcel_id")
+
+
+def test_row_order_vertex_order_and_start_vertex_do_not_matter(loaded):
+    project, base = loaded
+    ref = _run(project, base)
+    layers = dict(base.layers)
+    parcels = layers["parcels"].iloc[::-1].reset_index(drop=True)
+    parcels["geometry"] = [shapely.reverse(shapely.Polygon(np.roll(np.asarray(g.exterior.coords)[:-1], 2, axis=0)))
+                           if g.geom_type == "Polygon" else g for g in parcels.geometry]
+    layers["parcels"] = parcels
+    for role in ("survey", "zoning", "farmland"):
+        layers[role] = layers[role].iloc[::-1].reset_index(drop=True)
+    got = _run(project, type(base)(crs=base.crs, layers=layers, problems=[]))
+    cols = ["verdict", "reasons", "area_m2", "farmland_m2", "udb_m2", "planned_use", "survey_class", "legacy"]
+    assert got.loc[ref.index, cols].equals(ref[cols])
+
+
+def test_shares_and_overlaps_are_bounded(loaded):
+    project, base = loaded
+    res = screen_layers(base, project, landgis.load_profile("national"))
+    f = res.facts
+    for col in ("farmland_m2", "udb_m2", "survey_covered_m2", "zoning_covered_m2"):
+        assert (f[col] <= f["area_m2"] + 1e-6).all(), col
+    covered = sum(f[f"survey_{c}_m2"] for c in ("construction", "agricultural", "unused", "unknown"))
+    np.testing.assert_allclose(covered, f["survey_covered_m2"], atol=1e-6)
+
+
+def test_another_projected_crs_changes_areas_only_by_scale_error(tmp_path):
+    path = build_project(PROP_CASES, tmp_path)
+    ref = landgis.screen(path).table
+    text = path.read_text(encoding="utf-8").replace('crs = "EPSG:4546"', 'crs = "EPSG:32649"', 1)  # UTM 49N
+    path.write_text(text, encoding="utf-8")
+    got = landgis.screen(path).table
+    assert got["verdict"].tolist() == ref["verdict"].tolist()
+    ratio = got["area_m2"][ref["area_m2"] > 0] / ref["area_m2"][ref["area_m2"] > 0]
+    assert (abs(ratio - 1) < 2e-3).all()  # UTM k0 = 0.9996 and ~80 km off its meridian
+
+
+RANK = {"eligible": 0, "conditional": 1, "ineligible": 2}
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 40), st.floats(0, 40), st.floats(0.5, 30)),
+                min_size=1, max_size=4))
+def test_adding_a_constraint_never_makes_a_parcel_more_eligible(loaded, boxes):
+    project, base = loaded
+    ref = _run(project, base)
+    layers = dict(base.layers)
+    extra = []
+    for cell, x, y, size in boxes:
+        ox, oy = X + (cell % 10) * 80, Y + (cell // 10) * 80
+        extra.append(shapely.box(ox + x, oy + y, ox + x + size, oy + y + size))
+    farmland = layers["farmland"]
+    added = gpd.GeoDataFrame({"feature_id": [f"x{i}" for i in range(len(extra))]}, geometry=extra, crs=farmland.crs)
+    layers["farmland"] = gpd.GeoDataFrame(pd.concat([farmland, added], ignore_index=True), crs=farmland.crs)
+    got = _run(project, type(base)(crs=base.crs, layers=layers, problems=[]))
+    assert (got["verdict"].map(RANK) >= ref.loc[got.index, "verdict"].map(RANK)).all()
+
+
+def test_warnings_are_not_swallowed_silently(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", [[[X, Y], [X + 20, Y + 20], [X + 20, Y], [X, Y + 20], [X, Y]]])])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        landgis.screen(project_file(tmp_path, "zd.geojson"))
+    assert any(issubclass(w.category, GeometryRepairWarning) for w in caught)
+
+
+def test_input_error_lists_everything(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    path = project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "a.gpkg"\n[layers.redline]\npath = "b.gpkg"\n')
+    with pytest.raises(InputError) as exc:
+        landgis.screen(path)
+    assert "a.gpkg does not exist" in str(exc.value) and "b.gpkg does not exist" in str(exc.value)
+
