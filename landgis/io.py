@@ -11,6 +11,7 @@ extracted, so an entry named ``../../x`` cannot write anywhere.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -140,17 +141,16 @@ def _resolve_source(spec: LayerSpec, notes: list[str]):
     if suffix == ".shp":
         dbf_path = _sibling(path, ".dbf")
         cpg = _sibling(path, ".cpg")
-        if cpg is not None:
-            declared = cpg.read_text(encoding="ascii", errors="replace").strip()
+        declared = cpg.read_text(encoding="ascii", errors="replace").strip() if cpg is not None else None
+        if declared:
             notes.append(f".cpg declares {declared}")
         if dbf_path is not None:
-            dbf = dbf_path.read_bytes
-            if cpg is not None:
-                declared_cpg = declared
-
-                def dbf(dbf_path=dbf_path, declared_cpg=declared_cpg):  # type: ignore[misc]
-                    return _DbfBytes(dbf_path.read_bytes(), declared_cpg)
+            dbf = functools.partial(_dbf_bytes, dbf_path.read_bytes, declared)
     return str(path), layer, dbf
+
+
+def _dbf_bytes(read, declared: str | None) -> _DbfBytes:
+    return _DbfBytes(read(), declared)
 
 
 def _resolve_zip(spec: LayerSpec, notes: list[str]):
@@ -193,7 +193,7 @@ def _resolve_zip(spec: LayerSpec, notes: list[str]):
             cpg_name = next((n for n in safe if n.lower() == (base + ".cpg").lower()), None)
             declared = zf.read(cpg_name).decode("ascii", "replace").strip() if cpg_name else None
             dbf_data = zf.read(dbf_name) if dbf_name else None
-            dbf = (lambda: _DbfBytes(dbf_data, declared)) if dbf_data is not None else None
+            dbf = functools.partial(_DbfBytes, dbf_data, declared) if dbf_data is not None else None
             return source, None, dbf
         layer = spec.layer if member.lower().endswith((".gdb", ".gpkg")) else None
         return source, layer, None
