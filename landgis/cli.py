@@ -77,9 +77,13 @@ def main(click_ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> No
 @click.option("--profile", default=None, help="Override the project's profile (name or file).")
 @click.option("--strict", is_flag=True, help="Treat input warnings (guessed CRS, datum shift…) as errors.")
 @click.option("--no-map", is_flag=True, help="Skip map.html.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="dask: screen spatial tiles on a dask.distributed cluster (pip install 'landgis[dask]').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --engine dask: the scheduler (tcp://host:8786); default a local cluster.")
 @click.pass_obj
 def screen(ctx: _Ctx, project: Path, out: Path, overwrite: bool, profile: str | None, strict: bool,
-           no_map: bool) -> None:
+           no_map: bool, engine: str = "local", scheduler: str | None = None) -> None:
     """Screen every parcel of PROJECT and write the inventory, GeoPackage and map to --out."""
     from landgis import io
     from landgis.screening import screen as run_screen
@@ -92,7 +96,8 @@ def screen(ctx: _Ctx, project: Path, out: Path, overwrite: bool, profile: str | 
             if not ctx.quiet:
                 click.echo(f"[{time.perf_counter() - t0:6.1f}s] {name}…", err=True)
 
-        result = run_screen(project, profile=profile, strict=strict, progress=step)
+        options = {"client": scheduler} if engine == "dask" else {}
+        result = run_screen(project, profile=profile, strict=strict, progress=step, engine=engine, **options)
         step("write outputs")
         result.write(out, overwrite=overwrite, map_html=not no_map)
         if not ctx.quiet:
@@ -127,13 +132,22 @@ def validate(ctx: _Ctx, project: Path, strict: bool) -> None:
 
 
 @main.command()
-@click.option("--profile", "profile", default="national", help="Profile name or file.")
+@click.option("--profile", "profile", default="national", show_default=True,
+              help="Profile name or file (a user profile is shown merged with what it extends).")
 @click.option("--facts", "show_facts", is_flag=True, help="List the facts rules can test.")
+@click.option("--catalogue", is_flag=True,
+              help="All built-in profiles side by side as Markdown (what docs/rules.md holds).")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="With --catalogue: write the Markdown to this file instead of printing it.")
 @click.pass_obj
-def rules(ctx: _Ctx, profile: str, show_facts: bool) -> None:
+def rules(ctx: _Ctx, profile: str, show_facts: bool, catalogue: bool, out: Path | None) -> None:
     """Print each rule of a profile: id, Chinese and English text, source article, outcome."""
+    from landgis.catalogue import catalogue_markdown, profile_text
     from landgis.facts import FACT_DOCS
     from landgis.profiles import load_profile
+
+    if out is not None and not catalogue:
+        raise click.UsageError("--out goes with --catalogue")
 
     def work():
         if show_facts:
@@ -142,14 +156,71 @@ def rules(ctx: _Ctx, profile: str, show_facts: bool) -> None:
             click.echo("zoning_<use>_m2, survey_<construction|agricultural|unused|homestead|road>_m2, "
                        "survey_2009_<…>_m2: area by class")
             return
-        p = load_profile(profile)
-        click.echo(f"{p.id} — {p.name_zh} / {p.name_en}\n{p.document}\n")
-        for r in p.rules:
-            click.echo(f"{r.id:<14} [{r.outcome}] {r.title_zh}\n{'':<14} {r.title_en}\n{'':<14} 依据 {r.source}")
-        if p.legacy_categories:
-            click.echo("\nlegacy categories (precedence order):")
-            for c in p.legacy_categories:
-                click.echo(f"{c.id:<14} {c.title_zh}\n{'':<14} 依据 {c.source}")
+        if catalogue:
+            text = catalogue_markdown()
+            if out is None:
+                click.echo(text, nl=False)
+            else:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(text, encoding="utf-8", newline="\n")
+                if not ctx.quiet:
+                    click.echo(f"rule catalogue written to {out}", err=True)
+            return
+        click.echo(profile_text(load_profile(profile)))
+
+    _run(ctx, work)
+
+
+@main.command("map")
+@click.argument("screening", type=click.Path(path_type=Path))
+@click.option("--project", type=click.Path(path_type=Path), default=None,
+              help="The project file: adds its constraint layers (farmland, red line, UDB, planned use) and rule texts.")
+@click.option("--profile", default=None, help="Profile name or file for the rule texts (default: the project's).")
+@click.option("--to", "to", type=click.Path(path_type=Path), default=None,
+              help="Folder for the maps (default: the screening folder).")
+@click.option("--html/--no-html", "want_html", default=True, help="map.html (interactive, works offline).")
+@click.option("--overview/--no-overview", "want_overview", default=True, help="overview.png and overview.pdf.")
+@click.option("--redline", "redline", is_flag=True, help="redline.pdf: one red-line sheet per parcel.")
+@click.option("--parcels", default=None, help="Red-line sheets for these parcel ids (comma-separated); "
+                                               "default: every eligible and conditional parcel.")
+@click.option("--basemap", type=click.Choice(["none", "osm", "tianditu"]), default="none",
+              help="Basemap shown when map.html opens.")
+@click.option("--tianditu-token", default=None, envvar="TIANDITU_TOKEN", help="天地图 key (or $TIANDITU_TOKEN).")
+@click.option("--overwrite", is_flag=True, help="Replace maps already in the folder.")
+@click.pass_obj
+def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, to: Path | None, want_html: bool,
+         want_overview: bool, redline: bool, parcels: str | None, basemap: str, tianditu_token: str | None,
+         overwrite: bool) -> None:
+    """Redraw the maps of a finished screening (SCREENING is its --out folder) without screening again."""
+    from landgis import maps
+
+    def work():
+        t0 = time.perf_counter()
+        data = maps.read_screening(screening, project=project, profile=profile)
+        out = to or screening
+        out.mkdir(parents=True, exist_ok=True)
+        names = (["map.html"] if want_html else []) + (["overview.png", "overview.pdf"] if want_overview else []) \
+            + (["redline.pdf"] if redline or parcels else [])
+        existing = [n for n in names if (out / n).exists()]
+        if existing and not overwrite:
+            raise LandgisError(f"{out} already holds {', '.join(existing)}; add --overwrite to replace them")
+        for name in names:
+            if name == "map.html":
+                maps.web_map(data, basemap=basemap, tianditu_token=tianditu_token).save(out / name)
+            elif name.startswith("overview"):
+                maps.overview_map(data, out / name)
+            else:
+                ids = [p.strip() for p in parcels.split(",") if p.strip()] if parcels else None
+                try:
+                    batch = maps.redline_sheets(data, out / name, ids)
+                except KeyError as exc:
+                    raise LandgisError(str(exc.args[0])) from None
+                if not ctx.quiet:
+                    click.echo(f"{name}: {len(batch.tables)} parcels, {batch.page_count} pages", err=True)
+            if not ctx.quiet:
+                click.echo(f"wrote {out / name}", err=True)
+        if not ctx.quiet:
+            click.echo(f"maps in {out} ({time.perf_counter() - t0:.1f} s)")
 
     _run(ctx, work)
 

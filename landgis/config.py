@@ -41,7 +41,8 @@ LAYER_ROLES: Mapping[str, str] = MappingProxyType(
         "approvals": "land with legal approval (批准文号)",
         "price_zones": "基准地价 zones",
         "admin": "乡镇 / 村 boundaries",
-        "dem": "elevation raster",
+        "dem": "elevation raster (GeoTIFF; slope for 土地平整)",
+        "roads": "roads (lines or polygons) for 通路 road access",
     }
 )
 
@@ -83,7 +84,12 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
-_LAYER_KEYS = ("path", "layer", "fields", "crs", "transform", "four_param", "helmert", "encoding", "band")
+_LAYER_KEYS = ("path", "layer", "fields", "crs", "transform", "four_param", "helmert", "encoding", "band",
+               "values", "cell_rule")
+#: roles whose layer may be a raster: the DEM and constraints measured as ground covered
+RASTER_ROLES = ("dem", "farmland", "redline", "udb", "buildings", "approvals")
+_RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc")
+_CELL_RULES = ("area", "centre", "all_touched")
 _FOUR_PARAM_KEYS = ("dx", "dy", "rotation_arcsec", "scale_ppm", "origin_x", "origin_y", "target_crs")
 _HELMERT_KEYS = ("dx", "dy", "dz", "rx_arcsec", "ry_arcsec", "rz_arcsec", "scale_ppm", "convention")
 _TOP_KEYS = ("project", "layers", "tolerance", "codes", "settings")
@@ -110,6 +116,13 @@ class LayerSpec:
     band: int = 1
     four_param: Mapping[str, Any] | None = None
     helmert: Mapping[str, Any] | None = None
+    values: tuple[float, ...] | None = None   # raster constraint: the cell values that are the constraint
+    cell_rule: str = "area"                   # raster cells per parcel: area, centre or all_touched
+
+    @property
+    def is_raster(self) -> bool:
+        """Whether the layer is a raster (read window by window, see :mod:`landgis.terrain`)."""
+        return self.path is not None and self.path.suffix.lower() in _RASTER_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -188,10 +201,32 @@ class Project:
 def load_project(path: str | Path) -> Project:
     """Read and check a project file.
 
+    Parameters
+    ----------
+    path
+        the project ``.toml``; layer paths in it are relative to its folder.
+
+    Returns
+    -------
+    Project
+        frozen; ``dataclasses.replace(project, min_overlap_m2=0.5)`` gives a
+        changed copy.
+
     Raises
     ------
     ProjectError
         naming the file, the key and what to change.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import landgis
+    >>> sample = Path(landgis.__file__).parents[1] / "data" / "sample_county.toml"
+    >>> project = load_project(sample)
+    >>> project.profile, project.crs, project.min_overlap_m2
+    ('guilin', 'EPSG:4546', 1.0)
+    >>> project.layers["parcels"].layer, project.layers["parcels"].fields["formed_year"]
+    ('zd', 'JCNF')
     """
     path = Path(path)
     if not path.exists():
@@ -252,6 +287,29 @@ def _layer_spec(role: str, spec: Any, base: Path, where: str) -> LayerSpec:
     band = spec.get("band", 1)
     if isinstance(band, bool) or not isinstance(band, int) or band < 1:
         raise ProjectError(f"{where}: {key}.band must be a positive integer, got {band!r}")
+    raster = path.suffix.lower() in _RASTER_SUFFIXES
+    if raster and role not in RASTER_ROLES:
+        raise ProjectError(f"{where}: {key} path {path.name} is a raster; only {', '.join(RASTER_ROLES)} "
+                           "may be rasters, give a vector layer")
+    if role == "dem" and not raster:
+        raise ProjectError(f"{where}: [layers.dem] path {path.name} is not a raster "
+                           f"({', '.join(_RASTER_SUFFIXES)}); give the elevation GeoTIFF")
+    values = spec.get("values")
+    if values is not None:
+        if not raster or role == "dem":
+            raise ProjectError(f"{where}: {key}.values is for a raster constraint (the cell values that are "
+                               f"{role}); this layer is not one")
+        if (not isinstance(values, list) or not values
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+            raise ProjectError(f"{where}: {key}.values must be a list of cell values, e.g. values = [1]")
+        values = tuple(values)
+    elif raster and role != "dem":
+        raise ProjectError(f"{where}: {key} is a raster; say which cell values are {role} with "
+                           "values = [1] (for example)")
+    cell_rule = spec.get("cell_rule", "area")
+    if cell_rule not in _CELL_RULES:
+        raise ProjectError(f"{where}: {key}.cell_rule must be one of {', '.join(_CELL_RULES)} "
+                           f"(exact cell areas, cell centres inside, cells touched), got {cell_rule!r}")
     four = _params(spec, "four_param", _FOUR_PARAM_KEYS, ("dx", "dy"), f"{where} {key}")
     helmert = _params(spec, "helmert", _HELMERT_KEYS, ("dx", "dy", "dz", "convention"), f"{where} {key}")
     given = [k for k in ("transform", "four_param", "helmert") if k in spec]
@@ -268,7 +326,8 @@ def _layer_spec(role: str, spec: Any, base: Path, where: str) -> LayerSpec:
                      four_param=four, helmert=helmert,
                      fields=MappingProxyType(dict(fields)), crs=_str(spec, "crs", key, default=None),
                      transform=_str(spec, "transform", key, default=None),
-                     encoding=_str(spec, "encoding", key, default=None), band=band)
+                     encoding=_str(spec, "encoding", key, default=None), band=band,
+                     values=values, cell_rule=cell_rule)
 
 
 def _params(spec: Mapping[str, Any], name: str, allowed: tuple[str, ...], required: tuple[str, ...],

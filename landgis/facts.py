@@ -57,6 +57,13 @@ FACT_DOCS: Mapping[str, str] = {
     "retain_buildings": "the plan allows keeping the buildings (bool)",
     "legacy": "historical-legacy category (L1…L4) or empty",
     "unapproved": "construction land with no approval and no legacy category (bool)",
+    "slope_mean_deg": "mean DEM slope over the parcel (degrees, Horn's method, cell-area weighted)",
+    "slope_max_deg": "steepest DEM cell touching the parcel (degrees)",
+    "slope_steep_share": "share of the parcel steeper than the profile's slope_max_deg (default 15°)",
+    "slope_covered_share": "share of the parcel with a valid DEM slope (nodata and DEM edge excluded)",
+    "road_distance_m": "distance to the nearest road (m; roads layer, else survey 1003/1004/1006)",
+    "road_access": "a road within the profile's road_max_distance_m (default 200 m) (bool)",
+    "road_source": "where the roads came from (roads layer or survey classes)",
 }
 
 _ATTRIBUTE_FACTS = ("registered", "restricted", "formed_year", "house_cert", "land_use_cert", "penalized",

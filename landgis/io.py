@@ -44,11 +44,14 @@ _VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".geojson", ".json", ".gdb", ".fgb"
 _LDID_CHINESE = {0x4D: "GB18030", 0x7A: "GB18030"}
 
 
-def read_vector(spec: LayerSpec) -> tuple[gpd.GeoDataFrame, list[str]]:
+def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Read a vector layer as found on disk (no reprojection, no repair).
 
     Returns the frame and notes about what was assumed while reading
     (encoding guessed, zip entry chosen…).
+
+    ``filters`` go to :func:`pyogrio.read_dataframe` (``bbox``, ``where``,
+    ``fid_as_index``, ``max_features``…): the dask engine reads one window.
 
     Raises
     ------
@@ -69,10 +72,11 @@ def read_vector(spec: LayerSpec) -> tuple[gpd.GeoDataFrame, list[str]]:
         encoding = _detect_dbf_encoding(dbf_bytes(), spec, notes)
     if encoding:
         kwargs["encoding"] = encoding
+    kwargs.update(filters)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = pyogrio.read_dataframe(source, on_invalid="fix", **kwargs)
+            frame = pyogrio.read_dataframe(source, on_invalid="fix", use_arrow=_use_arrow(kwargs), **kwargs)
         for w in caught:
             text = str(w.message)
             if "Non closed ring" in text:
@@ -89,6 +93,21 @@ def read_vector(spec: LayerSpec) -> tuple[gpd.GeoDataFrame, list[str]]:
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerError(f"layer `{role}`: {path} layer {layer_name!r} has no geometry column")
     return frame, notes
+
+
+def _use_arrow(kwargs: dict) -> bool:
+    """Read through Arrow (3–4× faster on large layers) when pyarrow is installed.
+
+    Layers read with an explicit or detected encoding (GBK shapefiles) keep the
+    classic reader, whose encoding handling the tests pin down.
+    """
+    if "encoding" in kwargs:
+        return False
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def list_source_layers(path: Path) -> list[str]:
@@ -339,4 +358,4 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     """Write several layers to one GeoPackage."""
     for name, frame in layers.items():
         pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
-                                append=path.exists(), promote_to_multi=True)
+                                append=path.exists(), promote_to_multi=True, use_arrow=_use_arrow({}))

@@ -22,7 +22,7 @@ import difflib
 import logging
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -79,20 +79,22 @@ class LoadedLayers:
         return self.layers["parcels"]
 
 
-def load_layers(project: Project, *, strict: bool = False) -> LoadedLayers:
+def load_layers(project: Project, *, strict: bool = False,
+                reader: Callable[[LayerSpec], tuple[gpd.GeoDataFrame, list[str]]] | None = None) -> LoadedLayers:
     """Read every layer of ``project`` and bring it to canonical form.
 
     All problems of all layers are collected; if any is an error, one
     :class:`~landgis.errors.InputError` lists them all. With ``strict=True``
-    warnings are errors too.
+    warnings are errors too. ``reader`` replaces :func:`landgis.io.read_vector`
+    (the dask engine reads each tile's window of every layer with it).
     """
     problems: list[Problem] = []
     raw: dict[str, tuple[gpd.GeoDataFrame, LayerSpec]] = {}
     for role, spec in project.layers.items():
-        if role == "dem":
-            continue  # rasters are read window by window where they are used
+        if role in ("dem", "roads") or getattr(spec, "is_raster", False):
+            continue  # read after the parcels (see landgis.access.load_deferred_layers)
         try:
-            frame, notes = io.read_vector(spec)
+            frame, notes = (reader or io.read_vector)(spec)
         except LayerError as exc:
             problems.append(Problem("error", role, str(exc).removeprefix(f"layer `{role}`: ")))
             continue
@@ -136,7 +138,11 @@ def load_layers(project: Project, *, strict: bool = False) -> LoadedLayers:
     errors = [p for p in problems if p.severity == "error" or (strict and p.severity == "warning")]
     if errors:
         raise InputError(problems if not strict else errors)
-    return LoadedLayers(crs=crs, layers=layers, problems=problems)
+    loaded = LoadedLayers(crs=crs, layers=layers, problems=problems)
+    from landgis.access import load_deferred_layers  # roads (lines) and raster constraints
+
+    load_deferred_layers(loaded, project)
+    return loaded
 
 
 # ------------------------------------------------------------------ CRS
@@ -423,7 +429,7 @@ def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> parse_bool(pd.Series(["是", "N", "", "TRUE", 0, "maybe"]))[0].tolist()
     [True, False, <NA>, True, False, <NA>]
     """
-    text = values.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+    text = _map_distinct(values, lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                                       else str(int(v)) if isinstance(v, (bool, np.bool_, int, np.integer))
                                       else str(v)).str.strip().str.lower()
     text = text.str.replace(r"\.0+$", "", regex=True)
@@ -504,7 +510,7 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         ids = pd.Series([f"(row {i + 1})" for i in range(len(frame))])
     else:
         raw = frame[fields["parcel_id"]].reset_index(drop=True)
-        ids = raw.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
+        ids = _map_distinct(raw, lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
                                      str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip())
         blank = ids == ""
         if blank.any():
@@ -581,9 +587,25 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return values.reset_index(drop=True).astype(object).map(
+    return _map_distinct(values.reset_index(drop=True),
         lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else
         str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip()).astype(object)
+
+
+def _map_distinct(values: pd.Series, func) -> pd.Series:
+    """``values.astype(object).map(func)``, calling ``func`` once per distinct value.
+
+    Only for columns that are all text or all numbers (where equal hashes mean
+    equal values; ``True == 1`` would merge in a mixed column); missing values
+    all map to ``func(None)``.
+    """
+    dtype = values.dtype
+    numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+    if len(values) < 1000 or not (numeric or pd.api.types.infer_dtype(values, skipna=True) == "string"):
+        return values.astype(object).map(func)
+    codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniques.tolist()] + [func(None)], dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 def _collective(ownership: pd.Series) -> pd.Series:

@@ -8,6 +8,7 @@ inventory as a GeoDataFrame and writes every output the CLI writes.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -19,9 +20,11 @@ import numpy as np
 import pandas as pd
 
 from landgis import io
+from landgis.access import load_deferred_layers, site_facts, vector_layers_only
 from landgis.config import Project, load_project
+from landgis.engines import ENGINES
 from landgis.errors import LandgisError, Problem, SkippedRuleWarning
-from landgis.facts import code_tables_for, compute_overlays, parcel_facts
+from landgis.facts import CLASS_LAYERS, MEASURE_LAYERS, code_tables_for, compute_overlays, parcel_facts
 from landgis.inventory import (
     CONTRACT_COLUMNS,
     M2_PER_MU,
@@ -39,6 +42,10 @@ __all__ = ["screen", "ScreeningResult", "screen_layers"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
+
+#: What ``progress=`` accepts: a callback given each stage's name, ``True``
+#: (always a bar), ``False`` (never) or ``None`` (a bar in Jupyter or a terminal).
+ProgressArg = Callable[[str], None] | bool | None
 
 
 @dataclass
@@ -59,6 +66,29 @@ class ScreeningResult:
         rules that could not be checked, and why.
     timings
         seconds per stage.
+
+    In Jupyter the result displays as a summary: parcels and areas (m², 亩) by
+    verdict, the most frequent reasons, legacy land, input problems and
+    rules that could not be checked.
+
+    Examples
+    --------
+    Screen the bundled sample county (its two unrepairable parcels raise a
+    :class:`~landgis.errors.GeometryRepairWarning`; they stay in the
+    inventory as ``ineligible``/``GEOMETRY`` and are listed in ``problems``):
+
+    >>> import warnings, landgis
+    >>> from pathlib import Path
+    >>> sample = Path(landgis.__file__).parents[1] / "data" / "sample_county.toml"
+    >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
+    ...     result = landgis.screen(sample, progress=False)
+    >>> result
+    <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+    >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00021"]
+    >>> row["verdict"], row["reasons"], float(row["farmland_m2"])
+    ('ineligible', 'FARMLAND;PLAN-USE', 300.0)
+    >>> [p.features for p in result.problems if p.severity == "warning"][:1]
+    ['450399103003JC00014, 450399102003JC00038']
     """
 
     inventory: gpd.GeoDataFrame
@@ -73,45 +103,137 @@ class ScreeningResult:
 
     @property
     def table(self) -> pd.DataFrame:
-        """The inventory without geometry (what inventory.csv holds)."""
+        """The inventory without geometry: exactly what ``inventory.csv`` holds.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        >>> list(result.table.columns[:6])
+        ['parcel_id', 'area_m2', 'area_mu', 'verdict', 'reasons', 'legacy']
+        >>> len(result.table) == len(result.inventory) == 412
+        True
+        """
         return pd.DataFrame(self.inventory.drop(columns="geometry"))
 
     def summary(self) -> dict[str, pd.DataFrame]:
-        """Summary tables by verdict, town, planned use, rule and legacy category."""
+        """Summary tables, as in the summary sheets of ``inventory.xlsx``.
+
+        Returns
+        -------
+        dict of DataFrame
+            ``by_verdict``, ``by_town``, ``by_planned_use``, ``by_rule``
+            (parcels per rule id, most frequent first) and ``legacy``.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        >>> sorted(result.summary())
+        ['by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'legacy']
+        >>> by_rule = result.summary()["by_rule"]
+        >>> dict(zip(by_rule["rule"][:2], by_rule["parcels"][:2]))
+        {'PLAN-USE': 73, 'NEG-AGRI': 8}
+        """
         return summaries(self.inventory)
 
     def counts(self) -> dict[str, int]:
+        """Parcels per verdict.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        >>> result.counts()
+        {'eligible': 296, 'conditional': 18, 'ineligible': 98}
+        """
         vc = self.inventory["verdict"].value_counts()
         return {v: int(vc.get(v, 0)) for v in ("eligible", "conditional", "ineligible")}
 
-    def write(self, out: str | Path, *, overwrite: bool = False, map_html: bool = True) -> Path:
-        """Write inventory.csv, inventory.xlsx, screening.gpkg and map.html into ``out``.
+    def write(self, out: str | Path, *, overwrite: bool = False, map_html: bool = True,
+              progress: ProgressArg = None) -> Path:
+        """Write every output ``landgis screen`` writes into the folder ``out``.
 
-        Outputs appear only when all are complete (written in a temporary
-        folder, then moved); an existing screening is replaced only with
-        ``overwrite=True``.
+        ``inventory.csv``, ``inventory.xlsx``, ``screening.gpkg`` and (unless
+        ``map_html=False``) ``map.html``. Outputs appear only when all are
+        complete (written in a temporary folder, then moved); an existing
+        screening is replaced only with ``overwrite=True``.
+
+        Parameters
+        ----------
+        out
+            the output folder (created if needed).
+        overwrite
+            replace the outputs of an earlier screening in ``out``.
+        map_html
+            also write the interactive map.
+        progress
+            as for :func:`screen`.
+
+        Returns
+        -------
+        Path
+            ``out``.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        >>> import tempfile
+        >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
+        >>> sorted(p.name for p in out.iterdir())
+        ['inventory.csv', 'inventory.xlsx', 'screening.gpkg']
         """
-        from landgis.maps import web_map
         from landgis.report import write_xlsx
 
         out = Path(out)
         t0 = time.perf_counter()
-        with io.output_dir(out, overwrite=overwrite) as tmp:
-            io.write_csv(self.table, tmp / "inventory.csv")
-            write_xlsx(self, tmp / "inventory.xlsx")
-            layers = {"parcels": self.inventory, "conflicts": self.conflicts}
-            io.write_gpkg(layers, tmp / "screening.gpkg")
-            if map_html:
-                web_map(self).save(str(tmp / "map.html"))
+        step = _Progress(progress, total=4 if map_html else 3, desc="writing")
+        try:
+            with io.output_dir(out, overwrite=overwrite) as tmp:
+                step("inventory.csv")
+                io.write_csv(self.table, tmp / "inventory.csv")
+                step("inventory.xlsx")
+                write_xlsx(self, tmp / "inventory.xlsx")
+                step("screening.gpkg")
+                layers = {"parcels": self.inventory, "conflicts": self.conflicts}
+                io.write_gpkg(layers, tmp / "screening.gpkg")
+                if map_html:
+                    from landgis.maps import web_map
+                    step("map.html")
+                    web_map(self).save(str(tmp / "map.html"))
+        finally:
+            step.close()
         self.timings["write"] = time.perf_counter() - t0
         return out
 
     def map(self):
-        """The interactive map (a folium Map; displays inline in Jupyter)."""
+        """The interactive map (a :class:`~landgis.maps.webmap.WebMap`); displays inline in Jupyter.
+
+        Parcels by verdict, the constraint layers and the conflict pieces;
+        ``result.map().save("map.html")`` writes it alone.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        >>> m = result.map()
+        >>> hasattr(m, "_repr_html_") and hasattr(m, "save")
+        True
+        """
         from landgis.maps import web_map
         return web_map(self)
 
     def text_summary(self) -> str:
+        """The plain-text summary ``landgis screen`` prints.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        >>> print(result.text_summary().splitlines()[2])
+          eligible        296 parcels      708,743.89 m²    1,063.1158 亩
+        """
         c = self.counts()
         by = self.summary()["by_verdict"].set_index("verdict")
         lines = [f"{self.project.name} — profile {self.profile.id} ({self.profile.name_zh})",
@@ -135,7 +257,8 @@ class ScreeningResult:
 
 
 def screen(project: Project | str | Path, *, profile: str | Path | Profile | None = None,
-           strict: bool = False, progress: Callable[[str], None] | None = None) -> ScreeningResult:
+           strict: bool = False, progress: ProgressArg = None, engine: str = "local",
+           **engine_options) -> ScreeningResult:
     """Screen every parcel of a project.
 
     Parameters
@@ -147,23 +270,72 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     strict
         treat input warnings (guessed CRS, ballpark datum shift…) as errors.
     progress
-        called with the name of each stage as it starts (the CLI shows them).
+        a callback given the name of each stage as it starts (the CLI's);
+        ``True`` for a progress bar (a widget in Jupyter when ipywidgets is
+        installed, text otherwise), ``False`` for none; by default a bar is
+        shown in Jupyter and in a terminal, never when output is captured.
+    engine
+        ``"local"`` (this process) or ``"dask"``: spatial tiles screened on a
+        dask.distributed cluster (``pip install 'landgis[dask]'``), same rows;
+        ``engine_options`` go to :func:`landgis.engines.dask.screen_dask`
+        (``client=``, ``tile_parcels=``).
+
+    Returns
+    -------
+    ScreeningResult
+        the inventory (one row per input parcel, none dropped), conflict
+        pieces, summaries and problems; ``.write(out)`` writes every output.
 
     Raises
     ------
     landgis.errors.InputError
         listing every input problem that prevents screening.
+
+    Warns
+    -----
+    landgis.errors.LandgisWarning
+        for each repair or assumption (also recorded in ``result.problems``).
+
+    Examples
+    --------
+    >>> import warnings, landgis
+    >>> from pathlib import Path
+    >>> sample = Path(landgis.__file__).parents[1] / "data" / "sample_county.toml"
+    >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
+    ...     result = landgis.screen(sample, progress=False)
+    >>> result.counts()
+    {'eligible': 296, 'conditional': 18, 'ineligible': 98}
+
+    The same parcels under another profile:
+
+    >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
+    ...     taian = landgis.screen(sample, profile="taian", progress=False)
+    >>> taian.profile.id, len(taian.inventory)
+    ('taian', 412)
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is not one of {', '.join(ENGINES)}")
+    if engine == "dask":
+        from landgis.engines.dask import screen_dask
+        return screen_dask(project, profile=profile, strict=strict,
+                           progress=progress if callable(progress) else None, **engine_options)
+    if engine_options:
+        raise TypeError(f"options {', '.join(engine_options)} are for engine='dask'")
     if not isinstance(project, Project):
         project = load_project(project)
     prof = _profile(project, profile)
-    step = progress or (lambda name: None)
+    n_overlays = sum(role in project.layers for role in (*MEASURE_LAYERS, *CLASS_LAYERS))
+    step = _Progress(progress, total=3 + n_overlays, desc="screening")
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    step("load")
-    loaded = load_layers(project, strict=strict)
-    timings["load"] = time.perf_counter() - t0
-    result = screen_layers(loaded, project, prof, progress=step, timings=timings)
+    try:
+        t0 = time.perf_counter()
+        step("load")
+        loaded = load_layers(vector_layers_only(project), strict=strict)
+        load_deferred_layers(loaded, project)  # roads layer, raster constraints
+        timings["load"] = time.perf_counter() - t0
+        result = screen_layers(loaded, project, prof, progress=step, timings=timings)
+    finally:
+        step.close()
     return result
 
 
@@ -186,6 +358,7 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     step("rules")
     ft = parcel_facts(parcels, loaded.layers, overlays, tables, profile.settings, problems)
     facts = ft.facts
+    site_facts(facts, ft.unavailable, parcels, loaded.layers, project, profile.settings, tables, timings, step)
     geometry_ok = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
     facts["area_ellipsoid_m2"] = ellipsoidal_area(
         np.where(geometry_ok, parcels.geometry.values, None), loaded.crs)
@@ -212,6 +385,68 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     return ScreeningResult(inventory=inventory, conflicts=conflicts, profile=profile, project=project,
                            problems=problems, skipped=skipped, timings=timings, facts=facts,
                            layers=loaded.layers)
+
+
+class _Progress:
+    """Stage-by-stage progress: the caller's callback, a tqdm bar, or nothing.
+
+    Called with each stage's name as it starts; ``close()`` completes the bar.
+    """
+
+    def __init__(self, progress: ProgressArg, total: int, desc: str):
+        self._callback = progress if callable(progress) else None
+        self._bar = None
+        self._started = False
+        if self._callback is None and (progress is True or (progress is None and _interactive())):
+            self._bar = _tqdm()(total=total, desc=desc, unit="step", leave=True,
+                                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                           "[{elapsed}]{postfix}")
+
+    def __call__(self, name: str) -> None:
+        if self._callback is not None:
+            self._callback(name)
+        elif self._bar is not None:
+            if self._started:
+                if self._bar.n + 1 >= self._bar.total:  # more stages than foreseen (optional layers)
+                    self._bar.total = self._bar.n + 2
+                self._bar.update(1)
+            self._started = True
+            self._bar.set_postfix_str(name)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self._bar.total - self._bar.n)
+            self._bar.set_postfix_str("done")
+            self._bar.close()
+            self._bar = None
+
+
+def _in_jupyter() -> bool:
+    shell = sys.modules.get("IPython")
+    ip = shell.get_ipython() if shell is not None else None  # type: ignore[attr-defined]
+    return ip is not None and "IPKernelApp" in getattr(ip, "config", {})
+
+
+def _interactive() -> bool:
+    if _in_jupyter():
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _tqdm():
+    """tqdm.auto's choice, without its warning when ipywidgets is missing (then text)."""
+    if _in_jupyter():
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm
+            return tqdm
+        except ImportError:
+            pass
+    from tqdm.std import tqdm
+    return tqdm
 
 
 def _profile(project: Project, override: str | Path | Profile | None) -> Profile:

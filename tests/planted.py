@@ -49,6 +49,8 @@ class Case:
     udb: list = field(default_factory=list)
     buildings: list = field(default_factory=list)
     approvals: list = field(default_factory=list)  # (box, PZWH)
+    slope: float = 0.0      # DEM gradient dz/dx inside the cell (0.5 → 26.57°); the DEM is flat elsewhere
+    road: bool = True       # a road line along the top of the cell (8 m from the default parcel)
 
 
 def _geom(spec, ox: float, oy: float):
@@ -60,14 +62,40 @@ def origin(i: int) -> tuple[float, float]:
     return X0 + (i % 10) * CELL * 2, Y0 + (i // 10) * CELL * 2
 
 
+def write_dem(cases: list[Case], path: Path, cell: float = 2.0) -> None:
+    """A flat DEM (50 m) over the case grid, a plane of gradient ``case.slope`` inside sloped cells."""
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    xs, ys = zip(*(origin(i) for i in range(len(cases))), strict=True)
+    x0, y1 = min(xs) - CELL, max(ys) + 2 * CELL
+    width, height = int((max(xs) + 2 * CELL - x0) / cell), int((y1 - min(ys) + CELL) / cell)
+    cx = x0 + (np.arange(width) + 0.5) * cell
+    cy = y1 - (np.arange(height) + 0.5) * cell
+    z = np.full((height, width), 50.0, dtype="float32")
+    for i, case in enumerate(cases):
+        if case.slope:
+            ox, oy = origin(i)
+            cols = (cx > ox) & (cx < ox + CELL)
+            rows = (cy > oy) & (cy < oy + CELL)
+            z[np.ix_(rows, cols)] = (50.0 + case.slope * (cx[cols] - ox))[None, :]
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=1, dtype="float32",
+                       crs=CRS, transform=Affine(cell, 0, x0, 0, -cell, y1), nodata=-9999.0) as dst:
+        dst.write(z, 1)
+
+
 def build_project(cases: list[Case], folder: Path, profile: str = "national", *, approvals_layer: bool = True,
-                  extra_toml: str = "") -> Path:
-    """Write ``cases`` as a GeoPackage + project file in ``folder``; return the project path."""
+                  extra_toml: str = "", site: bool = True) -> Path:
+    """Write ``cases`` as a GeoPackage + project file in ``folder``; return the project path.
+
+    With ``site`` (default) also a DEM (``dem.tif``) and a roads layer (``dl``).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "planted.gpkg"
     if gpkg.exists():
         gpkg.unlink()
-    rows = {k: [] for k in ("zd", "dltb", "ghyt", "dltb_2009", "yjjbnt", "stbhhx", "czkfbj", "jzw", "pzyd")}
+    rows = {k: [] for k in ("zd", "dltb", "ghyt", "dltb_2009", "yjjbnt", "stbhhx", "czkfbj", "jzw", "pzyd", "dl")}
     for i, case in enumerate(cases):
         ox, oy = origin(i)
         attrs = {**DEFAULT_ATTRS, **case.attrs}
@@ -82,15 +110,20 @@ def build_project(cases: list[Case], folder: Path, profile: str = "national", *,
                              ("jzw", case.buildings)):
             for spec in items:
                 rows[layer].append({"BSM": f"{case.name}-{len(rows[layer])}", "geometry": _geom(spec, ox, oy)})
+        if case.road:
+            rows["dl"].append({"BSM": f"{case.name}-road", "geometry": _geom(shapely.LineString([(0, 38), (40, 38)]),
+                                                                             ox, oy)})
         for box, pzwh in case.approvals:
             rows["pzyd"].append({"PZWH": pzwh, "PZRQ": "2010-01-01", "geometry": _geom(box, ox, oy)})
     schema = {"dltb": ["DLBM"], "ghyt": ["YDYHFLDM"], "dltb_2009": ["DLBM"], "yjjbnt": ["BSM"],
-              "stbhhx": ["BSM"], "czkfbj": ["BSM"], "jzw": ["BSM"], "pzyd": ["PZWH", "PZRQ"]}
+              "stbhhx": ["BSM"], "czkfbj": ["BSM"], "jzw": ["BSM"], "pzyd": ["PZWH", "PZRQ"],
+              "dl": ["BSM"]}
     # a far-away patch keeps every layer non-empty without touching any parcel
     far = shapely.box(X0 - 5000, Y0 - 5000, X0 - 4990, Y0 - 4990)
     for name, recs in rows.items():
         if not recs:
-            recs.append({**{c: "0" for c in schema[name]}, "geometry": far})
+            recs.append({**{c: "0" for c in schema[name]},
+                         "geometry": far.boundary if name == "dl" else far})
         frame = gpd.GeoDataFrame(pd.DataFrame(recs), geometry="geometry", crs=CRS)
         pyogrio.write_dataframe(frame, gpkg, layer=name, driver="GPKG", append=gpkg.exists(),
                                 promote_to_multi=name == "zd")
@@ -98,11 +131,16 @@ def build_project(cases: list[Case], folder: Path, profile: str = "national", *,
               ("redline", "stbhhx"), ("udb", "czkfbj"), ("buildings", "jzw")]
     if approvals_layer:
         layers.append(("approvals", "pzyd"))
+    if site:
+        layers.append(("roads", "dl"))
+        write_dem(cases, folder / "dem.tif")
     toml = [f'[project]\nname = "planted"\nprofile = "{profile}"\ncrs = "{CRS}"\n',
             '[layers.parcels]\npath = "planted.gpkg"\nlayer = "zd"\n[layers.parcels.fields]']
     toml += [f'{k} = "{v}"' for k, v in FIELDS.items()]
     for role, layer in layers:
         toml.append(f'\n[layers.{role}]\npath = "planted.gpkg"\nlayer = "{layer}"')
+    if site:
+        toml.append('\n[layers.dem]\npath = "dem.tif"')
     toml.append('\n[codes.zoning]\n"070199" = { name = "保障性租赁住房用地", use = "rental_housing" }')
     toml.append(extra_toml)
     path = folder / "planted.toml"

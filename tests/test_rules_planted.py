@@ -68,6 +68,9 @@ CASES = [
     Case("hole_over_farmland", parcel=shapely.box(10, 10, 30, 30).difference(shapely.box(15, 15, 25, 25)),
          farmland=[(15, 15, 25, 25)]),
     Case("farmland_and_agri", farmland=[(10, 10, 20, 30)], survey=[((0, 0, 20, 40), "0101"), ((20, 0, 40, 40), "0601")]),
+    Case("steep", slope=0.5),  # a plane rising 1 m per 2 m: atan(0.5) = 26.565°
+    Case("no_road", road=False, parcel=shapely.box(10, 5010, 30, 5030), survey=[((0, 5000, 40, 5040), "0601")],
+         zoning=[((0, 5000, 40, 5040), "100101")], survey_2009=[((0, 5000, 40, 5040), "203")]),
 ]
 
 E, C, I = "eligible", "conditional", "ineligible"
@@ -124,6 +127,8 @@ EXPECTED = {
     "multipart": _same(I, "FARMLAND"),
     "hole_over_farmland": _same(E),
     "farmland_and_agri": {**_same(I, "FARMLAND;NEG-AGRI"), "tianning": (I, "FARMLAND;NEG-AGRI")},
+    "steep": {**_same(E), "taian": (C, "TERRAIN")},
+    "no_road": {**_same(E), "taian": (C, "ACCESS"), "yueqing": (C, "ACCESS"), "tianning": (C, "ACCESS")},
 }
 
 EXPECTED_LEGACY = {  # case → profile → category
@@ -134,7 +139,6 @@ EXPECTED_LEGACY = {  # case → profile → category
 
 #: case → column → exact value (m² and 亩 from the planted boxes)
 EXPECTED_AREAS = {
-    "ok": {"area_m2": 400.0, "area_mu": 0.6, "farmland_m2": 0.0},
     "farmland_300": {"farmland_m2": 300.0},
     "farmland_sliver": {"farmland_m2": 0.8},
     "farmland_overlapping": {"farmland_m2": 300.0},
@@ -151,6 +155,9 @@ EXPECTED_AREAS = {
     "approved_by_layer": {"approved": True, "approval_found": "桂南政土批〔2016〕3号", "approval_m2": 400.0},
     "approval_layer_too_small": {"approved": False, "approval_m2": 100.0},
     "buildings_clear": {"buildings_m2": 64.0},
+    "ok": {"area_m2": 400.0, "area_mu": 0.6, "farmland_m2": 0.0, "slope_mean_deg": 0.0, "slope_steep_share": 0.0,
+           "road_distance_m": 8.0},
+    "steep": {"slope_mean_deg": 26.57, "slope_max_deg": 26.57, "slope_steep_share": 1.0},
 }
 
 

@@ -1,98 +1,315 @@
-"""The interactive web map (``map.html``): parcels coloured by verdict, constraints as layers.
+"""The interactive web map (``map.html``): one self-contained HTML file, no network needed.
 
-Every attribute value is escaped before it reaches the page, so an owner name
-with markup in it shows as text. Geometry is shown in CGCS2000 geographic
-coordinates (EPSG:4490, which Leaflet treats as WGS 84: they differ by
-centimetres), simplified to 0.5 m for display only.
+Leaflet 1.9.4 (BSD-2, ``assets/LEAFLET-LICENSE``) and the page's own script are
+inlined, so the map opens from disk on a laptop with no network. Basemap tiles
+are optional: none (default), OpenStreetMap, or 天地图 with the user's token —
+all in WGS 84 / CGCS2000 (no GCJ-02 basemap is offered, so no data shift is
+needed or made).
+
+Display coordinates are geographic, EPSG:4326 (CGCS2000, EPSG:4490, differs from
+it by centimetres), converted from the working Gauss-Krüger CRS and simplified
+by 0.5 m for display only; the legend says so.
+
+Safety: every attribute value travels as JSON inside a non-executed
+``<script type="application/json">`` block (with ``<``, ``>``, ``&`` escaped),
+and the page script puts it into the document only with ``textContent`` — an
+owner name with markup in it shows as text. A Content-Security-Policy allows
+only the page's own scripts (by hash), so even an injected handler would not run.
+
+Scale: geometry is sent as delta-encoded integer strings (about 3 bytes per
+coordinate); the page draws the parcels and constraints in view as canvas
+polygons when there are at most ``detail_limit`` of them, and otherwise draws
+each parcel as a dot coloured by verdict (county overview), so a county of
+100 000 parcels stays usable.
 """
 
 from __future__ import annotations
 
-from html import escape
-from typing import TYPE_CHECKING
+import base64
+import hashlib
+import html
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-from landgis.inventory import VERDICT_ZH
+from landgis.inventory import M2_PER_MU, VERDICT_ZH
+from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
 
-if TYPE_CHECKING:
-    from landgis.screening import ScreeningResult
+__all__ = ["web_map", "WebMap", "VERDICT_COLOURS", "BASEMAPS"]
 
-__all__ = ["web_map", "VERDICT_COLOURS"]
+VERDICT_COLOURS = {"eligible": "#1a9850", "conditional": "#f28e2b", "ineligible": "#d73027"}
+VERDICTS = ("eligible", "conditional", "ineligible")
+BASEMAPS = ("none", "osm", "tianditu")
 
-VERDICT_COLOURS = {"eligible": "#1a9850", "conditional": "#fdae61", "ineligible": "#d73027"}
-_LAYER_STYLE = {
-    "farmland": ("永久基本农田", "#f1d54a"),
-    "redline": ("生态保护红线", "#c51b7d"),
-    "udb": ("城镇开发边界", "#4575b4"),
+#: 用地用海分类 first-level classes: code → (name, colour) for the planned-use layer
+ZONING_CLASSES: dict[str, tuple[str, str]] = {
+    "01": ("耕地", "#f5f0a0"), "02": ("园地", "#c8e68c"), "03": ("林地", "#68b35a"),
+    "04": ("草地", "#b4dc78"), "05": ("湿地", "#78c8c8"), "06": ("农业设施建设用地", "#d9c08c"),
+    "07": ("居住用地", "#ffd966"), "08": ("公共管理与公共服务用地", "#ff7f7f"),
+    "09": ("商业服务业用地", "#ff4d4d"), "10": ("工矿用地", "#a67c52"), "11": ("仓储用地", "#9370db"),
+    "12": ("交通运输用地", "#a0a0a0"), "13": ("公用设施用地", "#5b9bd5"),
+    "14": ("绿地与开敞空间用地", "#00b050"), "15": ("特殊用地", "#7f6000"), "16": ("留白用地", "#ffffff"),
+    "17": ("陆地水域", "#9dc3e6"), "23": ("其他土地", "#d9d9d9"),
 }
+_OTHER_ZONING = ("其他", "#eeeeee")
 _SIMPLIFY_M = 0.5
+_ASSETS = resources.files("landgis.maps") / "assets"
 
 
-def _display(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = frame.copy()
-    out["geometry"] = out.geometry.simplify(_SIMPLIFY_M, preserve_topology=True)
-    return out.to_crs(4326)
+@cache
+def _asset(name: str) -> str:
+    return (_ASSETS / name).read_text(encoding="utf-8")
 
 
-def _escape_frame(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = pd.DataFrame(index=frame.index)
-    for col in columns:
-        values = frame[col].astype(object) if col in frame else pd.Series("", index=frame.index)
-        out[col] = [escape("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v))
-                    for v in values]
+@cache
+def _leaflet_css() -> str:
+    css = _asset("leaflet.css")
+    for img in ("layers.png", "layers-2x.png", "marker-icon.png"):
+        data = base64.b64encode((_ASSETS / "images" / img).read_bytes()).decode("ascii")
+        css = css.replace(f"url(images/{img})", f"url(data:image/png;base64,{data})")
+    return css
+
+
+def _json_for_html(obj: Any) -> str:
+    """JSON safe inside an HTML ``<script>`` element (no ``</script>``, no ``<!--``)."""
+    raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return (raw.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+# ---------------------------------------------------------------- geometry encoding
+
+def encode_geometries(geoms: np.ndarray, precision: float = 1e6) -> list[str]:
+    """Polygons (lon/lat) as compact strings: one per geometry.
+
+    Each ring is a run of zig-zag, delta-encoded integers (coordinate × 10⁶, lon then
+    lat) written five bits per character as in Google's polyline algorithm
+    (characters ``?``…``~``); rings are separated by a space, polygons by ``!``.
+
+    >>> import shapely
+    >>> encode_geometries(np.array([shapely.box(0, 0, 1e-6, 2e-6)]))
+    ['A??C@??BA?']
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = [""] * len(geoms)
+    if not len(geoms):
+        return out
+    gtype, coords, offsets = shapely.to_ragged_array(shapely.force_2d(geoms))
+    if gtype == shapely.GeometryType.POLYGON:
+        ring_off, poly_off = offsets
+        geom_off = np.arange(len(poly_off))
+    else:
+        ring_off, poly_off, geom_off = offsets
+    q = np.rint(coords * precision).astype(np.int64)
+    n = len(q)
+    starts = np.zeros(n, dtype=bool)
+    starts[ring_off[:-1][np.diff(ring_off) > 0]] = True
+    delta = q.copy()
+    delta[1:] -= q[:-1]
+    delta[starts] = q[starts]
+    values = delta.reshape(-1)                       # lon, lat, lon, lat…
+    zig = ((values << 1) ^ (values >> 63)).astype(np.uint64)
+    nbits = np.zeros(len(zig), dtype=np.int64)
+    tmp = zig.copy()
+    while tmp.any():
+        nz = tmp > 0
+        nbits[nz] += 1
+        tmp >>= np.uint64(1)
+    nchunks = np.maximum(1, (nbits + 4) // 5)
+    owner = np.repeat(np.arange(len(zig)), nchunks)
+    first = np.repeat(np.cumsum(nchunks) - nchunks, nchunks)
+    k = np.arange(len(owner)) - first
+    chunk = ((zig[owner] >> (5 * k).astype(np.uint64)) & np.uint64(31)).astype(np.int64)
+    more = k < (nchunks[owner] - 1)
+    chars = (chunk | (more * 32)) + 63
+    text_all = chars.astype(np.uint8).tobytes().decode("ascii")
+    # character offset of each coordinate pair
+    per_coord = nchunks.reshape(-1, 2).sum(axis=1)
+    coord_char = np.concatenate([[0], np.cumsum(per_coord)])
+    ring_char = coord_char[ring_off]
+    for g in range(len(geom_off) - 1):
+        polys = []
+        for p in range(geom_off[g], geom_off[g + 1]):
+            rings = [text_all[ring_char[r]:ring_char[r + 1]] for r in range(poly_off[p], poly_off[p + 1])]
+            polys.append(" ".join(rings))
+        out[g] = "!".join(polys)
     return out
 
 
-def web_map(result: ScreeningResult) -> folium.Map:
-    """A folium map of the screening (``.save("map.html")`` writes it)."""
-    inv = result.inventory
-    ok = ~(inv.geometry.isna() | inv.geometry.is_empty)
-    shown = _display(inv.loc[ok])
-    bounds = shown.total_bounds
-    fmap = folium.Map(location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2], zoom_start=13,
-                      tiles=None, control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
-    for role, (label, colour) in _LAYER_STYLE.items():
-        layer = result.layers.get(role)
-        if layer is None or not len(layer):
+def _display(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> np.ndarray:
+    """Geometries simplified (in metres) and converted to lon/lat, polygonal parts only."""
+    geoms = shapely.simplify(frame.geometry.values, tolerance, preserve_topology=True)
+    geo = gpd.GeoSeries(geoms, crs=frame.crs).to_crs(4326).values
+    parts = np.asarray(geo, dtype=object)
+    # drop anything that is not a polygon (simplification can leave lines in a collection)
+    poly = shapely.get_type_id(parts)
+    bad = ~np.isin(poly, (3, 6))
+    if bad.any():
+        parts = parts.copy()
+        for i in np.flatnonzero(bad):
+            sub = [g for g in shapely.get_parts(parts[i]) if shapely.get_type_id(g) in (3, 6)]
+            parts[i] = shapely.multipolygons(sub) if sub else shapely.from_wkt("POLYGON EMPTY")
+    return parts
+
+
+def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> tuple[np.ndarray, list[str]]:
+    ok = drawable(frame)
+    sub = frame.loc[ok]
+    geoms = _display(sub, tolerance)
+    keep = ~shapely.is_empty(geoms)
+    return np.flatnonzero(ok)[keep], encode_geometries(geoms[keep])
+
+
+def _col(frame: pd.DataFrame, name: str) -> list[str]:
+    if name not in frame:
+        return [""] * len(frame)
+    return [text(v) for v in frame[name].astype(object)]
+
+
+def _num(frame: pd.DataFrame, name: str, digits: int) -> list[float | None]:
+    if name not in frame:
+        return [None] * len(frame)
+    vals = pd.to_numeric(frame[name], errors="coerce").round(digits)
+    return [None if pd.isna(v) else float(v) for v in vals]
+
+
+def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_limit: int) -> dict[str, Any]:
+    inv = data.inventory
+    ok = drawable(inv)
+    idx, enc = _layer_payload(inv)
+    sel = inv.iloc[idx]
+    verdict = inv["verdict"].astype(str).to_numpy()
+    area = pd.to_numeric(inv["area_m2"], errors="coerce").fillna(0.0).to_numpy()
+    counts = {v: {"n": int((verdict == v).sum()), "mu": round(float(area[verdict == v].sum() / M2_PER_MU), 2)}
+              for v in VERDICTS}
+    parcels = {
+        "g": enc,
+        "id": _col(sel, "parcel_id"), "owner": _col(sel, "owner"), "town": _col(sel, "town"),
+        "village": _col(sel, "village"), "m2": _num(sel, "area_m2", 2), "mu": _num(sel, "area_mu", 4),
+        "use": _col(sel, "planned_use"), "use_name": _col(sel, "planned_use_name"),
+        "survey": _col(sel, "survey_class_name"),
+        "v": [VERDICTS.index(v) if v in VERDICTS else 2 for v in sel["verdict"].astype(str)],
+        "reasons": _col(sel, "reasons"), "legacy": _col(sel, "legacy"),
+        "legacy_basis": _col(sel, "legacy_basis"), "notes": _col(sel, "notes"),
+    }
+    missing = inv.loc[~np.isin(np.arange(len(inv)), idx)]
+    layers: list[dict[str, Any]] = []
+    for role, (label, colour) in CONSTRAINT_STYLE.items():
+        frame = data.layers.get(role)
+        if frame is None or not len(frame):
             continue
-        folium.GeoJson(_display(layer[["geometry"]]).__geo_interface__, name=label,
-                       style_function=lambda _f, c=colour: {"color": c, "weight": 1, "fillColor": c,
-                                                             "fillOpacity": 0.25}).add_to(fmap)
-    cols = ["parcel_id", "owner", "town", "village", "area_m2", "area_mu", "planned_use", "verdict", "reasons_zh",
-            "legacy"]
-    props = _escape_frame(shown, cols)
-    props["verdict_zh"] = [escape(VERDICT_ZH.get(v, v)) for v in shown["verdict"]]
-    props["colour"] = [VERDICT_COLOURS.get(v, "#777") for v in shown["verdict"]]
-    data = gpd.GeoDataFrame(props, geometry=shown.geometry.values, crs=shown.crs)
-    folium.GeoJson(
-        data.__geo_interface__, name="入市筛查结论",
-        style_function=lambda f: {"color": "#333", "weight": 1, "fillColor": f["properties"]["colour"],
-                                  "fillOpacity": 0.7},
-        tooltip=folium.GeoJsonTooltip(["parcel_id", "verdict_zh", "area_mu"], aliases=["宗地代码", "结论", "面积(亩)"]),
-        popup=folium.GeoJsonPopup(["parcel_id", "owner", "town", "village", "area_m2", "area_mu", "planned_use",
-                                   "verdict_zh", "reasons_zh", "legacy"],
-                                  aliases=["宗地代码", "权利人", "乡镇", "村", "面积(平方米)", "面积(亩)", "规划用途",
-                                           "结论", "原因", "历史遗留"]),
-    ).add_to(fmap)
-    if len(result.conflicts):
-        conf = _display(result.conflicts)
-        folium.GeoJson(gpd.GeoDataFrame(_escape_frame(conf, ["parcel_id", "rule", "area_m2"]),
-                                        geometry=conf.geometry.values, crs=conf.crs).__geo_interface__,
-                       name="冲突范围", style_function=lambda _f: {"color": "#000", "weight": 1, "fillColor": "#000",
-                                                               "fillOpacity": 0.4},
-                       tooltip=folium.GeoJsonTooltip(["parcel_id", "rule", "area_m2"],
-                                                     aliases=["宗地代码", "规则", "面积(平方米)"])).add_to(fmap)
-    legend = "".join(f"<div><span style='background:{c};width:12px;height:12px;display:inline-block'></span> "
-                     f"{VERDICT_ZH[v]}</div>" for v, c in VERDICT_COLOURS.items())
-    fmap.get_root().html.add_child(folium.Element(
-        f"<div style='position:fixed;bottom:24px;right:12px;z-index:9999;background:white;padding:6px;"
-        f"border:1px solid #999;font-size:13px'><b>筛查结论</b>{legend}<div style='font-size:11px'>"
-        f"坐标系：CGCS2000 (EPSG:4490)</div></div>"))
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    return fmap
+        _, g = _layer_payload(frame)
+        layers.append({"key": role, "name": label, "colour": colour, "g": g, "show": True,
+                       "kind": "constraint"})
+    zoning = data.layers.get("zoning")
+    if zoning is not None and len(zoning):
+        zi, g = _layer_payload(zoning)
+        codes = _col(zoning.iloc[zi], "class_code")
+        from landgis.codes import code_table
+
+        table = code_table("zoning")
+        names = {c: table.lookup(c).name for c in set(codes)}
+        classes = sorted({c[:2] for c in codes if c[:2] in ZONING_CLASSES})
+        layers.append({"key": "zoning", "name": "规划用途", "kind": "zoning", "g": g, "show": False,
+                       "code": codes, "code_name": [names.get(c, "") for c in codes],
+                       "classes": {k: list(ZONING_CLASSES[k]) for k in classes},
+                       "other": list(_OTHER_ZONING)})
+    conf = data.conflicts
+    if conf is not None and len(conf):
+        ci, g = _layer_payload(conf)
+        sub = conf.iloc[ci]
+        layers.append({"key": "conflicts", "name": "冲突范围", "kind": "conflicts", "colour": "#111111",
+                       "g": g, "show": True, "pid": _col(sub, "parcel_id"), "rule": _col(sub, "rule"),
+                       "m2": _num(sub, "area_m2", 2)})
+    bounds = inv.loc[ok].to_crs(4326).total_bounds if ok.any() else np.array([0.0, 0.0, 0.0, 0.0])
+    epsg = data.crs.to_epsg()
+    return {
+        "title": data.title, "profile": data.profile, "data_date": data.data_date,
+        "working_crs": data.crs_label(), "working_epsg": epsg,
+        "verdicts": [{"key": v, "name": VERDICT_ZH[v], "colour": VERDICT_COLOURS[v], **counts[v]} for v in VERDICTS],
+        "total": int(len(inv)), "not_drawn": _col(missing, "parcel_id"),
+        "parcels": parcels, "layers": layers, "rules": {k: dict(v) for k, v in data.rules.items()},
+        "bounds": [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]],
+        "basemap": basemap, "tianditu": tianditu_token or "", "detail_limit": int(detail_limit),
+    }
+
+
+class WebMap:
+    """A rendered map page: ``.save(path)``, ``.html`` and inline display in Jupyter."""
+
+    def __init__(self, page: str):
+        self.html = page
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.html, encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        return ('<iframe style="width:100%;height:600px;border:1px solid #ccc" '
+                f'sandbox="allow-scripts allow-popups" srcdoc="{html.escape(self.html, quote=True)}"></iframe>')
+
+    def __len__(self) -> int:
+        return len(self.html)
+
+
+def web_map(result: Any, *, basemap: str = "none", tianditu_token: str | None = None,
+            detail_limit: int = 6000) -> WebMap:
+    """The interactive map of a screening.
+
+    Parameters
+    ----------
+    result
+        a :class:`~landgis.screening.ScreeningResult` or a :class:`~landgis.maps.MapData`.
+    basemap
+        basemap shown when the page opens: ``"none"`` (default; works offline),
+        ``"osm"`` (OpenStreetMap) or ``"tianditu"`` (天地图, needs ``tianditu_token``).
+        Every basemap given is offered in the layer switcher; all are WGS 84 / CGCS2000.
+    tianditu_token
+        a 天地图 key (tk); without it 天地图 is not offered.
+    detail_limit
+        at most this many features in view are drawn as polygons; beyond it parcels
+        show as dots (the county overview) and constraint layers wait for a closer zoom.
+    """
+    if basemap not in BASEMAPS:
+        raise ValueError(f"basemap is {basemap!r}; use one of {', '.join(BASEMAPS)}")
+    if basemap == "tianditu" and not tianditu_token:
+        raise ValueError("basemap 'tianditu' needs tianditu_token (the tk key issued by 天地图)")
+    data = map_data(result)
+    payload = _payload(data, basemap, tianditu_token, detail_limit)
+    return WebMap(render_page(payload))
+
+
+def render_page(payload: dict[str, Any]) -> str:
+    """The HTML page for a map payload (everything inlined)."""
+    boot = ("window.__landgisErrors=[];window.addEventListener('error',function(e){"
+            "window.__landgisErrors.push(String(e.message||e));});")
+    leaflet_js = _asset("leaflet.js")
+    page_js = _asset("landgis-map.js")
+    scripts = [boot, leaflet_js, page_js]
+    for s in scripts:
+        assert "</script" not in s.lower()
+    hashes = " ".join("'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
+                      for s in scripts)
+    csp = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+           "img-src data: https://tile.openstreetmap.org https://*.tianditu.gov.cn; "
+           "connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
+    title = html.escape(str(payload.get("title", "")) + " — 入市筛查地图")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{html.escape(csp)}\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{title}</title>\n"
+        f"<script>{boot}</script>\n"
+        f"<style>{_leaflet_css()}</style>\n<style>{_asset('landgis-map.css')}</style>\n"
+        f"<script>{leaflet_js}</script>\n</head>\n<body>\n<div id=\"map\"></div>\n"
+        f"<script type=\"application/json\" id=\"landgis-data\">{_json_for_html(payload)}</script>\n"
+        f"<script>{page_js}</script>\n</body>\n</html>\n"
+    )

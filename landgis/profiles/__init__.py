@@ -52,6 +52,9 @@ _SETTINGS = {
     "legacy_categories": list,
     "disable": list,
     "lease_max_years": (int, float),
+    "slope_max_deg": (int, float),        # ground steeper than this is "steep" (slope_steep_share)
+    "road_max_distance_m": (int, float),  # road_access: a road within this distance of the parcel
+    "road_classes": list,                 # survey (三调) classes that are roads; default: role "road"
 }
 
 
@@ -125,12 +128,62 @@ class Profile:
 
 
 def builtin_profiles() -> list[str]:
-    """Names of the profiles that ship with landgis."""
+    """Names of the profiles that ship with landgis.
+
+    Examples
+    --------
+    >>> builtin_profiles()
+    ['guilin', 'national', 'taian', 'tianning', 'yanbian', 'yueqing']
+    """
     return sorted(p.name[:-5] for p in resources.files(__package__).iterdir() if p.name.endswith(".toml"))
 
 
 def load_profile(name_or_path: str | Path, base_dir: Path | None = None) -> Profile:
-    """A built-in profile by name, or a profile file (which may extend a built-in one)."""
+    """A built-in profile by name, or a profile file (which may extend a built-in one).
+
+    Parameters
+    ----------
+    name_or_path
+        a name from :func:`builtin_profiles`, or the path of a profile TOML.
+    base_dir
+        the folder a relative path is taken from (a project's folder).
+
+    Returns
+    -------
+    Profile
+        merged along its ``extends`` chain and checked.
+
+    Raises
+    ------
+    ProjectError
+        when the name is neither built in nor an existing file.
+    ProfileError
+        naming the section, rule and key that is wrong.
+
+    Examples
+    --------
+    >>> guilin = load_profile("guilin")
+    >>> guilin.chain, guilin.rule("UDB").outcome
+    (('national', 'guilin'), 'condition')
+
+    A county's own profile extends a built-in one and restates only what
+    changes:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "my-county.toml"
+    >>> _ = path.write_text('''
+    ... [profile]
+    ... id = "my-county"
+    ... extends = "guilin"
+    ... [[rules]]
+    ... id = "UDB"
+    ... outcome = "note"
+    ... ''', encoding="utf-8")
+    >>> mine = load_profile(path)
+    >>> mine.chain, mine.rule("UDB").outcome, mine.rule("UDB").source
+    (('national', 'guilin', 'my-county'), 'note', 'guilin §三(五)1')
+    """
     raw, where = _read(name_or_path, base_dir)
     merged, chain = _resolve(raw, where, base_dir, seen=())
     return _build(merged, chain)

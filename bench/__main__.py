@@ -1,0 +1,191 @@
+"""``python -m bench [--scale S]``: generate a synthetic county and time landgis on it.
+
+Every stage runs in a fresh Python process (``bench/stages.py``); the ratios the
+performance targets are stated in are printed at the end, and the whole run is
+saved to ``bench/results/scale-S.json`` (a later run at another scale prints
+the growth between the two).
+
+    python -m bench --scale 0.05          # smoke test, ~20 s
+    python -m bench --scale 1             # a county (150k parcels), a few minutes
+    python -m bench --scale 3 --skip-baseline   # reuse nothing but skip geopandas.overlay
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from bench.generate import GENERATOR_VERSION, generate, layer_counts
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {"screen_vs_read": 6.0, "screen_vs_read_stretch": 3.0, "overlay_speedup": 8.0,
+           "overlay_speedup_stretch": 15.0, "redline_speedup": 25.0, "growth": 1.25, "memory_vs_input": 5.0,
+           "area_error_m2": 1e-6}
+
+
+def data_dir(scale: float, root: Path | None = None) -> Path:
+    return (root or HERE / "data") / f"scale-{scale:g}"
+
+
+def ensure_data(scale: float, root: Path | None = None, log=print) -> tuple[Path, dict]:
+    """The county at ``scale``, generated unless an up-to-date copy is there."""
+    target = data_dir(scale, root)
+    manifest_path = target / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("generator_version") == GENERATOR_VERSION:
+            return target, manifest
+    t = time.perf_counter()
+    log(f"generating scale {scale:g} into {target} …")
+    manifest = generate(scale, target)
+    manifest["generate_seconds"] = time.perf_counter() - t
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+    return target, manifest
+
+
+def run_stage(stage: str, data: Path) -> dict:
+    """Run one stage in a fresh process; its JSON report, plus the wall time seen from here."""
+    target = data / f"stage-{stage}.json"
+    target.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))}
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "bench.stages", stage, str(data), str(target)],
+                          env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"stage {stage} failed:\n{proc.stderr[-4000:]}")
+    res = json.loads(target.read_text(encoding="utf-8"))
+    res["wall"] = wall
+    return res
+
+
+def compare_areas(data: Path) -> dict:
+    """Largest |landgis − geopandas.overlay| per (layer, parcel, class), and how many keys differ."""
+    a = pd.read_parquet(data / "overlay_landgis.parquet")
+    b = pd.read_parquet(data / "overlay_baseline.parquet")
+    keys = ["layer", "parcel", "class"]
+    m = a.merge(b, on=keys, how="outer", suffixes=("_landgis", "_baseline")).fillna({"area_landgis": 0.0,
+                                                                                      "area_baseline": 0.0})
+    m["diff"] = (m["area_landgis"] - m["area_baseline"]).abs()
+    per_layer = m.groupby("layer")["diff"].max().to_dict()
+    return {"max_abs_m2": float(m["diff"].max()) if len(m) else 0.0, "per_layer": per_layer,
+            "keys": int(len(m)), "keys_over_1e-6": int((m["diff"] > 1e-6).sum())}
+
+
+def run(scale: float, *, skip_baseline: bool = False, root: Path | None = None, log=print) -> dict:
+    data, manifest = ensure_data(scale, root, log)
+    input_bytes = sum(v["bytes"] for v in manifest["layers"].values())
+    res: dict = {"scale": scale, "counts": {k: v["features"] for k, v in manifest["layers"].items()},
+                 "input_bytes": input_bytes, "cpus": os.cpu_count(), "stages": {}}
+    stages = ["read", "read-plain", "screen", "overlay"] + ([] if skip_baseline else ["baseline"])
+    for stage in stages:
+        log(f"  stage {stage} …")
+        res["stages"][stage] = run_stage(stage, data)
+    if not skip_baseline:
+        res["areas"] = compare_areas(data)
+    res["ratios"] = ratios(res)
+    results = root / "results" if root is not None else HERE / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"scale-{scale:g}.json").write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
+    return res
+
+
+def ratios(res: dict) -> dict:
+    st = res["stages"]
+    read = st["read"]["seconds"]
+    screen = st["screen"]
+    out = {"screen_vs_read": screen["seconds"] / read,
+           "memory_vs_input": screen["peak_mb"] * 2**20 / res["input_bytes"]}
+    if "baseline" in st:
+        base, ours = st["baseline"]["layers"], st["overlay"]["layers"]
+        out["overlay_speedup"] = st["baseline"]["seconds"] / st["overlay"]["seconds"]
+        out["layer_speedup"] = {r: base[r]["seconds"] / max(ours[r]["seconds"], 1e-9) for r in ours}
+    return out
+
+
+def report(res: dict, other: dict | None = None) -> str:
+    st = res["stages"]
+    r = res["ratios"]
+    lines = [f"landgis bench — scale {res['scale']:g}, {res['cpus']} CPUs",
+             "inputs: " + ", ".join(f"{k} {v:,}" for k, v in res["counts"].items())
+             + f"; {res['input_bytes'] / 2**20:,.1f} MiB of GeoPackage", ""]
+    lines.append(f"{'stage':<34}{'seconds':>9}{'peak MiB':>10}   detail")
+    read, plain, screen, ov = st["read"], st["read-plain"], st["screen"], st["overlay"]
+    lines.append(f"{'read inputs (pyogrio, arrow)':<34}{read['seconds']:9.2f}{read['peak_mb']:10.0f}")
+    lines.append(f"{'read inputs (pyogrio, no arrow)':<34}{plain['seconds']:9.2f}{plain['peak_mb']:10.0f}")
+    tm = screen["timings"]
+    lines.append(f"{'landgis screen, all outputs':<34}{screen['seconds']:9.2f}{screen['peak_mb']:10.0f}   "
+                 f"load {tm.get('load', 0):.1f}, overlay {tm.get('overlay', 0):.1f}, rules {tm.get('rules', 0):.1f}, "
+                 f"inventory {tm.get('inventory', 0):.1f}, csv+xlsx+gpkg {screen['write']:.1f}, "
+                 f"map {screen['map']:.1f}" + (f" (map FAILED: {screen['map_error'][:80]})" if screen["map_error"] else ""))
+    lines.append(f"{'landgis load (overlay stage)':<34}{ov['load']:9.2f}{ov['peak_mb']:10.0f}")
+    base = st.get("baseline")
+    for role, o in ov["layers"].items():
+        b = f"   geopandas.overlay {base['layers'][role]['seconds']:8.2f} s  ×{r['layer_speedup'][role]:.1f}" if base else ""
+        lines.append(f"{'  overlay ' + role:<34}{o['seconds']:9.2f}{'':>10}   pairs {o['candidate_pairs']:,}, "
+                     f"boundary pairs {o['boundary_pairs']:,} ({o['vertices']:,} vertices){b}")
+    lines.append(f"{'landgis overlay, all layers':<34}{ov['seconds']:9.2f}")
+    if base:
+        lines.append(f"{'geopandas.overlay + groupby':<34}{base['seconds']:9.2f}{base['peak_mb']:10.0f}")
+    lines += ["", "ratios (targets in brackets):"]
+    lines.append(f"  screen / read                 {r['screen_vs_read']:8.2f}×  [≤ {TARGETS['screen_vs_read']:g}, "
+                 f"stretch ≤ {TARGETS['screen_vs_read_stretch']:g}]")
+    if base:
+        lines.append(f"  overlay speed-up vs geopandas {r['overlay_speedup']:8.2f}×  [≥ {TARGETS['overlay_speedup']:g}, "
+                     f"stretch ≥ {TARGETS['overlay_speedup_stretch']:g}]")
+        lines.append(f"  red-line speed-up             {r['layer_speedup']['redline']:8.2f}×  "
+                     f"[≥ {TARGETS['redline_speedup']:g}]")
+    lines.append(f"  peak memory / input size      {r['memory_vs_input']:8.2f}×  [≤ {TARGETS['memory_vs_input']:g}]")
+    if "areas" in res:
+        a = res["areas"]
+        lines.append(f"  max |area − reference|        {a['max_abs_m2']:8.1e} m²  [≤ 1e-06] over {a['keys']:,} "
+                     f"(parcel, class) keys, {a['keys_over_1e-6']} above")
+    if other is not None:
+        g = growth(other, res)
+        lines.append(f"  growth scale {g['from']:g} → {g['to']:g}: data ×{g['data']:.2f}, screen ×{g['screen']:.2f}, "
+                     f"overlay ×{g['overlay']:.2f} → compute/data {g['ratio']:.2f}  [≤ {TARGETS['growth']:g}]")
+    return "\n".join(lines)
+
+
+def growth(small: dict, big: dict) -> dict:
+    """How much faster than the data the compute grew (1 = linear)."""
+    if big["scale"] < small["scale"]:
+        small, big = big, small
+    data = big["input_bytes"] / small["input_bytes"]
+    scr = (big["stages"]["screen"]["seconds"]) / small["stages"]["screen"]["seconds"]
+    ovl = big["stages"]["overlay"]["seconds"] / small["stages"]["overlay"]["seconds"]
+    return {"from": small["scale"], "to": big["scale"], "data": data, "screen": scr, "overlay": ovl,
+            "ratio": max(scr, ovl) / data}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    p.add_argument("--scale", type=float, default=1.0, help="1 = a county of 150k parcels (default)")
+    p.add_argument("--skip-baseline", action="store_true", help="do not run geopandas.overlay (slow at scale ≥ 1)")
+    p.add_argument("--compare", type=float, default=None,
+                   help="print the growth against the saved results of this scale (default: 1 when scale ≠ 1)")
+    p.add_argument("--generate-only", action="store_true", help="only write the data")
+    args = p.parse_args(argv)
+    print(f"county at scale {args.scale:g}: {layer_counts(args.scale)}", flush=True)
+    if args.generate_only:
+        ensure_data(args.scale)
+        return
+    res = run(args.scale, skip_baseline=args.skip_baseline, log=lambda m: print(m, flush=True))
+    cmp = args.compare if args.compare is not None else (1.0 if args.scale != 1 else None)
+    other = None
+    if cmp is not None:
+        path = HERE / "results" / f"scale-{cmp:g}.json"
+        if path.exists():
+            other = json.loads(path.read_text(encoding="utf-8"))
+    print(report(res, other))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""One benchmark stage, run in a fresh process: ``python -m bench.stages STAGE DATA_DIR OUT_JSON``.
+
+Stages:
+
+``read``      read every input GeoPackage with pyogrio (Arrow), the denominator of the ratios
+``read-plain`` the same without Arrow (for reference)
+``screen``    the full ``landgis.screen`` of ``DATA_DIR/project.toml`` and every output
+              (inventory.csv, inventory.xlsx, screening.gpkg, then map.html timed on its own)
+``overlay``   landgis's load, then its overlay per layer, with pair counts; writes the
+              per (parcel, class) areas to ``overlay_landgis.parquet``
+``baseline``  a hand-written ``geopandas.overlay`` + ``groupby`` per layer; writes
+              ``overlay_baseline.parquet``
+
+Each stage writes its timings and its own peak RSS (``getrusage(RUSAGE_SELF)``) to OUT_JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+#: layer → the column that names a feature's class (the feature id for constraint layers)
+CLASS_FIELDS = {"farmland": "BSM", "redline": "BSM", "udb": "BSM", "survey": "DLBM", "zoning": "YDYHFLDM"}
+LAYERS = ("parcels", "farmland", "redline", "udb", "survey", "zoning")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def stage_read(data: Path, arrow: bool = True) -> dict:
+    import pyogrio
+    out = {"layers": {}}
+    t0 = time.perf_counter()
+    for name in LAYERS:
+        t = time.perf_counter()
+        frame = pyogrio.read_dataframe(data / f"{name}.gpkg", use_arrow=arrow)
+        out["layers"][name] = {"seconds": time.perf_counter() - t, "features": len(frame)}
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def stage_screen(data: Path, out_dir: Path) -> dict:
+    import landgis
+    from landgis.maps import web_map
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = landgis.screen(data / "project.toml")
+        t_screen = time.perf_counter() - t0
+        t = time.perf_counter()
+        result.write(out_dir, overwrite=True, map_html=False)
+        t_write = time.perf_counter() - t
+        t = time.perf_counter()
+        map_error = ""
+        try:
+            web_map(result).save(str(out_dir / "map.html"))
+        except Exception as exc:  # noqa: BLE001 - the map is being rewritten elsewhere; report, don't fail
+            map_error = f"{type(exc).__name__}: {exc}"
+        t_map = time.perf_counter() - t
+    sizes = {p.name: p.stat().st_size for p in out_dir.iterdir() if p.is_file()}
+    return {"seconds": time.perf_counter() - t0, "screen": t_screen, "write": t_write, "map": t_map,
+            "map_error": map_error, "timings": dict(result.timings), "counts": result.counts(),
+            "output_bytes": sizes}
+
+
+def stage_overlay(data: Path) -> dict:
+    from landgis.config import load_project
+    from landgis.load import load_layers
+    from landgis.overlay import overlay_layer
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = load_layers(load_project(data / "project.toml"))
+    t_load = time.perf_counter() - t0
+    parcels = loaded.parcels
+    geoms = np.asarray(parcels.geometry.values, dtype=object)
+    out: dict = {"load": t_load, "layers": {}}
+    frames = []
+    total = 0.0
+    for role in ("farmland", "redline", "udb", "survey", "zoning"):
+        layer = loaded.layers[role]
+        t = time.perf_counter()
+        ov = overlay_layer(geoms, np.asarray(layer.geometry.values, dtype=object),
+                           keep_pieces=role in ("farmland", "redline", "udb"))
+        secs = time.perf_counter() - t
+        total += secs
+        pairs = ov.pairs
+        cls = layer["class_code" if role in ("survey", "zoning") else "feature_id"].astype(str).to_numpy()
+        long = pd.DataFrame({"parcel": pairs["parcel"].to_numpy(), "class": cls[pairs["feature"].to_numpy()],
+                             "area": pairs["overlap_m2"].to_numpy()})
+        long = long.groupby(["parcel", "class"], as_index=False)["area"].sum()
+        long.insert(0, "layer", role)
+        frames.append(long)
+        contained = int(pairs["contained"].sum())
+        out["layers"][role] = {"seconds": secs, "candidate_pairs": int(ov.candidate_pairs),
+                               "pairs": int(len(pairs)), "contained": contained,
+                               "boundary_pairs": int(ov.candidate_pairs) - contained,
+                               "vertices": int(shapely.get_num_coordinates(layer.geometry.values).sum())}
+    out["seconds"] = total
+    pd.concat(frames, ignore_index=True).to_parquet(data / "overlay_landgis.parquet")
+    return out
+
+
+def stage_baseline(data: Path) -> dict:
+    import geopandas as gpd
+    import pyogrio
+    t0 = time.perf_counter()
+    parcels = pyogrio.read_dataframe(data / "parcels.gpkg", use_arrow=True, columns=[])
+    parcels["parcel"] = np.arange(len(parcels))
+    layers = {role: pyogrio.read_dataframe(data / f"{role}.gpkg", use_arrow=True, columns=[CLASS_FIELDS[role]])
+              for role in CLASS_FIELDS}
+    out: dict = {"read": time.perf_counter() - t0, "layers": {}}
+    frames = []
+    total = 0.0
+    for role, layer in layers.items():
+        layer = layer.rename(columns={CLASS_FIELDS[role]: "class"})
+        layer["class"] = layer["class"].astype(str)
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pieces = gpd.overlay(parcels, layer, how="intersection", keep_geom_type=True)
+        pieces["area"] = pieces.geometry.area
+        long = pieces.groupby(["parcel", "class"], as_index=False)["area"].sum()
+        secs = time.perf_counter() - t
+        total += secs
+        long.insert(0, "layer", role)
+        frames.append(long)
+        out["layers"][role] = {"seconds": secs, "pieces": len(pieces)}
+    out["seconds"] = total
+    pd.concat(frames, ignore_index=True).to_parquet(data / "overlay_baseline.parquet")
+    return out
+
+
+def main(argv: list[str]) -> None:
+    stage, data, target = argv[0], Path(argv[1]), Path(argv[2])
+    if stage == "read":
+        res = stage_read(data, arrow=True)
+    elif stage == "read-plain":
+        res = stage_read(data, arrow=False)
+    elif stage == "screen":
+        res = stage_screen(data, data / "out")
+    elif stage == "overlay":
+        res = stage_overlay(data)
+    elif stage == "baseline":
+        res = stage_baseline(data)
+    else:
+        raise SystemExit(f"unknown stage {stage!r}; one of read, read-plain, screen, overlay, baseline")
+    res["stage"] = stage
+    res["peak_mb"] = _peak_mb()
+    target.write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

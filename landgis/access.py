@@ -1,0 +1,193 @@
+"""Site conditions (开发建设条件): road access, and the terrain facts wired into the pipeline.
+
+taian §三(三)3(五) asks for 通路、通水、通电、土地平整; yueqing §8(4) and
+tianning §6 for basic infrastructure. What a GIS can measure of it:
+
+* **road access** — :func:`road_distance`: the distance from each parcel to
+  the nearest road, 0 when they touch. Roads come from a ``[layers.roads]``
+  layer (lines or polygons) when the project gives one, else from the current
+  survey's road classes: 三调 1003 公路用地, 1004 城镇村道路用地 and 1006 农村道路
+  (《第三次全国国土调查工作分类》; the code table's role ``road``; a profile may
+  name others in ``settings.road_classes``);
+* **level land** — slope from the DEM, see :mod:`landgis.terrain`.
+
+Water and power supply are not in any input layer; they stay a site visit.
+
+:func:`site_facts` adds ``road_distance_m``, ``road_access``, ``road_source``
+and the slope facts to the fact table, or records why they are unavailable
+(the rules that need them are then skipped with a warning). The roads layer
+and raster constraints are read here (:func:`load_deferred_layers`) because
+the vector loader keeps polygons only: this module and :mod:`landgis.terrain`
+are I/O edges; :func:`road_distance` is pure.
+
+>>> import shapely
+>>> parcels = np.array([shapely.box(0, 0, 10, 10), shapely.box(0, 300, 10, 310), None])
+>>> road = np.array([shapely.LineString([(20, -50), (20, 50)])])
+>>> road_distance(parcels, road).tolist()
+[10.0, 250.19992006393608, nan]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from landgis import io
+from landgis.codes import CodeTable, normalize_codes
+from landgis.config import Project
+from landgis.errors import LayerError, Problem
+
+__all__ = ["DEFAULT_ROAD_MAX_DISTANCE_M", "road_distance", "survey_roads", "access_facts", "site_facts",
+           "vector_layers_only", "load_deferred_layers", "read_roads"]
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+#: road within this distance (m) counts as access when a profile gives no ``road_max_distance_m``
+DEFAULT_ROAD_MAX_DISTANCE_M = 200.0
+
+
+def road_distance(parcel_geoms: np.ndarray, road_geoms: np.ndarray) -> np.ndarray:
+    """Planar distance (CRS units) from each parcel to the nearest road; NaN for a missing parcel."""
+    parcels = np.asarray(parcel_geoms, dtype=object)
+    roads = np.asarray(road_geoms, dtype=object)
+    roads = roads[~(shapely.is_missing(roads) | shapely.is_empty(roads))]
+    out = np.full(len(parcels), np.nan)
+    usable = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
+    if not usable.any() or not len(roads):
+        return out
+    tree = shapely.STRtree(roads)
+    idx = np.flatnonzero(usable)
+    (which, _), dist = tree.query_nearest(parcels[idx], return_distance=True, all_matches=False)
+    out[idx[which]] = dist
+    return out
+
+
+def survey_roads(survey: gpd.GeoDataFrame, table: CodeTable, classes: list[str] | None = None) -> np.ndarray:
+    """Survey patches that are roads: the given class codes (and their sub-codes), else the table's role ``road``."""
+    if "class_code" not in survey or not len(survey):
+        return np.array([], dtype=object)
+    codes = normalize_codes(survey["class_code"]).astype(str)
+    if classes:
+        wanted = tuple(str(c) for c in classes)
+        mask = codes.map(lambda c: c.startswith(wanted)).to_numpy(dtype=bool)
+    else:
+        info = table.frame(codes.unique())
+        mask = codes.map(info["role"].fillna("") == "road").fillna(False).to_numpy(dtype=bool)
+    return np.asarray(survey.geometry.values[mask], dtype=object)
+
+
+def access_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                 tables: Mapping[str, CodeTable], settings: Mapping,
+                 unavailable: dict[str, str]) -> pd.DataFrame | None:
+    """``road_distance_m``, ``road_access`` (a road within ``road_max_distance_m``) and ``road_source``."""
+    classes = settings.get("road_classes")
+    if "roads" in layers:
+        roads = np.asarray(layers["roads"].geometry.values, dtype=object)
+        source = "roads layer"
+    elif "survey" in layers:
+        roads = survey_roads(layers["survey"], tables["survey"], classes)
+        source = "survey " + ("/".join(map(str, classes)) if classes else "1003/1004/1006")
+    else:
+        unavailable["road"] = "the project has neither [layers.roads] nor a survey layer with road classes"
+        return None
+    if not len(roads):
+        unavailable["road"] = (f"no road in the {source} (add [layers.roads], or name the survey's road "
+                               "classes in the profile's settings.road_classes)")
+        return None
+    usable = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    dist = road_distance(np.where(usable, parcels.geometry.values, None), roads)
+    limit = float(settings.get("road_max_distance_m", DEFAULT_ROAD_MAX_DISTANCE_M))
+    access = pd.array(np.where(usable, dist <= limit, pd.NA), dtype="boolean")
+    return pd.DataFrame({"road_distance_m": dist, "road_access": access,
+                         "road_source": np.where(usable, source, "")}, index=parcels.index)
+
+
+def site_facts(facts: pd.DataFrame, unavailable: dict[str, str], parcels: gpd.GeoDataFrame,
+               layers: Mapping[str, gpd.GeoDataFrame], project: Project, settings: Mapping,
+               tables: Mapping[str, CodeTable], timings: dict[str, float] | None = None,
+               step: Callable[[str], None] | None = None) -> None:
+    """Add the terrain (DEM slope) and road-access facts to ``facts`` in place."""
+    from landgis.terrain import terrain_facts
+
+    step = step or (lambda name: None)
+    t = time.perf_counter()
+    spec = project.layers.get("dem")
+    if spec is not None:
+        step("terrain")
+    terrain = terrain_facts(parcels, spec, settings, unavailable)
+    if terrain is not None:
+        for col in terrain:
+            facts[col] = terrain[col]
+    if timings is not None:
+        timings["terrain"] = time.perf_counter() - t
+    t = time.perf_counter()
+    roads = access_facts(parcels, layers, tables, settings, unavailable)
+    if roads is not None:
+        for col in roads:
+            facts[col] = roads[col]
+    if timings is not None:
+        timings["access"] = time.perf_counter() - t
+
+
+# ------------------------------------------------------------------ loading
+
+
+def vector_layers_only(project: Project) -> Project:
+    """The project without the layers the vector loader does not read (rasters, roads)."""
+    keep = {role: spec for role, spec in project.layers.items()
+            if not (spec.is_raster or role == "roads")}
+    if len(keep) == len(project.layers):
+        return project
+    from types import MappingProxyType
+    return dataclasses.replace(project, layers=MappingProxyType(keep))
+
+
+def read_roads(spec, crs, problems: list[Problem]) -> gpd.GeoDataFrame:
+    """The roads layer in the working CRS: lines or polygons, null and empty features dropped."""
+    from landgis.load import resolve_layer_crs, to_working_crs
+
+    frame, notes = io.read_vector(spec)
+    problems += [Problem("info", "roads", n) for n in notes]
+    src = resolve_layer_crs(frame, spec, problems)
+    if src is None and spec.transform is None and getattr(spec, "four_param", None) is None:
+        raise LayerError("layer `roads`: its CRS is unknown; declare crs = \"EPSG:…\" in [layers.roads]")
+    projected = to_working_crs(frame, spec, src, crs, problems)
+    geoms = shapely.force_2d(np.asarray(projected.geometry.values, dtype=object))
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if (~keep).any():
+        problems.append(Problem("warning", "roads", f"{int((~keep).sum())} features without geometry left out"))
+    problems.append(Problem("info", "roads", f"{int(keep.sum())} road features"))
+    return gpd.GeoDataFrame({"feature_id": [str(i + 1) for i in np.flatnonzero(keep)]},
+                            geometry=gpd.GeoSeries(geoms[keep], crs=crs), crs=crs)
+
+
+def load_deferred_layers(loaded, project: Project) -> None:
+    """Read the roads layer and turn raster constraints into their vector twins (in ``loaded``, in place)."""
+    from landgis.errors import InputError
+    from landgis.terrain import raster_constraint_layer
+
+    parcels = loaded.parcels
+    usable = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    geoms = np.where(usable, parcels.geometry.values, None)
+    errors: list[Problem] = []
+    for role, spec in project.layers.items():
+        try:
+            if role == "roads":
+                loaded.layers[role] = read_roads(spec, loaded.crs, loaded.problems)
+            elif spec.is_raster and role != "dem":
+                layer = raster_constraint_layer(spec, geoms, loaded.crs)
+                loaded.layers[role] = layer
+                loaded.problems.append(Problem("info", role, f"raster {spec.path.name}: cells with values "
+                                               f"{list(spec.values)} near the parcels → {len(layer)} polygons"))
+        except LayerError as exc:
+            errors.append(Problem("error", role, str(exc).removeprefix(f"layer `{role}`: ")))
+    if errors:
+        raise InputError(loaded.problems + errors)

@@ -1,0 +1,345 @@
+"""The rule catalogue: every profile's rules side by side, for people.
+
+Generated from the profile files, so it cannot drift from what is applied:
+``landgis rules --catalogue --out docs/rules.md`` writes :func:`catalogue_markdown`;
+a test checks that the committed ``docs/rules.md`` equals a fresh generation.
+
+>>> table = rules_table(["national", "guilin", "taian"])
+>>> table.loc["UDB", "guilin"]
+'condition'
+>>> allowed_uses(load_profile("taian"))
+['industrial', 'commercial', 'warehouse']
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from importlib import resources
+
+import pandas as pd
+
+from landgis.conditions import AllOf, AnyOf, Compare, Condition, LegacyRef, Not
+from landgis.profiles import Profile, builtin_profiles, load_profile
+
+__all__ = ["rules_table", "allowed_uses", "describe_condition", "catalogue_markdown", "profile_text",
+           "OUTCOME_ZH", "USE_ZH"]
+
+#: Outcome → what it does to the verdict, in Chinese.
+OUTCOME_ZH = {"exclude": "不可入市", "condition": "有条件入市", "note": "提示"}
+
+_OPS = {"above": ">", "at_least": "≥", "below": "<", "at_most": "≤", "equals": "=",
+        "in": "in", "not_in": "not in", "is": "is", "not_empty": "is set"}
+#: Planned-use tags not in the national 用地用海 table (declared by projects).
+_EXTRA_USE_ZH = {"rental_housing": "保障性租赁住房用地"}
+
+
+def _use_names() -> dict[str, str]:
+    """Planned-use tag → Chinese name of its broadest 用地用海 class of that use alone."""
+    text = resources.files("landgis.codes").joinpath("landuse_2023.csv").read_text(encoding="utf-8-sig")
+    rows = [r for r in csv.DictReader(text.splitlines()) if r.get("use")]
+    best: dict[str, tuple[int, str]] = {}
+    for row in rows:
+        code, use = row["code"], row["use"]
+        # a class counts only if all its sub-classes have the same use (工矿用地 is industry and mining)
+        if any(r["code"].startswith(code) and r["use"] != use for r in rows):
+            continue
+        if use not in best or len(code) < best[use][0]:
+            best[use] = (len(code), row["name"])
+    return {**{k: v[1] for k, v in sorted(best.items())}, **_EXTRA_USE_ZH}
+
+
+#: Planned-use tag → Chinese name (e.g. ``warehouse`` → 仓储用地).
+USE_ZH: dict[str, str] = _use_names()
+
+
+def _profiles(profiles: Iterable[str | Profile] | None) -> list[Profile]:
+    names: Sequence[str | Profile] = list(profiles) if profiles is not None else _builtin_order()
+    return [p if isinstance(p, Profile) else load_profile(p) for p in names]
+
+
+def _builtin_order() -> list[str]:
+    """``national`` first, then the local profiles alphabetically."""
+    names = builtin_profiles()
+    return (["national"] if "national" in names else []) + [n for n in names if n != "national"]
+
+
+def rules_table(profiles: Iterable[str | Profile] | None = None, *, value: str = "outcome") -> pd.DataFrame:
+    """Rule ids × profiles: each rule's outcome (or another attribute) per profile.
+
+    Parameters
+    ----------
+    profiles
+        profile names, files or :class:`~landgis.profiles.Profile` objects;
+        default every built-in profile, ``national`` first.
+    value
+        the :class:`~landgis.profiles.Rule` attribute to show: ``outcome``,
+        ``source``, ``title_zh``, ``title_en`` or ``text_zh``.
+
+    Returns
+    -------
+    DataFrame
+        indexed by rule id (in order of first appearance), one column per
+        profile; empty string where a profile has no such rule.
+
+    Examples
+    --------
+    >>> t = rules_table(["national", "tianning"])
+    >>> t.loc["NEG-AGRI"].tolist()
+    ['exclude', 'condition']
+    >>> rules_table(["guilin"], value="source").loc["PLAN-USE", "guilin"]
+    'guilin §三(二)1'
+    """
+    profs = _profiles(profiles)
+    ids: list[str] = []
+    for p in profs:
+        ids += [r for r in p.rule_ids if r not in ids]
+    data = {p.id: [getattr(p.rule(r), value) if r in p.rule_ids else "" for r in ids] for p in profs}
+    table = pd.DataFrame(data, index=pd.Index(ids, name="rule"))
+    table.columns.name = "profile"
+    return table
+
+
+def allowed_uses(profile: Profile) -> list[str] | None:
+    """The planned-use tags a profile's ``PLAN-USE`` rule lets through.
+
+    ``None`` when the profile has no ``PLAN-USE`` rule or it is not written as
+    ``planned_use_tag not_in [...]``.
+
+    Examples
+    --------
+    >>> allowed_uses(load_profile("guilin"))
+    ['industrial', 'commercial', 'mining', 'rental_housing']
+    """
+    if "PLAN-USE" not in profile.rule_ids:
+        return None
+    cond = profile.rule("PLAN-USE").when
+    if isinstance(cond, Compare) and cond.fact == "planned_use_tag" and cond.op == "not_in":
+        return [str(v) for v in cond.value]
+    return None
+
+
+def describe_condition(cond: Condition) -> str:
+    """A rule's ``when`` condition in one line.
+
+    Examples
+    --------
+    >>> describe_condition(load_profile("national").rule("FARMLAND").when)
+    'farmland_m2 > tolerance'
+    >>> describe_condition(load_profile("national").rule("OWN-REG").when)
+    'registered is false (blank fires)'
+    """
+    if isinstance(cond, Compare):
+        if cond.op == "not_empty":
+            text = f"{cond.fact} is set"
+        else:
+            v = cond.value
+            if isinstance(v, bool):
+                shown = str(v).lower()
+            elif isinstance(v, (list, tuple)):
+                shown = "[" + ", ".join(str(x) for x in v) + "]"
+            else:
+                shown = str(v)
+            text = f"{cond.fact} {_OPS.get(cond.op, cond.op)} {shown}"
+        return text + (" (blank fires)" if cond.missing == "fire" else "")
+    if isinstance(cond, (AnyOf, AllOf)):
+        joiner = " or " if isinstance(cond, AnyOf) else " and "
+        return joiner.join(_group(c) for c in cond.items)
+    if isinstance(cond, Not):
+        return f"not {_group(cond.item)}"
+    if isinstance(cond, LegacyRef):
+        return "legacy in [" + ", ".join(cond.categories) + "]"
+    return repr(cond)  # pragma: no cover - no other condition kinds
+
+
+def _group(cond: Condition) -> str:
+    text = describe_condition(cond)
+    return f"({text})" if isinstance(cond, (AnyOf, AllOf)) else text
+
+
+def profile_text(profile: Profile) -> str:
+    """A profile's rules as plain text, as ``landgis rules --profile X`` prints them.
+
+    Each rule: id, outcome, Chinese and English titles, the policy text, the
+    source article and the condition; then the historical-legacy categories.
+
+    Examples
+    --------
+    >>> print(profile_text(load_profile("guilin")).splitlines()[0])
+    guilin — 桂林市临桂区 / Guilin (Lingui pilot district), Guangxi
+    """
+    p = profile
+    pad = " " * 15
+    lines = [f"{p.id} — {p.name_zh} / {p.name_en}"]
+    if p.document:
+        lines.append(p.document)
+    if len(p.chain) > 1:
+        lines.append("extends " + " → ".join(p.chain))
+    uses = allowed_uses(p)
+    if uses is not None:
+        lines.append("allowed planned uses: " + ", ".join(f"{u} {USE_ZH.get(u, '')}".strip() for u in uses))
+    lines.append("")
+    for r in p.rules:
+        lines.append(f"{r.id:<14} [{r.outcome}] {r.title_zh} → {OUTCOME_ZH[r.outcome]}")
+        if r.title_en:
+            lines.append(f"{pad}{r.title_en}")
+        if r.text_zh:
+            lines.append(f"{pad}政策要点 {r.text_zh}")
+        lines.append(f"{pad}依据 {r.source}")
+        lines.append(f"{pad}when {describe_condition(r.when)}")
+    if p.legacy_categories:
+        lines.append("")
+        lines.append("legacy categories (precedence order):")
+        for c in p.legacy_categories:
+            lines.append(f"{c.id:<14} {c.title_zh}")
+            if c.title_en:
+                lines.append(f"{pad}{c.title_en}")
+            lines.append(f"{pad}依据 {c.source}")
+            lines.append(f"{pad}when {describe_condition(c.when)}")
+    return "\n".join(lines)
+
+
+def _md(text: object) -> str:
+    """Text safe inside a Markdown table cell."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
+    """The rule catalogue as Markdown: all profiles side by side.
+
+    Sections: the profiles and their documents; every rule id with, per
+    profile, its outcome and source article; allowed planned uses; the
+    historical-legacy categories each profile recognises; sale terms; the
+    text of each rule per profile. Deterministic: the same profiles give the
+    same text.
+
+    Parameters
+    ----------
+    profiles
+        default every built-in profile, ``national`` first.
+
+    Examples
+    --------
+    >>> md = catalogue_markdown(["national", "guilin"])
+    >>> md.splitlines()[0]
+    '# Rule catalogue — 入市筛查规则对照表'
+    >>> "| `UDB` 位于城镇开发边界内 | **condition**" in md
+    True
+    """
+    profs = _profiles(profiles)
+    ids = [p.id for p in profs]
+    out: list[str] = [
+        "# Rule catalogue — 入市筛查规则对照表",
+        "",
+        "<!-- Generated from landgis/profiles/*.toml by `landgis rules --catalogue --out docs/rules.md`; "
+        "do not edit by hand (a test checks it is up to date). -->",
+        "",
+        "Every built-in profile side by side. Outcomes: `exclude` → ineligible (不可入市), "
+        "`condition` → conditional (有条件入市), `note` → reported only (提示); — where a profile "
+        "does not have the rule. \"tolerance\" is the project's `[tolerance] min_overlap_m2`. "
+        "`landgis rules --profile ID` prints one profile in full; `landgis rules --facts` lists "
+        "what conditions can test.",
+        "",
+        "## Profiles",
+        "",
+        "| profile | name | extends | policy document |",
+        "|---|---|---|---|",
+    ]
+    for p in profs:
+        parent = " → ".join(p.chain[:-1]) or "—"
+        out.append(f"| `{p.id}` | {_md(p.name_zh)}<br>{_md(p.name_en)} | {_md(parent)} | {_md(p.document)} |")
+
+    out += ["", "## Rules by profile", "",
+            "Each cell: outcome, then the source article.", "",
+            "| rule | " + " | ".join(f"`{i}`" for i in ids) + " |",
+            "|---|" + "---|" * len(ids)]
+    outcomes = rules_table(profs)
+    sources = rules_table(profs, value="source")
+    titles = {}
+    for p in profs:
+        for r in p.rules:
+            titles.setdefault(r.id, r)
+    for rid in outcomes.index:
+        r = titles[rid]
+        cells = []
+        for pid in ids:
+            o = outcomes.loc[rid, pid]
+            cells.append(f"**{o}**<br>{_md(sources.loc[rid, pid])}" if o else "—")
+        out.append(f"| `{rid}` {_md(r.title_zh)} | " + " | ".join(cells) + " |")
+
+    out += ["", "## Allowed planned uses (`PLAN-USE`)", "",
+            "| planned use | " + " | ".join(f"`{i}`" for i in ids) + " |", "|---|" + "---|" * len(ids)]
+    allowed = {p.id: allowed_uses(p) for p in profs}
+    tags: list[str] = []
+    for p in profs:
+        tags += [t for t in (allowed[p.id] or []) if t not in tags]
+    for tag in tags:
+        cells = ["—" if allowed[pid] is None else ("✓" if tag in allowed[pid] else "") for pid in ids]
+        out.append(f"| `{tag}` {_md(USE_ZH.get(tag, ''))} | " + " | ".join(cells) + " |")
+
+    out += ["", "## Historical-legacy categories (历史遗留)", "",
+            "Numbers give each profile's order of precedence (the first category a parcel meets is "
+            "reported).", "",
+            "| category | " + " | ".join(f"`{i}`" for i in ids) + " | condition | source |",
+            "|---|" + "---|" * (len(ids) + 2)]
+    cats: dict[str, object] = {}
+    for p in profs:
+        for c in p.legacy:
+            cats.setdefault(c.id, c)
+    for cid, c in cats.items():
+        cells = []
+        for p in profs:
+            order = [x.id for x in p.legacy_categories]
+            cells.append(str(order.index(cid) + 1) if cid in order else "")
+        out.append(f"| `{cid}` {_md(c.title_zh)}<br>{_md(c.title_en)} | " + " | ".join(cells)
+                   + f" | {_md(describe_condition(c.when))} | {_md(c.source)} |")
+
+    kinds: list[str] = []
+    for p in profs:
+        kinds += [k for k in p.terms if k not in kinds]
+    for kind in kinds:
+        out += ["", f"## Terms: `{kind}` (years)", "",
+                "| planned use | " + " | ".join(f"`{i}`" for i in ids) + " |", "|---|" + "---|" * len(ids)]
+        uses: list[str] = []
+        for p in profs:
+            uses += [u for u in p.terms.get(kind, {}) if u not in uses]
+        for use in uses:
+            cells = [f"{p.terms[kind][use]:g}" if use in p.terms.get(kind, {}) else "" for p in profs]
+            out.append(f"| `{use}` {_md(USE_ZH.get(use, ''))} | " + " | ".join(cells) + " |")
+
+    out += ["", "## Settings", "", "| setting | " + " | ".join(f"`{i}`" for i in ids) + " |",
+            "|---|" + "---|" * len(ids)]
+    keys: list[str] = []
+    for p in profs:
+        keys += [k for k in p.settings if k not in keys]
+    for key in keys:
+        cells = []
+        for p in profs:
+            v = p.settings.get(key, "")
+            cells.append(_md(", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v))
+        out.append(f"| `{key}` | " + " | ".join(cells) + " |")
+
+    out += ["", "## Rule texts", "",
+            "Per rule, what each profile says; profiles that say the same as the one before are grouped."]
+    for rid in outcomes.index:
+        out += ["", f"### `{rid}`", ""]
+        groups: list[tuple[tuple, list[str]]] = []
+        for p in profs:
+            if rid not in p.rule_ids:
+                continue
+            r = p.rule(rid)
+            key = (r.title_zh, r.title_en, r.text_zh, r.source, r.outcome, describe_condition(r.when))
+            for k, members in groups:
+                if k == key:
+                    members.append(p.id)
+                    break
+            else:
+                groups.append((key, [p.id]))
+        for (title_zh, title_en, text_zh, source, outcome, when), members in groups:
+            out.append(f"- **{', '.join(members)}** — {outcome} ({OUTCOME_ZH[outcome]}): {title_zh}"
+                       + (f" / {title_en}" if title_en else ""))
+            if text_zh:
+                out.append(f"  - 政策要点：{text_zh}")
+            out.append(f"  - 依据：{source}")
+            out.append(f"  - when: `{when}`")
+    return "\n".join(out) + "\n"

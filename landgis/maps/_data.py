@@ -1,0 +1,189 @@
+"""What every map needs from a screening, whether just computed or read back from disk.
+
+:class:`MapData` is the common input of the web map, the static overview map and
+the red-line sheets. :func:`map_data` makes one from a
+:class:`~landgis.screening.ScreeningResult`; :func:`read_screening` makes one from
+a finished screening folder (``screening.gpkg``), optionally with the project's
+constraint layers and the profile's rule texts, without screening again.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from landgis.errors import LandgisError
+
+__all__ = ["MapData", "map_data", "read_screening", "drawable"]
+
+#: constraint layers drawn on maps, in drawing order: role → (Chinese label, colour)
+CONSTRAINT_STYLE: dict[str, tuple[str, str]] = {
+    "farmland": ("永久基本农田", "#e6c700"),
+    "redline": ("生态保护红线", "#c51b7d"),
+    "udb": ("城镇开发边界", "#2166ac"),
+}
+
+
+@dataclass
+class MapData:
+    """The screening as the maps see it (working CRS, metres)."""
+
+    inventory: gpd.GeoDataFrame
+    conflicts: gpd.GeoDataFrame
+    layers: Mapping[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    rules: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # id → title_zh, text_zh, source
+    title: str = "入市地块筛查"
+    profile: str = ""
+    data_date: str = ""
+
+    @property
+    def crs(self) -> CRS:
+        return CRS.from_user_input(self.inventory.crs)
+
+    def crs_label(self) -> str:
+        crs = self.crs
+        epsg = crs.to_epsg()
+        return f"{crs.name}" + (f" (EPSG:{epsg})" if epsg else "")
+
+
+def map_data(source: Any) -> MapData:
+    """A :class:`MapData` from a ScreeningResult (or a MapData, returned as is)."""
+    if isinstance(source, MapData):
+        return source
+    rules = {r.id: {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": r.source}
+             for r in source.profile.rules}
+    for cat in getattr(source.profile, "legacy_categories", ()) or ():
+        rules.setdefault(cat.id, {"title_zh": cat.title_zh, "text_zh": "", "source": cat.source})
+    project = source.project
+    return MapData(inventory=source.inventory, conflicts=source.conflicts, layers=dict(source.layers),
+                   rules=rules, title=project.name, profile=f"{source.profile.id} {source.profile.name_zh}".strip(),
+                   data_date=project.data_date or _source_date(project))
+
+
+def _source_date(project: Any) -> str:
+    """The date of the newest input layer file (what "数据日期" falls back to)."""
+    stamps = []
+    for spec in getattr(project, "layers", {}).values():
+        path = Path(str(getattr(spec, "path", "")))
+        if not path.is_absolute():
+            path = project.base_dir / path
+        if path.exists():
+            stamps.append(path.stat().st_mtime)
+    if not stamps:
+        return ""
+    return _dt.date.fromtimestamp(max(stamps)).isoformat()
+
+
+def drawable(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Mask of rows with a usable polygonal geometry."""
+    geoms = frame.geometry.values
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    ok &= shapely.is_valid(np.where(ok, geoms, None)) | ~ok
+    if "geometry_status" in frame:
+        ok &= frame["geometry_status"].astype(str).to_numpy() != "unrepairable"
+    return np.asarray(ok, dtype=bool)
+
+
+_REASON = re.compile(r"^(?P<id>\S+)\s+(?P<title>.*?)(?:（(?P<source>[^（）]*)）)?$")
+
+
+def _rules_from_reason_texts(inventory: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """Rule titles and articles recovered from ``reasons_zh`` ("ID 标题（依据）；…")."""
+    rules: dict[str, dict[str, str]] = {}
+    if "reasons_zh" not in inventory:
+        return rules
+    for text in inventory["reasons_zh"].dropna().astype(str).unique():
+        for part in filter(None, (p.strip() for p in text.split("；"))):
+            m = _REASON.match(part)
+            if m and m["id"] not in rules:
+                rules[m["id"]] = {"title_zh": m["title"], "text_zh": "", "source": m["source"] or ""}
+    return rules
+
+
+def read_screening(folder: str | Path, project: str | Path | None = None,
+                   profile: str | Path | None = None) -> MapData:
+    """Read a finished screening (``screening.gpkg`` in ``folder``) for drawing maps again.
+
+    Parameters
+    ----------
+    folder
+        the ``--out`` folder of ``landgis screen``.
+    project
+        the project file, to draw its constraint layers (farmland, red line, urban
+        development boundary, planned use) and name its rules; optional.
+    profile
+        a profile name or file for the rule texts (default: the project's).
+    """
+    import pyogrio
+
+    folder = Path(folder)
+    gpkg = folder / "screening.gpkg"
+    if not gpkg.exists():
+        raise LandgisError(f"{folder} holds no screening.gpkg; run `landgis screen PROJECT --out {folder}` first")
+    layers = [name for name, _ in pyogrio.list_layers(gpkg)]
+    if "parcels" not in layers:
+        raise LandgisError(f"{gpkg} has no layer `parcels` (it has {', '.join(layers) or 'none'})")
+    inventory = pyogrio.read_dataframe(gpkg, layer="parcels")
+    for col in ("parcel_id", "planned_use", "survey_class", "reasons", "legacy", "owner", "town", "village"):
+        if col in inventory:
+            inventory[col] = inventory[col].astype(object).where(inventory[col].notna(), "")
+    if "conflicts" in layers:
+        conflicts = pyogrio.read_dataframe(gpkg, layer="conflicts")
+    else:
+        conflicts = gpd.GeoDataFrame({"parcel_id": [], "rule": [], "layer": [], "area_m2": []},
+                                     geometry=gpd.GeoSeries([], crs=inventory.crs), crs=inventory.crs)
+    rules = _rules_from_reason_texts(inventory)
+    title = "入市地块筛查"
+    prof_label = ""
+    data_date = ""
+    constraint_layers: dict[str, gpd.GeoDataFrame] = {}
+    if project is not None or profile is not None:
+        from landgis.profiles import load_profile
+
+        proj = None
+        if project is not None:
+            from landgis.config import load_project
+            from landgis.load import load_layers
+
+            proj = load_project(project)
+            title, data_date = proj.name, proj.data_date or _source_date(proj)
+            if proj.crs is None:
+                proj = _with_crs(proj, inventory.crs)
+            loaded = load_layers(proj)
+            constraint_layers = {k: v for k, v in loaded.layers.items()
+                                 if k in ("farmland", "redline", "udb", "zoning")}
+        prof = load_profile(profile if profile is not None else proj.profile,
+                            base_dir=proj.base_dir if proj is not None else None)
+        prof_label = f"{prof.id} {prof.name_zh}".strip()
+        for r in prof.rules:
+            rules[r.id] = {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": r.source}
+    if not data_date:
+        data_date = _dt.date.fromtimestamp(gpkg.stat().st_mtime).isoformat()
+    return MapData(inventory=inventory, conflicts=conflicts, layers=constraint_layers, rules=rules,
+                   title=title, profile=prof_label, data_date=data_date)
+
+
+def _with_crs(project: Any, crs: Any) -> Any:
+    """The project with its working CRS pinned to the screening's (so layers land where parcels are)."""
+    from dataclasses import replace
+
+    return replace(project, crs=CRS.from_user_input(crs).to_string())
+
+
+def text(value: Any) -> str:
+    """A cell as display text ("" for missing)."""
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, float) and np.isnan(value):
+        return ""
+    return str(value)

@@ -1,0 +1,288 @@
+"""Red-line sheets (入市地块红线图 / 勘测定界红线图): one page per parcel, one PDF per batch.
+
+Each sheet shows the parcel boundary with its numbered boundary points (J1, J2, …:
+from the point nearest the north-west corner, clockwise, as cadastral practice
+numbers them; holes and further parts continue the numbering), the boundary-point
+coordinate table (界址点坐标表: X = northing, Y = easting, metres to 3 decimals, as
+Chinese surveying writes them, in the working Gauss-Krüger CRS), the area in m² and
+亩, the neighbouring constraints, and the parcel's id, owner and location. A long
+table continues on further pages (续表).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.polygon import orient
+
+from landgis.inventory import M2_PER_MU, VERDICT_ZH
+from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
+from landgis.maps.static import figure_context, north_arrow, scale_bar
+
+__all__ = ["boundary_points", "redline_sheets", "RedlineBatch"]
+
+_ROWS_FIRST = 24      # coordinate-table rows on a sheet's first page (two blocks of 12)
+_ROWS_MORE = 96       # rows on a continuation page (two blocks of 48)
+_NEAR_M = 200.0       # constraints within this distance are listed as neighbours
+
+
+def boundary_points(geom: Any) -> pd.DataFrame:
+    """The boundary-point table of a polygon: 点号, X (northing), Y (easting), 边长.
+
+    Rings are taken clockwise from the vertex nearest the north-west corner of the
+    ring's bounding box; every ring ends by repeating its first point, and ``edge_m``
+    is the length from a point to the next one.
+
+    >>> import shapely
+    >>> t = boundary_points(shapely.box(500000, 2800000, 500030, 2800020))
+    >>> t[["point", "x_north", "y_east", "edge_m"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['J1', 2800020.0, 500000.0, 30.0], ['J2', 2800020.0, 500030.0, 20.0],
+     ['J3', 2800000.0, 500030.0, 30.0], ['J4', 2800000.0, 500000.0, 20.0],
+     ['J1', 2800020.0, 500000.0, nan]]
+    """
+    rows: list[tuple[int, str, float, float, float]] = []
+    n = 0
+    for part_no, poly in enumerate(shapely.get_parts(geom)):
+        poly = orient(poly, sign=-1.0)   # exterior clockwise, holes anticlockwise
+        for ring_no, ring in enumerate([poly.exterior, *poly.interiors]):
+            xy = np.asarray(ring.coords)[:-1, :2]
+            keep = np.r_[True, np.any(np.diff(xy, axis=0) != 0, axis=1)]
+            xy = xy[keep]
+            if len(xy) < 3:
+                continue
+            minx, maxy = xy[:, 0].min(), xy[:, 1].max()
+            start = int(np.argmin(np.hypot(xy[:, 0] - minx, xy[:, 1] - maxy)))
+            xy = np.roll(xy, -start, axis=0)
+            edge = np.hypot(*(np.roll(xy, -1, axis=0) - xy).T)
+            first = n + 1
+            for k, (x, y) in enumerate(xy):
+                n += 1
+                rows.append((part_no * 1000 + ring_no, f"J{n}", float(y), float(x), float(edge[k])))
+            rows.append((part_no * 1000 + ring_no, f"J{first}", float(xy[0, 1]), float(xy[0, 0]), np.nan))
+    out = pd.DataFrame(rows, columns=["ring", "point", "x_north", "y_east", "edge_m"])
+    return out.round({"x_north": 3, "y_east": 3, "edge_m": 3})
+
+
+@dataclass
+class RedlineBatch:
+    """What a red-line PDF holds: its path, pages per parcel and each parcel's table."""
+
+    path: Path
+    pages: list[tuple[str, int]] = field(default_factory=list)    # (parcel_id, page number from 1)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.pages)
+
+
+def _neighbours(data: MapData, geom: Any) -> list[str]:
+    out = []
+    for role, (label, _) in CONSTRAINT_STYLE.items():
+        layer = data.layers.get(role)
+        if layer is None or not len(layer):
+            continue
+        idx = layer.sindex.query(geom.buffer(_NEAR_M))
+        if not len(idx):
+            out.append(f"{label}：{_NEAR_M:g} 米内无")
+            continue
+        geoms = layer.geometry.values[idx]
+        overlap = float(shapely.area(shapely.union_all(shapely.intersection(geoms, geom))))  # ground once
+        dist = float(shapely.distance(geoms, geom).min())
+        if overlap > 0:
+            out.append(f"{label}：重叠 {overlap:,.2f} 平方米")
+        elif dist == 0:
+            out.append(f"{label}：相接")
+        else:
+            out.append(f"{label}：相距 {dist:,.1f} 米")
+    return out
+
+
+def _table(ax: Any, rows: pd.DataFrame, blocks: int, title: str, row_h: float) -> None:
+    ax.axis("off")
+    ax.set_title(title, fontsize=11, loc="left")
+    per = int(np.ceil(len(rows) / blocks)) if len(rows) else 1
+    header = ["点号", "X（米）", "Y（米）", "边长（米）"]
+    for b in range(blocks):
+        part = rows.iloc[b * per:(b + 1) * per]
+        if not len(part) and b:
+            continue
+        cells = [[r.point, f"{r.x_north:.3f}", f"{r.y_east:.3f}", "" if np.isnan(r.edge_m) else f"{r.edge_m:.3f}"]
+                 for r in part.itertuples()]
+        w = 1.0 / blocks
+        height = min(1.0, (len(cells) + 1) * row_h)
+        t = ax.table(cellText=cells or [[""] * 4], colLabels=header, loc="upper left",
+                     bbox=(b * w + 0.005, 1 - height, w - 0.01, height),
+                     cellLoc="center", colWidths=[0.16, 0.32, 0.32, 0.20])
+        t.auto_set_font_size(False)
+        t.set_fontsize(8)
+        for (r, _c), cell in t.get_celld().items():
+            cell.set_linewidth(0.4)
+            if r == 0:
+                cell.set_facecolor("#eeeeee")
+
+
+def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFrame, neighbours: list[str],
+           others: gpd.GeoDataFrame, sheet_no: int) -> int:
+    from matplotlib.figure import Figure
+
+    pid = text(row.get("parcel_id"))
+    fig = Figure(figsize=(8.27, 11.69))
+    fig.suptitle("集体经营性建设用地入市地块红线图", fontsize=17, y=0.975)
+    fig.text(0.5, 0.938, "（勘测定界红线图）", ha="center", fontsize=10)
+    area = float(row.get("area_m2") or shapely.area(geom))
+    verdict = text(row.get("verdict"))
+    info = [
+        ("宗地代码", pid), ("权利人", text(row.get("owner"))),
+        ("坐落", " ".join(filter(None, [text(row.get("town")), text(row.get("village"))]))),
+        ("面积", f"{area:,.2f} 平方米（{area / M2_PER_MU:,.4f} 亩）"),
+        ("规划用途", " ".join(filter(None, [text(row.get("planned_use")), text(row.get("planned_use_name"))]))),
+        ("筛查结论", VERDICT_ZH.get(verdict, verdict) + ("（" + text(row.get("reasons")) + "）"
+                                                          if text(row.get("reasons")) else "")),
+        ("邻近限制", "；".join(neighbours) or "无"),
+        ("坐标系", data.crs_label()),
+    ]
+    info_ax = fig.add_axes((0.07, 0.80, 0.86, 0.13))
+    info_ax.axis("off")
+    t = info_ax.table(cellText=[[k, v] for k, v in info], bbox=(0, 0, 1, 1), cellLoc="left",
+                      colWidths=[0.14, 0.86])
+    t.auto_set_font_size(False)
+    t.set_fontsize(8.5)
+    for (_r, c), cell in t.get_celld().items():
+        cell.set_linewidth(0.4)
+        if c == 0:
+            cell.set_facecolor("#f2f2f2")
+
+    ax = fig.add_axes((0.07, 0.33, 0.86, 0.45))
+    minx, miny, maxx, maxy = geom.bounds
+    span = max(maxx - minx, maxy - miny, 20.0)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    half = span * 0.75
+    ratio = 0.45 * 11.69 / (0.86 * 8.27)
+    view = shapely.box(cx - half, cy - half * ratio, cx + half, cy + half * ratio)
+    for role, (label, colour) in CONSTRAINT_STYLE.items():
+        layer = data.layers.get(role)
+        if layer is None or not len(layer):
+            continue
+        g = layer.geometry.values[layer.sindex.query(view)]
+        g = shapely.intersection(g, view)
+        g = g[~shapely.is_empty(g)]
+        if len(g):
+            gpd.GeoSeries(g).plot(ax=ax, facecolor="none" if role == "udb" else colour,
+                                  alpha=1 if role == "udb" else 0.35, edgecolor=colour,
+                                  linestyle="--" if role == "udb" else "-", linewidth=1.0, zorder=1)
+    near = others.iloc[others.sindex.query(view)]
+    near = near[near["parcel_id"].astype(str) != pid]
+    if len(near):
+        near.boundary.plot(ax=ax, color="#777777", linewidth=0.6, zorder=2)
+        for nid, g in zip(near["parcel_id"], near.geometry.values, strict=True):
+            p = shapely.point_on_surface(g)
+            if shapely.contains(view, p):
+                ax.text(p.x, p.y, text(nid)[-5:], fontsize=6, color="#555555", ha="center", va="center", zorder=3)
+    conf = data.conflicts
+    if conf is not None and len(conf):
+        mine = conf[conf["parcel_id"].astype(str) == pid]
+        if len(mine):
+            mine.plot(ax=ax, facecolor="none", edgecolor="black", hatch="////", linewidth=0.3, zorder=4)
+    gpd.GeoSeries([geom]).boundary.plot(ax=ax, color="red", linewidth=2.0, zorder=5)
+    pts = table.drop_duplicates("point")
+    cxy = shapely.centroid(geom)
+    for r in pts.itertuples():
+        dx, dy = r.y_east - cxy.x, r.x_north - cxy.y
+        d = np.hypot(dx, dy) or 1.0
+        off = span * 0.035
+        ax.plot(r.y_east, r.x_north, "o", ms=3.5, mfc="white", mec="red", mew=1.0, zorder=6)
+        ax.text(r.y_east + dx / d * off, r.x_north + dy / d * off, r.point, fontsize=8, color="#b00000",
+                ha="center", va="center", zorder=7)
+    ax.set_xlim(view.bounds[0], view.bounds[2])
+    ax.set_ylim(view.bounds[1], view.bounds[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.ticklabel_format(useOffset=False, style="plain")
+    ax.tick_params(labelsize=6)
+    ax.set_xlabel("Y（米）", fontsize=7)
+    ax.set_ylabel("X（米）", fontsize=7)
+    scale_bar(ax, fraction=0.25)
+    north_arrow(ax, loc=(0.94, 0.84), size=0.09)
+    # nominal scale on an A4 sheet: ground width / printed width, rounded to a "nice" ratio
+    denom = (view.bounds[2] - view.bounds[0]) / (0.86 * 8.27 * 0.0254)
+    nice = next((s for s in (200, 500, 1000, 2000, 2500, 5000, 10000, 25000, 50000) if s >= denom), round(denom))
+    ax.text(0.02, 0.97, f"比例尺 约 1:{nice:,}", transform=ax.transAxes, ha="left", va="top", fontsize=8,
+            zorder=20, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
+
+    first_rows = table.iloc[:_ROWS_FIRST]
+    tax = fig.add_axes((0.07, 0.05, 0.86, 0.21))
+    _table(tax, first_rows, 2, f"界址点坐标表（共 {len(pts)} 点；X 为北坐标，Y 为东坐标）", 1 / (_ROWS_FIRST // 2 + 1))
+    foot = (f"数据日期：{data.data_date or '未注明'}　制图日期：{_dt.date.today().isoformat()}　"
+            f"第 {sheet_no} 号　制图：landgis")
+    fig.text(0.07, 0.025, foot, fontsize=7.5)
+    pdf.savefig(fig)
+    pages = 1
+    rest = table.iloc[_ROWS_FIRST:]
+    while len(rest):
+        chunk, rest = rest.iloc[:_ROWS_MORE], rest.iloc[_ROWS_MORE:]
+        more = Figure(figsize=(8.27, 11.69))
+        more.suptitle(f"界址点坐标表（续） 宗地代码 {pid}", fontsize=13, y=0.97)
+        _table(more.add_axes((0.07, 0.05, 0.86, 0.88)), chunk, 2, "", 1 / (_ROWS_MORE // 2 + 1))
+        pdf.savefig(more)
+        pages += 1
+    return pages
+
+
+def redline_sheets(result: Any, path: str | Path, parcel_ids: Iterable[str] | None = None, *,
+                   verdicts: Iterable[str] = ("eligible", "conditional")) -> RedlineBatch:
+    """Write one multi-page PDF of red-line sheets.
+
+    Parameters
+    ----------
+    result
+        a ScreeningResult or :class:`~landgis.maps.MapData`.
+    path
+        the PDF to write.
+    parcel_ids
+        the parcels, in this order; default: every parcel whose verdict is in ``verdicts``.
+    verdicts
+        used when ``parcel_ids`` is not given (default: eligible and conditional — the
+        parcels a market-entry plan may include).
+
+    Raises
+    ------
+    KeyError
+        naming the parcel ids that are not in the screening or have no usable geometry.
+    """
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    data = map_data(result)
+    inv = data.inventory
+    ok = drawable(inv)
+    ids = inv["parcel_id"].astype(str)
+    if parcel_ids is None:
+        wanted = ids[ok & inv["verdict"].isin(list(verdicts)).to_numpy()].tolist()
+    else:
+        wanted = [str(p) for p in parcel_ids]
+        unknown = [p for p in wanted if p not in set(ids[ok])]
+        if unknown:
+            raise KeyError(f"no usable parcel {', '.join(unknown[:8])}" + (" …" if len(unknown) > 8 else "")
+                           + " in this screening (check the id, or the parcel's geometry_status)")
+    pos = pd.Series(np.arange(len(inv)), index=ids.to_numpy())
+    pos = pos[~pos.index.duplicated()]
+    others = inv.loc[ok, ["parcel_id", "geometry"]]
+    path = Path(path)
+    batch = RedlineBatch(path=path)
+    with figure_context(), PdfPages(path, metadata={"Title": f"{data.title} 入市地块红线图", "Creator": "landgis"}) as pdf:
+        for n, pid in enumerate(wanted, start=1):
+            row = inv.iloc[int(pos[pid])]
+            geom = row.geometry
+            table = boundary_points(geom)
+            pages = _sheet(pdf, data, row, geom, table, _neighbours(data, geom), others, n)
+            start = len(batch.pages)
+            batch.pages += [(pid, start + k + 1) for k in range(pages)]
+            batch.tables[pid] = table
+    return batch

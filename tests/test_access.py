@@ -1,0 +1,85 @@
+"""Road access (landgis.access): distances to the nearest road, from a roads layer or the survey's road classes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+import geopandas as gpd
+
+import landgis
+from landgis.access import access_facts, road_distance, survey_roads
+from landgis.codes import code_table
+from tests.planted import Case, build_project
+
+
+def test_road_distance_by_hand():
+    parcels = np.array([shapely.box(0, 0, 10, 10), shapely.box(100, 0, 110, 10), shapely.box(0, 0, 1, 1), None,
+                        shapely.Polygon()])
+    roads = np.array([shapely.LineString([(20, -50), (20, 50)]),      # 10 m east of the first parcel
+                      shapely.box(0, 30, 200, 35)])                   # a road patch 20 m north of the second
+    assert road_distance(parcels, roads)[:3].tolist() == [10.0, 20.0, 19.0]
+    assert np.isnan(road_distance(parcels, roads)[3:]).all()
+    assert np.isnan(road_distance(parcels, np.array([], dtype=object))).all()
+
+
+def test_survey_road_classes_are_1003_1004_1006():
+    table = code_table("survey")
+    survey = gpd.GeoDataFrame({"class_code": ["1003", "1004", "1006", "1001", "0601", "1005"]},
+                              geometry=[shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(6)])
+    assert len(survey_roads(survey, table)) == 3
+    assert len(survey_roads(survey, table, ["1003"])) == 1
+
+
+def _facts(parcels, layers, settings):
+    frame = gpd.GeoDataFrame({"parcel_id": [str(i) for i in range(len(parcels))],
+                              "geometry_status": ["ok"] * len(parcels)}, geometry=list(parcels))
+    unavailable: dict[str, str] = {}
+    out = access_facts(frame, layers, {"survey": code_table("survey")}, settings, unavailable)
+    return out, unavailable
+
+
+def test_access_threshold_and_sources():
+    parcels = [shapely.box(0, 0, 10, 10), shapely.box(0, 500, 10, 510)]
+    survey = gpd.GeoDataFrame({"class_code": ["1006", "0101"]}, geometry=[shapely.box(0, 150, 10, 160),
+                                                                           shapely.box(0, 520, 10, 560)])
+    out, _ = _facts(parcels, {"survey": survey}, {})
+    assert out["road_distance_m"].tolist() == [140.0, 340.0]
+    assert out["road_access"].tolist() == [True, False]               # default 200 m
+    assert out["road_source"].tolist() == ["survey 1003/1004/1006"] * 2
+    out, _ = _facts(parcels, {"survey": survey}, {"road_max_distance_m": 100})
+    assert out["road_access"].tolist() == [False, False]
+    roads = gpd.GeoDataFrame(geometry=[shapely.LineString([(-5, 505), (50, 505)])])
+    out, _ = _facts(parcels, {"survey": survey, "roads": roads}, {})  # a roads layer wins
+    assert out["road_distance_m"].tolist() == [495.0, 0.0]
+    assert out["road_source"].tolist() == ["roads layer"] * 2
+    out, why = _facts(parcels, {"survey": survey.iloc[1:]}, {})
+    assert out is None and "no road in the survey" in why["road"]
+    out, why = _facts(parcels, {}, {})
+    assert out is None and "[layers.roads]" in why["road"]
+
+
+def test_planted_roads_layer_and_inventory_columns(tmp_path):
+    cases = [Case("near"), Case("far", road=False, parcel=shapely.box(10, 5010, 30, 5030),
+                                survey=[((0, 5000, 40, 5040), "0601")], zoning=[((0, 5000, 40, 5040), "100101")],
+                                survey_2009=[((0, 5000, 40, 5040), "203")]), Case("steep", slope=0.5)]
+    path = build_project(cases, tmp_path, profile="taian")
+    res = landgis.screen(path)
+    t = res.table.set_index(pd.Index([c.name for c in cases]))
+    assert t.loc["near", "road_distance_m"] == 8.0 and t.loc["near", "verdict"] == "eligible"
+    assert t.loc["far", "reasons"] == "ACCESS" and not t.loc["far", "road_access"]
+    assert t.loc["steep", "reasons"] == "TERRAIN" and t.loc["steep", "slope_steep_share"] == 1.0
+    assert "ACCESS 周边无道路" in t.loc["far", "reasons_zh"] and "taian §三(三)3(五)" in t.loc["far", "reasons_zh"]
+    assert res.timings["terrain"] >= 0 and res.timings["access"] >= 0
+    from landgis.inventory import COLUMN_NAMES_ZH
+    for col in ("slope_mean_deg", "slope_max_deg", "slope_steep_share", "road_distance_m", "road_access"):
+        assert col in res.table.columns and col in COLUMN_NAMES_ZH
+
+
+def test_roads_from_survey_when_no_roads_layer(tmp_path):
+    cases = [Case("a", survey=[((0, 0, 40, 34), "0601"), ((0, 34, 40, 40), "1004")])]
+    path = build_project(cases, tmp_path, profile="yueqing", site=False)
+    res = landgis.screen(path)  # yueqing needs no DEM; its ACCESS rule uses the survey's 1004 patch
+    assert res.table["road_distance_m"].tolist() == [4.0]
+    assert res.table["verdict"].tolist() == ["eligible"]

@@ -1,0 +1,138 @@
+"""Static overview maps, red-line sheets and `landgis map`: real files, checked for content."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+from PIL import Image
+
+import landgis
+from landgis.cli import main
+from landgis.maps import boundary_points, overview_map, redline_sheets
+from landgis.maps.static import cjk_font
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample_county.toml"
+
+
+@pytest.fixture(scope="module")
+def result():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return landgis.screen(SAMPLE)
+
+
+def _pages(pdf: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf.read_bytes()))
+
+
+def _no_tofu(record) -> None:
+    missing = [str(w.message) for w in record if "missing from font" in str(w.message)]
+    assert missing == []
+
+
+def test_cjk_font_ships_with_the_package():
+    assert cjk_font() == "Noto Sans CJK SC"   # from the mplfonts wheel, not from the system
+
+
+def test_overview_png_and_pdf(result, tmp_path):
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        overview_map(result, tmp_path / "overview.png", dpi=80)
+        overview_map(result, tmp_path / "overview.pdf")
+    _no_tofu(record)
+    img = Image.open(tmp_path / "overview.png")
+    assert img.size == (round(16.54 * 80), round(11.69 * 80))
+    px = np.asarray(img.convert("RGB")).reshape(-1, 3)
+    colours = {tuple(c) for c in px[::7]}
+    assert (26, 152, 80) in colours and (215, 48, 39) in colours   # eligible and ineligible parcels drawn
+    pdf = tmp_path / "overview.pdf"
+    assert _pages(pdf) == 1
+    assert b"NotoSansCJKsc" in pdf.read_bytes()                       # the CJK font is embedded
+    if shutil.which("pdftotext"):
+        txt = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        for word in ("入市筛查结论图", "可入市", "永久基本农田", "数据日期", "EPSG:4546"):
+            assert word in txt
+
+
+def test_boundary_points_clockwise_from_north_west():
+    # a parcel with a hole and a second part; X is northing, Y easting
+    outer = shapely.Polygon([(500000, 2800000), (500040, 2800000), (500040, 2800030), (500000, 2800030)],
+                            [[(500010, 2800010), (500020, 2800010), (500020, 2800020), (500010, 2800020)]])
+    geom = shapely.MultiPolygon([outer, shapely.box(500100, 2800000, 500110, 2800010)])
+    t = boundary_points(geom)
+    assert t["point"].tolist() == ["J1", "J2", "J3", "J4", "J1", "J5", "J6", "J7", "J8", "J5",
+                                   "J9", "J10", "J11", "J12", "J9"]
+    first = t.iloc[:4]
+    assert first[["x_north", "y_east"]].values.tolist() == [[2800030, 500000], [2800030, 500040],
+                                                            [2800000, 500040], [2800000, 500000]]
+    assert first["edge_m"].tolist() == [40, 30, 40, 30]
+    ring = np.column_stack([t.iloc[:5]["y_east"], t.iloc[:5]["x_north"]])
+    assert shapely.Polygon(ring).exterior.is_ccw is False               # clockwise
+    assert shapely.Polygon(ring).area == 1200
+
+
+def test_redline_pdf_pages_and_tables(result, tmp_path):
+    inv = result.inventory
+    n = shapely.get_num_coordinates(inv.geometry.values)
+    holed = inv["parcel_id"].iloc[int(n.argmax())]
+    ids = ["450399102003JC00048", holed, inv.loc[inv["verdict"] == "eligible", "parcel_id"].iloc[0]]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        batch = redline_sheets(result, tmp_path / "redline.pdf", ids)
+    _no_tofu(record)
+    assert batch.page_count == 3 == _pages(tmp_path / "redline.pdf")
+    assert [p for p, _ in batch.pages] == ids
+    for pid in ids:
+        geom = inv.loc[inv["parcel_id"] == pid].geometry.iloc[0]
+        table = batch.tables[pid]
+        coords = {(round(x, 3), round(y, 3)) for x, y in shapely.get_coordinates(geom)}
+        assert set(zip(table["y_east"], table["x_north"], strict=True)) == coords   # every vertex, Y=east, X=north
+        rings = [g for part in shapely.get_parts(geom) for g in [part.exterior, *part.interiors]]
+        assert abs(table["edge_m"].sum() - sum(r.length for r in rings)) < 0.01
+    if shutil.which("pdftotext"):
+        txt = subprocess.run(["pdftotext", "-layout", str(tmp_path / "redline.pdf"), "-"], capture_output=True,
+                             text=True, check=True).stdout
+        row = batch.tables["450399102003JC00048"].iloc[0]
+        assert f"{row.x_north:.3f}" in txt and f"{row.y_east:.3f}" in txt
+        for word in ("界址点坐标表", "莲塘村第一村民小组", "3.9578 亩", "永久基本农田：重叠 729.29 平方米"):
+            assert word in txt, word
+    with pytest.raises(KeyError, match="no usable parcel NOPE"):
+        redline_sheets(result, tmp_path / "x.pdf", ["NOPE"])
+
+
+def test_long_table_continues_on_more_pages(result, tmp_path):
+    circle = shapely.Point(421000, 2789000).buffer(30, quad_segs=16)       # 64 boundary points
+    inv = result.inventory.copy()
+    inv.loc[inv.index[0], "geometry"] = circle
+    res = landgis.maps.map_data(result)
+    res.inventory = inv
+    batch = redline_sheets(res, tmp_path / "long.pdf", [inv["parcel_id"].iloc[0]])
+    assert len(batch.tables[inv["parcel_id"].iloc[0]]) == 65
+    assert batch.page_count == 2 == _pages(tmp_path / "long.pdf")
+
+
+def test_cli_map_redraws_without_screening(tmp_path):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["-q", "screen", str(SAMPLE), "--out", str(out), "--no-map"]).exit_code == 0
+    res = runner.invoke(main, ["map", str(out), "--project", str(SAMPLE), "--redline",
+                               "--parcels", "450399102003JC00048"])
+    assert res.exit_code == 0, res.output
+    for name in ("map.html", "overview.png", "overview.pdf", "redline.pdf"):
+        assert (out / name).stat().st_size > 1000, name
+    assert _pages(out / "redline.pdf") == 1
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "永久基本农田" in page and "FARMLAND" in page
+    again = runner.invoke(main, ["map", str(out), "--no-overview"])
+    assert again.exit_code == 2 and "--overwrite" in again.output and "Traceback" not in again.output
+    missing = runner.invoke(main, ["map", str(tmp_path / "nothing")])
+    assert missing.exit_code == 2 and "screening.gpkg" in missing.output

@@ -1,0 +1,334 @@
+"""map.html in a real browser: headless Chromium, no network, driven over the DevTools pipe.
+
+The DevTools protocol is spoken over ``--remote-debugging-pipe`` (file descriptors
+3 and 4, NUL-separated JSON), so no extra package and no port are needed. The
+tests check what a person would: the parcels are drawn, no script error, nothing
+fetched from the network, a hostile owner name shows as text and runs nothing,
+search finds a parcel and its popup shows the reasons with their articles.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import landgis
+from landgis.maps import web_map
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample_county.toml"
+#: the newest popup's text (a closed popup fades out for 200 ms before it leaves the page)
+POPUP_TEXT = "Array.from(document.querySelectorAll('.leaflet-popup-content')).pop().textContent"
+EVIL = '<img src=x onerror="window.__pwned=1">"><script>window.__pwned=2</script></script>&amp;村'
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class Chromium:
+    """A headless Chromium page driven over the DevTools pipe.
+
+    >>> Chromium  # doctest: +ELLIPSIS
+    <class '...Chromium'>
+    """
+
+    def __init__(self, exe: str, width: int = 1400, height: int = 900):
+        self._profile = tempfile.mkdtemp(prefix="landgis-chromium-")
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+
+        def child_fds() -> None:  # the browser reads commands on fd 3 and answers on fd 4
+            os.dup2(to_browser_r, 3)
+            os.dup2(from_browser_w, 4)
+
+        args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-extensions", "--disable-dev-shm-usage", "--host-resolver-rules=MAP * ~NOTFOUND",
+                f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
+                f"--window-size={width},{height}", "about:blank"]
+        self.proc = subprocess.Popen(args, pass_fds=(3, 4), preexec_fn=child_fds, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._id = 0
+        self._replies: dict[int, dict] = {}
+        self._events: queue.Queue = queue.Queue()
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for method in ("Runtime.enable", "Page.enable", "Log.enable", "Network.enable"):
+            self.send(method, session=True)
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=True)
+
+    def _read(self) -> None:
+        buf = b""
+        while True:
+            try:
+                chunk = os.read(self._from_browser, 1 << 16)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                with self._cond:
+                    self._replies[-1] = {"closed": True}
+                    self._cond.notify_all()
+                return
+            buf += chunk
+            while b"\0" in buf:
+                raw, buf = buf.split(b"\0", 1)
+                msg = json.loads(raw)
+                if "id" in msg:
+                    with self._cond:
+                        self._replies[msg["id"]] = msg
+                        self._cond.notify_all()
+                else:
+                    self._on_event(msg)
+
+    def _on_event(self, msg: dict) -> None:
+        method, params = msg.get("method"), msg.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            d = params["exceptionDetails"]
+            self.errors.append(d.get("exception", {}).get("description") or d.get("text", "exception"))
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            self.errors.append("log: " + params["entry"]["text"])
+        elif method == "Runtime.consoleAPICalled" and params["type"] == "error":
+            self.errors.append("console: " + " ".join(str(a.get("value", a.get("description")))
+                                                       for a in params["args"]))
+        elif method == "Network.requestWillBeSent":
+            self.requests.append(params["request"]["url"])
+        self._events.put(msg)
+
+    def send(self, method: str, params: dict | None = None, session: bool = False, timeout: float = 60) -> dict:
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = self.session
+        os.write(self._to_browser, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._id not in self._replies:
+                if -1 in self._replies or time.monotonic() > deadline:
+                    raise RuntimeError(f"chromium gave no answer to {method}")
+                self._cond.wait(0.1)
+            reply = self._replies.pop(self._id)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply.get("result", {})
+
+    def open(self, path: Path, timeout: float = 120) -> float:
+        """Load a file and wait for its load event; seconds taken."""
+        t0 = time.perf_counter()
+        while not self._events.empty():
+            self._events.get_nowait()
+        self.send("Page.navigate", {"url": path.resolve().as_uri()}, session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                ev = self._events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if ev.get("method") == "Page.loadEventFired":
+                return time.perf_counter() - t0
+        raise RuntimeError(f"{path} did not finish loading in {timeout} s")
+
+    def eval(self, expression: str):
+        res = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                             "awaitPromise": True}, session=True)
+        if "exceptionDetails" in res:
+            raise RuntimeError(res["exceptionDetails"].get("exception", {}).get("description", "error"))
+        return res["result"].get("value")
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.send("Page.captureScreenshot", {"format": "png"}, session=True)["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def close(self) -> None:
+        try:
+            self.send("Browser.close", timeout=5)
+        except RuntimeError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self._to_browser)
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ fixtures
+
+@pytest.fixture(scope="module")
+def result():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the sample county's input warnings are tested elsewhere
+        res = landgis.screen(SAMPLE)
+    inv = res.inventory.copy()
+    ok = inv.index[inv["geometry_status"] != "unrepairable"]
+    # a village record with markup in the owner name, and one in a town name
+    inv.loc[ok[0], "owner"] = EVIL
+    inv.loc[ok[1], "town"] = "</script><script>window.__pwned=3</script>"
+    res.inventory = inv
+    return res
+
+
+@pytest.fixture(scope="module")
+def page_path(result, tmp_path_factory):
+    path = tmp_path_factory.mktemp("webmap") / "map.html"
+    web_map(result).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")
+    b = Chromium(exe)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def loaded(browser, page_path):
+    seconds = browser.open(page_path)
+    deadline = time.monotonic() + 30
+    while not browser.eval("!!(window.landgis && window.landgis.ready)"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"map never became ready; page errors: {browser.errors}")
+        time.sleep(0.1)
+    return browser, seconds
+
+
+# ------------------------------------------------------------------ the page itself (no browser)
+
+def test_page_is_self_contained(page_path, result):
+    page = page_path.read_text(encoding="utf-8")
+    assert "Leaflet 1.9.4" in page                      # inlined, not linked
+    assert "<script src" not in page and "<link" not in page
+    assert EVIL not in page                             # the JSON block holds it escaped
+    assert page.count("</script>") == 4                 # boot, leaflet, data, page script: nothing injected
+    assert "Content-Security-Policy" in page
+    size = page_path.stat().st_size
+    assert size < 2_000_000, size
+
+
+def test_repr_html_and_save(result, tmp_path):
+    m = result.map()
+    assert "<iframe" in m._repr_html_() and "srcdoc=" in m._repr_html_()
+    assert m.save(tmp_path / "x.html").read_text(encoding="utf-8") == m.html
+
+
+def test_bad_basemap_is_refused(result):
+    with pytest.raises(ValueError, match="tianditu_token"):
+        web_map(result, basemap="tianditu")
+    with pytest.raises(ValueError, match="none, osm, tianditu"):
+        web_map(result, basemap="amap")
+
+
+# ------------------------------------------------------------------ in Chromium
+
+def test_parcels_drawn_without_errors_or_network(loaded, result):
+    browser, seconds = loaded
+    stats = browser.eval("window.landgis.stats()")
+    drawable = int((result.inventory["geometry_status"] != "unrepairable").sum())
+    assert stats["parcels_drawn"] == drawable == browser.eval("window.landgis.parcels")
+    assert stats["parcel_dots"] == 0
+    assert stats["layers"]["farmland"] > 0 and stats["layers"]["conflicts"] > 0
+    assert browser.eval("window.__landgisErrors") == []
+    assert browser.errors == []
+    assert [u for u in browser.requests if not u.startswith(("file:", "data:"))] == []
+    legend = browser.eval("document.querySelector('.lg-legend').textContent")
+    for word in ("可入市", "有条件入市", "不可入市", "永久基本农田", "生态保护红线", "城镇开发边界", "EPSG:4326"):
+        assert word in legend
+    assert browser.eval("document.querySelector('.leaflet-control-scale-line').textContent").endswith("m")
+    assert seconds < 30
+
+
+def test_hostile_owner_is_text_and_runs_nothing(loaded, result):
+    browser, _ = loaded
+    pid = result.inventory.loc[result.inventory["owner"] == EVIL, "parcel_id"].iloc[0]
+    assert browser.eval(f"window.landgis.showParcel({json.dumps(pid)})") is True
+    popup = browser.eval(POPUP_TEXT)
+    assert EVIL in popup
+    assert browser.eval("document.querySelectorAll('.leaflet-popup-content img, .leaflet-popup-content script')"
+                        ".length") == 0
+    pid2 = result.inventory.loc[result.inventory["town"].str.contains("script"), "parcel_id"].iloc[0]
+    assert browser.eval(f"window.landgis.showParcel({json.dumps(pid2)})") is True
+    assert "</script><script>" in browser.eval(POPUP_TEXT)
+    time.sleep(0.3)
+    assert browser.eval("typeof window.__pwned") == "undefined"
+    assert browser.errors == []
+
+
+def test_popup_shows_reasons_with_articles(loaded, result):
+    browser, _ = loaded
+    inv = result.inventory
+    row = inv[inv["reasons"].str.contains("FARMLAND", na=False)].iloc[0]
+    rule = next(r for r in result.profile.rules if r.id == "FARMLAND")
+    browser.eval(f"window.landgis.showParcel({json.dumps(row['parcel_id'])})")
+    popup = browser.eval(POPUP_TEXT)
+    for part in (row["parcel_id"], row["owner"], row["town"], "亩", "平方米", "不可入市", rule.title_zh,
+                 rule.text_zh, rule.source):
+        assert part in popup, part
+    assert f"{row['area_mu']:.4f}" in popup
+
+
+def test_search_box(loaded, result):
+    browser, _ = loaded
+    pid = result.inventory["parcel_id"].iloc[5]
+    browser.eval(f"""(function(){{var i=document.querySelector('.lg-search'); i.value={json.dumps(pid[-6:])};
+        document.querySelector('.lg-btn').click();}})()""")
+    hits = browser.eval("Array.from(document.querySelectorAll('.lg-hit')).map(function(e){return e.textContent})")
+    assert any(h.startswith(pid) for h in hits)
+    browser.eval("document.querySelector('.lg-hit').click()")
+    assert browser.eval("Array.from(document.querySelectorAll('.lg-pop-title')).pop().textContent") in \
+        [h.split(" ")[0] for h in hits]
+
+
+def test_dots_when_too_many_in_view(browser, result, tmp_path):
+    path = tmp_path / "dots.html"
+    web_map(result, detail_limit=50).save(path)
+    browser.open(path)
+    stats = browser.eval("window.landgis.stats()")
+    assert stats["parcels_drawn"] == 0 and stats["parcel_dots"] > 300
+    assert "放大" in browser.eval("document.querySelector('.lg-hint').textContent")
+    pid = result.inventory["parcel_id"].iloc[3]
+    assert browser.eval(f"window.landgis.showParcel({json.dumps(pid)})") is True
+    stats = browser.eval("window.landgis.stats()")
+    assert 0 < stats["parcels_drawn"] <= 50 and stats["parcel_dots"] == 0
+    assert browser.errors == []
+
+
+def test_written_by_screening(tmp_path):
+    """ScreeningResult.write still produces map.html through web_map(...).save."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(SAMPLE)
+    res.write(tmp_path / "out")
+    page = (tmp_path / "out" / "map.html").read_text(encoding="utf-8")
+    assert "landgis-data" in page and res.project.name in json.loads(
+        page.split('id="landgis-data">')[1].split("</script>")[0])["title"]
+    assert isinstance(pd.read_csv(tmp_path / "out" / "inventory.csv"), pd.DataFrame)
