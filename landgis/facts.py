@@ -102,8 +102,14 @@ def code_tables_for(project_codes: Mapping, profile_codes: Mapping) -> dict[str,
 
 
 def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
-                     progress: Callable[[str], None] | None = None) -> dict[str, LayerOverlay]:
-    """Overlay every constraint and class layer with the usable parcels."""
+                     progress: Callable[[str], None] | None = None,
+                     piece_masks: Mapping[str, np.ndarray] | None = None) -> dict[str, LayerOverlay]:
+    """Overlay every constraint and class layer with the usable parcels.
+
+    Constraint layers keep their overlap pieces; class layers keep the pieces
+    of the features ``piece_masks[role]`` flags (those conflict maps show).
+    """
+    piece_masks = piece_masks or {}
     geoms = parcels.geometry.values.copy()
     bad = ~np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
     geoms[bad] = None
@@ -115,7 +121,7 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
         if progress:
             progress(role)
         out[role] = overlay_layer(geoms, np.asarray(layers[role].geometry.values, dtype=object),
-                                  keep_pieces=role in MEASURE_LAYERS)
+                                  keep_pieces=True if role in MEASURE_LAYERS else piece_masks.get(role, False))
     return out
 
 

@@ -225,6 +225,26 @@ def _union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray,
     return hit, out
 
 
+def conflict_feature_mask(layer: gpd.GeoDataFrame, table: CodeTable, selector: tuple) -> np.ndarray:
+    """Which features of a class layer a conflict rule draws (e.g. agricultural survey patches)."""
+    attr, values = selector
+    # each distinct code once (a county's survey has 450k patches but a few dozen codes)
+    code_of, distinct = pd.factorize(layer["class_code"].astype(object), use_na_sentinel=False)
+    codes = normalize_codes(pd.Series(distinct, dtype=object)).to_numpy()
+    info = table.frame(codes)
+    return info.loc[codes, attr].isin(values).to_numpy()[code_of]
+
+
+def conflict_piece_masks(layers: Mapping[str, gpd.GeoDataFrame], tables: Mapping[str, CodeTable]) -> dict:
+    """Per class layer, the features whose overlap pieces the conflict layer may need."""
+    masks: dict[str, np.ndarray] = {}
+    for role, selector in (src for src in _CONFLICT_SOURCES.values() if src[1] is not None):
+        if role in layers and "class_code" in layers[role]:
+            mask = conflict_feature_mask(layers[role], tables[role], selector)
+            masks[role] = masks[role] | mask if role in masks else mask
+    return masks
+
+
 def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], fact_table: FactTable,
                     verdicts: pd.DataFrame, tables: Mapping[str, CodeTable], tolerance: float) -> gpd.GeoDataFrame:
     """Where each fired spatial rule hits the parcel: one (multi)polygon per parcel and rule."""
@@ -245,21 +265,18 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
                 continue
             pieces = ground_pieces(overlay, hit)
         else:
-            attr, values = selector
-            layer = layers[role]
-            # each distinct code once (a county's survey has 450k patches but a few dozen codes)
-            code_of, distinct = pd.factorize(layer["class_code"].astype(object), use_na_sentinel=False)
-            codes = normalize_codes(pd.Series(distinct, dtype=object)).to_numpy()
-            info = tables[role].frame(codes)
-            feature_ok = info.loc[codes, attr].isin(values).to_numpy()[code_of]
+            feature_ok = conflict_feature_mask(layers[role], tables[role], selector)
             pairs = overlay.pairs
             sel = np.isin(pairs["parcel"].to_numpy(), hit) & feature_ok[pairs["feature"].to_numpy()]
             sub = pairs[sel]
             if not len(sub):
                 continue
-            inter = _parallel(shapely.intersection, np.asarray(parcels.geometry.values, dtype=object)[
-                sub["parcel"].to_numpy()], np.asarray(layer.geometry.values, dtype=object)[sub["feature"].to_numpy()],
-                None)
+            if overlay.pieces is not None:  # kept by the overlay for exactly these features
+                inter = overlay.pieces[sel]
+            else:
+                inter = _parallel(shapely.intersection, np.asarray(parcels.geometry.values, dtype=object)[
+                    sub["parcel"].to_numpy()], np.asarray(layers[role].geometry.values, dtype=object)[
+                    sub["feature"].to_numpy()], None)
             hit, pieces = _union_by_parcel(sub["parcel"].to_numpy(), inter)
         area = shapely.area(pieces)
         keep = area > 0

@@ -154,7 +154,7 @@ def _subdivide(geoms: np.ndarray, max_vertices: int) -> tuple[np.ndarray, np.nda
     return pieces[order], owners[order]
 
 
-def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool = False,
+def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool | np.ndarray = False,
                   max_vertices: int = MAX_VERTICES, threads: int | None = None) -> LayerOverlay:
     """Exact overlaps of every parcel with every polygon of ``layer``.
 
@@ -164,7 +164,9 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool =
         arrays of (multi)polygons in the same projected CRS; ``None`` or empty
         parcels are skipped (they get no overlap).
     keep_pieces
-        also return the overlap geometries (for conflict maps and exports).
+        also return the overlap geometries (for conflict maps and exports):
+        ``True`` for every pair, or a boolean per layer feature to keep only the
+        pieces of those features (the others are ``None``).
     max_vertices
         subdivide layer polygons above this vertex count (0 = never).
     threads
@@ -175,7 +177,8 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool =
     n = len(parcels)
     empty = LayerOverlay(pd.DataFrame({"parcel": np.array([], np.int64), "feature": np.array([], np.int64),
                                        "overlap_m2": np.array([], float), "contained": np.array([], bool)}),
-                         np.array([], dtype=object) if keep_pieces else None, n)
+                         np.array([], dtype=object) if (isinstance(keep_pieces, np.ndarray) or keep_pieces)
+                         else None, n)
     if n == 0 or len(layer) == 0:
         return empty
     if max_vertices:
@@ -195,17 +198,20 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool =
     area = np.zeros(len(piece_idx))
     parcel_area = shapely.area(parcels)
     area[contained] = parcel_area[parcel_idx[contained]]
-    geoms = np.empty(len(piece_idx), dtype=object) if keep_pieces else None
-    if keep_pieces:
-        geoms[contained] = parcels[parcel_idx[contained]]
+    wanted = isinstance(keep_pieces, np.ndarray) or bool(keep_pieces)
+    keep = (np.asarray(keep_pieces, dtype=bool)[owner[piece_idx]] if isinstance(keep_pieces, np.ndarray)
+            else np.full(len(piece_idx), wanted))
+    geoms = np.full(len(piece_idx), None, dtype=object) if wanted else None
+    if wanted:
+        geoms[contained & keep] = parcels[parcel_idx[contained & keep]]
     todo = np.flatnonzero(~contained)
     if len(todo):
         a_geoms = parcels[parcel_idx[todo]]
         b_geoms = pieces[piece_idx[todo]]
         inter = _parallel(lambda a, b: shapely.intersection(a, b), a_geoms, b_geoms, threads)
         area[todo] = shapely.area(inter)
-        if keep_pieces:
-            geoms[todo] = inter
+        if wanted:
+            geoms[todo[keep[todo]]] = inter[keep[todo]]
     positive = area > 0
     pairs = pd.DataFrame({
         "parcel": parcel_idx[positive].astype(np.int64),
@@ -213,7 +219,7 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool =
         "overlap_m2": area[positive],
         "contained": contained[positive],
     })
-    return LayerOverlay(pairs, geoms[positive] if keep_pieces else None, n, candidate_pairs=len(piece_idx))
+    return LayerOverlay(pairs, geoms[positive] if wanted else None, n, candidate_pairs=len(piece_idx))
 
 
 def _parallel(func: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray,

@@ -29,6 +29,7 @@ from landgis.inventory import (
     CONTRACT_COLUMNS,
     M2_PER_MU,
     build_inventory,
+    conflict_piece_masks,
     conflict_pieces,
     ellipsoidal_area,
     summaries,
@@ -351,7 +352,8 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     tables = code_tables_for(project.codes, profile.codes)
 
     t = time.perf_counter()
-    overlays = compute_overlays(parcels, loaded.layers, progress=lambda role: step(f"overlay {role}"))
+    overlays = compute_overlays(parcels, loaded.layers, progress=lambda role: step(f"overlay {role}"),
+                                piece_masks=conflict_piece_masks(loaded.layers, tables))
     timings["overlay"] = time.perf_counter() - t
 
     t = time.perf_counter()
