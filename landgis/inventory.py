@@ -208,20 +208,31 @@ _CONFLICT_SOURCES = {
 
 
 def _union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The union of each parcel's geometries (sorted parcels), unions run in threads (GEOS frees the GIL)."""
+    """The union of each parcel's geometries (sorted parcels).
+
+    A parcel with one piece keeps it as is; the others are unioned in a few
+    chunks spread over threads (GEOS frees the GIL), not one task per parcel.
+    """
     order = np.argsort(parcel, kind="stable")
     parcel, geoms = parcel[order], geoms[order]
-    hit, starts = np.unique(parcel, return_index=True)
-    bounds = np.append(starts, len(parcel))
-    groups = [geoms[bounds[i]:bounds[i + 1]] for i in range(len(hit))]
-    workers = min(4, os.cpu_count() or 1)
-    if workers > 1 and len(groups) > 2000:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            pieces = list(pool.map(shapely.union_all, groups, chunksize=512))
-    else:
-        pieces = [shapely.union_all(g) for g in groups]
-    out = np.empty(len(pieces), dtype=object)
-    out[:] = pieces
+    hit, starts, counts = np.unique(parcel, return_index=True, return_counts=True)
+    out = np.empty(len(hit), dtype=object)
+    single = counts == 1
+    out[single] = geoms[starts[single]]
+    multi = np.flatnonzero(~single)
+    if len(multi):
+        def union_chunk(idx: np.ndarray) -> list:
+            return [shapely.union_all(geoms[starts[i]:starts[i] + counts[i]]) for i in idx]
+
+        workers = min(4, os.cpu_count() or 1)
+        chunks = np.array_split(multi, max(1, min(len(multi) // 500, workers * 4)))
+        if workers > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(union_chunk, chunks))
+        else:
+            results = [union_chunk(c) for c in chunks]
+        for idx, res in zip(chunks, results, strict=True):
+            out[idx] = res
     return hit, out
 
 

@@ -143,6 +143,10 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6) -> list[str]:
     return out
 
 
+#: above this many planned-use patches only those touching a parcel are drawn
+_ZONING_ALL_LIMIT = 5000
+
+
 def _display(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> np.ndarray:
     """Geometries simplified (in metres) and converted to lon/lat, polygonal parts only."""
     geoms = shapely.simplify(frame.geometry.values, tolerance, preserve_topology=True)
@@ -209,6 +213,14 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         layers.append({"key": role, "name": label, "colour": colour, "g": g, "show": True,
                        "kind": "constraint"})
     zoning = data.layers.get("zoning")
+    zoning_note = ""
+    if zoning is not None and len(zoning) > _ZONING_ALL_LIMIT and ok.any():
+        # a county's plan has 100k+ patches (26 MB of page at 150k parcels); the briefing needs
+        # the planned use of the candidate parcels, so only patches touching a parcel are drawn
+        tree = shapely.STRtree(np.asarray(inv.geometry.values, dtype=object)[ok])
+        touching = np.unique(tree.query(np.asarray(zoning.geometry.values, dtype=object), predicate="intersects")[0])
+        zoning_note = f"仅显示与地块相交的 {len(touching):,} 个图斑（共 {len(zoning):,} 个）"
+        zoning = zoning.iloc[touching]
     if zoning is not None and len(zoning):
         zi, g = _layer_payload(zoning)
         codes = _col(zoning.iloc[zi], "class_code")
@@ -217,7 +229,8 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         table = code_table("zoning")
         names = {c: table.lookup(c).name for c in set(codes)}
         classes = sorted({c[:2] for c in codes if c[:2] in ZONING_CLASSES})
-        layers.append({"key": "zoning", "name": "规划用途", "kind": "zoning", "g": g, "show": False,
+        layers.append({"key": "zoning", "name": "规划用途" + (f"（{zoning_note}）" if zoning_note else ""),
+                       "kind": "zoning", "g": g, "show": False,
                        "code": codes, "code_name": [names.get(c, "") for c in codes],
                        "classes": {k: list(ZONING_CLASSES[k]) for k in classes},
                        "other": list(_OTHER_ZONING)})
