@@ -42,6 +42,7 @@ import shapely
 from landgis import io
 from landgis.codes import CodeTable, normalize_codes
 from landgis.config import Project
+from landgis.overlay import subdivide
 from landgis.errors import LayerError, Problem
 
 __all__ = ["DEFAULT_ROAD_MAX_DISTANCE_M", "road_distance", "survey_roads", "access_facts", "site_facts",
@@ -63,6 +64,12 @@ def road_distance(parcel_geoms: np.ndarray, road_geoms: np.ndarray) -> np.ndarra
     usable = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
     if not usable.any() or not len(roads):
         return out
+    # long road patches have thousands of vertices: cut them into small pieces so each
+    # nearest-distance test is cheap (the distance to the nearest piece is the distance)
+    polygonal = np.isin(shapely.get_type_id(roads), (3, 6))
+    if polygonal.any():
+        pieces, _ = subdivide(roads[polygonal], 64)
+        roads = np.concatenate([pieces, roads[~polygonal]])
     tree = shapely.STRtree(roads)
     idx = np.flatnonzero(usable)
     (which, _), dist = tree.query_nearest(parcels[idx], return_distance=True, all_matches=False)
