@@ -146,8 +146,8 @@ def ellipsoidal_area(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     first_ring = np.r_[True, ring_part[1:] != ring_part[:-1]]
     part_area = np.zeros(len(parts))
     area_of = geod.polygon_area_perimeter
-    for r, (s, e, part, exterior) in enumerate(zip(edges[:-1].tolist(), edges[1:].tolist(), ring_part.tolist(),
-                                                    first_ring.tolist(), strict=True)):
+    for s, e, part, exterior in zip(edges[:-1].tolist(), edges[1:].tolist(), ring_part.tolist(),
+                                    first_ring.tolist(), strict=True):
         a = abs(area_of(xs[s:e], ys[s:e])[0])
         part_area[part] = a if exterior else part_area[part] - a
     total = np.zeros(len(idx))

@@ -27,7 +27,6 @@ from landgis.errors import LandgisError, Problem, SkippedRuleWarning
 from landgis.facts import CLASS_LAYERS, MEASURE_LAYERS, code_tables_for, compute_overlays, parcel_facts
 from landgis.inventory import (
     CONTRACT_COLUMNS,
-    M2_PER_MU,
     build_inventory,
     conflict_piece_masks,
     conflict_pieces,
@@ -456,5 +455,3 @@ def _profile(project: Project, override: str | Path | Profile | None) -> Profile
         return override
     return load_profile(override if override is not None else project.profile, base_dir=project.base_dir)
 
-
-_ = M2_PER_MU  # re-exported for notebooks: landgis.screening.M2_PER_MU

@@ -168,7 +168,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     half = span * 0.75
     ratio = 0.45 * 11.69 / (0.86 * 8.27)
     view = shapely.box(cx - half, cy - half * ratio, cx + half, cy + half * ratio)
-    for role, (label, colour) in CONSTRAINT_STYLE.items():
+    for role, (_label, colour) in CONSTRAINT_STYLE.items():
         layer = data.layers.get(role)
         if layer is None or not len(layer):
             continue

@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from landgis.inventory import M2_PER_MU, VERDICT_ZH
-from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data
+from landgis.maps._data import CONSTRAINT_STYLE, drawable, map_data
 
 __all__ = ["overview_map", "cjk_font", "figure_context", "scale_bar", "north_arrow"]
 
