@@ -56,6 +56,7 @@ FACT_DOCS: Mapping[str, str] = {
     "street_front": "street-facing commercial site (bool)",
     "retain_buildings": "the plan allows keeping the buildings (bool)",
     "legacy": "historical-legacy category (L1…L4) or empty",
+    "base_price": "基准地价 of the price zone covering most of the parcel (yuan/m²)",
     "unapproved": "construction land with no approval and no legacy category (bool)",
     "slope_mean_deg": "mean DEM slope over the parcel (degrees, Horn's method, cell-area weighted)",
     "slope_max_deg": "steepest DEM cell touching the parcel (degrees)",
@@ -115,7 +116,7 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
     geoms[bad] = None
     geoms = np.asarray(geoms, dtype=object)
     out = {}
-    for role in (*MEASURE_LAYERS, *CLASS_LAYERS):
+    for role in (*MEASURE_LAYERS, *CLASS_LAYERS, "price_zones"):
         if role not in layers:
             continue
         if progress:
@@ -163,6 +164,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
 
     _attribute_facts(facts, parcels, unavailable)
     _approval_facts(facts, parcels, layers, overlays, settings, unavailable)
+    _price_facts(facts, layers, overlays, unavailable)
     return ft
 
 
@@ -252,6 +254,25 @@ def _attribute_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable
                                        dtype="boolean")
     else:
         unavailable["collective"] = "neither the parcels (QSXZ) nor the survey layer give the ownership"
+
+
+def _price_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                 overlays: Mapping[str, LayerOverlay], unavailable: dict[str, str]) -> None:
+    """基准地价 of the price zone covering most of each parcel (yuan/m²), for the 入市方案 and price floors."""
+    if "price_zones" not in overlays or "price" not in layers["price_zones"]:
+        unavailable["base_price"] = "the project has no [layers.price_zones] with a price field (JZDJ)"
+        return
+    pairs = overlays["price_zones"].pairs
+    best = pairs.sort_values(["parcel", "overlap_m2", "feature"], ascending=[True, False, True],
+                             kind="stable").drop_duplicates("parcel")
+    price = pd.to_numeric(layers["price_zones"]["price"], errors="coerce").to_numpy()
+    out = np.full(len(facts), np.nan)
+    out[best["parcel"].to_numpy()] = price[best["feature"].to_numpy()]
+    facts["base_price"] = out
+    if "use" in layers["price_zones"]:
+        use = np.full(len(facts), "", dtype=object)
+        use[best["parcel"].to_numpy()] = layers["price_zones"]["use"].to_numpy()[best["feature"].to_numpy()]
+        facts["base_price_use"] = use
 
 
 def _approval_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],

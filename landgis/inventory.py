@@ -41,7 +41,8 @@ _MORE_COLUMNS = (
     "approved", "approval_found", "approval_source", "approval_m2",
     "legacy_basis", "survey_2009_class", "survey_2009_class_name", "survey_2009_construction_m2",
     "survey_2009_construction_share", "formed_year", "registered", "restricted", "collective",
-    "max_term_years", "slope_mean_deg", "slope_max_deg", "slope_steep_share", "road_distance_m", "road_access",
+    "max_term_years", "base_price", "slope_mean_deg", "slope_max_deg", "slope_steep_share", "road_distance_m",
+    "road_access",
     "geometry_status",
 )
 
@@ -61,7 +62,7 @@ COLUMN_NAMES_ZH: Mapping[str, str] = {
     "survey_2009_class": "二调地类代码", "survey_2009_class_name": "二调地类",
     "survey_2009_construction_m2": "二调建设用地(平方米)", "survey_2009_construction_share": "二调建设用地占比",
     "formed_year": "形成年份", "registered": "所有权已登记", "restricted": "查封限制", "collective": "集体所有",
-    "max_term_years": "最高出让年限(年)", "slope_mean_deg": "平均坡度(度)", "slope_max_deg": "最大坡度(度)",
+    "max_term_years": "最高出让年限(年)", "base_price": "基准地价(元/平方米)", "slope_mean_deg": "平均坡度(度)", "slope_max_deg": "最大坡度(度)",
     "slope_steep_share": "陡坡占比", "road_distance_m": "距最近道路(米)", "road_access": "通路", "geometry_status": "图形状态",
 }
 

@@ -331,3 +331,19 @@ def test_input_error_lists_everything(tmp_path):
         landgis.screen(path)
     assert "a.gpkg does not exist" in str(exc.value) and "b.gpkg does not exist" in str(exc.value)
 
+
+
+def test_base_price_from_the_price_zone_covering_most_of_the_parcel(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X)), feature("B", square(X + 100))])
+    zones = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4546"}},
+             "features": [
+                 {"type": "Feature", "properties": {"JZDJ": 320.0, "YT": "工业"}, "geometry": {"type": "Polygon",
+                  "coordinates": square(X - 10, Y - 10, 25)}},       # covers 15 × 15 of A
+                 {"type": "Feature", "properties": {"JZDJ": 560.0, "YT": "商服"}, "geometry": {"type": "Polygon",
+                  "coordinates": [[[X + 15, Y - 10], [X + 150, Y - 10], [X + 150, Y + 30], [X + 15, Y + 30],
+                                   [X + 15, Y - 10]]]}},             # 5 × 20 of A, all of B
+             ]}
+    (tmp_path / "jzdj.geojson").write_text(json.dumps(zones, ensure_ascii=False), encoding="utf-8")
+    res = landgis.screen(project_file(tmp_path, "zd.geojson", '[layers.price_zones]\npath = "jzdj.geojson"\n'))
+    assert res.table["base_price"].tolist() == [320.0, 560.0]
+    assert res.facts["base_price_use"].tolist() == ["工业", "商服"]
