@@ -138,6 +138,8 @@ def load_layers(project: Project, *, strict: bool = False,
     errors = [p for p in problems if p.severity == "error" or (strict and p.severity == "warning")]
     if errors:
         raise InputError(problems if not strict else errors)
+    if "parcels" in layers and "admin" in layers:
+        layers["parcels"] = name_towns(layers["parcels"], layers["admin"], problems)
     loaded = LoadedLayers(crs=crs, layers=layers, problems=problems)
     from landgis.access import load_deferred_layers  # roads (lines) and raster constraints
 
@@ -584,6 +586,42 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
     keep = np.isin(status, ("ok", "repaired"))
     result = gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)
     return result.loc[keep].reset_index(drop=True)
+
+
+def name_towns(parcels: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Town names for parcels that only carry a 坐落单位代码, from the admin layer.
+
+    Parcels whose ``town`` came from a mapped name field are left alone. Otherwise
+    the 9-digit town code (the first 9 digits of ZLDWDM) is looked up in the admin
+    layer's XZQDM, and parcels it does not settle take the name of the admin
+    polygon holding their representative point.
+    """
+    if "name" not in admin or not len(admin):
+        return parcels
+    town = parcels["town"].astype(str) if "town" in parcels else pd.Series("", index=parcels.index)
+    coded = town.str.fullmatch(r"\d{9}") | (town == "")
+    if not coded.any():
+        return parcels
+    out = parcels.copy()
+    names = pd.Series("", index=parcels.index, dtype=object)
+    if "code" in admin:
+        by_code = dict(zip(admin["code"].astype(str).str[:9], admin["name"].astype(str), strict=False))
+        names = town.map(by_code).fillna("").astype(object)
+    todo = coded & (names == "")
+    geoms = np.asarray(parcels.geometry.values, dtype=object)
+    usable = todo.to_numpy() & ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if usable.any():
+        points = shapely.point_on_surface(geoms[usable])
+        tree = shapely.STRtree(np.asarray(admin.geometry.values, dtype=object))
+        pt, poly = tree.query(points, predicate="within")
+        first = pd.Series(poly).groupby(pt).first()
+        idx = np.flatnonzero(usable)[first.index.to_numpy()]
+        names.iloc[idx] = admin["name"].astype(str).to_numpy()[first.to_numpy()]
+    filled = coded & (names != "")
+    out.loc[filled, "town"] = names[filled]
+    problems.append(Problem("info", "parcels", f"town names for {int(filled.sum())} parcels taken from the admin "
+                            "layer (by 9-digit town code, else by location)"))
+    return out
 
 
 def _text(values: pd.Series) -> pd.Series:

@@ -347,3 +347,16 @@ def test_base_price_from_the_price_zone_covering_most_of_the_parcel(tmp_path):
     res = landgis.screen(project_file(tmp_path, "zd.geojson", '[layers.price_zones]\npath = "jzdj.geojson"\n'))
     assert res.table["base_price"].tolist() == [320.0, 560.0]
     assert res.facts["base_price_use"].tolist() == ["工业", "商服"]
+
+
+def test_town_names_from_the_admin_layer(tmp_path):
+    feats = [feature("A", square(X)), feature("B", square(X + 1000))]
+    feats[0]["properties"]["ZLDWDM"] = "4503991000010000000"   # code of 城关镇 in the admin layer
+    feats[1]["properties"]["ZLDWDM"] = ""                       # no code: found by location
+    geojson(tmp_path / "zd.geojson", feats)
+    admin = gpd.GeoDataFrame({"XZQDM": ["450399100", "450399101"], "XZQMC": ["城关镇", "五通镇"]},
+                             geometry=[shapely.box(X - 50, Y - 50, X + 500, Y + 50),
+                                       shapely.box(X + 500, Y - 50, X + 1500, Y + 50)], crs=4546)
+    admin.to_file(tmp_path / "xzq.gpkg")
+    res = landgis.screen(project_file(tmp_path, "zd.geojson", '[layers.admin]\npath = "xzq.gpkg"\n'))
+    assert res.table["town"].tolist() == ["城关镇", "五通镇"]
