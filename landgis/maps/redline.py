@@ -122,12 +122,17 @@ def _table(ax: Any, rows: pd.DataFrame, blocks: int, title: str, row_h: float) -
         t = ax.table(cellText=cells or [[""] * 4], colLabels=header, loc="upper left",
                      bbox=(b * w + 0.005, 1 - height, w - 0.01, height),
                      cellLoc="center", colWidths=[0.16, 0.32, 0.32, 0.20])
-        t.auto_set_font_size(False)
-        t.set_fontsize(8)
-        for (r, _c), cell in t.get_celld().items():
-            cell.set_linewidth(0.4)
-            if r == 0:
-                cell.set_facecolor("#eeeeee")
+        _style_table(t, 8, shade=lambda row, _col: row == 0, colour="#eeeeee")
+
+
+def _style_table(table: Any, fontsize: float, shade: Any, colour: str) -> None:
+    """Thin rules, a fixed font size, and shaded header cells (``shade(row, col)``)."""
+    table.auto_set_font_size(False)
+    table.set_fontsize(fontsize)
+    for (row, col), cell in table.get_celld().items():
+        cell.set_linewidth(0.4)
+        if shade(row, col):
+            cell.set_facecolor(colour)
 
 
 def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFrame, neighbours: list[str],
@@ -154,12 +159,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     info_ax.axis("off")
     t = info_ax.table(cellText=[[k, v] for k, v in info], bbox=(0, 0, 1, 1), cellLoc="left",
                       colWidths=[0.14, 0.86])
-    t.auto_set_font_size(False)
-    t.set_fontsize(8.5)
-    for (_r, c), cell in t.get_celld().items():
-        cell.set_linewidth(0.4)
-        if c == 0:
-            cell.set_facecolor("#f2f2f2")
+    _style_table(t, 8.5, shade=lambda _row, col: col == 0, colour="#f2f2f2")
 
     ax = fig.add_axes((0.07, 0.33, 0.86, 0.45))
     minx, miny, maxx, maxy = geom.bounds
