@@ -7,9 +7,7 @@ is one row, in input order.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +17,7 @@ from pyproj import CRS, Geod, Transformer
 
 from landgis.codes import CodeTable, normalize_codes
 from landgis.facts import FactTable
-from landgis.overlay import _parallel, ground_pieces
+from landgis.overlay import ground_pieces, in_threads, union_by_parcel
 from landgis.profiles import Profile
 from landgis.rules import reason_texts
 
@@ -208,35 +206,6 @@ _CONFLICT_SOURCES = {
 }
 
 
-def _union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The union of each parcel's geometries (sorted parcels).
-
-    A parcel with one piece keeps it as is; the others are unioned in a few
-    chunks spread over threads (GEOS frees the GIL), not one task per parcel.
-    """
-    order = np.argsort(parcel, kind="stable")
-    parcel, geoms = parcel[order], geoms[order]
-    hit, starts, counts = np.unique(parcel, return_index=True, return_counts=True)
-    out = np.empty(len(hit), dtype=object)
-    single = counts == 1
-    out[single] = geoms[starts[single]]
-    multi = np.flatnonzero(~single)
-    if len(multi):
-        def union_chunk(idx: np.ndarray) -> list:
-            return [shapely.union_all(geoms[starts[i]:starts[i] + counts[i]]) for i in idx]
-
-        workers = min(4, os.cpu_count() or 1)
-        chunks = np.array_split(multi, max(1, min(len(multi) // 500, workers * 4)))
-        if workers > 1 and len(chunks) > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(union_chunk, chunks))
-        else:
-            results = [union_chunk(c) for c in chunks]
-        for idx, res in zip(chunks, results, strict=True):
-            out[idx] = res
-    return hit, out
-
-
 def conflict_feature_mask(layer: gpd.GeoDataFrame, table: CodeTable, selector: tuple) -> np.ndarray:
     """Which features of a class layer a conflict rule draws (e.g. agricultural survey patches)."""
     attr, values = selector
@@ -286,10 +255,10 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
             if overlay.pieces is not None:  # kept by the overlay for exactly these features
                 inter = overlay.pieces[sel]
             else:
-                inter = _parallel(shapely.intersection, np.asarray(parcels.geometry.values, dtype=object)[
+                inter = in_threads(shapely.intersection, np.asarray(parcels.geometry.values, dtype=object)[
                     sub["parcel"].to_numpy()], np.asarray(layers[role].geometry.values, dtype=object)[
                     sub["feature"].to_numpy()], None)
-            hit, pieces = _union_by_parcel(sub["parcel"].to_numpy(), inter)
+            hit, pieces = union_by_parcel(sub["parcel"].to_numpy(), inter)
         area = shapely.area(pieces)
         keep = area > 0
         rows.append(pd.DataFrame({"parcel_id": pid[hit[keep]], "rule": rule, "layer": role,

@@ -51,6 +51,8 @@ __all__ = [
     "ground_pieces",
     "class_areas",
     "subdivide",
+    "union_by_parcel",
+    "in_threads",
     "MAX_VERTICES",
 ]
 
@@ -208,7 +210,7 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     if len(todo):
         a_geoms = parcels[parcel_idx[todo]]
         b_geoms = pieces[piece_idx[todo]]
-        inter = _parallel(lambda a, b: shapely.intersection(a, b), a_geoms, b_geoms, threads)
+        inter = in_threads(lambda a, b: shapely.intersection(a, b), a_geoms, b_geoms, threads)
         area[todo] = shapely.area(inter)
         if wanted:
             geoms[todo[keep[todo]]] = inter[keep[todo]]
@@ -222,8 +224,9 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     return LayerOverlay(pairs, geoms[positive] if wanted else None, n, candidate_pairs=len(piece_idx))
 
 
-def _parallel(func: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray,
-              threads: int | None) -> np.ndarray:
+def in_threads(func: Callable[[np.ndarray, np.ndarray], np.ndarray], a: np.ndarray, b: np.ndarray,
+               threads: int | None) -> np.ndarray:
+    """``func(a, b)`` on aligned geometry arrays, in chunks over threads when there are many pairs."""
     workers = threads or min(4, os.cpu_count() or 1)
     if workers <= 1 or len(a) < 2 * _MIN_PAIRS_PER_THREAD:
         return func(a, b)
@@ -264,14 +267,44 @@ def ground_pieces(overlay: LayerOverlay, parcels: np.ndarray | None = None) -> n
     sel = np.isin(pairs["parcel"].to_numpy(), parcels)
     sub_parcel = pairs["parcel"].to_numpy()[sel]
     sub_geoms = overlay.pieces[sel]
-    order = np.argsort(sub_parcel, kind="stable")
-    sub_parcel, sub_geoms = sub_parcel[order], sub_geoms[order]
-    starts = np.searchsorted(sub_parcel, parcels)
-    ends = np.searchsorted(sub_parcel, parcels, side="right")
+    hit, unions = union_by_parcel(sub_parcel, sub_geoms)
     out = np.empty(len(parcels), dtype=object)
-    for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
-        out[i] = sub_geoms[s] if e - s == 1 else shapely.union_all(sub_geoms[s:e])
+    out[np.searchsorted(hit, parcels)] = unions
     return out
+
+
+def union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of each parcel's geometries: (sorted distinct parcels, one geometry each).
+
+    A parcel with one piece keeps it as is; the others are unioned in a few
+    chunks spread over threads (GEOS frees the GIL), not one task per parcel.
+
+    >>> hit, g = union_by_parcel(np.array([3, 1, 3]), np.array([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6),
+    ...                                                         shapely.box(1, 0, 2, 1)]))
+    >>> hit.tolist(), [float(x.area) for x in g]
+    ([1, 3], [1.0, 2.0])
+    """
+    order = np.argsort(parcel, kind="stable")
+    parcel, geoms = parcel[order], geoms[order]
+    hit, starts, counts = np.unique(parcel, return_index=True, return_counts=True)
+    out = np.empty(len(hit), dtype=object)
+    single = counts == 1
+    out[single] = geoms[starts[single]]
+    multi = np.flatnonzero(~single)
+    if len(multi):
+        def union_chunk(idx: np.ndarray) -> list:
+            return [shapely.union_all(geoms[starts[i]:starts[i] + counts[i]]) for i in idx]
+
+        workers = min(4, os.cpu_count() or 1)
+        chunks = np.array_split(multi, max(1, min(len(multi) // 500, workers * 4)))
+        if workers > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(union_chunk, chunks))
+        else:
+            results = [union_chunk(c) for c in chunks]
+        for idx, res in zip(chunks, results, strict=True):
+            out[idx] = res
+    return hit, out
 
 
 def class_areas(overlay: LayerOverlay, feature_class: np.ndarray) -> pd.DataFrame:

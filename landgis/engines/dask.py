@@ -270,6 +270,8 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     if not parts:
         raise LandgisError(f"{source}: the parcels layer has no feature to screen")
     fids = np.concatenate([p["fids"] for p in parts])
+    if not np.array_equal(np.sort(fids), np.sort(info_fids)):  # the contract: every parcel exactly once
+        raise LandgisError(f"internal error: {len(info_fids)} parcels in, {len(fids)} rows out of the tiles")
     order = np.argsort(fids, kind="stable")
     inventory = pd.concat([p["inventory"] for p in parts], ignore_index=True).iloc[order].reset_index(drop=True)
     inventory = gpd.GeoDataFrame(inventory, geometry="geometry", crs=parts[0]["inventory"].crs)
