@@ -85,10 +85,13 @@ def _source_date(project: Any) -> str:
 
 
 def drawable(frame: gpd.GeoDataFrame) -> np.ndarray:
-    """Mask of rows with a usable polygonal geometry."""
+    """Mask of rows with a geometry to draw (present, not empty, not marked unrepairable).
+
+    Validity is not tested again: the loader repaired every layer, and a drawing
+    does not need a valid polygon anyway.
+    """
     geoms = frame.geometry.values
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    ok &= shapely.is_valid(np.where(ok, geoms, None)) | ~ok
     if "geometry_status" in frame:
         ok &= frame["geometry_status"].astype(str).to_numpy() != "unrepairable"
     return np.asarray(ok, dtype=bool)
