@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from landgis.inventory import COLUMN_NAMES_ZH, VERDICT_ZH
 
@@ -69,16 +71,28 @@ def write_xlsx(result: ScreeningResult, path: Path) -> None:
     wb.save(path)
 
 
+#: rows of data on one sheet (Excel's limit, 1,048,576, less the header)
+SHEET_ROWS = 1_048_575
+
+
 def _sheet(wb: _Workbook, title: str, frame: pd.DataFrame, headers: dict[str, str]) -> None:
-    """Add a sheet: bold header, first row and column frozen, one row per frame row."""
-    wb.add_sheet(title[:31], [headers.get(c, c) for c in frame.columns],
-                 [_column_cells(frame[c]) for c in frame.columns])
+    """Add a sheet: bold header, first row and column frozen, one row per frame row.
+
+    A frame longer than a sheet holds continues on sheets titled ``title (2)``, ``(3)``…
+    """
+    header = [headers.get(c, c) for c in frame.columns]
+    for part, start in enumerate(range(0, max(len(frame), 1), SHEET_ROWS), start=1):
+        chunk = frame.iloc[start: start + SHEET_ROWS]
+        name = title[:31] if part == 1 else f"{title[:25]} ({part})"
+        wb.add_sheet(name, header, [_column_cells(chunk[c]) for c in chunk.columns])
 
 
 # A minimal streaming xlsx writer. openpyxl builds an object per cell (about
-# 40 µs each: 5 minutes for 150k parcels × 50 columns); this writes each column's
-# cells as XML text in one pass and the rows as joined strings. Text is always an
-# inline string (``t="inlineStr"``), so it can never be read as a formula.
+# 40 µs each: 5 minutes for 150k parcels × 50 columns); this builds each column's
+# cells as XML text in one Arrow string array (numbers formatted by Arrow's
+# shortest round-trip cast, each distinct text escaped once in Python), and each
+# row by Arrow's element-wise join, so no Python code runs per cell. Text is always
+# an inline string (``t="inlineStr"``), so it can never be read as a formula.
 _EMPTY = "<c/>"
 _YES = '<c t="inlineStr"><is><t>是</t></is></c>'
 _NO = '<c t="inlineStr"><is><t>否</t></is></c>'
@@ -92,41 +106,40 @@ def _text_cell(value: str, style: str = "") -> str:
     return f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def _number_cell(value) -> str:
-    value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
-        return _EMPTY
-    return f"<c><v>{int(value) if value.is_integer() and abs(value) < 1e15 else repr(value)}</v></c>"
+def _number_cells(values: np.ndarray) -> pa.Array:
+    """``<c><v>…</v></c>`` for each float; NaN and infinities are empty cells."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    digits = pc.cast(pa.array(np.where(finite, values, 0.0)), pa.string())
+    cells = pc.binary_join_element_wise("<c><v>", digits, "</v></c>", "")
+    return pc.if_else(pa.array(finite), cells, _EMPTY)
 
 
-def _any_cell(value) -> str:
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
-        return _EMPTY
-    if isinstance(value, (bool, np.bool_)):
-        return _YES if value else _NO
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return _number_cell(value)
-    return _text_cell(value if isinstance(value, str) else str(value))
-
-
-def _column_cells(values: pd.Series) -> list[str]:
-    """The ``<c>`` elements of one column (same conversions as before: bools as 是/否, NaN empty)."""
+def _column_cells(values: pd.Series) -> pa.Array:
+    """The ``<c>`` elements of one column: bools as 是/否, numbers as numbers, missing empty."""
     dtype = values.dtype
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         na = values.isna().to_numpy()
         truth = values.fillna(False).to_numpy(dtype=bool)
-        return [_EMPTY if n else (_YES if t else _NO) for n, t in zip(na.tolist(), truth.tolist(), strict=True)]
-    if pd.api.types.is_float_dtype(dtype) and isinstance(dtype, np.dtype):  # each distinct number once
-        codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
-        cells = np.array([_number_cell(u) for u in uniques.tolist()] + [_EMPTY], dtype=object)
-        return cells[codes].tolist()
-    if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype):
-        return [f"<c><v>{v}</v></c>" for v in values.to_numpy().tolist()]
-    if pd.api.types.infer_dtype(values, skipna=True) == "string":  # text: convert each distinct value once
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        cells = np.array([_text_cell(u) for u in uniques.tolist()] + [_EMPTY], dtype=object)
-        return cells[codes].tolist()
-    return [_any_cell(v) for v in values.to_numpy(dtype=object).tolist()]
+        return pc.if_else(pa.array(na), _EMPTY, pc.if_else(pa.array(truth), _YES, _NO))
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        return _number_cells(pd.to_numeric(values).to_numpy(dtype=float, na_value=np.nan))
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind == "empty":
+        return pa.array([_EMPTY] * len(values), type=pa.string())
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):  # numbers in an object column
+        return _number_cells(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+    # text (or anything else, as its text): each distinct value converted once
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    cells = [_text_cell(u if isinstance(u, str) else _plain(u)) for u in uniques.tolist()] + [_EMPTY]
+    return pa.array(cells, type=pa.string()).take(pa.array(np.where(codes < 0, len(cells) - 1, codes)))
+
+
+def _plain(value) -> str:
+    """A non-text value in a text column: booleans as 是/否, the rest as ``str``."""
+    if isinstance(value, (bool, np.bool_)):
+        return "是" if value else "否"
+    return str(value)
 
 
 class _Workbook:
@@ -136,17 +149,26 @@ class _Workbook:
     _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
     def __init__(self) -> None:
-        self.sheets: list[tuple[str, list[str]]] = []
+        self.sheets: list[tuple[str, list[bytes]]] = []
 
-    def add_sheet(self, title: str, header: list[str], columns: list[list[str]]) -> None:
-        parts = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                 f'<worksheet xmlns="{self._NS}"><sheetViews><sheetView workbookViewId="0">'
-                 '<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>'
-                 '</sheetView></sheetViews><sheetData>',
-                 '<row r="1">' + "".join(_text_cell(str(h), ' s="1"') for h in header) + "</row>"]
-        for i, cells in enumerate(zip(*columns, strict=True), start=2):
-            parts.append(f'<row r="{i}">' + "".join(cells) + "</row>")
-        parts.append("</sheetData></worksheet>")
+    def add_sheet(self, title: str, header: list[str], columns: list[pa.Array]) -> None:
+        head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                f'<worksheet xmlns="{self._NS}"><sheetViews><sheetView workbookViewId="0">'
+                '<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>'
+                '</sheetView></sheetViews><sheetData>'
+                '<row r="1">' + "".join(_text_cell(str(h), ' s="1"') for h in header) + "</row>")
+        parts = [head.encode("utf-8")]
+        n_rows = len(columns[0]) if columns else 0
+        if n_rows:
+            numbers = pc.cast(pa.array(np.arange(2, n_rows + 2)), pa.large_string())
+            columns = [c.cast(pa.large_string()) for c in columns]  # 64-bit offsets: a sheet may pass 2 GB
+            def lit(text: str) -> pa.Scalar:
+                return pa.scalar(text, pa.large_string())
+
+            rows = pc.binary_join_element_wise(lit('<row r="'), numbers, lit('">'), *columns, lit("</row>"), lit(""))
+            for chunk in rows.chunks if isinstance(rows, pa.ChunkedArray) else [rows]:
+                parts.append(_string_bytes(chunk))
+        parts.append(b"</sheetData></worksheet>")
         self.sheets.append((title, parts))
 
     def save(self, path: Path | str) -> None:
@@ -194,8 +216,20 @@ class _Workbook:
                 zf.writestr(name, text)
             for i, (_, parts) in enumerate(self.sheets):
                 with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w") as out:
-                    for chunk in range(0, len(parts), 4096):
-                        out.write("".join(parts[chunk:chunk + 4096]).encode("utf-8"))
+                    for part in parts:
+                        out.write(part)
+
+
+def _string_bytes(strings: pa.Array) -> memoryview:
+    """All values of an Arrow (large) string array, concatenated: they lie end to end in its data buffer."""
+    if strings.null_count:
+        strings = pc.fill_null(strings, "")
+    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(strings.buffers()[1], dtype=width)[strings.offset: strings.offset + len(strings) + 1]
+    data = strings.buffers()[2]
+    if data is None:
+        return memoryview(b"")
+    return memoryview(data)[int(offsets[0]): int(offsets[-1])]
 
 
 _VERDICT_COLOURS = {"eligible": "#1a9850", "conditional": "#e08214", "ineligible": "#d73027"}

@@ -116,3 +116,43 @@ def test_every_rule_fires_in_the_sample_under_every_profile():
             fired = set(";".join(res.table["reasons"]).split(";")) - {""}
             assert set(res.profile.rule_ids) <= fired, profile
             assert set(res.table["verdict"]) == {"eligible", "conditional", "ineligible"}
+
+
+def test_spreadsheet_cells_keep_their_types_and_long_tables_continue(monkeypatch, tmp_path):
+    from landgis import report
+
+    with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
+        result = landgis.screen(SAMPLE, progress=False)
+    monkeypatch.setattr(report, "SHEET_ROWS", 150)  # Excel's 1,048,575 rows, scaled down
+    report.write_xlsx(result, tmp_path / "x.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)
+    assert wb.sheetnames[:3] == ["入市地块清单", "入市地块清单 (2)", "入市地块清单 (3)"]
+    rows = [r for name in wb.sheetnames[:3] for r in list(wb[name].iter_rows(values_only=True))[1:]]
+    assert [r[0] for r in rows] == result.inventory["parcel_id"].tolist()  # 150 + 150 + 112, in order
+    header = next(wb["入市地块清单 (3)"].iter_rows(values_only=True))
+    first = dict(zip(header, rows[0]))
+    inv = result.inventory.iloc[0]
+    assert first["面积(平方米)"] == inv["area_m2"] and isinstance(first["面积(平方米)"], float)
+    assert first["形成年份"] == inv["formed_year"] and isinstance(first["形成年份"], int)
+    assert first["所有权已登记"] == ("是" if inv["registered"] else "否")
+    assert first["距最近道路(米)"] == pytest.approx(inv["road_distance_m"])
+
+
+def test_csv_writes_odd_values_exactly(tmp_path):
+    from landgis.io import write_csv
+
+    frame = pd.DataFrame({
+        "id": ["a", "b,c", 'q"x', None], "area": [1.5, float("nan"), 0.1 + 0.2, 2.0],
+        "mixed": [1, "两", None, 2.5],  # a user's attribute with numbers and text: written as text
+        "ok": pd.array([True, None, False, True], dtype="boolean"),
+        "n": pd.array([1, None, 3, 4], dtype="Int64"), "text": ["=SUM(A1)", "两行\n文字", "", "x"]})
+    write_csv(frame, tmp_path / "x.csv")
+    raw = (tmp_path / "x.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
+    back = pd.read_csv(tmp_path / "x.csv", keep_default_na=False, dtype=str)
+    assert back["id"].tolist() == ["a", "b,c", 'q"x', ""]
+    assert back["area"].tolist() == ["1.5", "", "0.30000000000000004", "2"]  # shortest round-trip digits
+    assert back["mixed"].tolist() == ["1", "两", "", "2.5"]
+    assert back["ok"].tolist() == ["true", "", "false", "true"]
+    assert back["n"].tolist() == ["1", "", "3", "4"]
+    assert back["text"].tolist() == ["=SUM(A1)", "两行\n文字", "", "x"]
