@@ -33,6 +33,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
 from landgis import io
+from landgis.overlay import in_threads
 from landgis.config import STANDARD_FIELDS, LayerSpec, Project
 from landgis.errors import (
     CRSGuessWarning,
@@ -384,8 +385,9 @@ def clean_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     missing = shapely.is_missing(geoms)
     status[missing] = "null"
     out = geoms.copy()
+    flat = ~(shapely.has_z(geoms) | shapely.has_m(geoms))  # missing geometries count as flat
+    out[~flat] = shapely.force_2d(geoms[~flat])
     present = ~missing
-    out[present] = shapely.force_2d(geoms[present])
     empty = present & shapely.is_empty(out)
     status[empty] = "empty"
     live = present & ~empty
@@ -394,7 +396,7 @@ def clean_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     collection = live & (type_id == 7)
     status[live & ~polygonal & ~collection] = "not_polygon"
     check = polygonal | collection
-    invalid = check & ~shapely.is_valid(out)
+    invalid = check & ~in_threads(shapely.is_valid, out)
     if invalid.any():
         out[invalid] = shapely.make_valid(out[invalid], method="structure", keep_collapsed=False)
     fix = invalid | collection
@@ -431,9 +433,13 @@ def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> parse_bool(pd.Series(["是", "N", "", "TRUE", 0, "maybe"]))[0].tolist()
     [True, False, <NA>, True, False, <NA>]
     """
-    text = _map_distinct(values, lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
-                                      else str(int(v)) if isinstance(v, (bool, np.bool_, int, np.integer))
-                                      else str(v)).str.strip().str.lower()
+    return _per_distinct(values, _parse_bool_distinct)
+
+
+def _parse_bool_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+                      else str(int(v)) if isinstance(v, (bool, np.bool_, int, np.integer))
+                      else str(v)).astype(object).str.strip().str.lower()
     text = text.str.replace(r"\.0+$", "", regex=True)
     parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
     parsed[text.isin(_TRUE)] = True
@@ -442,11 +448,31 @@ def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, bad
 
 
+def _per_distinct(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
+    """``parse(values)`` computed once per distinct value (a county has 150k rows, a dozen values).
+
+    ``parse`` takes a Series and returns ``(parsed, bad)`` Series. Values equal in
+    Python (``1``, ``1.0``, ``True``) share one parse, so ``parse`` must give them
+    the same result; missing values are parsed as ``None``.
+    """
+    codes, uniques = pd.factorize(values.astype(object).to_numpy(), use_na_sentinel=True)
+    distinct = pd.Series(list(uniques) + [None], dtype=object)
+    parsed, bad = parse(distinct)
+    take = np.where(codes < 0, len(distinct) - 1, codes)
+    return (pd.Series(parsed.to_numpy()[take], index=values.index, dtype=parsed.dtype),
+            pd.Series(bad.to_numpy(dtype=bool)[take], index=values.index))
+
+
 def _parse_year(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_datetime64_any_dtype(values):
         years = values.dt.year.astype("Int64")
         return years, pd.Series(False, index=values.index)
-    text = values.astype(object).map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)).str.strip()
+    return _per_distinct(values, _parse_year_distinct)
+
+
+def _parse_year_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+                      else str(v)).astype(object).str.strip()
     match = text.str.extract(r"^(\d{4})(?:\.0+)?(?:[-/年.]\d{1,2}(?:[-/月.]\d{1,2}日?)?)?$")[0]
     years = pd.to_numeric(match, errors="coerce").astype("Int64")
     bad = (text != "") & years.isna()
@@ -656,7 +682,8 @@ def _collective(ownership: pd.Series) -> pd.Series:
         if "国有" in s or re.fullmatch(r"1[0-9]|2[0-9]", s):
             return False
         return pd.NA
-    return ownership.map(one).astype("boolean")
+    parsed, _ = _per_distinct(ownership, lambda u: (u.map(one).astype("boolean"), pd.Series(False, index=u.index)))
+    return parsed
 
 
 def _report_geometry(problems: list[Problem], role: str, status: np.ndarray, frame: pd.DataFrame,

@@ -135,8 +135,9 @@ class CodeTable:
 
 def normalize_codes(values: pd.Series) -> pd.Series:
     """Codes as clean strings: ``203.0`` → ``"203"``, blanks → ``""``."""
-    out = values.astype(object).where(values.notna(), "")
-    return out.map(_norm).astype(object)
+    codes, uniques = pd.factorize(values.astype(object).to_numpy(), use_na_sentinel=True)
+    normed = np.array([_norm(u) for u in uniques.tolist()] + [""], dtype=object)  # once per distinct code
+    return pd.Series(normed[np.where(codes < 0, len(normed) - 1, codes)], index=values.index, dtype=object)
 
 
 @cache

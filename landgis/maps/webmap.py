@@ -41,6 +41,7 @@ import shapely
 from pyproj import Transformer
 
 from landgis.inventory import M2_PER_MU, VERDICT_ZH
+from landgis.overlay import query_in_threads
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
 
 __all__ = ["web_map", "WebMap", "VERDICT_COLOURS", "BASEMAPS"]
@@ -256,7 +257,7 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         # a county's plan has 100k+ patches (26 MB of page at 150k parcels); the briefing needs
         # the planned use of the candidate parcels, so only patches touching a parcel are drawn
         tree = shapely.STRtree(np.asarray(inv.geometry.values, dtype=object)[ok])
-        touching = np.unique(tree.query(np.asarray(zoning.geometry.values, dtype=object), predicate="intersects")[0])
+        touching = np.unique(query_in_threads(tree, np.asarray(zoning.geometry.values, dtype=object), "intersects")[0])
         zoning_note = f"仅显示与地块相交的 {len(touching):,} 个图斑（共 {len(zoning):,} 个）"
         zoning = zoning.iloc[touching]
     if zoning is not None and len(zoning):
