@@ -207,13 +207,22 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     usable = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
     tree_geoms = np.where(usable, parcels, None)
     tree = shapely.STRtree(tree_geoms)
+    prepared_here = ~shapely.is_prepared(pieces)
     shapely.prepare(pieces)
-    piece_idx, parcel_idx = query_in_threads(tree, pieces, "intersects", threads=threads)
-    if len(piece_idx) == 0:
-        return empty
+    try:
+        piece_idx, parcel_idx = query_in_threads(tree, pieces, "intersects", threads=threads)
+        if len(piece_idx) == 0:
+            return empty
+        # a prepared geometry builds its indexes lazily and is not thread-safe: each piece's
+        # pairs stay in one thread's chunk
+        by_piece = np.argsort(piece_idx, kind="stable")
+        piece_idx, parcel_idx = piece_idx[by_piece], parcel_idx[by_piece]
+        contained = in_threads(shapely.contains_properly, pieces[piece_idx], parcels[parcel_idx],
+                               threads=threads, together=piece_idx)
+    finally:  # the layer's own geometries are not left prepared (memory, and no surprise for callers)
+        shapely.destroy_prepared(pieces[prepared_here])
     order = np.lexsort((piece_idx, parcel_idx))
-    piece_idx, parcel_idx = piece_idx[order], parcel_idx[order]
-    contained = in_threads(shapely.contains_properly, pieces[piece_idx], parcels[parcel_idx], threads=threads)
+    piece_idx, parcel_idx, contained = piece_idx[order], parcel_idx[order], contained[order]
     area = np.zeros(len(piece_idx))
     parcel_area = shapely.area(parcels)
     area[contained] = parcel_area[parcel_idx[contained]]
@@ -241,19 +250,38 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     return LayerOverlay(pairs, geoms[positive] if wanted else None, n, candidate_pairs=len(piece_idx))
 
 
-def in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int | None = None) -> np.ndarray:
+def in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int | None = None,
+               together: np.ndarray | None = None) -> np.ndarray:
     """``func(*arrays)`` on aligned geometry arrays, in chunks over threads when they are long.
 
     shapely's vectorized functions release the GIL, so chunks run in parallel.
+    ``together`` (sorted keys, one per row) keeps rows with equal keys in one chunk:
+    a geometry used in several rows must not be used by two threads at once when it
+    is prepared.
     """
     n = len(arrays[0])
     workers = threads or min(4, os.cpu_count() or 1)
     if workers <= 1 or n < 2 * _MIN_PAIRS_PER_THREAD:
         return func(*arrays)
-    chunks = np.array_split(np.arange(n), workers * 4)
+    chunks = thread_chunks(n, workers * 4, together)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         parts = list(pool.map(lambda idx: func(*(a[idx] for a in arrays)), chunks))
     return np.concatenate(parts)
+
+
+def thread_chunks(n: int, count: int, together: np.ndarray | None = None) -> list[np.ndarray]:
+    """``count`` runs of positions ``0..n-1`` of near-equal length; rows with equal ``together`` keys
+    (sorted) are never split between two runs.
+
+    >>> [c.tolist() for c in thread_chunks(6, 3, np.array([0, 0, 0, 1, 2, 2]))]
+    [[0, 1, 2], [3], [4, 5]]
+    """
+    bounds = np.linspace(0, n, count + 1).astype(np.int64)
+    if together is not None and n:
+        starts = np.flatnonzero(np.r_[True, together[1:] != together[:-1]])
+        cut = np.searchsorted(starts, bounds[1:-1])
+        bounds = np.unique(np.r_[0, np.where(cut < len(starts), starts[np.minimum(cut, len(starts) - 1)], n), n])
+    return [np.arange(a, b) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()) if b > a]
 
 
 def query_in_threads(tree: shapely.STRtree, geoms: np.ndarray, predicate: str | None = None,
@@ -314,8 +342,8 @@ def ground_pieces(overlay: LayerOverlay, parcels: np.ndarray | None = None) -> n
 def union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The union of each parcel's geometries: (sorted distinct parcels, one geometry each).
 
-    A parcel with one piece keeps it as is; the others are unioned in a few
-    chunks spread over threads (GEOS frees the GIL), not one task per parcel.
+    A parcel with one piece keeps it as is; the others are unioned row-wise in
+    C, in chunks spread over threads (GEOS frees the GIL).
 
     >>> hit, g = union_by_parcel(np.array([3, 1, 3]), np.array([shapely.box(0, 0, 1, 1), shapely.box(5, 5, 6, 6),
     ...                                                         shapely.box(1, 0, 2, 1)]))
@@ -329,19 +357,18 @@ def union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, 
     single = counts == 1
     out[single] = geoms[starts[single]]
     multi = np.flatnonzero(~single)
-    if len(multi):
-        def union_chunk(idx: np.ndarray) -> list:
-            return [shapely.union_all(geoms[starts[i]:starts[i] + counts[i]]) for i in idx]
-
-        workers = min(4, os.cpu_count() or 1)
-        chunks = np.array_split(multi, max(1, min(len(multi) // 500, workers * 4)))
-        if workers > 1 and len(chunks) > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(union_chunk, chunks))
-        else:
-            results = [union_chunk(c) for c in chunks]
-        for idx, res in zip(chunks, results, strict=True):
-            out[idx] = res
+    # Each parcel's pieces go in one row of a None-padded 2-D array and shapely.union_all(axis=1)
+    # unions every row in C (a Python call per parcel was most of the time). Rows are grouped
+    # by piece count in powers of two, so padding at most doubles the array.
+    width_class = np.ceil(np.log2(counts[multi])).astype(int) if len(multi) else np.array([], int)
+    for wc in np.unique(width_class):
+        rows = multi[width_class == wc]
+        width = int(counts[rows].max())
+        table = np.full((len(rows), width), None, dtype=object)
+        row_of = np.repeat(np.arange(len(rows)), counts[rows])
+        col_of = np.arange(len(row_of)) - np.repeat(np.cumsum(counts[rows]) - counts[rows], counts[rows])
+        table[row_of, col_of] = geoms[np.repeat(starts[rows], counts[rows]) + col_of]
+        out[rows] = in_threads(lambda t: shapely.union_all(t, axis=1), table)
     return hit, out
 
 

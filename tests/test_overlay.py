@@ -126,3 +126,21 @@ def test_overlap_never_exceeds_parcel_and_ignores_order(boxes, rot):
     np.testing.assert_allclose(got, again, rtol=1e-12, atol=1e-9)
     exact = [shapely.intersection(p, shapely.union_all(layer)).area for p in parcels]
     np.testing.assert_allclose(got, exact, rtol=1e-9, atol=1e-9)
+
+
+def test_threads_give_the_single_thread_result_and_leave_the_layer_unprepared():
+    # 12 000 parcels under two large polygons: every large polygon is in thousands of pairs,
+    # which span all thread chunks (a prepared geometry shared by two threads crashed GEOS)
+    xs, ys = np.meshgrid(np.arange(120) * 10.0, np.arange(100) * 10.0)
+    parcels = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 8, ys.ravel() + 8)
+    layer = np.array([shapely.Point(300, 500).buffer(420, quad_segs=64),
+                      shapely.box(605, -5, 1300, 1200).difference(shapely.box(900, 400, 1000, 600))])
+    one = overlay_layer(parcels, layer, threads=1, max_vertices=0)
+    for _ in range(3):
+        two = overlay_layer(parcels, layer, threads=2, max_vertices=0)
+        assert two.pairs.equals(one.pairs)
+    assert not shapely.is_prepared(layer).any()
+    assert len(one.pairs) > 9000 and one.pairs["contained"].sum() > 8000
+    inside = shapely.intersection(parcels[:, None], layer[None, :])
+    assert np.allclose(np.bincount(one.pairs["parcel"], one.pairs["overlap_m2"], minlength=len(parcels)),
+                       shapely.area(inside).sum(axis=1), rtol=0, atol=1e-9)
