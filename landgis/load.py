@@ -651,7 +651,15 @@ def name_towns(parcels: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, problems: lis
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return _map_distinct(values.reset_index(drop=True),
+    """Attribute values as stripped text; integral floats without ``.0``; missing → ``""``."""
+    values = values.reset_index(drop=True)
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return values.astype(str).astype(object)
+    if pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        # text columns (arrow or object): vectorized, no Python call per value
+        return values.astype("string").str.strip().fillna("").astype(object)
+    return _map_distinct(values,
         lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else
         str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip()).astype(object)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import zipfile
 from html import escape
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,9 +83,8 @@ def _sheet(wb: _Workbook, title: str, frame: pd.DataFrame, headers: dict[str, st
     """
     header = [headers.get(c, c) for c in frame.columns]
     for part, start in enumerate(range(0, max(len(frame), 1), SHEET_ROWS), start=1):
-        chunk = frame.iloc[start: start + SHEET_ROWS]
         name = title[:31] if part == 1 else f"{title[:25]} ({part})"
-        wb.add_sheet(name, header, [_column_cells(chunk[c]) for c in chunk.columns])
+        wb.add_sheet(name, header, frame.iloc[start: start + SHEET_ROWS])
 
 
 # A minimal streaming xlsx writer. openpyxl builds an object per cell (about
@@ -149,27 +149,36 @@ class _Workbook:
     _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
     def __init__(self) -> None:
-        self.sheets: list[tuple[str, list[bytes]]] = []
+        self.sheets: list[tuple[str, Iterator[bytes | memoryview]]] = []
+        self.big: list[bool] = []
 
-    def add_sheet(self, title: str, header: list[str], columns: list[pa.Array]) -> None:
-        head = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                f'<worksheet xmlns="{self._NS}"><sheetViews><sheetView workbookViewId="0">'
-                '<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>'
-                '</sheetView></sheetViews><sheetData>'
-                '<row r="1">' + "".join(_text_cell(str(h), ' s="1"') for h in header) + "</row>")
-        parts = [head.encode("utf-8")]
-        n_rows = len(columns[0]) if columns else 0
-        if n_rows:
-            numbers = pc.cast(pa.array(np.arange(2, n_rows + 2)), pa.large_string())
-            columns = [c.cast(pa.large_string()) for c in columns]  # 64-bit offsets: a sheet may pass 2 GB
-            def lit(text: str) -> pa.Scalar:
-                return pa.scalar(text, pa.large_string())
+    #: rows turned into XML at a time: a 150k-row sheet is ~400 MB of XML, never held whole
+    BLOCK_ROWS = 20_000
 
+    def add_sheet(self, title: str, header: list[str], frame: pd.DataFrame) -> None:
+        """A sheet of ``frame``'s rows under ``header``; its XML is made while saving, block by block."""
+        self.sheets.append((title, self._sheet_xml(header, frame)))
+        self.big.append(len(frame) > 200_000)  # may pass 2 GiB of XML: needs a ZIP64 entry
+
+    def _sheet_xml(self, header: list[str], frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
+        yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+               f'<worksheet xmlns="{self._NS}"><sheetViews><sheetView workbookViewId="0">'
+               '<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>'
+               '</sheetView></sheetViews><sheetData>'
+               '<row r="1">' + "".join(_text_cell(str(h), ' s="1"') for h in header) + "</row>").encode("utf-8")
+
+        def lit(text: str) -> pa.Scalar:
+            return pa.scalar(text, pa.large_string())
+
+        for start in range(0, len(frame), self.BLOCK_ROWS):
+            block = frame.iloc[start: start + self.BLOCK_ROWS]
+            numbers = pc.cast(pa.array(np.arange(start + 2, start + len(block) + 2)), pa.large_string())
+            columns = [_column_cells(block[c]).cast(pa.large_string()) for c in block.columns]
             rows = pc.binary_join_element_wise(lit('<row r="'), numbers, lit('">'), *columns, lit("</row>"), lit(""))
+            del columns
             for chunk in rows.chunks if isinstance(rows, pa.ChunkedArray) else [rows]:
-                parts.append(_string_bytes(chunk))
-        parts.append(b"</sheetData></worksheet>")
-        self.sheets.append((title, parts))
+                yield _string_bytes(chunk)
+        yield b"</sheetData></worksheet>"
 
     def save(self, path: Path | str) -> None:
         n = len(self.sheets)
@@ -215,7 +224,7 @@ class _Workbook:
             for name, text in files.items():
                 zf.writestr(name, text)
             for i, (_, parts) in enumerate(self.sheets):
-                with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w") as out:
+                with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w", force_zip64=self.big[i]) as out:
                     for part in parts:
                         out.write(part)
 

@@ -63,6 +63,7 @@ ZONING_CLASSES: dict[str, tuple[str, str]] = {
 _OTHER_ZONING = ("其他", "#eeeeee")
 _SIMPLIFY_M = 0.5
 _SIMPLIFY_ABOVE = 64
+_ENCODE_BLOCK = 20_000
 _ASSETS = resources.files("landgis.maps") / "assets"
 
 
@@ -83,8 +84,11 @@ def _leaflet_css() -> str:
 def _json_for_html(obj: Any) -> str:
     """JSON safe inside an HTML ``<script>`` element (no ``</script>``, no ``<!--``)."""
     raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (raw.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        if char in raw:  # a 60 MB page is not copied for a character it does not hold
+            raw = raw.replace(char, escaped)
+    return raw
 
 
 # ---------------------------------------------------------------- geometry encoding
@@ -106,6 +110,9 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms):
         return []
+    if len(geoms) > _ENCODE_BLOCK:  # the per-character arrays of 150k parcels took 400 MB at once
+        return [text for start in range(0, len(geoms), _ENCODE_BLOCK)
+                for text in encode_geometries(geoms[start: start + _ENCODE_BLOCK], precision, crs)]
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
     gtype, coords, offsets = shapely.to_ragged_array(geoms)
@@ -300,12 +307,20 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
 class WebMap:
     """A rendered map page: ``.save(path)``, ``.html`` and inline display in Jupyter."""
 
-    def __init__(self, page: str):
-        self.html = page
+    def __init__(self, page: str | list[str]):
+        self._parts = [page] if isinstance(page, str) else list(page)
+
+    @property
+    def html(self) -> str:
+        """The whole page as one string."""
+        return "".join(self._parts)
 
     def save(self, path: str | Path) -> Path:
+        """Write the page (UTF-8), part by part: the county page is never encoded whole."""
         path = Path(path)
-        path.write_text(self.html, encoding="utf-8")
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            for part in self._parts:
+                out.write(part)
         return path
 
     def _repr_html_(self) -> str:
@@ -313,7 +328,7 @@ class WebMap:
                 f'sandbox="allow-scripts allow-popups" srcdoc="{html.escape(self.html, quote=True)}"></iframe>')
 
     def __len__(self) -> int:
-        return len(self.html)
+        return sum(len(p) for p in self._parts)
 
 
 def web_map(result: Any, *, basemap: str = "none", tianditu_token: str | None = None,
@@ -340,11 +355,16 @@ def web_map(result: Any, *, basemap: str = "none", tianditu_token: str | None = 
         raise ValueError("basemap 'tianditu' needs tianditu_token (the tk key issued by 天地图)")
     data = map_data(result)
     payload = _payload(data, basemap, tianditu_token, detail_limit)
-    return WebMap(render_page(payload))
+    return WebMap(render_page_parts(payload))
 
 
 def render_page(payload: dict[str, Any]) -> str:
     """The HTML page for a map payload (everything inlined)."""
+    return "".join(render_page_parts(payload))
+
+
+def render_page_parts(payload: dict[str, Any]) -> list[str]:
+    """:func:`render_page` in three parts (head, data, tail), so the data is never copied into a page string."""
     boot = ("window.__landgisErrors=[];window.addEventListener('error',function(e){"
             "window.__landgisErrors.push(String(e.message||e));});")
     leaflet_js = _asset("leaflet.js")
@@ -358,7 +378,7 @@ def render_page(payload: dict[str, Any]) -> str:
            "img-src data: https://tile.openstreetmap.org https://*.tianditu.gov.cn; "
            "connect-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
     title = html.escape(str(payload.get("title", "")) + " — 入市筛查地图")
-    return (
+    head = (
         "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{html.escape(csp)}\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -366,6 +386,6 @@ def render_page(payload: dict[str, Any]) -> str:
         f"<script>{boot}</script>\n"
         f"<style>{_leaflet_css()}</style>\n<style>{_asset('landgis-map.css')}</style>\n"
         f"<script>{leaflet_js}</script>\n</head>\n<body>\n<div id=\"map\"></div>\n"
-        f"<script type=\"application/json\" id=\"landgis-data\">{_json_for_html(payload)}</script>\n"
-        f"<script>{page_js}</script>\n</body>\n</html>\n"
+        "<script type=\"application/json\" id=\"landgis-data\">"
     )
+    return [head, _json_for_html(payload), f"</script>\n<script>{page_js}</script>\n</body>\n</html>\n"]
