@@ -38,7 +38,10 @@ from landgis.load import LoadedLayers, load_layers
 from landgis.profiles import Profile, load_profile
 from landgis.rules import SkippedRule, evaluate_rules
 
-__all__ = ["screen", "ScreeningResult", "screen_layers"]
+__all__ = ["screen", "ScreeningResult", "screen_layers", "KEPT_LAYERS"]
+
+#: input layers a ScreeningResult keeps (for its maps); the others are freed after screening
+KEPT_LAYERS = ("farmland", "redline", "udb", "zoning", "admin")
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -66,6 +69,13 @@ class ScreeningResult:
         rules that could not be checked, and why.
     timings
         seconds per stage.
+    facts
+        every fact per parcel the rules read (aligned with ``inventory``).
+    layers
+        the canonical input layers the maps draw (farmland, red line, urban
+        development boundary, planned use, admin). The survey layers are not
+        kept once screened: at county scale they are the largest layers in
+        memory and nothing after screening reads them.
 
     In Jupyter the result displays as a summary: parcels and areas (m², 亩) by
     verdict, the most frequent reasons, legacy land, input problems and
@@ -385,7 +395,7 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     log.info("screened %d parcels: %s", len(inventory), inventory["verdict"].value_counts().to_dict())
     return ScreeningResult(inventory=inventory, conflicts=conflicts, profile=profile, project=project,
                            problems=problems, skipped=skipped, timings=timings, facts=facts,
-                           layers=loaded.layers)
+                           layers={role: frame for role, frame in loaded.layers.items() if role in KEPT_LAYERS})
 
 
 class _Progress:
