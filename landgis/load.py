@@ -657,8 +657,11 @@ def _text(values: pd.Series) -> pd.Series:
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return values.astype(str).astype(object)
     if pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        # text columns (arrow or object): vectorized, no Python call per value
-        return values.astype("string").str.strip().fillna("").astype(object)
+        # text: each distinct value stripped once, vectorized; rows share the distinct strings
+        # (a survey's 450k class codes are a few dozen strings, not 450k copies)
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+        stripped = pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)
+        return pd.Series(np.append(stripped, "")[np.where(codes < 0, len(stripped), codes)], dtype=object)
     return _map_distinct(values,
         lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else
         str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip()).astype(object)

@@ -7,6 +7,7 @@ inventory as a GeoDataFrame and writes every output the CLI writes.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import sys
 import time
@@ -215,6 +216,7 @@ class ScreeningResult:
         finally:
             step.close()
         self.timings["write"] = time.perf_counter() - t0
+        release_free_memory()
         return out
 
     def map(self):
@@ -344,9 +346,32 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
         load_deferred_layers(loaded, project)  # roads layer, raster constraints
         timings["load"] = time.perf_counter() - t0
         result = screen_layers(loaded, project, prof, progress=step, timings=timings)
+        del loaded  # the survey layers and overlay pieces: hundreds of MB at county scale
+        release_free_memory()
     finally:
         step.close()
     return result
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by Python and GEOS back to the operating system (glibc only; else nothing).
+
+    glibc keeps freed small blocks (a county's 450k survey polygons) in its heap, and
+    Arrow's pool keeps the writers' buffers, so the next stage would otherwise stack on
+    top of memory no one uses.
+    """
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):
+        pass
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
 
 
 def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
@@ -364,6 +389,7 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     overlays = compute_overlays(parcels, loaded.layers, progress=lambda role: step(f"overlay {role}"),
                                 piece_masks=conflict_piece_masks(loaded.layers, tables))
     timings["overlay"] = time.perf_counter() - t
+    release_free_memory()  # the overlays' intersections
 
     t = time.perf_counter()
     step("rules")
@@ -383,6 +409,7 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
         problems.append(Problem("warning", "", msg))
         warnings.warn(msg, SkippedRuleWarning, stacklevel=3)
     timings["rules"] = time.perf_counter() - t
+    release_free_memory()
 
     t = time.perf_counter()
     step("inventory")

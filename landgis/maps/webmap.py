@@ -96,8 +96,9 @@ def _json_for_html(obj: Any) -> str:
 def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None) -> list[str]:
     """Polygons as compact lon/lat strings: one per geometry.
 
-    ``geoms`` are in ``crs`` (default: already lon/lat); their coordinates are
-    converted to EPSG:4326 in one pass, without building converted geometries.
+    ``geoms`` are in ``crs`` (a CRS, or a Transformer to EPSG:4326; default: already
+    lon/lat); their coordinates are converted in one pass, without building converted
+    geometries.
 
     Each ring is a run of zig-zag, delta-encoded integers (coordinate × 10⁶, lon then
     lat) written five bits per character as in Google's polyline algorithm
@@ -110,6 +111,8 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms):
         return []
+    if crs is not None and not isinstance(crs, Transformer):
+        crs = Transformer.from_crs(crs, 4326, always_xy=True)  # once: building one takes ~0.1 s
     if len(geoms) > _ENCODE_BLOCK:  # the per-character arrays of 150k parcels took 400 MB at once
         return [text for start in range(0, len(geoms), _ENCODE_BLOCK)
                 for text in encode_geometries(geoms[start: start + _ENCODE_BLOCK], precision, crs)]
@@ -117,8 +120,7 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
         geoms = shapely.force_2d(geoms)
     gtype, coords, offsets = shapely.to_ragged_array(geoms)
     if crs is not None:
-        to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
-        lon, lat = to_lonlat.transform(coords[:, 0], coords[:, 1])
+        lon, lat = crs.transform(coords[:, 0], coords[:, 1])
         coords = np.column_stack([lon, lat])
     if gtype == shapely.GeometryType.POLYGON:
         ring_off, poly_off = offsets
