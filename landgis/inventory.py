@@ -17,7 +17,7 @@ from pyproj import CRS, Proj, Transformer
 
 from landgis.codes import CodeTable, normalize_codes
 from landgis.facts import FactTable
-from landgis.overlay import ground_pieces, in_threads, union_by_parcel
+from landgis.overlay import ground_pieces, in_threads, union_by_parcel, union_kept_pieces
 from landgis.profiles import Profile
 from landgis.rules import reason_texts
 
@@ -244,13 +244,13 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
             sub = pairs[sel]
             if not len(sub):
                 continue
-            if overlay.pieces is not None:  # kept by the overlay for exactly these features
-                inter = overlay.pieces[sel]
+            if overlay.has_pieces:  # kept by the overlay for exactly these features
+                hit, pieces = union_kept_pieces(overlay, sel)
             else:
                 inter = in_threads(shapely.intersection, np.asarray(parcels.geometry.values, dtype=object)[
                     sub["parcel"].to_numpy()], np.asarray(layers[role].geometry.values, dtype=object)[
                     sub["feature"].to_numpy()])
-            hit, pieces = union_by_parcel(sub["parcel"].to_numpy(), inter)
+                hit, pieces = union_by_parcel(sub["parcel"].to_numpy(), inter)
         area = shapely.area(pieces)
         keep = area > 0
         rows.append(pd.DataFrame({"parcel_id": pid[hit[keep]], "rule": rule, "layer": role,

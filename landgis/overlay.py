@@ -59,6 +59,8 @@ __all__ = [
 #: Layer polygons with more vertices than this are subdivided before overlay.
 MAX_VERTICES = 256
 _MIN_PAIRS_PER_THREAD = 4000
+_INTERSECT_BLOCK = 50_000
+_PREPARE_ABOVE = 64
 
 
 @dataclass
@@ -70,12 +72,42 @@ class LayerOverlay:
     feature appears once per piece), ``overlap_m2`` the exact overlap and
     ``contained`` whether the parcel lies wholly inside. ``pieces`` (when
     kept) holds the overlap geometries aligned with ``pairs``.
+
+    Kept pieces are stored compactly: a piece that is a whole parcel refers to
+    the parcel's geometry, any other as WKB (a quarter of a GEOS geometry's
+    memory; a county's survey keeps ~300k pieces until the conflict layer is
+    drawn). :meth:`piece_geoms` decodes the ones asked for.
     """
 
     pairs: pd.DataFrame
-    pieces: np.ndarray | None
     parcel_count: int
     candidate_pairs: int = 0
+    parcels: np.ndarray | None = None   # the parcels' geometries (contained pieces are these)
+    kept: np.ndarray | None = None      # per pair: piece kept
+    wkb: np.ndarray | None = None       # per pair: WKB of a kept piece that is not a whole parcel
+
+    @property
+    def has_pieces(self) -> bool:
+        return self.kept is not None
+
+    @property
+    def pieces(self) -> np.ndarray | None:
+        """Every pair's overlap geometry (``None`` where not kept), or ``None`` without kept pieces."""
+        return self.piece_geoms() if self.has_pieces else None
+
+    def piece_geoms(self, sel: np.ndarray | None = None) -> np.ndarray:
+        """The overlap geometries of the pairs ``sel`` (a mask or positions; default all)."""
+        if not self.has_pieces:
+            raise ValueError("the overlay kept no pieces: overlay with keep_pieces=...")
+        idx = np.arange(len(self.pairs)) if sel is None else np.arange(len(self.pairs))[sel]
+        out = np.full(len(idx), None, dtype=object)
+        kept = self.kept[idx]
+        whole = kept & self.pairs["contained"].to_numpy()[idx]
+        out[whole] = self.parcels[self.pairs["parcel"].to_numpy()[idx[whole]]]
+        cut = kept & ~whole
+        if cut.any():
+            out[cut] = shapely.from_wkb(self.wkb[idx[cut]])
+        return out
 
 
 def subdivide(geoms: np.ndarray, max_vertices: int = MAX_VERTICES,
@@ -194,10 +226,11 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     parcels = np.asarray(parcels, dtype=object)
     layer = np.asarray(layer, dtype=object)
     n = len(parcels)
+    wanted = isinstance(keep_pieces, np.ndarray) or bool(keep_pieces)
     empty = LayerOverlay(pd.DataFrame({"parcel": np.array([], np.int64), "feature": np.array([], np.int64),
                                        "overlap_m2": np.array([], float), "contained": np.array([], bool)}),
-                         np.array([], dtype=object) if (isinstance(keep_pieces, np.ndarray) or keep_pieces)
-                         else None, n)
+                         n, parcels=parcels, kept=np.array([], bool) if wanted else None,
+                         wkb=np.array([], dtype=object) if wanted else None)
     if n == 0 or len(layer) == 0:
         return empty
     if max_vertices:
@@ -207,8 +240,10 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     usable = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
     tree_geoms = np.where(usable, parcels, None)
     tree = shapely.STRtree(tree_geoms)
-    prepared_here = ~shapely.is_prepared(pieces)
-    shapely.prepare(pieces)
+    # only polygons with many vertices are prepared: for the 450k small patches of a survey,
+    # preparing cost 1.2 s and 420 MB and saved nothing
+    prepared_here = ~shapely.is_prepared(pieces) & (shapely.get_num_coordinates(pieces) > _PREPARE_ABOVE)
+    shapely.prepare(pieces[prepared_here])
     try:
         piece_idx, parcel_idx = query_in_threads(tree, pieces, "intersects", threads=threads)
         if len(piece_idx) == 0:
@@ -226,20 +261,20 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     area = np.zeros(len(piece_idx))
     parcel_area = shapely.area(parcels)
     area[contained] = parcel_area[parcel_idx[contained]]
-    wanted = isinstance(keep_pieces, np.ndarray) or bool(keep_pieces)
     keep = (np.asarray(keep_pieces, dtype=bool)[owner[piece_idx]] if isinstance(keep_pieces, np.ndarray)
             else np.full(len(piece_idx), wanted))
-    geoms = np.full(len(piece_idx), None, dtype=object) if wanted else None
-    if wanted:
-        geoms[contained & keep] = parcels[parcel_idx[contained & keep]]
+    wkb = np.full(len(piece_idx), None, dtype=object) if wanted else None
     todo = np.flatnonzero(~contained)
-    if len(todo):
-        a_geoms = parcels[parcel_idx[todo]]
-        b_geoms = pieces[piece_idx[todo]]
-        inter = in_threads(shapely.intersection, a_geoms, b_geoms, threads=threads)
-        area[todo] = shapely.area(inter)
-        if wanted:
-            geoms[todo[keep[todo]]] = inter[keep[todo]]
+    # intersections block by block: each block's geometries become areas (and WKB for the
+    # kept ones) before the next is cut, so 330k survey intersections are never alive at once
+    for start in range(0, len(todo), _INTERSECT_BLOCK):
+        block = todo[start: start + _INTERSECT_BLOCK]
+        inter = in_threads(shapely.intersection, parcels[parcel_idx[block]], pieces[piece_idx[block]],
+                           threads=threads)
+        area[block] = shapely.area(inter)
+        if wanted and keep[block].any():
+            wkb[block[keep[block]]] = shapely.to_wkb(inter[keep[block]])
+        del inter
     positive = area > 0
     pairs = pd.DataFrame({
         "parcel": parcel_idx[positive].astype(np.int64),
@@ -247,7 +282,8 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         "overlap_m2": area[positive],
         "contained": contained[positive],
     })
-    return LayerOverlay(pairs, geoms[positive] if wanted else None, n, candidate_pairs=len(piece_idx))
+    return LayerOverlay(pairs, n, candidate_pairs=len(piece_idx), parcels=parcels,
+                        kept=keep[positive] if wanted else None, wkb=wkb[positive] if wanted else None)
 
 
 def in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int | None = None,
@@ -316,7 +352,7 @@ def ground_overlap(overlay: LayerOverlay, min_features: int = 2) -> np.ndarray:
         return total
     distinct = pairs.groupby("parcel")["feature"].nunique()
     multi = distinct.index[distinct.to_numpy() >= min_features].to_numpy()
-    if len(multi) and overlay.pieces is None:
+    if len(multi) and not overlay.has_pieces:
         raise ValueError("ground_overlap needs the overlap pieces: overlay with keep_pieces=True")
     if len(multi):
         unions = ground_pieces(overlay, multi)
@@ -327,16 +363,28 @@ def ground_overlap(overlay: LayerOverlay, min_features: int = 2) -> np.ndarray:
 def ground_pieces(overlay: LayerOverlay, parcels: np.ndarray | None = None) -> np.ndarray:
     """The union of each parcel's overlap pieces, for the parcels asked for (default: all with overlap)."""
     pairs = overlay.pairs
-    assert overlay.pieces is not None, "overlay with keep_pieces=True"
+    assert overlay.has_pieces, "overlay with keep_pieces=True"
     if parcels is None:
         parcels = np.unique(pairs["parcel"].to_numpy())
-    sel = np.isin(pairs["parcel"].to_numpy(), parcels)
-    sub_parcel = pairs["parcel"].to_numpy()[sel]
-    sub_geoms = overlay.pieces[sel]
-    hit, unions = union_by_parcel(sub_parcel, sub_geoms)
+    hit, unions = union_kept_pieces(overlay, np.isin(pairs["parcel"].to_numpy(), parcels))
     out = np.empty(len(parcels), dtype=object)
     out[np.searchsorted(hit, parcels)] = unions
     return out
+
+
+def union_kept_pieces(overlay: LayerOverlay, sel: np.ndarray,
+                      block_parcels: int = 30_000) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`union_by_parcel` of the kept pieces of the pairs ``sel`` (a mask), decoded a block of
+    parcels at a time (a county's 300k survey pieces are never all geometries at once)."""
+    parcel = overlay.pairs["parcel"].to_numpy()
+    wanted = np.unique(parcel[sel])
+    hits, unions = [np.array([], np.int64)], [np.array([], dtype=object)]
+    for start in range(0, len(wanted), block_parcels):
+        block = sel & np.isin(parcel, wanted[start: start + block_parcels])
+        hit, union = union_by_parcel(parcel[block], overlay.piece_geoms(block))
+        hits.append(hit)
+        unions.append(union)
+    return np.concatenate(hits), np.concatenate(unions)
 
 
 def union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
