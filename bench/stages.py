@@ -33,6 +33,20 @@ LAYERS = ("parcels", "farmland", "redline", "udb", "survey", "zoning")
 
 
 def _peak_mb() -> float:
+    """This process's peak resident memory, MiB.
+
+    VmHWM (Linux) belongs to the process's own address space. ``ru_maxrss`` is
+    not used where VmHWM exists: Linux carries it across fork and exec, so a stage
+    started by a parent that had just generated a county at scale 3 (3 GB)
+    reported the parent's peak, not its own.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
