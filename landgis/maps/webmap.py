@@ -91,6 +91,26 @@ def _json_for_html(obj: Any) -> str:
     return raw
 
 
+def _json_parts_for_html(obj: dict[str, Any], depth: int = 2) -> list[str]:
+    """``_json_for_html(obj)`` as a list of parts, emptying ``obj`` as it goes.
+
+    The county payload (150k parcels × 15 columns) and its JSON need not be in
+    memory whole at the same time: each column is dumped, then dropped. Joined,
+    the parts are exactly ``_json_for_html(obj)``.
+    """
+    parts = ["{"]
+    for i, key in enumerate(list(obj)):
+        value = obj.pop(key)
+        parts.append(("," if i else "") + _json_for_html(key) + ":")
+        if depth > 1 and isinstance(value, dict) and value:
+            parts.extend(_json_parts_for_html(value, depth - 1))
+        else:
+            parts.append(_json_for_html(value))
+        del value
+    parts.append("}")
+    return parts
+
+
 # ---------------------------------------------------------------- geometry encoding
 
 def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None) -> list[str]:
@@ -356,8 +376,11 @@ def web_map(result: Any, *, basemap: str = "none", tianditu_token: str | None = 
     if basemap == "tianditu" and not tianditu_token:
         raise ValueError("basemap 'tianditu' needs tianditu_token (the tk key issued by 天地图)")
     data = map_data(result)
+    from landgis.screening import release_free_memory
+
+    release_free_memory()
     payload = _payload(data, basemap, tianditu_token, detail_limit)
-    return WebMap(render_page_parts(payload))
+    return WebMap(render_page_parts(payload, consume=True))
 
 
 def render_page(payload: dict[str, Any]) -> str:
@@ -365,8 +388,11 @@ def render_page(payload: dict[str, Any]) -> str:
     return "".join(render_page_parts(payload))
 
 
-def render_page_parts(payload: dict[str, Any]) -> list[str]:
-    """:func:`render_page` in three parts (head, data, tail), so the data is never copied into a page string."""
+def render_page_parts(payload: dict[str, Any], consume: bool = False) -> list[str]:
+    """:func:`render_page` in parts (head, the data's parts, tail), never copied into one page string.
+
+    ``consume=True`` empties ``payload`` while its JSON is made (see :func:`_json_parts_for_html`).
+    """
     boot = ("window.__landgisErrors=[];window.addEventListener('error',function(e){"
             "window.__landgisErrors.push(String(e.message||e));});")
     leaflet_js = _asset("leaflet.js")
@@ -390,4 +416,5 @@ def render_page_parts(payload: dict[str, Any]) -> list[str]:
         f"<script>{leaflet_js}</script>\n</head>\n<body>\n<div id=\"map\"></div>\n"
         "<script type=\"application/json\" id=\"landgis-data\">"
     )
-    return [head, _json_for_html(payload), f"</script>\n<script>{page_js}</script>\n</body>\n</html>\n"]
+    data = _json_parts_for_html(payload) if consume else [_json_for_html(payload)]
+    return [head, *data, f"</script>\n<script>{page_js}</script>\n</body>\n</html>\n"]
