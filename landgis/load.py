@@ -35,6 +35,7 @@ from pyproj.exceptions import CRSError, ProjError
 from landgis import io
 from landgis.overlay import in_threads
 from landgis.config import STANDARD_FIELDS, LayerSpec, Project
+from landgis.distinct import map_distinct
 from landgis.errors import (
     CRSGuessWarning,
     DatumShiftWarning,
@@ -538,8 +539,7 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         ids = pd.Series([f"(row {i + 1})" for i in range(len(frame))])
     else:
         raw = frame[fields["parcel_id"]].reset_index(drop=True)
-        ids = _map_distinct(raw, lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else
-                                     str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip())
+        ids = pd.Series(map_distinct(raw, _plain_text, missing=""), index=raw.index, dtype=object)
         blank = ids == ""
         if blank.any():
             problems.append(Problem("warning", role, f"{int(blank.sum())} parcel(s) have no id; they are "
@@ -657,30 +657,18 @@ def _text(values: pd.Series) -> pd.Series:
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":
         return values.astype(str).astype(object)
     if pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        # text: each distinct value stripped once, vectorized; rows share the distinct strings
-        # (a survey's 450k class codes are a few dozen strings, not 450k copies)
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
-        stripped = pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object)
-        return pd.Series(np.append(stripped, "")[np.where(codes < 0, len(stripped), codes)], dtype=object)
-    return _map_distinct(values,
-        lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA else
-        str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v).strip()).astype(object)
+        return pd.Series(map_distinct(values, str.strip, missing=""), dtype=object)
+    return pd.Series(map_distinct(values, _plain_text, missing=""), dtype=object)
 
 
-def _map_distinct(values: pd.Series, func) -> pd.Series:
-    """``values.astype(object).map(func)``, calling ``func`` once per distinct value.
-
-    Only for columns that are all text or all numbers (where equal hashes mean
-    equal values; ``True == 1`` would merge in a mixed column); missing values
-    all map to ``func(None)``.
-    """
-    dtype = values.dtype
-    numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
-    if len(values) < 1000 or not (numeric or pd.api.types.infer_dtype(values, skipna=True) == "string"):
-        return values.astype(object).map(func)
-    codes, uniques = pd.factorize(values.to_numpy(), use_na_sentinel=True)
-    mapped = np.array([func(u) for u in uniques.tolist()] + [func(None)], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype=object)
+def _plain_text(value: object) -> str:
+    """A value as text: integral floats without ``.0`` (codes and ids read as floats), stripped."""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        if float(value).is_integer():
+            return str(int(value))
+    return str(value).strip()
 
 
 def _collective(ownership: pd.Series) -> pd.Series:

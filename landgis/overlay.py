@@ -39,6 +39,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,11 +134,7 @@ def subdivide(geoms: np.ndarray, max_vertices: int = MAX_VERTICES,
     small = np.flatnonzero(n_coords <= max_vertices)
     workers = min(threads or min(4, os.cpu_count() or 1), len(big))
     groups = [big[i::workers] for i in range(workers)]  # big polygons dealt round-robin (GEOS releases the GIL)
-    if workers > 1:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(lambda idx: _subdivide(geoms[idx], max_vertices), groups))
-    else:
-        done = [_subdivide(geoms[groups[0]], max_vertices)]
+    done = _run_chunks(lambda idx: _subdivide(geoms[idx], max_vertices), groups, workers)
     pieces = np.concatenate([geoms[small], *(d[0] for d in done)])
     owners = np.concatenate([small, *(idx[d[1]] for idx, d in zip(groups, done, strict=True))])
     order = np.argsort(owners, kind="stable")
@@ -152,8 +149,29 @@ def _subdivide(geoms: np.ndarray, max_vertices: int, exact: bool = False) -> tup
     halves must add up to the whole); validity is tested once, on the final small
     pieces (testing it at every level on 50k-vertex halves was 80% of the time). A
     polygon with any invalid final piece is cut again with ``exact=True``: halves
-    that are invalid or do not add up are recut with a full intersection.
+    that are invalid or do not add up are recut with a full intersection. The
+    clipper may also refuse a half it made invalid itself (GEOS raises); then the
+    polygons are cut again exactly too.
     """
+    if not exact:
+        try:
+            pieces, owners = _halve(geoms, max_vertices, exact=False)
+        except shapely.errors.GEOSException:
+            return _subdivide(geoms, max_vertices, exact=True)
+        redo = np.unique(owners[~shapely.is_valid(pieces)])
+        if len(redo):
+            keep = ~np.isin(owners, redo)
+            again, again_owner = _halve(geoms[redo], max_vertices, exact=True)
+            pieces = np.concatenate([pieces[keep], again])
+            owners = np.concatenate([owners[keep], redo[again_owner]])
+    else:
+        pieces, owners = _halve(geoms, max_vertices, exact=True)
+    order = np.argsort(owners, kind="stable")
+    return pieces[order], owners[order]
+
+
+def _halve(geoms: np.ndarray, max_vertices: int, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The cutting loop of :func:`_subdivide`: (pieces, position of the polygon each came from)."""
     parts, owner = shapely.get_parts(geoms, return_index=True)
     done_geoms: list[np.ndarray] = []
     done_owner: list[np.ndarray] = []
@@ -194,15 +212,7 @@ def _subdivide(geoms: np.ndarray, max_vertices: int, exact: bool = False) -> tup
         parts, owner = parts[poly], owner[poly]
     pieces = np.concatenate(done_geoms) if done_geoms else np.array([], dtype=object)
     owners = np.concatenate(done_owner) if done_owner else np.array([], dtype=np.int64)
-    if not exact and len(pieces):
-        redo = np.unique(owners[~shapely.is_valid(pieces)])
-        if len(redo):
-            keep = ~np.isin(owners, redo)
-            again, again_owner = _subdivide(geoms[redo], max_vertices, exact=True)
-            pieces = np.concatenate([pieces[keep], again])
-            owners = np.concatenate([owners[keep], redo[again_owner]])
-    order = np.argsort(owners, kind="stable")
-    return pieces[order], owners[order]
+    return pieces, owners
 
 
 def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool | np.ndarray = False,
@@ -296,13 +306,22 @@ def in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: in
     is prepared.
     """
     n = len(arrays[0])
-    workers = threads or min(4, os.cpu_count() or 1)
-    if workers <= 1 or n < 2 * _MIN_PAIRS_PER_THREAD:
+    workers = _workers(threads, n)
+    if workers <= 1:
         return func(*arrays)
-    chunks = thread_chunks(n, workers * 4, together)
+    return np.concatenate(_run_chunks(lambda idx: func(*(a[idx] for a in arrays)),
+                                      thread_chunks(n, workers * 4, together), workers))
+
+
+def _workers(threads: int | None, n: int) -> int:
+    """Threads worth starting for ``n`` rows: the given count (default CPUs, at most 4), or 1."""
+    workers = threads or min(4, os.cpu_count() or 1)
+    return workers if n >= 2 * _MIN_PAIRS_PER_THREAD else 1
+
+
+def _run_chunks(func: Callable[[np.ndarray], Any], chunks: list[np.ndarray], workers: int) -> list:
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(lambda idx: func(*(a[idx] for a in arrays)), chunks))
-    return np.concatenate(parts)
+        return list(pool.map(func, chunks))
 
 
 def thread_chunks(n: int, count: int, together: np.ndarray | None = None) -> list[np.ndarray]:
@@ -323,18 +342,15 @@ def thread_chunks(n: int, count: int, together: np.ndarray | None = None) -> lis
 def query_in_threads(tree: shapely.STRtree, geoms: np.ndarray, predicate: str | None = None,
                      threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``tree.query(geoms, predicate)`` over chunks of ``geoms`` in threads: (input positions, tree positions)."""
-    n = len(geoms)
-    workers = threads or min(4, os.cpu_count() or 1)
-    if workers <= 1 or n < 2 * _MIN_PAIRS_PER_THREAD:
+    workers = _workers(threads, len(geoms))
+    if workers <= 1:
         return tree.query(geoms, predicate=predicate)
-    chunks = np.array_split(np.arange(n), workers * 4)
 
     def query(idx: np.ndarray) -> np.ndarray:
         found = tree.query(geoms[idx], predicate=predicate)
         return np.vstack([idx[found[0]], found[1]])
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        both = np.concatenate(list(pool.map(query, chunks)), axis=1)
+    both = np.concatenate(_run_chunks(query, thread_chunks(len(geoms), workers * 4), workers), axis=1)
     return both[0], both[1]
 
 

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from landgis.distinct import map_distinct
 from landgis.inventory import COLUMN_NAMES_ZH, VERDICT_ZH
 
 if TYPE_CHECKING:
@@ -130,9 +131,8 @@ def _column_cells(values: pd.Series) -> pa.Array:
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):  # numbers in an object column
         return _number_cells(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     # text (or anything else, as its text): each distinct value converted once
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    cells = [_text_cell(u if isinstance(u, str) else _plain(u)) for u in uniques.tolist()] + [_EMPTY]
-    return pa.array(cells, type=pa.string()).take(pa.array(np.where(codes < 0, len(cells) - 1, codes)))
+    cells = map_distinct(values, lambda v: _text_cell(v if isinstance(v, str) else _plain(v)), missing=_EMPTY)
+    return pa.array(cells, type=pa.string())
 
 
 def _plain(value) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from landgis.conditions import evaluate
+from landgis.distinct import map_distinct
 from landgis.facts import known_fact
 from landgis.legacy import with_attribute_columns
 from landgis.errors import ProfileError
@@ -33,6 +34,9 @@ __all__ = ["evaluate_rules", "SkippedRule", "VERDICTS", "GEOMETRY_RULE"]
 
 VERDICTS = ("eligible", "conditional", "ineligible")
 GEOMETRY_RULE = "GEOMETRY"
+#: the built-in GEOMETRY reason (no profile declares it; contract §3 does)
+GEOMETRY_TEXT = {"title_zh": "宗地图形无效，无法计算", "title_en": "geometry unusable: null, empty, not a polygon "
+                 "or nothing left after repair", "source": "contract §3"}
 
 
 @dataclass(frozen=True)
@@ -99,16 +103,18 @@ def reason_texts(reasons: pd.Series, profile: Profile, lang: str = "zh") -> pd.S
         out = []
         for rid in filter(None, ids.split(";")):
             rule = by_id.get(rid)
-            if rule is None:
-                out.append(rid + (" 宗地图形无效，无法计算" if lang == "zh" else " geometry unusable"))
+            if rule is not None:
+                title_zh, title_en, source = rule.title_zh, rule.title_en or rule.title_zh, rule.source
+            elif rid == GEOMETRY_RULE:
+                title_zh, title_en, source = GEOMETRY_TEXT["title_zh"], GEOMETRY_TEXT["title_en"], GEOMETRY_TEXT["source"]
+            else:  # not in this profile: the id alone, never another rule's words
+                out.append(rid)
                 continue
-            title = rule.title_zh if lang == "zh" else (rule.title_en or rule.title_zh)
-            out.append(f"{rid} {title}（{rule.source}）" if lang == "zh" else f"{rid} {title} ({rule.source})")
+            out.append(f"{rid} {title_zh}（{source}）" if lang == "zh" else f"{rid} {title_en} ({source})")
         return "；".join(out) if lang == "zh" else "; ".join(out)
 
-    codes, distinct = pd.factorize(reasons.astype(object).fillna(""), use_na_sentinel=False)
-    texts = np.array([text(str(ids)) for ids in distinct], dtype=object)  # a few dozen combinations
-    return pd.Series(texts[codes], index=reasons.index, dtype=object)
+    # once per distinct combination of rule ids (150k parcels, a few dozen combinations)
+    return pd.Series(map_distinct(reasons, lambda ids: text(str(ids)), missing=""), index=reasons.index, dtype=object)
 
 
 def _why(fact: str, unavailable: Mapping[str, str]) -> str:

@@ -156,3 +156,12 @@ def test_csv_writes_odd_values_exactly(tmp_path):
     assert back["ok"].tolist() == ["true", "", "false", "true"]
     assert back["n"].tolist() == ["1", "", "3", "4"]
     assert back["text"].tolist() == ["=SUM(A1)", "两行\n文字", "", "x"]
+
+
+def test_unusable_geometry_rows_carry_the_geometry_reason_with_its_source(screened):
+    out, _ = screened
+    inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False).set_index("parcel_id")
+    bad = inv.loc[["450399103003JC00014", "450399102003JC00038"]]
+    assert bad["verdict"].tolist() == ["ineligible"] * 2 and bad["reasons"].tolist() == ["GEOMETRY"] * 2
+    assert bad["reasons_zh"].tolist() == ["GEOMETRY 宗地图形无效，无法计算（contract §3）"] * 2
+    assert (inv["reasons"] != "").sum() == (inv["verdict"] != "eligible").sum()  # every other verdict has a reason

@@ -21,8 +21,11 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import shapely
+from pyproj import Transformer
 
 import landgis
 from landgis.maps import web_map
@@ -332,3 +335,65 @@ def test_written_by_screening(tmp_path):
     assert "landgis-data" in page and res.project.name in json.loads(
         page.split('id="landgis-data">')[1].split("</script>")[0])["title"]
     assert isinstance(pd.read_csv(tmp_path / "out" / "inventory.csv"), pd.DataFrame)
+
+
+def _decode(text: str) -> list[list[list[tuple[float, float]]]]:
+    """The page script's decoder, in Python: polygons ('!'), rings (' '), zig-zag 5-bit deltas (× 1e6)."""
+    polys = []
+    for poly in filter(None, text.split("!")):
+        rings = []
+        for ring in poly.split(" "):
+            values, shift, acc = [], 0, 0
+            for ch in ring:
+                b = ord(ch) - 63
+                acc |= (b & 31) << shift
+                shift += 5
+                if b < 32:
+                    values.append((acc >> 1) ^ -(acc & 1))
+                    shift, acc = 0, 0
+            x = y = 0
+            pts = []
+            for dx, dy in zip(values[::2], values[1::2], strict=True):
+                x, y = (dx, dy) if not pts else (x + dx, y + dy)
+                pts.append((x / 1e6, y / 1e6))
+            rings.append(pts)
+        polys.append(rings)
+    return polys
+
+
+def test_geometry_strings_round_trip_parts_holes_empties_and_blocks(monkeypatch):
+    from landgis.maps import webmap
+
+    square = shapely.box(110.1, 25.2, 110.1003, 25.2004)
+    holed = square.difference(shapely.box(110.1001, 25.2001, 110.1002, 25.2002))
+    multi = shapely.MultiPolygon([square, shapely.box(110.2, 25.3, 110.2005, 25.3001)])
+    geoms = np.array([holed, shapely.Polygon(), multi, square], dtype=object)
+    monkeypatch.setattr(webmap, "_ENCODE_BLOCK", 3)  # four geometries: a block boundary falls inside
+    texts = webmap.encode_geometries(geoms)
+    assert len(texts) == 4 and texts[1] == ""
+    for geom, text in zip(geoms, texts, strict=True):
+        polys = [geom] if geom.geom_type == "Polygon" else list(geom.geoms)
+        want = [[[tuple(round(c, 6) for c in xy) for xy in ring.coords] for ring in (p.exterior, *p.interiors)]
+                for p in polys if not p.is_empty]
+        assert _decode(text) == want
+
+
+def test_geometry_strings_from_the_working_crs_are_lon_lat():
+    from landgis.maps.webmap import encode_geometries
+
+    parcel = shapely.box(420000, 2790000, 420030, 2790020)  # EPSG:4546, CM 111°E
+    (text,) = encode_geometries(np.array([parcel]), crs="EPSG:4546")
+    (ring,) = _decode(text)[0]
+    lon, lat = Transformer.from_crs(4546, 4326, always_xy=True).transform(*parcel.exterior.xy)
+    assert ring == [(round(x, 6), round(y, 6)) for x, y in zip(lon, lat, strict=True)]
+
+
+def test_page_data_made_in_parts_is_the_single_dump():
+    from landgis.maps.webmap import _json_for_html, _json_parts_for_html
+
+    payload = {"title": "县 </script><!--", "parcels": {"g": ["a<b", "&"], "id": ["1", "2"], "empty": {}},
+               "layers": [{"k": "\u2028"}], "n": 2, "none": None}
+    whole = _json_for_html(payload)
+    parts = _json_parts_for_html(json.loads(json.dumps(payload)))
+    assert "".join(parts) == whole and len(parts) > 3
+    assert json.loads(whole) == payload and "</script" not in whole and "<!--" not in whole

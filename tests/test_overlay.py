@@ -144,3 +144,45 @@ def test_threads_give_the_single_thread_result_and_leave_the_layer_unprepared():
     inside = shapely.intersection(parcels[:, None], layer[None, :])
     assert np.allclose(np.bincount(one.pairs["parcel"], one.pairs["overlap_m2"], minlength=len(parcels)),
                        shapely.area(inside).sum(axis=1), rtol=0, atol=1e-9)
+
+
+def test_kept_pieces_are_the_exact_overlaps_whole_parcels_shared():
+    parcels = np.array([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10), shapely.box(40, 0, 50, 10)])
+    layer = np.array([shapely.box(-5, -5, 35, 20),      # holds parcels 0 and 1 wholly
+                      shapely.box(45, 5, 60, 20)])      # cuts parcel 2: 5 × 5 m
+    ov = overlay_layer(parcels, layer, keep_pieces=np.array([True, False]))
+    assert ov.pairs[["parcel", "feature", "overlap_m2", "contained"]].values.tolist() == [
+        [0, 0, 100.0, True], [1, 0, 100.0, True], [2, 1, 25.0, False]]
+    pieces = ov.piece_geoms()
+    assert pieces[0] is parcels[0] and pieces[1] is parcels[1]  # whole parcels are not copied
+    assert pieces[2] is None                                     # feature 1's pieces were not asked for
+    cut = overlay_layer(parcels, np.array([shapely.box(5, 5, 25, 20)]), keep_pieces=True)
+    geoms = cut.piece_geoms(np.array([True, True]))
+    assert [g.normalize().wkt for g in geoms] == [shapely.box(5, 5, 10, 10).normalize().wkt,
+                                                  shapely.box(20, 5, 25, 10).normalize().wkt]
+    assert cut.pieces[1].equals(geoms[1])
+
+
+@pytest.mark.parametrize("where", ["every cut", "last cut"])
+def test_subdivision_recuts_exactly_when_the_rectangle_clipper_returns_invalid_pieces(monkeypatch, where):
+    # "every cut": the clipper later refuses its own invalid halves (GEOS raises);
+    # "last cut": only the final small pieces are invalid, found by the one validity test
+    star = shapely.Point(0, 0).buffer(1000, quad_segs=256)   # 1,025 vertices
+    honest = shapely.clip_by_rect
+
+    def spiky(geom, *bounds):  # the right area, but an invalid ring: a zero-area spike out and back
+        out = honest(geom, *bounds)
+        if out.geom_type != "Polygon" or out.is_empty or (where == "last cut" and len(out.exterior.coords) > 40):
+            return out
+        ring = list(out.exterior.coords)
+        (x0, y0), (x1, y1) = ring[0], ring[1]
+        spike = [ring[0], ((x0 + x1) / 2, (y0 + y1) / 2), (x0 + 3 * (x1 - x0), y0 + 3 * (y1 - y0)),
+                 ((x0 + x1) / 2, (y0 + y1) / 2), *ring[1:]]
+        return shapely.Polygon(spike, [list(r.coords) for r in out.interiors])
+
+    monkeypatch.setattr(shapely, "clip_by_rect", spiky)
+    assert not spiky(shapely.box(0, 0, 1, 1), -1, -1, 2, 2).is_valid
+    pieces, owner = subdivide(np.array([star]), 64)
+    assert shapely.is_valid(pieces).all() and set(owner) == {0}
+    assert shapely.get_num_coordinates(pieces).max() <= 64 + 8
+    assert abs(shapely.area(pieces).sum() - star.area) < 1e-6

@@ -38,6 +38,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
+from landgis.distinct import map_distinct
+
 __all__ = ["CodeInfo", "CodeTable", "code_table", "normalize_codes", "LANDCATS"]
 
 LANDCATS = ("construction", "agricultural", "unused")
@@ -135,9 +137,8 @@ class CodeTable:
 
 def normalize_codes(values: pd.Series) -> pd.Series:
     """Codes as clean strings: ``203.0`` → ``"203"``, blanks → ``""``."""
-    codes, uniques = pd.factorize(values.astype(object).to_numpy(), use_na_sentinel=True)
-    normed = np.array([_norm(u) for u in uniques.tolist()] + [""], dtype=object)  # once per distinct code
-    return pd.Series(normed[np.where(codes < 0, len(normed) - 1, codes)], index=values.index, dtype=object)
+    values = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    return pd.Series(map_distinct(values, _norm, missing=""), index=values.index, dtype=object)
 
 
 @cache

@@ -40,6 +40,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from landgis.distinct import map_distinct
 from landgis.inventory import M2_PER_MU, VERDICT_ZH
 from landgis.overlay import query_in_threads
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
@@ -240,9 +241,7 @@ def _col(frame: pd.DataFrame, name: str) -> list[str]:
     """A column as display text; each distinct value is converted once."""
     if name not in frame:
         return [""] * len(frame)
-    codes, uniques = pd.factorize(frame[name].astype(object), use_na_sentinel=True)
-    texts = np.array([text(v) for v in uniques] + [""], dtype=object)
-    return texts[codes].tolist()  # code -1 (missing) picks the trailing ""
+    return map_distinct(frame[name], text, missing="").tolist()
 
 
 def _num(frame: pd.DataFrame, name: str, digits: int) -> list[float | None]:

@@ -1,0 +1,46 @@
+"""Per-value conversions done once per distinct value.
+
+A county's columns are long and repetitive: 450k survey patches carry a few
+dozen class codes, 150k parcels a few dozen combinations of reasons. Loading,
+the spreadsheet, the map and the rule texts all convert values one by one
+(text, cells, codes); :func:`map_distinct` calls the conversion once per
+distinct value and the rows share the results.
+
+>>> map_distinct(pd.Series(["a", None, "a", "b"]), str.upper, missing="")
+array(['A', '', 'A', 'B'], dtype=object)
+>>> map_distinct(pd.Series([True, 1, None], dtype=object), repr, missing="-")  # mixed: not merged
+array(['True', '1', '-'], dtype=object)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["map_distinct"]
+
+
+def map_distinct(values: pd.Series | np.ndarray, func: Callable[[Any], Any], missing: Any) -> np.ndarray:
+    """``func(v)`` for every value, ``missing`` for missing ones (None, NaN, NA); an object array.
+
+    ``func`` is called once per distinct value when the column is all text or all
+    numbers. Anything else (a user's attribute mixing ``True`` and ``1``, which
+    hash alike but read differently) is converted value by value.
+    """
+    values = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    dtype = values.dtype
+    numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+    if numeric or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+        mapped = np.empty(len(uniques) + 1, dtype=object)
+        mapped[:-1] = [func(u) for u in uniques.tolist()]
+        mapped[-1] = missing
+        return mapped[np.where(codes < 0, len(uniques), codes)]
+    na = pd.isna(values).to_numpy(dtype=bool)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [missing if n else func(v) for v, n in zip(values.to_numpy(dtype=object).tolist(), na.tolist(),
+                                                         strict=True)]
+    return out
