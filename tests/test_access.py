@@ -8,7 +8,7 @@ import shapely
 import geopandas as gpd
 
 import landgis
-from landgis.access import access_facts, road_distance, survey_roads
+from landgis.access import access_facts, nearest_distance, road_distance, survey_roads
 from landgis.codes import code_table
 from tests.planted import Case, build_project
 
@@ -21,6 +21,28 @@ def test_road_distance_by_hand():
     assert road_distance(parcels, roads)[:3].tolist() == [10.0, 20.0, 19.0]
     assert np.isnan(road_distance(parcels, roads)[3:]).all()
     assert np.isnan(road_distance(parcels, np.array([], dtype=object))).all()
+
+
+def test_ring_search_equals_geos_nearest():
+    # parcels at every range: touching a road, inside each search ring, and beyond the last ring
+    # (those fall back to query_nearest); roads are patches, lines and a multipolygon
+    rng = np.random.default_rng(7)
+    xy = rng.uniform(0, 5000, (3000, 2))
+    xy[:100] += 20_000                                                # far from every road
+    parcels = shapely.box(xy[:, 0], xy[:, 1], xy[:, 0] + rng.uniform(5, 60, 3000), xy[:, 1] + 20)
+    rxy = rng.uniform(0, 5000, (200, 2))
+    roads = np.concatenate([
+        shapely.box(rxy[:150, 0], rxy[:150, 1], rxy[:150, 0] + 400, rxy[:150, 1] + 6),
+        shapely.linestrings(np.stack([rxy[150:], rxy[150:] + [30, 500]], axis=1)),
+        [shapely.MultiPolygon([shapely.box(0, 0, 5, 5), shapely.box(900, 900, 905, 2000)])],
+    ])
+    got = nearest_distance(shapely.STRtree(roads), parcels)
+    (which, _), dist = shapely.STRtree(roads).query_nearest(parcels, return_distance=True, all_matches=False)
+    expected = np.full(len(parcels), np.nan)
+    expected[which] = dist
+    assert (got[:100] > 800).all() and (got == 0).any()               # both ends of the search were taken
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(road_distance(parcels, roads), expected)
 
 
 def test_survey_road_classes_are_1003_1004_1006():
