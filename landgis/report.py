@@ -8,7 +8,9 @@ and the input problems. Text is always written as text: a cell starting with
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import zipfile
 from html import escape
 from collections.abc import Iterator
@@ -130,9 +132,28 @@ def _column_cells(values: pd.Series) -> pa.Array:
         return pa.array([_EMPTY] * len(values), type=pa.string())
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):  # numbers in an object column
         return _number_cells(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
-    # text (or anything else, as its text): each distinct value converted once
+    if kind == "string":  # all text: escaped and wrapped by Arrow, no Python per value
+        return _text_cells(pa.array(values, type=pa.large_string(), from_pandas=True))
+    # anything else, as its text: each distinct value converted once
     cells = map_distinct(values, lambda v: _text_cell(v if isinstance(v, str) else _plain(v)), missing=_EMPTY)
     return pa.array(cells, type=pa.string())
+
+
+_XML_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"  # _XML_ILLEGAL, in RE2's syntax
+
+
+def _text_cells(text: pa.Array) -> pa.Array:
+    """:func:`_text_cell` of every value of an Arrow string array; nulls are empty cells."""
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        text = pc.replace_substring(text, char, entity)
+    if pc.any(pc.match_substring_regex(text, _XML_ILLEGAL_RE2)).as_py():
+        text = pc.replace_substring_regex(text, _XML_ILLEGAL_RE2, "")
+    def lit(value: str) -> pa.Scalar:
+        return pa.scalar(value, pa.large_string())
+
+    cells = pc.binary_join_element_wise(lit('<c t="inlineStr"><is><t xml:space="preserve">'), text,
+                                        lit("</t></is></c>"), lit(""))
+    return pc.fill_null(cells, lit(_EMPTY))
 
 
 def _plain(value) -> str:
@@ -225,8 +246,46 @@ class _Workbook:
                 zf.writestr(name, text)
             for i, (_, parts) in enumerate(self.sheets):
                 with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w", force_zip64=self.big[i]) as out:
-                    for part in parts:
+                    for part in _made_ahead(parts):
                         out.write(part)
+
+
+def _made_ahead(parts: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+    """``parts``, the next one made in a thread while the caller compresses this one.
+
+    zlib and Arrow's string kernels both release the GIL, so on two cores a big
+    sheet's XML is made and deflated at once. At most two blocks wait (~50 MB).
+    """
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def make() -> None:
+        try:
+            for part in parts:
+                if stop.is_set():
+                    return
+                ready.put(("part", part))
+            ready.put(("end", None))
+        except BaseException as exc:  # handed to the caller, raised there
+            ready.put(("error", exc))
+
+    maker = threading.Thread(target=make, name="xlsx-xml", daemon=True)
+    maker.start()
+    try:
+        while True:
+            kind, item = ready.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while maker.is_alive():  # unblock a maker waiting on a full queue, then let it finish
+            try:
+                ready.get_nowait()
+            except queue.Empty:
+                maker.join(0.01)
 
 
 def _string_bytes(strings: pa.Array) -> memoryview:

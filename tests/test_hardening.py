@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import landgis
+import landgis.report
 from landgis.cli import main
 from landgis.config import load_project
 from landgis.errors import GeometryRepairWarning, InputError, OutputError
@@ -236,6 +238,33 @@ def test_spreadsheet_cells_are_never_formulas(tmp_path):
     assert all(c.data_type == "s" for c in ids)
     owner_col = [c.value for c in ws[1]].index("权利人") + 1
     assert ws.cell(row=2, column=owner_col).data_type == "s"
+
+
+def test_spreadsheet_text_round_trips_markup_and_drops_control_characters(tmp_path):
+    owners = ["A&B <村> 'x' \"y\"", "tab\there", "bell\x07gone", None, "张三 &amp; 李四"]
+    frame = gpd.GeoDataFrame({"ZDDM": [f"P{i}" for i in range(5)], "QLR": owners},
+                             geometry=[shapely.box(X + i * 50, Y, X + i * 50 + 20, Y + 20) for i in range(5)], crs=4546)
+    frame.to_file(tmp_path / "zd.gpkg")
+    res = landgis.screen(project_file(tmp_path, "zd.gpkg"))
+    res.write(tmp_path / "out", map_html=False)
+    ws = openpyxl.load_workbook(tmp_path / "out" / "inventory.xlsx")["入市地块清单"]
+    owner_col = [c.value for c in ws[1]].index("权利人") + 1
+    assert [ws.cell(row=r, column=owner_col).value for r in range(2, 7)] == [
+        "A&B <村> 'x' \"y\"", "tab\there", "bellgone", "", "张三 &amp; 李四"]  # a missing owner loads as ""
+
+
+def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkeypatch):
+    # the sheet XML is made in a helper thread; its failure must surface, not hang or vanish
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    res = landgis.screen(project_file(tmp_path, "zd.geojson"))
+
+    def broken(values):
+        raise RuntimeError("cell maker broke")
+
+    monkeypatch.setattr("landgis.report._column_cells", broken)
+    with pytest.raises(RuntimeError, match="cell maker broke"):
+        landgis.report.write_xlsx(res, tmp_path / "x.xlsx")
+    assert not [t for t in threading.enumerate() if t.name == "xlsx-xml"]
 
 
 # ------------------------------------------------------------ invariants
