@@ -176,10 +176,13 @@ def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
 def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarray,
                  problems: list[Problem], parcels: gpd.GeoDataFrame) -> None:
     n = len(facts)
-    info = table.frame(long["class"].unique()) if len(long) else table.frame([])
-    long = long.join(info, on="class")
-    for col in ("name", "landcat", "role", "use", "matched"):
-        long[col] = long[col].fillna("").astype(object)
+    # the code table is looked up once per distinct code (a county's 330k pairs have a few dozen);
+    # rank = the code's place in sorted order, for ties broken towards the smaller code
+    rank, classes = pd.factorize(long["class"].astype(object), sort=True, use_na_sentinel=False)
+    info = table.frame(classes).reindex(classes)
+    column = {col: info[col].fillna("").astype(object).to_numpy()[rank]
+              for col in ("name", "landcat", "role", "use", "matched")}
+    klass = long["class"].to_numpy()
     parcel = long["parcel"].to_numpy()
     m2 = long["overlap_m2"].to_numpy()
 
@@ -190,22 +193,22 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
     prefix = "planned_use" if role == "zoning" else f"{role}_class"
     name_col = f"{prefix}_name"
     # dominant code: largest area, ties to the smaller code (deterministic)
-    dom = long.sort_values(["parcel", "overlap_m2", "class"], ascending=[True, False, True], kind="stable")
-    dom = dom.drop_duplicates("parcel")
+    order = np.lexsort((rank, -m2, parcel))
+    first = order[np.r_[True, parcel[order][1:] != parcel[order][:-1]]] if len(order) else order
     code = np.full(n, "", dtype=object)
     name = np.full(n, "", dtype=object)
     share = np.zeros(n)
-    code[dom["parcel"]] = dom["class"].to_numpy()
-    name[dom["parcel"]] = dom["name"].to_numpy()
-    share[dom["parcel"]] = _share(dom["overlap_m2"].to_numpy(), area[dom["parcel"]])
+    code[parcel[first]] = klass[first]
+    name[parcel[first]] = column["name"][first]
+    share[parcel[first]] = _share(m2[first], area[parcel[first]])
     facts[prefix] = code
     facts[name_col] = name
     facts[f"{prefix}_share"] = share
     facts[f"{role}_covered_m2"] = covered
 
-    unknown = long["matched"] == ""
+    unknown = column["matched"] == ""
     if unknown.any():
-        bad_codes = sorted(set(long.loc[unknown, "class"]))
+        bad_codes = sorted(set(klass[unknown]))
         problems.append(Problem("warning", role, f"class codes not in the {table.title} table: "
                                 f"{', '.join(map(str, bad_codes[:10]))}; they count as unknown, neither "
                                 f"construction nor agricultural. Declare them in [codes.{role}]",
@@ -217,7 +220,7 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
                                 features=", ".join(parcels["parcel_id"].to_numpy()[over][:8])))
 
     if role == "zoning":
-        tags = long["use"].replace("", "other").to_numpy()
+        tags = np.where(column["use"] == "", "other", column["use"]).astype(object)
         for tag in sorted(set(tags) | set(table.uses) | {"other"}):
             facts[f"zoning_{tag}_m2"] = by(tags == tag)
         tag_frame = pd.DataFrame({"parcel": parcel, "tag": tags, "m2": m2})
@@ -229,12 +232,12 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
         facts["planned_use_tag"] = pd.Series(dom_tag, index=facts.index).replace("", pd.NA)
         facts["planned_use"] = facts["planned_use"].replace("", pd.NA)
         return
-    landcat = long["landcat"].where(long["landcat"].isin(LANDCATS), "unknown").to_numpy()
+    landcat = np.where(np.isin(column["landcat"], LANDCATS), column["landcat"], "unknown")
     for cat in (*LANDCATS, "unknown"):
         facts[f"{role}_{cat}_m2"] = by(landcat == cat)
         facts[f"{role}_{cat}_share"] = _share(facts[f"{role}_{cat}_m2"].to_numpy(), area)
     facts[f"{role}_nonconstruction_m2"] = facts[f"{role}_agricultural_m2"] + facts[f"{role}_unused_m2"]
-    roles = long["role"].to_numpy()
+    roles = column["role"]
     for r in ("homestead", "road", "water"):
         facts[f"{role}_{r}_m2"] = by(roles == r)
 

@@ -144,9 +144,12 @@ def _any(fired: Mapping[str, np.ndarray], rules: list[Rule], n: int) -> np.ndarr
 def _join(fired: Mapping[str, np.ndarray], ids: list[str], n: int) -> np.ndarray:
     if not ids:
         return np.full(n, "", dtype=object)
-    matrix = np.column_stack([fired[i] for i in ids])
+    matrix = np.column_stack([np.asarray(fired[i], dtype=bool) for i in ids])
     names = np.array(ids, dtype=object)
-    # each distinct combination of fired rules joined once (150k parcels, a few dozen combinations)
-    combos, which = np.unique(matrix, axis=0, return_inverse=True)
-    joined = np.array([";".join(names[row]) for row in combos], dtype=object)
+    # each distinct combination of fired rules joined once (150k parcels, a few dozen combinations);
+    # rows are packed into byte strings first: np.unique(axis=0) on the bool matrix took a second
+    packed = np.packbits(matrix, axis=1)
+    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    _, first, which = np.unique(keys, return_index=True, return_inverse=True)
+    joined = np.array([";".join(names[row]) for row in matrix[first]], dtype=object)
     return joined[np.asarray(which).reshape(-1)]
