@@ -16,6 +16,7 @@ import shapely
 from pyproj import CRS, Proj, Transformer
 
 from landgis.codes import CodeTable, normalize_codes
+from landgis.distinct import map_distinct
 from landgis.facts import FactTable
 from landgis.overlay import ground_pieces, in_threads, union_by_parcel, union_kept_pieces
 from landgis.profiles import Profile
@@ -96,7 +97,8 @@ def build_inventory(parcels: gpd.GeoDataFrame, facts: pd.DataFrame, legacy: pd.D
         elif col == "max_term_years":
             sale = profile.terms.get("sale", {})
             tag = base["planned_use_tag"] if "planned_use_tag" in base else pd.Series(pd.NA, index=out.index)
-            out[col] = pd.array([sale.get(t) if isinstance(t, str) else None for t in tag], dtype="Int64")
+            out[col] = pd.array(map_distinct(tag, lambda t: sale.get(t) if isinstance(t, str) else None,
+                                             missing=None), dtype="Int64")
         else:
             out[col] = pd.NA
     for col in out.columns:
