@@ -22,7 +22,7 @@ from landgis.overlay import ground_pieces, in_threads, union_by_parcel, union_ke
 from landgis.profiles import Profile
 from landgis.rules import reason_texts
 
-__all__ = ["CONTRACT_COLUMNS", "COLUMN_NAMES_ZH", "build_inventory", "summaries", "conflict_pieces",
+__all__ = ["CONTRACT_COLUMNS", "COLUMN_NAMES_ZH", "build_inventory", "summaries", "conflict_pieces", "tiled_parcels",
            "ellipsoidal_area", "M2_PER_MU"]
 
 #: 1 亩 = 10000/15 m²
@@ -220,6 +220,44 @@ def conflict_piece_masks(layers: Mapping[str, gpd.GeoDataFrame], tables: Mapping
     return masks
 
 
+def tiled_parcels(pairs: pd.DataFrame, sel: np.ndarray, area: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Parcels whose pieces ``sel`` (two or more) tile the whole parcel: a mask over the parcels.
+
+    The pieces are parts of the parcel; where they add up to the parcel's area (to 1e-9)
+    and the layer does not overlap itself under the parcel (all its pieces there add up to
+    no more than the parcel, ``covered``), their union is the parcel itself.
+
+    >>> pairs = pd.DataFrame({"parcel": [0, 0, 1, 1], "overlap_m2": [60.0, 40.0, 30.0, 20.0]})
+    >>> tiled_parcels(pairs, np.ones(4, bool), np.array([100.0, 100.0]), np.array([100.0, 100.0])).tolist()
+    [True, False]
+    """
+    n = len(area)
+    parcel = pairs["parcel"].to_numpy()[sel]
+    total = np.bincount(parcel, weights=pairs["overlap_m2"].to_numpy()[sel], minlength=n)
+    count = np.bincount(parcel, minlength=n)
+    tol = 1e-9 * area
+    return (count >= 2) & (area > 0) & (np.abs(total - area) <= tol) & (covered <= area + tol)
+
+
+def _union_or_whole(overlay, sel: np.ndarray, facts: pd.DataFrame, role: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per parcel of the pairs ``sel``, the union of its kept pieces: (parcels, geometries).
+
+    A parcel its pieces tile (:func:`tiled_parcels`; on a county, most parcels an
+    agricultural rule fires on) is its own geometry: its pieces are neither decoded nor
+    unioned.
+    """
+    covered = facts[f"{role}_covered_m2"].to_numpy() if f"{role}_covered_m2" in facts else None
+    if covered is None:
+        return union_kept_pieces(overlay, sel)
+    whole = tiled_parcels(overlay.pairs, sel, facts["area_m2"].to_numpy(), covered)
+    parcel = overlay.pairs["parcel"].to_numpy()
+    hit, unions = union_kept_pieces(overlay, sel & ~whole[parcel])
+    tiled = np.flatnonzero(whole)
+    hit = np.concatenate([hit, tiled])
+    order = np.argsort(hit, kind="stable")
+    return hit[order], np.concatenate([unions, overlay.parcels[tiled]])[order]
+
+
 def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], fact_table: FactTable,
                     verdicts: pd.DataFrame, tables: Mapping[str, CodeTable], tolerance: float) -> gpd.GeoDataFrame:
     """Where each fired spatial rule hits the parcel: one (multi)polygon per parcel and rule."""
@@ -247,7 +285,7 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
             if not len(sub):
                 continue
             if overlay.has_pieces:  # kept by the overlay for exactly these features
-                hit, pieces = union_kept_pieces(overlay, sel)
+                hit, pieces = _union_or_whole(overlay, sel, fact_table.facts, role)
             else:
                 inter = in_threads(shapely.intersection, np.asarray(parcels.geometry.values, dtype=object)[
                     sub["parcel"].to_numpy()], np.asarray(layers[role].geometry.values, dtype=object)[

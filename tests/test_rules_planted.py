@@ -246,3 +246,30 @@ def test_no_approval_information_skips_approval_rules(tmp_path):
     assert {s.rule for s in res.skipped} == {"UNAPPROVED", "LEGACY"}
     assert res.table["verdict"].tolist() == ["eligible", "eligible"]
     assert res.table["legacy"].tolist() == ["", ""]
+
+
+def test_conflict_piece_is_the_agricultural_part_tiled_partial_or_overlapping(tmp_path):
+    # the default parcel is box(10, 10, 30, 30) in its cell: 400 m²
+    cases = [
+        Case("tiled", survey=[((0, 0, 20, 40), "0103"), ((20, 0, 40, 40), "0301")]),          # two agri patches tile it
+        Case("partial", survey=[((0, 0, 15, 40), "0103"), ((15, 0, 25, 40), "0301"),
+                                ((25, 0, 40, 40), "0601")]),                                    # agri on x 10..25
+        # agri patches overlapping on x 12..20: their pieces add up to the parcel's 400 m² but cover x 10..22
+        # only; the survey overlaps itself there, so the pieces must be unioned, not taken for the parcel
+        Case("overlapping", survey=[((0, 0, 20, 40), "0103"), ((12, 0, 22, 40), "0301"), ((22, 0, 40, 40), "0601")]),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(build_project(cases, tmp_path), profile="national", progress=False)
+    parcels = res.inventory.geometry.to_numpy()
+    agri = res.conflicts[res.conflicts["rule"] == "NEG-AGRI"].set_index("parcel_id")
+    ids = res.inventory["parcel_id"].to_numpy()
+    x0, y0 = parcels[0].bounds[:2]
+
+    def left(parcel: int, width: float):
+        x, y = parcels[parcel].bounds[:2]
+        return shapely.box(x, y, x + width, y + 20)
+
+    assert agri.loc[ids[0], "area_m2"] == 400.0 and agri.loc[ids[0]].geometry.equals(parcels[0])
+    assert agri.loc[ids[1], "area_m2"] == 300.0 and shapely.equals(agri.loc[ids[1]].geometry, left(1, 15))
+    assert agri.loc[ids[2], "area_m2"] == 240.0 and shapely.equals(agri.loc[ids[2]].geometry, left(2, 12))
