@@ -220,36 +220,59 @@ def conflict_piece_masks(layers: Mapping[str, gpd.GeoDataFrame], tables: Mapping
     return masks
 
 
-def tiled_parcels(pairs: pd.DataFrame, sel: np.ndarray, area: np.ndarray, covered: np.ndarray) -> np.ndarray:
+def tiled_parcels(pairs: pd.DataFrame, sel: np.ndarray, area: np.ndarray, features: np.ndarray) -> np.ndarray:
     """Parcels whose pieces ``sel`` (two or more) tile the whole parcel: a mask over the parcels.
 
-    The pieces are parts of the parcel; where they add up to the parcel's area (to 1e-9)
-    and the layer does not overlap itself under the parcel (all its pieces there add up to
-    no more than the parcel, ``covered``), their union is the parcel itself.
+    The pieces are parts of the parcel. Their union is the parcel itself when they add
+    up to the parcel's area (to 1e-9) *and* no two of them overlap: sums alone cannot
+    tell a tiling from patches whose overlap fills the gap they leave, or from a
+    duplicated patch. Pieces of one feature (its subdivided parts) never overlap; for
+    pieces of two features the features themselves (``features``, the layer's
+    geometries by position) must have disjoint interiors, a predicate, not an overlay.
 
-    >>> pairs = pd.DataFrame({"parcel": [0, 0, 1, 1], "overlap_m2": [60.0, 40.0, 30.0, 20.0]})
-    >>> tiled_parcels(pairs, np.ones(4, bool), np.array([100.0, 100.0]), np.array([100.0, 100.0])).tolist()
-    [True, False]
+    >>> pairs = pd.DataFrame({"parcel": [0, 0, 1, 1, 2, 2], "feature": [0, 1, 0, 1, 2, 2],
+    ...                       "overlap_m2": [60.0, 40.0, 30.0, 20.0, 50.0, 50.0]})
+    >>> tiles = np.array([shapely.box(0, 0, 6, 10), shapely.box(6, 0, 10, 10), shapely.box(0, 0, 5, 10)])
+    >>> tiled_parcels(pairs, np.ones(6, bool), np.array([100.0, 100.0, 100.0]), tiles).tolist()
+    [True, False, True]
+    >>> same = np.array([shapely.box(0, 0, 6, 10), shapely.box(4, 0, 10, 10)])  # overlapping by 20
+    >>> tiled_parcels(pairs[:2], np.ones(2, bool), np.array([100.0]), same).tolist()
+    [False]
     """
     n = len(area)
     parcel = pairs["parcel"].to_numpy()[sel]
     total = np.bincount(parcel, weights=pairs["overlap_m2"].to_numpy()[sel], minlength=n)
     count = np.bincount(parcel, minlength=n)
     tol = 1e-9 * area
-    return (count >= 2) & (area > 0) & (np.abs(total - area) <= tol) & (covered <= area + tol)
+    whole = (count >= 2) & (area > 0) & (np.abs(total - area) <= tol)
+    if not whole.any():
+        return whole
+    # every two distinct features under a candidate parcel (a county's parcels have a handful each)
+    cand = whole[parcel]
+    both = pd.DataFrame({"parcel": parcel[cand], "feature": pairs["feature"].to_numpy()[sel][cand]})
+    both = both.drop_duplicates()
+    two = both.merge(both, on="parcel", suffixes=("_a", "_b"))
+    two = two[two["feature_a"].to_numpy() < two["feature_b"].to_numpy()].sort_values("feature_a", kind="stable")
+    if len(two):
+        first = two["feature_a"].to_numpy()
+        a = np.asarray(features, dtype=object)[first]
+        b = np.asarray(features, dtype=object)[two["feature_b"].to_numpy()]
+        try:  # interiors meet in an area; a prepared feature stays in one thread (``together``)
+            overlap = in_threads(lambda x, y: shapely.relate_pattern(x, y, "2********"), a, b, together=first)
+        except shapely.errors.GEOSException:  # a feature GEOS cannot relate: no shortcut, union them all
+            overlap = np.ones(len(two), bool)
+        whole[two["parcel"].to_numpy()[overlap]] = False
+    return whole
 
 
-def _union_or_whole(overlay, sel: np.ndarray, facts: pd.DataFrame, role: str) -> tuple[np.ndarray, np.ndarray]:
+def _union_or_whole(overlay, sel: np.ndarray, area: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per parcel of the pairs ``sel``, the union of its kept pieces: (parcels, geometries).
 
     A parcel its pieces tile (:func:`tiled_parcels`; on a county, most parcels an
     agricultural rule fires on) is its own geometry: its pieces are neither decoded nor
     unioned.
     """
-    covered = facts[f"{role}_covered_m2"].to_numpy() if f"{role}_covered_m2" in facts else None
-    if covered is None:
-        return union_kept_pieces(overlay, sel)
-    whole = tiled_parcels(overlay.pairs, sel, facts["area_m2"].to_numpy(), covered)
+    whole = tiled_parcels(overlay.pairs, sel, area, features)
     parcel = overlay.pairs["parcel"].to_numpy()
     hit, unions = union_kept_pieces(overlay, sel & ~whole[parcel])
     tiled = np.flatnonzero(whole)
@@ -285,7 +308,8 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
             if not len(sub):
                 continue
             if overlay.has_pieces:  # kept by the overlay for exactly these features
-                hit, pieces = _union_or_whole(overlay, sel, fact_table.facts, role)
+                hit, pieces = _union_or_whole(overlay, sel, fact_table.facts["area_m2"].to_numpy(),
+                                              np.asarray(layers[role].geometry.values, dtype=object))
             else:
                 inter = in_threads(shapely.intersection, np.asarray(parcels.geometry.values, dtype=object)[
                     sub["parcel"].to_numpy()], np.asarray(layers[role].geometry.values, dtype=object)[

@@ -254,7 +254,8 @@ def _made_ahead(parts: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryv
     """``parts``, the next one made in a thread while the caller compresses this one.
 
     zlib and Arrow's string kernels both release the GIL, so on two cores a big
-    sheet's XML is made and deflated at once. At most two blocks wait (~50 MB).
+    sheet's XML is made and deflated at once. At most four blocks are alive at once
+    (two queued, one being made, one being deflated: ~100 MB).
     """
     ready: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()

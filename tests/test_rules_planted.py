@@ -257,6 +257,11 @@ def test_conflict_piece_is_the_agricultural_part_tiled_partial_or_overlapping(tm
         # agri patches overlapping on x 12..20: their pieces add up to the parcel's 400 m² but cover x 10..22
         # only; the survey overlaps itself there, so the pieces must be unioned, not taken for the parcel
         Case("overlapping", survey=[((0, 0, 20, 40), "0103"), ((12, 0, 22, 40), "0301"), ((22, 0, 40, 40), "0601")]),
+        # the overlap (x 12..20, 160 m²) exactly fills the gap the patches leave (x 22..30): the pieces add up to
+        # 400 m² and so do all the survey's pieces under the parcel, yet the agricultural part is x 10..22
+        Case("gap_overlap", survey=[((0, 0, 22, 40), "0103"), ((12, 0, 20, 40), "0301")]),
+        # the same patch twice (a duplicated feature): 200 + 200 m² of pieces, 200 m² of ground
+        Case("duplicate", survey=[((0, 0, 20, 40), "0103")] * 2),
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -273,3 +278,5 @@ def test_conflict_piece_is_the_agricultural_part_tiled_partial_or_overlapping(tm
     assert agri.loc[ids[0], "area_m2"] == 400.0 and agri.loc[ids[0]].geometry.equals(parcels[0])
     assert agri.loc[ids[1], "area_m2"] == 300.0 and shapely.equals(agri.loc[ids[1]].geometry, left(1, 15))
     assert agri.loc[ids[2], "area_m2"] == 240.0 and shapely.equals(agri.loc[ids[2]].geometry, left(2, 12))
+    assert agri.loc[ids[3], "area_m2"] == 240.0 and shapely.equals(agri.loc[ids[3]].geometry, left(3, 12))
+    assert agri.loc[ids[4], "area_m2"] == 200.0 and shapely.equals(agri.loc[ids[4]].geometry, left(4, 10))
