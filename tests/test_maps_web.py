@@ -397,3 +397,22 @@ def test_page_data_made_in_parts_is_the_single_dump():
     parts = _json_parts_for_html(json.loads(json.dumps(payload)))
     assert "".join(parts) == whole and len(parts) > 3
     assert json.loads(whole) == payload and "</script" not in whole and "<!--" not in whole
+
+
+def test_polygon_ragged_is_shapelys_ragged_array():
+    from landgis.maps.webmap import polygon_ragged
+
+    square = shapely.box(0, 0, 4, 4)
+    holed = square.difference(shapely.box(1, 1, 2, 2))
+    multi = shapely.MultiPolygon([holed, shapely.box(5, 0, 6, 1)])
+    geoms = np.array([square, holed, shapely.box(7, 7, 9, 8), multi, shapely.box(10, 0, 11, 3)], dtype=object)
+    _, want_coords, (ring, poly, geom) = shapely.to_ragged_array(geoms)
+    coords, offsets = polygon_ragged(geoms)
+    assert np.array_equal(coords, want_coords)
+    assert [o.tolist() for o in offsets] == [ring.tolist(), poly.tolist(), geom.tolist()]
+    # all plain polygons, and none plain: the same arrays as a Polygon-typed ragged array
+    for only in (geoms[[0, 2, 4]], geoms[[1]]):
+        _, want_coords, (ring, poly) = shapely.to_ragged_array(only)
+        coords, offsets = polygon_ragged(only)
+        assert np.array_equal(coords, want_coords)
+        assert [o.tolist() for o in offsets] == [ring.tolist(), poly.tolist(), list(range(len(only) + 1))]
