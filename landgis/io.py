@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -379,8 +379,26 @@ def _missing(value: object) -> bool:
         return False
 
 
+#: SQLite settings for writing an output GeoPackage in bulk: no fsync per transaction and a
+#: 512 MB page cache (GDAL's advice for bulk loads; 6.0 s -> 4.6 s for a county's 197 MB).
+#: An output is rewritten whole by the next run, so a crash mid-write loses nothing.
+GPKG_WRITE_CONFIG = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_CACHE": "512"}
+
+
+@contextlib.contextmanager
+def gdal_config(options: Mapping[str, str]) -> Iterator[None]:
+    """GDAL configuration options set for the block, the previous values restored after."""
+    before = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(dict(options))
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)  # as pyogrio typed them (OFF reads back as False)
+
+
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     """Write several layers to one GeoPackage."""
-    for name, frame in layers.items():
-        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
-                                append=path.exists(), promote_to_multi=True, use_arrow=_use_arrow({}))
+    with gdal_config(GPKG_WRITE_CONFIG):
+        for name, frame in layers.items():
+            pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
+                                    append=path.exists(), promote_to_multi=True, use_arrow=_use_arrow({}))

@@ -267,6 +267,29 @@ def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkey
     assert not [t for t in threading.enumerate() if t.name == "xlsx-xml"]
 
 
+def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_path, monkeypatch):
+    import pyogrio
+
+    from landgis import io
+
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": "64", "OGR_SQLITE_SYNCHRONOUS": None})
+    seen = {}
+
+    def failing_write(*args, **kwargs):
+        seen.update({key: pyogrio.get_gdal_config_option(key) for key in io.GPKG_WRITE_CONFIG})
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            io.write_gpkg({"parcels": gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)}, tmp_path / "s.gpkg")
+        assert seen == {"OGR_SQLITE_SYNCHRONOUS": False, "OGR_SQLITE_CACHE": 512}  # set while writing
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE") == 64          # the caller's, back
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None})
+
+
 # ------------------------------------------------------------ invariants
 
 
