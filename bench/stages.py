@@ -87,24 +87,35 @@ def stage_screen(data: Path, out_dir: Path) -> dict:
 
 
 def stage_overlay(data: Path) -> dict:
+    import landgis
+    from landgis.clip import convex_rings
     from landgis.config import load_project
+    from landgis.facts import code_tables_for
+    from landgis.inventory import conflict_piece_masks
     from landgis.load import load_layers
     from landgis.overlay import overlay_layer
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loaded = load_layers(load_project(data / "project.toml"))
+        project = load_project(data / "project.toml")
+        loaded = load_layers(project)
     t_load = time.perf_counter() - t0
     parcels = loaded.parcels
     geoms = np.asarray(parcels.geometry.values, dtype=object)
-    out: dict = {"load": t_load, "layers": {}}
+    # the pieces the screening keeps (constraint layers, the survey's agricultural and homestead
+    # patches), so the overlay does here what it does in `landgis screen`
+    tables = code_tables_for(project.codes, landgis.load_profile(project.profile).codes)
+    piece_masks = conflict_piece_masks(loaded.layers, tables)
+    t = time.perf_counter()
+    convex = convex_rings(geoms)
+    out: dict = {"load": t_load, "layers": {}, "convex_parcels": time.perf_counter() - t}
     frames = []
-    total = 0.0
+    total = out["convex_parcels"]
     for role in ("farmland", "redline", "udb", "survey", "zoning"):
         layer = loaded.layers[role]
         t = time.perf_counter()
-        ov = overlay_layer(geoms, np.asarray(layer.geometry.values, dtype=object),
-                           keep_pieces=role in ("farmland", "redline", "udb"))
+        ov = overlay_layer(geoms, np.asarray(layer.geometry.values, dtype=object), convex=convex,
+                           keep_pieces=True if role in ("farmland", "redline", "udb") else piece_masks.get(role, False))
         secs = time.perf_counter() - t
         total += secs
         pairs = ov.pairs

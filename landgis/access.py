@@ -42,7 +42,8 @@ import shapely
 from landgis import io
 from landgis.codes import CodeTable, normalize_codes
 from landgis.config import Project
-from landgis.overlay import in_threads, subdivide
+from landgis.overlay import subdivide
+from landgis.threads import in_threads
 from landgis.errors import LayerError, Problem
 
 __all__ = ["DEFAULT_ROAD_MAX_DISTANCE_M", "road_distance", "survey_roads", "access_facts", "site_facts",

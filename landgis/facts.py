@@ -20,6 +20,7 @@ import shapely
 
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.errors import Problem
+from landgis.clip import convex_rings
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
@@ -115,6 +116,7 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
     bad = ~np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
     geoms[bad] = None
     geoms = np.asarray(geoms, dtype=object)
+    convex = convex_rings(geoms)  # once for every layer
     out = {}
     for role in (*MEASURE_LAYERS, *CLASS_LAYERS, "price_zones"):
         if role not in layers:
@@ -122,7 +124,8 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
         if progress:
             progress(role)
         out[role] = overlay_layer(geoms, np.asarray(layers[role].geometry.values, dtype=object),
-                                  keep_pieces=True if role in MEASURE_LAYERS else piece_masks.get(role, False))
+                                  keep_pieces=True if role in MEASURE_LAYERS else piece_masks.get(role, False),
+                                  convex=convex)
     return out
 
 

@@ -18,7 +18,8 @@ from pyproj import CRS, Proj, Transformer
 from landgis.codes import CodeTable, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.facts import FactTable
-from landgis.overlay import ground_pieces, in_threads, union_by_parcel, union_kept_pieces
+from landgis.overlay import ground_pieces, union_by_parcel, union_kept_pieces
+from landgis.threads import in_threads
 from landgis.profiles import Profile
 from landgis.rules import reason_texts
 

@@ -33,7 +33,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
 from landgis import io
-from landgis.overlay import in_threads
+from landgis.threads import in_threads
 from landgis.config import STANDARD_FIELDS, LayerSpec, Project
 from landgis.distinct import map_distinct
 from landgis.errors import (

@@ -272,7 +272,7 @@ def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_pat
 
     from landgis import io
 
-    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": "64", "OGR_SQLITE_SYNCHRONOUS": None})
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
     seen = {}
 
     def failing_write(*args, **kwargs):
@@ -283,11 +283,10 @@ def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_pat
     try:
         with pytest.raises(OSError, match="disk full"):
             io.write_gpkg({"parcels": gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)}, tmp_path / "s.gpkg")
-        assert seen == {"OGR_SQLITE_SYNCHRONOUS": False, "OGR_SQLITE_CACHE": 512}  # set while writing
-        assert pyogrio.get_gdal_config_option("OGR_SQLITE_CACHE") == 64          # the caller's, back
-        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") is None
+        assert seen == {"OGR_SQLITE_SYNCHRONOUS": False}                        # set while writing
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
     finally:
-        pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None})
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
 
 
 # ------------------------------------------------------------ invariants

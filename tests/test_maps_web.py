@@ -400,7 +400,7 @@ def test_page_data_made_in_parts_is_the_single_dump():
 
 
 def test_polygon_ragged_is_shapelys_ragged_array():
-    from landgis.maps.webmap import polygon_ragged
+    from landgis.clip import polygon_ragged
 
     square = shapely.box(0, 0, 4, 4)
     holed = square.difference(shapely.box(1, 1, 2, 2))

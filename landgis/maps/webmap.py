@@ -40,9 +40,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
+from landgis.clip import polygon_ragged
 from landgis.distinct import map_distinct
 from landgis.inventory import M2_PER_MU, VERDICT_ZH
-from landgis.overlay import query_in_threads
+from landgis.threads import query_in_threads
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
 
 __all__ = ["web_map", "WebMap", "VERDICT_COLOURS", "BASEMAPS"]
@@ -190,68 +191,6 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
     out = stream.tobytes().decode("ascii").split("\n")
     assert len(out) == n_geoms
     return out
-
-
-def _multipolygon_offsets(gtype: shapely.GeometryType, offsets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
-    if gtype == shapely.GeometryType.POLYGON:
-        ring_off, poly_off = offsets
-        return ring_off, poly_off, np.arange(len(poly_off))
-    if gtype == shapely.GeometryType.MULTIPOLYGON:
-        return offsets
-    raise ValueError(f"only polygons can be encoded, not {gtype.name}")
-
-
-def _runs(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Positions ``starts[i] .. starts[i] + counts[i] - 1`` for every i, concatenated."""
-    total = int(counts.sum())
-    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-
-
-def polygon_ragged(geoms: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``shapely.to_ragged_array`` of polygons as MultiPolygons: (x/y coordinates, (ring, polygon, geometry offsets)).
-
-    The same arrays, made faster: a plain polygon (one ring, as a polygon or a
-    multipolygon of one part: most of a county's parcels and pieces) is read with
-    ``get_coordinates``; only polygons with holes, multipolygons of several parts and
-    empties go through ``to_ragged_array``, which makes a geometry of every ring.
-
-    >>> g = np.array([shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(2, 0, 3, 1), shapely.box(4, 0, 5, 1)])])
-    >>> coords, (ring_off, poly_off, geom_off) = polygon_ragged(g)
-    >>> len(coords), ring_off.tolist(), poly_off.tolist(), geom_off.tolist()
-    (15, [0, 5, 10, 15], [0, 1, 2, 3], [0, 1, 3])
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    # plain: a polygon, or a multipolygon of one polygon (as parcels are often stored), with one ring
-    gtype = shapely.get_type_id(geoms)
-    one = (gtype == shapely.GeometryType.MULTIPOLYGON) & (shapely.get_num_geometries(geoms) == 1)
-    plain = ((gtype == shapely.GeometryType.POLYGON) | one) & ~shapely.is_empty(geoms)
-    polygon = np.where(one, shapely.get_geometry(np.where(one, geoms, None), 0), geoms)
-    plain[plain] = shapely.get_num_interior_rings(polygon[plain]) == 0
-    p_idx, r_idx = np.flatnonzero(plain), np.flatnonzero(~plain)
-    p_count = shapely.get_num_coordinates(geoms[p_idx]).astype(np.int64)
-    if len(r_idx):
-        gtype, r_coords, offsets = shapely.to_ragged_array(geoms[r_idx], include_z=False)
-        r_ring, r_poly, r_geom = _multipolygon_offsets(gtype, offsets)
-    else:
-        r_coords, r_ring, r_poly, r_geom = np.empty((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
-    polys_of_geom = np.ones(len(geoms), np.int64)
-    polys_of_geom[r_idx] = np.diff(r_geom)
-    geom_off = np.concatenate([[0], np.cumsum(polys_of_geom)])
-    # each polygon's place, then each ring's, then each coordinate's, in the merged arrays
-    r_poly_at = _runs(geom_off[r_idx], np.diff(r_geom))
-    rings_of_poly = np.ones(int(geom_off[-1]), np.int64)
-    rings_of_poly[r_poly_at] = np.diff(r_poly)
-    poly_off = np.concatenate([[0], np.cumsum(rings_of_poly)])
-    p_ring_at = poly_off[geom_off[p_idx]]
-    r_ring_at = _runs(poly_off[r_poly_at], np.diff(r_poly))
-    coords_of_ring = np.empty(int(poly_off[-1]), np.int64)
-    coords_of_ring[p_ring_at] = p_count
-    coords_of_ring[r_ring_at] = np.diff(r_ring)
-    ring_off = np.concatenate([[0], np.cumsum(coords_of_ring)])
-    coords = np.empty((int(ring_off[-1]), 2))
-    coords[_runs(ring_off[p_ring_at], p_count)] = shapely.get_coordinates(geoms[p_idx])
-    coords[_runs(ring_off[r_ring_at], np.diff(r_ring))] = r_coords
-    return coords, (ring_off, poly_off, geom_off)
 
 
 @lru_cache(maxsize=4)

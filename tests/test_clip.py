@@ -1,0 +1,103 @@
+"""The convex clipper against GEOS: areas equal to 1e-6 m² on concave, holed, multi-part subjects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from landgis.clip import convex_overlap_areas, convex_rings
+from landgis.overlay import overlay_layer
+
+# zone-prefixed Gauss-Krüger eastings (zone 37): the products must not lose the metres
+X0, Y0 = 37_420_000.0, 2_790_000.0
+
+
+def _star(cx: float, cy: float, radius: float, points: int, rng: np.random.Generator) -> shapely.Polygon:
+    angle = np.sort(rng.uniform(0, 2 * np.pi, points))
+    r = radius * rng.uniform(0.3, 1.0, points)
+    return shapely.Polygon(np.column_stack([cx + r * np.cos(angle), cy + r * np.sin(angle)]))
+
+
+def _subject(rng: np.random.Generator) -> shapely.Geometry:
+    """A concave star, sometimes with a hole, sometimes two parts; made valid like a loaded layer."""
+    g = shapely.make_valid(_star(X0 + rng.uniform(-30, 30), Y0 + rng.uniform(-30, 30), rng.uniform(5, 60),
+                                 int(rng.integers(3, 40)), rng))
+    if rng.random() < 0.3:
+        c = g.representative_point()
+        g = g.difference(shapely.Point(c.x, c.y).buffer(rng.uniform(0.5, 4)))
+    if rng.random() < 0.3:
+        g = g.union(shapely.box(X0 + 70, Y0 - 5, X0 + 80, Y0 + 5))
+    return shapely.make_valid(g)
+
+
+def _clip(rng: np.random.Generator) -> shapely.Geometry:
+    """A convex parcel: the hull of random points, or a rotated rectangle."""
+    if rng.random() < 0.5:
+        pts = rng.uniform(-40, 40, (int(rng.integers(3, 30)), 2)) + [X0, Y0]
+        return shapely.convex_hull(shapely.MultiPoint(pts))
+    box = shapely.box(X0 - rng.uniform(1, 40), Y0 - rng.uniform(1, 40), X0 + rng.uniform(1, 40), Y0 + rng.uniform(1, 40))
+    return shapely.affinity.rotate(box, rng.uniform(0, 180))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1))
+def test_clipped_areas_equal_geos(seed):
+    rng = np.random.default_rng(seed)
+    clips = np.array([_clip(rng) for _ in range(6)], dtype=object)
+    subjects = np.array([_subject(rng) for _ in range(8)], dtype=object)
+    convex, cx, cy = convex_rings(clips)
+    assert convex.all()
+    ci, si = np.meshgrid(np.arange(len(clips)), np.arange(len(subjects)), indexing="ij")
+    ci, si = ci.ravel(), si.ravel()
+    got = convex_overlap_areas(cx, cy, ci, subjects, si)
+    want = shapely.area(shapely.intersection(clips[ci], subjects[si]))
+    assert np.abs(got - want).max() < 1e-6
+
+
+def test_only_convex_single_ring_polygons_are_clip_polygons():
+    square = shapely.box(0, 0, 10, 10)
+    cases = {
+        "square": square,
+        "square as a one-part multipolygon": shapely.MultiPolygon([square]),
+        "square with a collinear extra vertex": shapely.Polygon([(0, 0), (5, 0), (10, 0), (10, 10), (0, 10)]),
+        "clockwise triangle": shapely.Polygon([(0, 0), (0, 10), (10, 0)]),
+        "L shape": shapely.Polygon([(0, 0), (10, 0), (10, 5), (5, 5), (5, 10), (0, 10)]),
+        "square with a hole": square.difference(shapely.box(4, 4, 6, 6)),
+        "two squares": shapely.MultiPolygon([square, shapely.box(20, 0, 30, 10)]),
+        "empty": shapely.Polygon(),
+        "missing": None,
+    }
+    convex, _, _ = convex_rings(np.array(list(cases.values()), dtype=object))
+    assert dict(zip(cases, convex.tolist(), strict=True)) == {
+        "square": True, "square as a one-part multipolygon": True, "square with a collinear extra vertex": True,
+        "clockwise triangle": True, "L shape": False, "square with a hole": False, "two squares": False,
+        "empty": False, "missing": False}
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_overlay_with_the_clipper_equals_geos_and_cuts_kept_pieces_when_asked(keep):
+    rng = np.random.default_rng(7)
+    parcels = np.array([_clip(rng) for _ in range(40)]
+                       + [shapely.Polygon([(X0, Y0), (X0 + 30, Y0), (X0 + 30, Y0 + 10), (X0 + 10, Y0 + 10),
+                                           (X0 + 10, Y0 + 30), (X0, Y0 + 30)])], dtype=object)  # an L: GEOS
+    layer = np.array([_subject(rng) for _ in range(30)]
+                     + [shapely.box(X0 + 30, Y0 - 50, X0 + 90, Y0 + 50)], dtype=object)   # shares an edge
+    ov = overlay_layer(parcels, layer, keep_pieces=keep)
+    pi, li = np.meshgrid(np.arange(len(parcels)), np.arange(len(layer)), indexing="ij")
+    exact = shapely.area(shapely.intersection(parcels[pi.ravel()], layer[li.ravel()]))
+    positive = exact > 0
+    want = sorted(zip(pi.ravel()[positive].tolist(), li.ravel()[positive].tolist(), strict=True))
+    got = list(zip(ov.pairs["parcel"].tolist(), ov.pairs["feature"].tolist(), strict=True))
+    assert got == want
+    assert np.abs(ov.pairs["overlap_m2"].to_numpy() - exact[positive]).max() < 1e-6
+    if keep:
+        pieces = ov.piece_geoms()
+        expected = shapely.intersection(parcels[ov.pairs["parcel"].to_numpy()], layer[ov.pairs["feature"].to_numpy()])
+        whole = ov.pairs["contained"].to_numpy()
+        assert shapely.equals(pieces[~whole], expected[~whole]).all()
+        assert all(p is parcels[i] for p, i in zip(pieces[whole], ov.pairs["parcel"][whole], strict=True))
+    else:
+        assert ov.piece_geoms is not None and not ov.has_pieces
