@@ -367,13 +367,16 @@ def ground_pieces(overlay: LayerOverlay, parcels: np.ndarray | None = None) -> n
 
 def union_kept_pieces(overlay: LayerOverlay, sel: np.ndarray,
                       block_parcels: int = 15_000) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`union_by_parcel` of the kept pieces of the pairs ``sel`` (a mask), decoded a block of
+    """:func:`union_by_parcel` of the kept pieces of the pairs ``sel`` (a mask), made a block of
     parcels at a time (a county's 300k survey pieces are never all geometries at once)."""
     parcel = overlay.pairs["parcel"].to_numpy()
-    wanted = np.unique(parcel[sel])
+    idx = np.flatnonzero(sel)
+    idx = idx[np.argsort(parcel[idx], kind="stable")]   # each parcel's pairs in one run
+    _, starts = np.unique(parcel[idx], return_index=True)
+    bounds = np.r_[starts[::block_parcels], len(idx)]
     hits, unions = [np.array([], np.int64)], [np.array([], dtype=object)]
-    for start in range(0, len(wanted), block_parcels):
-        block = sel & np.isin(parcel, wanted[start: start + block_parcels])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        block = idx[lo:hi]
         hit, union = union_by_parcel(parcel[block], overlay.piece_geoms(block))
         hits.append(hit)
         unions.append(union)
