@@ -300,7 +300,8 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         # pairs with a convex parcel are measured without cutting; a kept piece of theirs is
         # cut only if the conflict layer asks for it (piece_geoms)
         convex_mask, cx, cy = convex if convex is not None else convex_rings(parcels)
-        fast = todo[convex_mask[parcel_idx[todo]]]
+        polygonal = np.isin(shapely.get_type_id(pieces), (3, 6))  # a caller's collection goes to GEOS
+        fast = todo[convex_mask[parcel_idx[todo]] & polygonal[piece_idx[todo]]]
         for start in range(0, len(fast), _INTERSECT_BLOCK):  # blocks: the clipper's arrays stay small
             block = fast[start: start + _INTERSECT_BLOCK]
             area[block] = in_threads(lambda clip, subject: convex_overlap_areas(cx, cy, clip, pieces, subject),

@@ -84,7 +84,10 @@ def test_overlay_with_the_clipper_equals_geos_and_cuts_kept_pieces_when_asked(ke
                        + [shapely.Polygon([(X0, Y0), (X0 + 30, Y0), (X0 + 30, Y0 + 10), (X0 + 10, Y0 + 10),
                                            (X0 + 10, Y0 + 30), (X0, Y0 + 30)])], dtype=object)  # an L: GEOS
     layer = np.array([_subject(rng) for _ in range(30)]
-                     + [shapely.box(X0 + 30, Y0 - 50, X0 + 90, Y0 + 50)], dtype=object)   # shares an edge
+                     + [shapely.box(X0 + 30, Y0 - 50, X0 + 90, Y0 + 50),                # shares an edge
+                        shapely.GeometryCollection([shapely.box(X0 - 5, Y0 - 5, X0 + 5, Y0 + 5),
+                                                    shapely.LineString([(X0, Y0), (X0 + 50, Y0 + 50)])])],
+                     dtype=object)   # a caller's collection: measured by GEOS
     ov = overlay_layer(parcels, layer, keep_pieces=keep)
     pi, li = np.meshgrid(np.arange(len(parcels)), np.arange(len(layer)), indexing="ij")
     exact = shapely.area(shapely.intersection(parcels[pi.ravel()], layer[li.ravel()]))
