@@ -122,14 +122,13 @@ def convex_rings(geoms: np.ndarray, max_vertices: int = 32) -> tuple[np.ndarray,
     count = np.diff(ring_off) - 1                          # the closing vertex dropped
     width = int(count.max())                               # no wider than the largest hull
     x, y = x[:, :width], y[:, :width]
-    max_vertices = width
     rows = np.repeat(idx, count)
-    col = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
+    col = _runs(np.zeros(len(count), np.int64), count)     # 0..count-1 per hull
     src = _runs(ring_off[:-1], count)
     x[rows, col] = coords[src, 0]
     y[rows, col] = coords[src, 1]
     count_row = np.bincount(rows, minlength=n)
-    pad = np.arange(max_vertices)[None, :] >= count_row[:, None]
+    pad = np.arange(width)[None, :] >= count_row[:, None]
     # counter-clockwise: reverse the rows whose signed area (relative to the first vertex) is negative
     rx, ry = np.where(pad, 0.0, x - x[:, :1]), np.where(pad, 0.0, y - y[:, :1])
     signed = (rx * np.roll(ry, -1, axis=1) - np.roll(rx, -1, axis=1) * ry).sum(axis=1)
@@ -205,14 +204,24 @@ def _clipped_areas(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarray,
         x, y, ring_len = _clip_half_plane(x, y, s, ring_len)
         vertex_pair = np.repeat(ring_pair, ring_len)
     # shoelace per ring, each ring's area with the sign of its role (holes subtract)
-    ends = np.cumsum(ring_len)
-    nxt = np.arange(1, len(x) + 1)
-    nonempty = ring_len > 0
-    nxt[ends[nonempty] - 1] = (ends - ring_len)[nonempty]
+    nxt = _next_in_ring(ring_len)
     twice = x * y[nxt] - x[nxt] * y
     ring_area = np.abs(np.bincount(np.repeat(np.arange(len(ring_len)), ring_len), weights=twice,
                                    minlength=len(ring_len))) / 2
     return np.bincount(ring_pair, weights=ring_sign * ring_area, minlength=n_pairs)
+
+
+def _next_in_ring(ring_len: np.ndarray) -> np.ndarray:
+    """For each vertex of rings stored one after another (``ring_len`` each, not closed), the next one.
+
+    >>> _next_in_ring(np.array([3, 0, 2])).tolist()
+    [1, 2, 0, 4, 3]
+    """
+    ends = np.cumsum(ring_len)
+    nxt = np.arange(1, int(ends[-1]) + 1 if len(ends) else 1)
+    nonempty = ring_len > 0
+    nxt[ends[nonempty] - 1] = (ends - ring_len)[nonempty]
+    return nxt
 
 
 def _clip_half_plane(x: np.ndarray, y: np.ndarray, s: np.ndarray,
@@ -220,10 +229,7 @@ def _clip_half_plane(x: np.ndarray, y: np.ndarray, s: np.ndarray,
     """One Sutherland–Hodgman step on ragged rings: keep where ``s >= 0``, cut edges that cross."""
     if not len(x):
         return x, y, ring_len
-    ends = np.cumsum(ring_len)
-    nxt = np.arange(1, len(x) + 1)
-    nonempty = ring_len > 0
-    nxt[ends[nonempty] - 1] = (ends - ring_len)[nonempty]
+    nxt = _next_in_ring(ring_len)
     inside = s >= 0
     crossing = inside != inside[nxt]
     count = inside.astype(np.int64) + crossing

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from landgis.clip import convex_rings
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.errors import Problem
-from landgis.clip import convex_rings
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",

@@ -19,9 +19,9 @@ from landgis.codes import CodeTable, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.facts import FactTable
 from landgis.overlay import ground_pieces, union_by_parcel, union_kept_pieces
-from landgis.threads import in_threads
 from landgis.profiles import Profile
 from landgis.rules import reason_texts
+from landgis.threads import in_threads
 
 __all__ = ["CONTRACT_COLUMNS", "COLUMN_NAMES_ZH", "build_inventory", "summaries", "conflict_pieces", "tiled_parcels",
            "ellipsoidal_area", "M2_PER_MU"]

@@ -42,6 +42,24 @@ def _clip(rng: np.random.Generator) -> shapely.Geometry:
     return shapely.affinity.rotate(box, rng.uniform(0, 180))
 
 
+def test_planted_overlaps_have_their_exact_areas():
+    # a right triangle parcel of 200 m² at zone-prefixed eastings, legs 20 m along x and y
+    triangle = shapely.Polygon([(X0, Y0), (X0 + 20, Y0), (X0, Y0 + 20)])
+    # x <= 10 with a 2 × 2 m hole inside the triangle: ∫0..10 (20 - x) dx - 4 = 146 m²
+    holed = shapely.box(X0 - 10, Y0 - 10, X0 + 10, Y0 + 30).difference(shapely.box(X0 + 2, Y0 + 2, X0 + 4, Y0 + 4))
+    # a C-shape whose notch (x 5..30, y 5..15) bites ∫5..15 (15 - x) dx = 50 m² out of the triangle: 150 m²
+    c_shape = shapely.box(X0 - 5, Y0 - 5, X0 + 25, Y0 + 25).difference(shapely.box(X0 + 5, Y0 + 5, X0 + 30, Y0 + 15))
+    # two parts: a 1 × 1 m square inside and a square beyond the hypotenuse: 1 m²
+    two = shapely.MultiPolygon([shapely.box(X0 + 1, Y0 + 1, X0 + 2, Y0 + 2), shapely.box(X0 + 15, Y0 + 15, X0 + 18, Y0 + 18)])
+    subjects = np.array([holed, c_shape, two], dtype=object)
+    convex, cx, cy = convex_rings(np.array([triangle]))
+    areas = convex_overlap_areas(cx, cy, np.zeros(3, np.int64), subjects, np.arange(3))
+    assert areas.tolist() == [146.0, 150.0, 1.0]
+    ov = overlay_layer(np.array([triangle]), subjects, keep_pieces=True)
+    assert ov.pairs["overlap_m2"].tolist() == [146.0, 150.0, 1.0]
+    assert [round(g.area, 9) for g in ov.piece_geoms()] == [146.0, 150.0, 1.0]   # cut when asked for
+
+
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1))
 def test_clipped_areas_equal_geos(seed):
@@ -103,4 +121,6 @@ def test_overlay_with_the_clipper_equals_geos_and_cuts_kept_pieces_when_asked(ke
         assert shapely.equals(pieces[~whole], expected[~whole]).all()
         assert all(p is parcels[i] for p, i in zip(pieces[whole], ov.pairs["parcel"][whole], strict=True))
     else:
-        assert ov.piece_geoms is not None and not ov.has_pieces
+        assert not ov.has_pieces
+        with pytest.raises(ValueError, match="kept no pieces"):
+            ov.piece_geoms()
