@@ -22,7 +22,7 @@ import shapely
 
 from landgis.threads import in_threads
 
-__all__ = ["polygon_ragged", "convex_rings", "convex_overlap_areas"]
+__all__ = ["polygon_ragged", "convex_rings", "convex_overlap_areas", "convex_overlaps"]
 
 
 def _multipolygon_offsets(gtype: shapely.GeometryType, offsets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
@@ -160,10 +160,29 @@ def convex_overlap_areas(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarra
     >>> convex_overlap_areas(cx, cy, np.array([0, 0]), np.array([holed, shapely.box(3, 3, 9, 9)]), np.array([0, 1])).tolist()
     [3.75, 1.0]
     """
+    return convex_overlaps(cx, cy, clip_of_pair, subjects, subject_of_pair)[0]
+
+
+def convex_overlaps(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarray,
+                    subjects: np.ndarray, subject_of_pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`convex_overlap_areas`, and per pair whether the subject may meet the clip polygon at all.
+
+    ``meets`` is False where clipping left no vertex: every vertex of the subject lay
+    outside one edge's half-plane, so the subject is disjoint from the convex clip
+    polygon — a proof, not a guess. Where it is True the pair may still only touch
+    (a shared edge leaves vertices but no area).
+
+    >>> cx = np.array([[0.0, 4.0, 4.0, 0.0]]); cy = np.array([[0.0, 0.0, 4.0, 4.0]])
+    >>> far, touching = shapely.box(5, 5, 6, 6), shapely.box(4, 0, 6, 4)
+    >>> area, meets = convex_overlaps(cx, cy, np.array([0, 0]), np.array([far, touching]), np.array([0, 1]))
+    >>> area.tolist(), meets.tolist()
+    ([0.0, 0.0], [False, True])
+    """
     n_pairs = len(clip_of_pair)
     out = np.zeros(n_pairs)
+    meets = np.zeros(n_pairs, bool)
     if not n_pairs:
-        return out
+        return out, meets
     subjects = np.asarray(subjects, dtype=object)
     # a clip row needs as many half-plane passes as it has vertices: pairs go in groups of
     # 4, 8, 16… vertices, each clipped with only that many columns
@@ -172,12 +191,13 @@ def convex_overlap_areas(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarra
     width = np.minimum(2 ** np.ceil(np.log2(np.maximum(vertices, 4))).astype(np.int64), cx.shape[1])
     for w in np.unique(width):
         group = np.flatnonzero(width == w)
-        out[group] = _clipped_areas(cx[:, :w], cy[:, :w], clip_of_pair[group], subjects, subject_of_pair[group])
-    return out
+        out[group], meets[group] = _clipped_areas(cx[:, :w], cy[:, :w], clip_of_pair[group], subjects,
+                                                  subject_of_pair[group])
+    return out, meets
 
 
 def _clipped_areas(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarray,
-                   subjects: np.ndarray, subject_of_pair: np.ndarray) -> np.ndarray:
+                   subjects: np.ndarray, subject_of_pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n_pairs = len(clip_of_pair)
     used, subject_of_pair = np.unique(subject_of_pair, return_inverse=True)
     coords, (ring_off, poly_off, geom_off) = polygon_ragged(subjects[used])
@@ -208,7 +228,8 @@ def _clipped_areas(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarray,
     twice = x * y[nxt] - x[nxt] * y
     ring_area = np.abs(np.bincount(np.repeat(np.arange(len(ring_len)), ring_len), weights=twice,
                                    minlength=len(ring_len))) / 2
-    return np.bincount(ring_pair, weights=ring_sign * ring_area, minlength=n_pairs)
+    left = np.bincount(ring_pair, weights=ring_len, minlength=n_pairs)   # vertices left per pair
+    return np.bincount(ring_pair, weights=ring_sign * ring_area, minlength=n_pairs), left > 0
 
 
 def _next_in_ring(ring_len: np.ndarray) -> np.ndarray:

@@ -398,8 +398,93 @@ def gdal_config(options: Mapping[str, str]) -> Iterator[None]:
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """Write several layers to one GeoPackage."""
-    with gdal_config(GPKG_WRITE_CONFIG):
-        for name, frame in layers.items():
-            pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
-                                    append=path.exists(), promote_to_multi=True, use_arrow=_use_arrow({}))
+    """Write several layers to one new GeoPackage (polygons promoted to multipolygons).
+
+    GDAL writes the rows with Python's GIL released where it can
+    (:mod:`landgis._gdal`), so a caller may make the spreadsheet and the map in
+    other threads meanwhile; otherwise through :func:`pyogrio.write_dataframe`.
+    Either way the bulk settings of :data:`GPKG_WRITE_CONFIG` apply while writing.
+    """
+    from landgis import _gdal
+
+    if not _gdal.available():
+        with gdal_config(GPKG_WRITE_CONFIG):
+            for name, frame in layers.items():
+                pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
+                                        append=path.exists(), promote_to_multi=True, use_arrow=_use_arrow({}))
+        return
+    tables = [(name, *_gpkg_batches(frame)) for name, frame in layers.items()]
+    _gdal.write_layers(path, tables, config=GPKG_WRITE_CONFIG)
+
+
+#: rows whose geometries are turned into WKB at a time while a GeoPackage is written
+_WKB_BLOCK = 20_000
+
+
+def _gpkg_batches(frame: gpd.GeoDataFrame) -> tuple:
+    """``(Arrow record batches, geometry column, geometry type, CRS)`` of a frame, as pyogrio would write it.
+
+    Polygons become multipolygons when the layer mixes both (promote_to_multi); text
+    that Arrow cannot type (an object column of mixed values) is written as text,
+    and a column of nothing but missing values as an empty text column. The
+    attributes are converted once (Arrow-backed text without a copy); geometries
+    become WKB one block of rows at a time, as GDAL takes each batch, so a county's
+    256k conflict pieces are never all WKB at once.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import shapely
+
+    geom_name = frame.geometry.name
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    present = set(np.unique(kinds[kinds >= 0]).tolist())
+    multi = {0: 4, 1: 5, 2: 5, 3: 6}   # point → multipoint, (linear)ring/linestring → multi…, polygon → multi
+    if not present:
+        gtype = 0                                     # Unknown: no geometry to tell (as pyogrio)
+    elif len(present) == 1:
+        (kind,) = present
+        gtype = kind if kind > 3 else multi.get(kind, kind)
+    elif present <= {1, 5} or present <= {3, 6} or present <= {0, 4}:
+        gtype = max(present)
+    else:
+        gtype = 0                                     # Unknown: a mixed layer, written as it is
+    promote = None
+    if gtype in (4, 5, 6):
+        promote = ({4: 0, 5: 1, 6: 3}[gtype],
+                   {4: shapely.multipoints, 5: shapely.multilinestrings, 6: shapely.multipolygons}[gtype])
+    columns = {}
+    for name in frame.columns:
+        if name == geom_name:
+            continue
+        col = frame[name]
+        try:
+            arr = pa.array(col, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = pa.array(col.map(lambda v: None if _missing(v) else str(v)), type=pa.string())
+        if pa.types.is_null(arr.type):
+            arr = arr.cast(pa.string())
+        columns[str(name)] = arr
+    attributes = pa.table(columns) if columns else pa.table({"_": pa.nulls(len(frame))}).drop(["_"])
+    schema = attributes.schema.append(pa.field(geom_name, pa.binary()))
+
+    def batches():
+        for start in range(0, max(len(frame), 1), _WKB_BLOCK):
+            block = geoms[start: start + _WKB_BLOCK]
+            if promote is not None:
+                single = shapely.get_type_id(block) == promote[0]
+                if single.any():
+                    block = block.copy()
+                    block[single] = promote[1](np.atleast_2d(block[single]), axis=0)
+            wkb = pa.array(shapely.to_wkb(block), type=pa.binary())
+            part = attributes.slice(start, len(block)).combine_chunks()
+            arrays = [col.chunk(0) if col.num_chunks else pa.array([], col.type) for col in part.columns]
+            yield pa.RecordBatch.from_arrays([*arrays, wkb], schema=schema)
+
+    names = {0: "Unknown", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString",
+             6: "MultiPolygon", 7: "GeometryCollection"}
+    crs = None
+    if frame.crs is not None:
+        epsg = frame.crs.to_epsg()
+        crs = f"EPSG:{epsg}" if epsg else frame.crs.to_wkt("WKT1_GDAL")
+    return (schema, batches()), geom_name, names.get(gtype, "Unknown"), crs

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.clip import convex_overlap_areas, convex_rings
+from landgis.clip import convex_overlaps, convex_rings
 from landgis.threads import in_threads, query_in_threads, run_chunks
 
 __all__ = [
@@ -249,7 +249,7 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     convex
         :func:`landgis.clip.convex_rings` of ``parcels``, when the caller overlays
         several layers (made here otherwise). A pair whose parcel is convex is
-        measured by :func:`landgis.clip.convex_overlap_areas` without an
+        measured by :func:`landgis.clip.convex_overlaps` without an
         intersection geometry (7× faster than one GEOS thread, equal to GEOS to
         1.2e-8 m² on the bench county); its piece, if kept, is cut when asked for.
         Overlaps under ``TINY_OVERLAP_M2`` are left to GEOS.
@@ -269,46 +269,54 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     else:
         pieces, owner = layer, np.arange(len(layer))
     usable = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
-    tree_geoms = np.where(usable, parcels, None)
-    tree = shapely.STRtree(tree_geoms)
-    # only polygons with many vertices are prepared: for the 450k small patches of a survey,
-    # preparing cost 1.2 s and 420 MB and saved nothing
+    tree = shapely.STRtree(np.where(usable, parcels, None))
+    # candidates by bounding box only (5× faster than an `intersects` query, which prepares
+    # every one of a survey's 450k patches); what the boxes cannot tell is settled below
+    piece_idx, parcel_idx = query_in_threads(tree, pieces, None, threads=threads)
+    order = np.lexsort((piece_idx, parcel_idx))
+    piece_idx, parcel_idx = piece_idx[order], parcel_idx[order]
+    n_pairs = len(piece_idx)
+    area = np.zeros(n_pairs)
+    meets = np.ones(n_pairs, bool)          # False once a pair is proven disjoint
+    contained = np.zeros(n_pairs, bool)
+    parcel_area = shapely.area(parcels)
+    # pairs with a convex parcel are measured by clipping, without cutting (a kept piece of
+    # theirs is cut only if the conflict layer asks for it, see piece_geoms); the clipper
+    # also proves most bounding-box candidates disjoint
+    convex_mask, cx, cy = convex if convex is not None else convex_rings(parcels)
+    polygonal = np.isin(shapely.get_type_id(pieces), (3, 6))  # a caller's collection goes to GEOS
+    fast = np.flatnonzero(convex_mask[parcel_idx] & polygonal[piece_idx])
+    for start in range(0, len(fast), _INTERSECT_BLOCK):  # blocks: the clipper's arrays stay small
+        block = fast[start: start + _INTERSECT_BLOCK]
+        got = in_threads(lambda clip, subject: np.column_stack(convex_overlaps(cx, cy, clip, pieces, subject)),
+                         parcel_idx[block], piece_idx[block], threads=threads)
+        area[block], meets[block] = got[:, 0], got[:, 1] > 0
+    # GEOS decides the rest: pairs with another parcel, and touching pairs or slivers the
+    # clipper measured under TINY_OVERLAP_M2 (whether there is any overlap at all)
+    is_fast = np.zeros(n_pairs, bool)
+    is_fast[fast] = True
+    geos = np.flatnonzero(meets & ~(is_fast & (area >= TINY_OVERLAP_M2)))
+    # a parcel the clipper finds (nearly) whole under a polygon may lie wholly inside it
+    full = fast[area[fast] >= parcel_area[parcel_idx[fast]] * (1 - 1e-9)]
+    slow = geos[~is_fast[geos]]
+    # prepared predicates: only polygons with many vertices are prepared (for the 450k small
+    # patches of a survey preparing cost 1.2 s and 420 MB and saved nothing); a prepared
+    # geometry builds its indexes lazily and is not thread-safe, so each piece's pairs stay
+    # in one thread's chunk
     prepared_here = ~shapely.is_prepared(pieces) & (shapely.get_num_coordinates(pieces) > _PREPARE_ABOVE)
     shapely.prepare(pieces[prepared_here])
     try:
-        piece_idx, parcel_idx = query_in_threads(tree, pieces, "intersects", threads=threads)
-        if len(piece_idx) == 0:
-            return empty
-        # a prepared geometry builds its indexes lazily and is not thread-safe: each piece's
-        # pairs stay in one thread's chunk
-        by_piece = np.argsort(piece_idx, kind="stable")
-        piece_idx, parcel_idx = piece_idx[by_piece], parcel_idx[by_piece]
-        contained = in_threads(shapely.contains_properly, pieces[piece_idx], parcels[parcel_idx],
-                               threads=threads, together=piece_idx)
+        if len(slow):
+            meets[slow] = _by_piece(shapely.intersects, pieces, parcels, piece_idx, parcel_idx, slow, threads)
+        ask = np.union1d(full, slow[meets[slow]])
+        contained[ask] = _by_piece(shapely.contains_properly, pieces, parcels, piece_idx, parcel_idx, ask, threads)
     finally:  # the layer's own geometries are not left prepared (memory, and no surprise for callers)
         shapely.destroy_prepared(pieces[prepared_here])
-    order = np.lexsort((piece_idx, parcel_idx))
-    piece_idx, parcel_idx, contained = piece_idx[order], parcel_idx[order], contained[order]
-    area = np.zeros(len(piece_idx))
-    parcel_area = shapely.area(parcels)
     area[contained] = parcel_area[parcel_idx[contained]]
     keep = (np.asarray(keep_pieces, dtype=bool)[owner[piece_idx]] if isinstance(keep_pieces, np.ndarray)
-            else np.full(len(piece_idx), wanted))
-    wkb = np.full(len(piece_idx), None, dtype=object) if wanted else None
-    todo = np.flatnonzero(~contained)
-    if len(todo):
-        # pairs with a convex parcel are measured without cutting; a kept piece of theirs is
-        # cut only if the conflict layer asks for it (piece_geoms)
-        convex_mask, cx, cy = convex if convex is not None else convex_rings(parcels)
-        polygonal = np.isin(shapely.get_type_id(pieces), (3, 6))  # a caller's collection goes to GEOS
-        fast = todo[convex_mask[parcel_idx[todo]] & polygonal[piece_idx[todo]]]
-        for start in range(0, len(fast), _INTERSECT_BLOCK):  # blocks: the clipper's arrays stay small
-            block = fast[start: start + _INTERSECT_BLOCK]
-            area[block] = in_threads(lambda clip, subject: convex_overlap_areas(cx, cy, clip, pieces, subject),
-                                     parcel_idx[block], piece_idx[block], threads=threads)
-        # a touching pair or a sliver: GEOS decides whether there is any overlap at all
-        fast = fast[area[fast] >= TINY_OVERLAP_M2]
-        todo = np.setdiff1d(todo, fast, assume_unique=True)
+            else np.full(n_pairs, wanted))
+    wkb = np.full(n_pairs, None, dtype=object) if wanted else None
+    todo = geos[meets[geos] & ~contained[geos]]
     # intersections block by block: each block's geometries become areas (and WKB for the
     # kept ones) before the next is cut, so 330k survey intersections are never alive at once
     for start in range(0, len(todo), _INTERSECT_BLOCK):
@@ -319,6 +327,7 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         if wanted and keep[block].any():
             wkb[block[keep[block]]] = shapely.to_wkb(inter[keep[block]])
         del inter
+    candidate_pairs = int(meets.sum())
     positive = area > 0
     pairs = pd.DataFrame({
         "parcel": parcel_idx[positive].astype(np.int64),
@@ -326,10 +335,23 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         "overlap_m2": area[positive],
         "contained": contained[positive],
     })
-    return LayerOverlay(pairs, n, candidate_pairs=len(piece_idx), parcels=parcels,
+    return LayerOverlay(pairs, n, candidate_pairs=candidate_pairs, parcels=parcels,
                         kept=keep[positive] if wanted else None, wkb=wkb[positive] if wanted else None,
                         layer_pieces=pieces if wanted else None,
                         piece_of_pair=piece_idx[positive] if wanted else None)
+
+
+def _by_piece(predicate, pieces: np.ndarray, parcels: np.ndarray, piece_idx: np.ndarray,
+              parcel_idx: np.ndarray, sel: np.ndarray, threads: int | None) -> np.ndarray:
+    """``predicate(piece, parcel)`` for the pairs ``sel``, each piece's pairs in one thread (prepared pieces)."""
+    if not len(sel):
+        return np.zeros(0, bool)
+    order = np.argsort(piece_idx[sel], kind="stable")
+    at = sel[order]
+    out = np.empty(len(sel), bool)
+    out[order] = in_threads(predicate, pieces[piece_idx[at]], parcels[parcel_idx[at]], threads=threads,
+                            together=piece_idx[at])
+    return out
 
 
 def ground_overlap(overlay: LayerOverlay, min_features: int = 2) -> np.ndarray:

@@ -270,23 +270,89 @@ def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkey
 def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_path, monkeypatch):
     import pyogrio
 
-    from landgis import io
+    from landgis import _gdal, io
 
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
     pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
     seen = {}
-
-    def failing_write(*args, **kwargs):
-        seen.update({key: pyogrio.get_gdal_config_option(key) for key in io.GPKG_WRITE_CONFIG})
-        raise OSError("disk full")
-
-    monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
     try:
+        if _gdal.available():  # GDAL called directly: the settings are the writing thread's own
+            lib = _gdal._lib()
+
+            def failing_gdal(*args, **kwargs):
+                seen.update({key: lib.CPLGetConfigOption(key.encode(), None) for key in io.GPKG_WRITE_CONFIG})
+                raise OSError("disk full")
+
+            monkeypatch.setattr(_gdal, "_write", failing_gdal)
+            with pytest.raises(OSError, match="disk full"):
+                io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
+            assert seen == {"OGR_SQLITE_SYNCHRONOUS": b"OFF"}                       # set while writing
+            assert lib.CPLGetThreadLocalConfigOption(b"OGR_SQLITE_SYNCHRONOUS", None) is None
+            assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
+            seen.clear()
+            monkeypatch.setattr(_gdal, "available", lambda: False)
+
+        def failing_write(*args, **kwargs):
+            seen.update({key: pyogrio.get_gdal_config_option(key) for key in io.GPKG_WRITE_CONFIG})
+            raise OSError("disk full")
+
+        monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
         with pytest.raises(OSError, match="disk full"):
-            io.write_gpkg({"parcels": gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)}, tmp_path / "s.gpkg")
+            io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
         assert seen == {"OGR_SQLITE_SYNCHRONOUS": False}                        # set while writing
         assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+
+
+def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_path, monkeypatch):
+    # the GIL-free writer (landgis._gdal) and pyogrio.write_dataframe give the same layers:
+    # fields and their types, geometry type, CRS, every value and every vertex
+    import pyogrio
+
+    from landgis import _gdal, io
+
+    if not _gdal.available():
+        pytest.skip("GDAL's Arrow write API is not reachable here; pyogrio writes (covered elsewhere)")
+    layers = {"parcels": sample_result.inventory, "conflicts": sample_result.conflicts}
+    io.write_gpkg(layers, tmp_path / "direct.gpkg")
+    monkeypatch.setattr(_gdal, "available", lambda: False)
+    io.write_gpkg(layers, tmp_path / "pyogrio.gpkg")
+    for name, source in layers.items():
+        a = pyogrio.read_info(tmp_path / "direct.gpkg", layer=name)
+        b = pyogrio.read_info(tmp_path / "pyogrio.gpkg", layer=name)
+        for key in ("fields", "dtypes", "geometry_type", "crs", "features", "encoding"):
+            assert np.array_equal(a[key], b[key]) if key in ("fields", "dtypes") else a[key] == b[key], key
+        assert a["features"] == len(source) and a["geometry_type"] == "MultiPolygon"
+        direct = pyogrio.read_dataframe(tmp_path / "direct.gpkg", layer=name)
+        ref = pyogrio.read_dataframe(tmp_path / "pyogrio.gpkg", layer=name)
+        pd.testing.assert_frame_equal(direct.drop(columns="geometry"), ref.drop(columns="geometry"))
+        assert shapely.equals_exact(direct.geometry.values, ref.geometry.values, 0).all()
+    # an empty layer (no conflicts) and a mixed one are typed as pyogrio types them
+    odd = {"empty": sample_result.conflicts.iloc[:0],
+           "mixed": gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(X, Y, X + 1, Y + 1), shapely.Point(X, Y)],
+                                     crs=4546)}
+    monkeypatch.undo()
+    io.write_gpkg(odd, tmp_path / "odd-direct.gpkg")
+    monkeypatch.setattr(_gdal, "available", lambda: False)
+    io.write_gpkg(odd, tmp_path / "odd-pyogrio.gpkg")
+    for name in odd:
+        a = pyogrio.read_info(tmp_path / "odd-direct.gpkg", layer=name)
+        b = pyogrio.read_info(tmp_path / "odd-pyogrio.gpkg", layer=name)
+        assert (a["geometry_type"], a["features"], list(a["fields"])) == (b["geometry_type"], b["features"],
+                                                                         list(b["fields"])), name
+    # a spatial index, as pyogrio makes, for QGIS on a county's 150k parcels
+    assert pyogrio.read_info(tmp_path / "direct.gpkg", layer="parcels")["capabilities"]["fast_spatial_filter"]
+
+
+def test_geopackage_write_errors_name_the_file_and_gdals_reason(tmp_path):
+    from landgis import _gdal, io
+
+    if not _gdal.available():
+        pytest.skip("GDAL's Arrow write API is not reachable here")
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
+    with pytest.raises(_gdal.GdalWriteError, match=r"cannot create .*nowhere/s\.gpkg"):
+        io.write_gpkg({"parcels": frame}, tmp_path / "nowhere" / "s.gpkg")
 
 
 # ------------------------------------------------------------ invariants
@@ -411,3 +477,27 @@ def test_town_names_from_the_admin_layer(tmp_path):
     admin.to_file(tmp_path / "xzq.gpkg")
     res = landgis.screen(project_file(tmp_path, "zd.geojson", '[layers.admin]\npath = "xzq.gpkg"\n'))
     assert res.table["town"].tolist() == ["城关镇", "五通镇"]
+
+
+def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(sample_result, tmp_path, monkeypatch):
+    # the GeoPackage is written in a thread beside the spreadsheet and the map: an error in
+    # either lane reaches the caller, the other lane is waited for, and no output appears
+    from landgis import io
+
+    def broken_gpkg(layers, path):
+        raise OSError("disk full while writing the GeoPackage")
+
+    monkeypatch.setattr(io, "write_gpkg", broken_gpkg)
+    with pytest.raises(OSError, match="disk full while writing the GeoPackage"):
+        sample_result.write(tmp_path / "a", map_html=False)
+    monkeypatch.undo()
+
+    def broken_xlsx(result, path):
+        raise RuntimeError("spreadsheet broke")
+
+    monkeypatch.setattr("landgis.report.write_xlsx", broken_xlsx)
+    with pytest.raises(RuntimeError, match="spreadsheet broke"):
+        sample_result.write(tmp_path / "b", map_html=False)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]           # no temporary folder left
+    assert not [t for t in threading.enumerate() if t.name.startswith("landgis-gpkg")]

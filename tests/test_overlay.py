@@ -78,6 +78,33 @@ def test_touching_is_not_overlap():
     assert len(ov.pairs) == 0
 
 
+def test_bounding_box_candidates_are_settled_exactly():
+    # candidates come from bounding boxes only: pieces whose boxes meet the parcel's but
+    # that are disjoint (a U around it, a triangle past its corner) give no pair; a parcel
+    # inside a piece but touching its edge is whole but not "contained"; one strictly
+    # inside is contained and gets its own area
+    x0, y0 = 37_420_000.0, 3_400_000.0                     # zone-prefixed eastings
+    parcel = shapely.box(x0, y0, x0 + 10, y0 + 10)
+    u_shape = shapely.box(x0 - 5, y0 - 5, x0 + 15, y0 + 15).difference(shapely.box(x0 - 1, y0 - 1, x0 + 11, y0 + 16))
+    triangle = shapely.Polygon([(x0 + 10.5, y0 + 20), (x0 + 30, y0 + 20), (x0 + 30, y0 + 0.5)])
+    flush = shapely.box(x0, y0, x0 + 20, y0 + 20)           # shares two edges with the parcel
+    around = shapely.box(x0 - 1, y0 - 1, x0 + 11, y0 + 11)
+    half = shapely.box(x0 + 5, y0 - 3, x0 + 30, y0 + 30)
+    layer = np.array([u_shape, triangle, flush, around, half])
+    assert shapely.intersects(shapely.box(*parcel.bounds), shapely.box(*u_shape.bounds))
+    for parcels in (np.array([parcel]),                                   # convex: the clipper
+                    np.array([shapely.MultiPolygon([parcel, shapely.box(x0 + 100, y0, x0 + 101, y0 + 1)])])):  # GEOS
+        ov = overlay_layer(parcels, layer, keep_pieces=True)
+        pairs = ov.pairs
+        single = len(shapely.get_parts(parcels[0])) == 1   # the far part lies outside `around`
+        assert pairs["feature"].tolist() == [2, 3, 4]
+        assert pairs["overlap_m2"].tolist() == [100.0, 100.0, 50.0]
+        assert pairs["contained"].tolist() == [False, single, False]
+        assert ov.candidate_pairs == 3
+        pieces = ov.piece_geoms()
+        assert shapely.equals(pieces[0], parcel) and shapely.area(pieces[2]) == 50.0
+
+
 def test_multipart_parcel_and_hole():
     parcel = shapely.MultiPolygon([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)])
     holed = shapely.box(40, 0, 60, 20).difference(shapely.box(45, 5, 55, 15))
