@@ -123,8 +123,12 @@ def report(res: dict, other: dict | None = None) -> str:
     tm = screen["timings"]
     lines.append(f"{'landgis screen, all outputs':<34}{screen['seconds']:9.2f}{screen['peak_mb']:10.0f}   "
                  f"load {tm.get('load', 0):.1f}, overlay {tm.get('overlay', 0):.1f}, rules {tm.get('rules', 0):.1f}, "
-                 f"inventory {tm.get('inventory', 0):.1f}, csv+xlsx+gpkg {screen['write']:.1f}, "
-                 f"map {screen['map']:.1f}" + (f" (map FAILED: {screen['map_error'][:80]})" if screen["map_error"] else ""))
+                 f"inventory {tm.get('inventory', 0):.1f}, outputs {screen['write']:.1f}")
+    if screen.get("write_parts"):
+        wp = screen["write_parts"]
+        lines.append(f"{'':<53}outputs: " + ", ".join(f"{k} {v:.1f}" for k, v in wp.items()
+                                                          if k != "screening.gpkg")
+                     + f"; screening.gpkg {tm.get('write_gpkg', 0):.1f} beside them")
     lines.append(f"{'landgis load (overlay stage)':<34}{ov['load']:9.2f}{ov['peak_mb']:10.0f}")
     base = st.get("baseline")
     for role, o in ov["layers"].items():

@@ -21,7 +21,7 @@ import shapely
 from landgis.clip import convex_rings
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.errors import Problem
-from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer
+from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
            "parcel_facts", "code_tables_for", "known_fact"]
@@ -117,6 +117,7 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
     geoms[bad] = None
     geoms = np.asarray(geoms, dtype=object)
     convex = convex_rings(geoms)  # once for every layer
+    tree = parcel_index(geoms)
     out = {}
     for role in (*MEASURE_LAYERS, *CLASS_LAYERS, "price_zones"):
         if role not in layers:
@@ -125,7 +126,7 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
             progress(role)
         out[role] = overlay_layer(geoms, np.asarray(layers[role].geometry.values, dtype=object),
                                   keep_pieces=True if role in MEASURE_LAYERS else piece_masks.get(role, False),
-                                  convex=convex)
+                                  convex=convex, parcel_tree=tree)
     return out
 
 

@@ -51,6 +51,7 @@ from landgis.threads import in_threads, query_in_threads, run_chunks
 __all__ = [
     "LayerOverlay",
     "overlay_layer",
+    "parcel_index",
     "ground_overlap",
     "ground_pieces",
     "class_areas",
@@ -230,7 +231,8 @@ def _halve(geoms: np.ndarray, max_vertices: int, exact: bool) -> tuple[np.ndarra
 
 def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool | np.ndarray = False,
                   max_vertices: int = MAX_VERTICES, threads: int | None = None,
-                  convex: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> LayerOverlay:
+                  convex: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  parcel_tree: shapely.STRtree | None = None) -> LayerOverlay:
     """Exact overlaps of every parcel with every polygon of ``layer``.
 
     Parameters
@@ -253,6 +255,8 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         intersection geometry (7× faster than one GEOS thread, equal to GEOS to
         1.2e-8 m² on the bench county); its piece, if kept, is cut when asked for.
         Overlaps under ``TINY_OVERLAP_M2`` are left to GEOS.
+    parcel_tree
+        :func:`parcel_index` of ``parcels``, when the caller overlays several layers.
     """
     parcels = np.asarray(parcels, dtype=object)
     layer = np.asarray(layer, dtype=object)
@@ -268,8 +272,7 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         pieces, owner = subdivide(layer, max_vertices)
     else:
         pieces, owner = layer, np.arange(len(layer))
-    usable = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
-    tree = shapely.STRtree(np.where(usable, parcels, None))
+    tree = parcel_tree if parcel_tree is not None else parcel_index(parcels)
     # candidates by bounding box only (5× faster than an `intersects` query, which prepares
     # every one of a survey's 450k patches); what the boxes cannot tell is settled below
     piece_idx, parcel_idx = query_in_threads(tree, pieces, None, threads=threads)
@@ -339,6 +342,13 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
                         kept=keep[positive] if wanted else None, wkb=wkb[positive] if wanted else None,
                         layer_pieces=pieces if wanted else None,
                         piece_of_pair=piece_idx[positive] if wanted else None)
+
+
+def parcel_index(parcels: np.ndarray) -> shapely.STRtree:
+    """The STR-tree :func:`overlay_layer` queries: the parcels by position, missing and empty ones left out."""
+    parcels = np.asarray(parcels, dtype=object)
+    usable = ~(shapely.is_missing(parcels) | shapely.is_empty(parcels))
+    return shapely.STRtree(np.where(usable, parcels, None))
 
 
 def _by_piece(predicate, pieces: np.ndarray, parcels: np.ndarray, piece_idx: np.ndarray,

@@ -208,8 +208,8 @@ class ScreeningResult:
                 # the spreadsheet and the map, which are made here meanwhile (one after the
                 # other: side by side they raised a county's peak memory by 180 MB)
                 step("screening.gpkg")
-                gpkg = pool.submit(io.write_gpkg, {"parcels": self.inventory, "conflicts": self.conflicts},
-                                   tmp / "screening.gpkg")
+                gpkg = pool.submit(self._timed, "write_gpkg", io.write_gpkg,
+                                   {"parcels": self.inventory, "conflicts": self.conflicts}, tmp / "screening.gpkg")
                 try:
                     step("inventory.csv")
                     io.write_csv(self.table, tmp / "inventory.csv")
@@ -227,6 +227,11 @@ class ScreeningResult:
         self.timings["write"] = time.perf_counter() - t0
         release_free_memory()
         return out
+
+    def _timed(self, key: str, func: Callable, *args) -> None:
+        t = time.perf_counter()
+        func(*args)
+        self.timings[key] = time.perf_counter() - t
 
     def map(self):
         """The interactive map (a :class:`~landgis.maps.webmap.WebMap`); displays inline in Jupyter.
