@@ -315,7 +315,13 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
     if not _gdal.available():
         pytest.skip("GDAL's Arrow write API is not reachable here; pyogrio writes (covered elsewhere)")
     layers = {"parcels": sample_result.inventory, "conflicts": sample_result.conflicts}
-    io.write_gpkg(layers, tmp_path / "direct.gpkg")
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("pyogrio wrote the GeoPackage: the direct writer was not used")
+
+    with monkeypatch.context() as direct_only:
+        direct_only.setattr(pyogrio, "write_dataframe", not_here)
+        io.write_gpkg(layers, tmp_path / "direct.gpkg")
     monkeypatch.setattr(_gdal, "available", lambda: False)
     io.write_gpkg(layers, tmp_path / "pyogrio.gpkg")
     for name, source in layers.items():
