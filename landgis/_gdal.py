@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import glob
-import os
 from pathlib import Path
 
 __all__ = ["available", "write_layers", "GdalWriteError"]
@@ -77,13 +76,9 @@ def _lib():
         sorted(glob.glob(str(base / ".dylibs" / "libgdal*.dylib")))
     for path in candidates:
         try:
-            lib = ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LOCAL) if hasattr(os, "RTLD_NOLOAD") \
-                else ctypes.CDLL(path)
+            lib = ctypes.CDLL(path)  # already loaded by pyogrio: the same handle, not a second GDAL
         except OSError:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
+            continue
         try:
             _declare(lib)
         except AttributeError:  # GDAL < 3.8: no Arrow writing
@@ -184,9 +179,11 @@ def _write(lib, path: str, layers) -> None:
     try:
         for name, (schema, batches), geom, geometry_type, crs in layers:
             _write_layer(lib, ds, name, schema, batches, geom, geometry_type, crs)
-    finally:
-        if lib.GDALClose(ds) != 0:  # the spatial index is built here
-            _fail(lib, f"cannot finish {path}")
+    except BaseException:
+        lib.GDALClose(ds)  # the error on its way is the one to report
+        raise
+    if lib.GDALClose(ds) != 0:  # the spatial index is built here
+        _fail(lib, f"cannot finish {path}")
 
 
 def _write_layer(lib, ds, name: str, arrow_schema, batches, geom: str, geometry_type: str,

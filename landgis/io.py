@@ -360,16 +360,21 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.csv as pa_csv
 
-    columns = {}
-    for name in frame.columns:
-        col = frame[name]
-        try:
-            columns[str(name)] = pa.array(col, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            columns[str(name)] = pa.array(col.map(lambda v: None if _missing(v) else str(v)), type=pa.string())
+    columns = {str(name): _arrow_column(frame[name]) for name in frame.columns}
     with open(path, "wb") as out:
         out.write(b"\xef\xbb\xbf")
         pa_csv.write_csv(pa.table(columns), out, pa_csv.WriteOptions(quoting_style="needed"))
+
+
+def _arrow_column(col: pd.Series):
+    """A column as an Arrow array; an object column Arrow cannot type (numbers mixed with
+    text in a user's attribute) as text, missing values as nulls."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(col, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(col.map(lambda v: None if _missing(v) else str(v)), type=pa.string())
 
 
 def _missing(value: object) -> bool:
@@ -422,9 +427,11 @@ _WKB_BLOCK = 20_000
 
 
 def _gpkg_batches(frame: gpd.GeoDataFrame) -> tuple:
-    """``(Arrow record batches, geometry column, geometry type, CRS)`` of a frame, as pyogrio would write it.
+    """``((Arrow schema, record batches), geometry column, geometry type, CRS)`` of a frame, as pyogrio
+    writes it with ``promote_to_multi=True``.
 
-    Polygons become multipolygons when the layer mixes both (promote_to_multi); text
+    A layer of one kind of geometry is written multi-part (polygons become
+    multipolygons), a layer of mixed kinds as ``Unknown``; text
     that Arrow cannot type (an object column of mixed values) is written as text,
     and a column of nothing but missing values as an empty text column. The
     attributes are converted once (Arrow-backed text without a copy); geometries
@@ -457,14 +464,8 @@ def _gpkg_batches(frame: gpd.GeoDataFrame) -> tuple:
     for name in frame.columns:
         if name == geom_name:
             continue
-        col = frame[name]
-        try:
-            arr = pa.array(col, from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arr = pa.array(col.map(lambda v: None if _missing(v) else str(v)), type=pa.string())
-        if pa.types.is_null(arr.type):
-            arr = arr.cast(pa.string())
-        columns[str(name)] = arr
+        arr = _arrow_column(frame[name])
+        columns[str(name)] = arr.cast(pa.string()) if pa.types.is_null(arr.type) else arr  # GDAL has no null type
     attributes = pa.table(columns) if columns else pa.table({"_": pa.nulls(len(frame))}).drop(["_"])
     schema = attributes.schema.append(pa.field(geom_name, pa.binary()))
 

@@ -5,16 +5,18 @@ table ``(parcel, feature, overlap_m2, contained)``; everything after it —
 constraint overlaps, class breakdowns, dominant classes — is a group-by over
 that table. How it stays fast on a county (see ``bench/``):
 
-* the STR-tree is built on the parcels and queried with the layer's polygons,
-  which GEOS prepares once, however many parcels each one touches;
+* the STR-tree is built on the parcels (once per screening) and queried by the
+  bounding boxes of the layer's polygons; what boxes cannot tell is settled by the
+  convex clipper below, or by GEOS predicates on polygons prepared once;
 * a parcel lying wholly inside a polygon (``contains_properly``, prepared) gets
   its own area — no intersection is computed;
 * polygons with more than ``max_vertices`` vertices (red lines of 50k vertices)
   are cut into pieces first, like PostGIS ``ST_Subdivide``; the pieces of one
   polygon do not overlap, so per-feature sums stay exact;
 * a convex parcel's overlaps are measured by clipping in NumPy
-  (:mod:`landgis.clip`), with no intersection geometry; a piece the conflict layer
-  needs is cut later, only for the parcels it shows;
+  (:mod:`landgis.clip`), with no intersection geometry, and a clip that leaves no
+  vertex proves the pair disjoint; a piece the conflict layer needs is cut later,
+  only for the parcels it shows;
 * the remaining intersections run in threads over chunks (shapely releases the GIL).
 
 Ground covered by several polygons of one layer (overlapping farmland patches)

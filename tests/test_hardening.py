@@ -337,7 +337,8 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
     # an empty layer (no conflicts) and a mixed one are typed as pyogrio types them
     odd = {"empty": sample_result.conflicts.iloc[:0],
            "mixed": gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(X, Y, X + 1, Y + 1), shapely.Point(X, Y)],
-                                     crs=4546)}
+                                     crs=4546),
+           "geometry_only": gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 1, Y + 1), None], crs=4546)}
     monkeypatch.undo()
     io.write_gpkg(odd, tmp_path / "odd-direct.gpkg")
     monkeypatch.setattr(_gdal, "available", lambda: False)
@@ -359,6 +360,10 @@ def test_geopackage_write_errors_name_the_file_and_gdals_reason(tmp_path):
     frame = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
     with pytest.raises(_gdal.GdalWriteError, match=r"cannot create .*nowhere/s\.gpkg"):
         io.write_gpkg({"parcels": frame}, tmp_path / "nowhere" / "s.gpkg")
+    # an error inside a layer is the one reported, not a later one from closing the file
+    (schema, batches), geom, gtype, _ = io._gpkg_batches(frame)
+    with pytest.raises(_gdal.GdalWriteError, match="layer parcels: GDAL cannot read its CRS 'not a CRS'"):
+        _gdal.write_layers(tmp_path / "bad.gpkg", [("parcels", (schema, batches), geom, gtype, "not a CRS")])
 
 
 # ------------------------------------------------------------ invariants
