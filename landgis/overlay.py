@@ -15,8 +15,9 @@ that table. How it stays fast on a county (see ``bench/``):
   polygon do not overlap, so per-feature sums stay exact;
 * a convex parcel's overlaps are measured by clipping in NumPy
   (:mod:`landgis.clip`), with no intersection geometry, and a clip that leaves no
-  vertex proves the pair disjoint; a piece the conflict layer needs is cut later,
-  only for the parcels it shows;
+  vertex proves the pair disjoint; a piece the conflict layer needs is made later,
+  only for the parcels it shows, from the clipped vertices where they form a valid
+  polygon (:func:`landgis.clip.convex_pieces`), else by GEOS;
 * the remaining intersections run in threads over chunks (shapely releases the GIL).
 
 Ground covered by several polygons of one layer (overlapping farmland patches)
@@ -47,7 +48,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.clip import convex_overlaps, convex_rings
+from landgis.clip import convex_overlaps, convex_pieces, convex_rings
 from landgis.threads import in_threads, query_in_threads, run_chunks
 
 __all__ = [
@@ -95,6 +96,7 @@ class LayerOverlay:
     wkb: np.ndarray | None = None       # per pair: WKB of a kept piece GEOS has cut (None: not cut yet)
     layer_pieces: np.ndarray | None = None  # the (subdivided) layer polygons the pairs were cut from
     piece_of_pair: np.ndarray | None = None  # per pair: its polygon in layer_pieces
+    convex: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the parcels' convex_rings (clip tables)
 
     @property
     def has_pieces(self) -> bool:
@@ -119,11 +121,21 @@ class LayerOverlay:
         stored[cut] = [w is not None for w in self.wkb[idx[cut]]]
         if stored.any():
             out[stored] = shapely.from_wkb(self.wkb[idx[stored]])
-        later = cut & ~stored
-        if later.any():
+        later = np.flatnonzero(cut & ~stored)
+        if len(later):
             at = idx[later]
-            out[later] = in_threads(shapely.intersection, self.parcels[self.pairs["parcel"].to_numpy()[at]],
-                                    self.layer_pieces[self.piece_of_pair[at]])
+            parcel = self.pairs["parcel"].to_numpy()[at]
+            got = np.full(len(at), None, dtype=object)
+            if self.convex is not None:  # these pairs' parcels are convex: most pieces need no overlay
+                convex_mask, cx, cy = self.convex
+                clip = np.flatnonzero(convex_mask[parcel])
+                got[clip] = in_threads(lambda c, subject: convex_pieces(cx, cy, c, self.layer_pieces, subject),
+                                       parcel[clip], self.piece_of_pair[at[clip]])
+            geos = np.flatnonzero(shapely.is_missing(got))
+            if len(geos):
+                got[geos] = in_threads(shapely.intersection, self.parcels[parcel[geos]],
+                                       self.layer_pieces[self.piece_of_pair[at[geos]]])
+            out[later] = got
         return out
 
 
@@ -343,7 +355,8 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     return LayerOverlay(pairs, n, candidate_pairs=candidate_pairs, parcels=parcels,
                         kept=keep[positive] if wanted else None, wkb=wkb[positive] if wanted else None,
                         layer_pieces=pieces if wanted else None,
-                        piece_of_pair=piece_idx[positive] if wanted else None)
+                        piece_of_pair=piece_idx[positive] if wanted else None,
+                        convex=(convex_mask, cx, cy) if wanted else None)
 
 
 def parcel_index(parcels: np.ndarray) -> shapely.STRtree:

@@ -8,7 +8,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landgis.clip import convex_overlap_areas, convex_rings
+from landgis.clip import convex_overlap_areas, convex_pieces, convex_rings
 from landgis.overlay import overlay_layer
 
 # zone-prefixed Gauss-Krüger eastings (zone 37): the products must not lose the metres
@@ -73,6 +73,56 @@ def test_clipped_areas_equal_geos(seed):
     got = convex_overlap_areas(cx, cy, ci, subjects, si)
     want = shapely.area(shapely.intersection(clips[ci], subjects[si]))
     assert np.abs(got - want).max() < 1e-6
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1))
+def test_clipped_pieces_are_valid_and_equal_geos_intersections(seed):
+    rng = np.random.default_rng(seed)
+    clips = np.array([_clip(rng) for _ in range(6)], dtype=object)
+    # concave stars (some holed or in two parts) and convex hulls of them: the clipper makes the convex
+    # ones' pieces always, the others' where no clip edge crosses them more than twice
+    stars = [_subject(rng) for _ in range(6)]
+    subjects = np.array(stars + [shapely.convex_hull(g) for g in stars], dtype=object)
+    convex, cx, cy = convex_rings(clips)
+    ci, si = np.meshgrid(np.arange(len(clips)), np.arange(len(subjects)), indexing="ij")
+    ci, si = ci.ravel(), si.ravel()
+    got = convex_pieces(cx, cy, ci, subjects, si)
+    want = shapely.intersection(clips[ci], subjects[si])
+    made = ~shapely.is_missing(got)
+    assert shapely.is_valid(got[made]).all()
+    assert shapely.get_type_id(got[made]).tolist() == [3] * int(made.sum())
+    assert (shapely.area(shapely.symmetric_difference(got[made], want[made])) < 1e-6).all()
+    # every convex subject's positive overlap is made (its intersection with a convex parcel is convex)
+    hull_pair = si >= len(stars)
+    assert made[hull_pair & (shapely.area(want) > 1e-6)].all()
+    # a hole or a second part always goes to GEOS
+    plain = shapely.get_num_interior_rings(subjects) == 0
+    plain &= shapely.get_type_id(subjects) == 3
+    assert not made[~plain[si]].any()
+
+
+def test_pieces_the_clipper_cannot_make_are_left_to_geos():
+    square = shapely.box(X0, Y0, X0 + 4, Y0 + 4)
+    _, cx, cy = convex_rings(np.array([square]))
+    cases = {
+        # the parcel's top edge line crosses the U's legs four times: clipping alone would join the legs
+        "U crossed four times": shapely.Polygon([(X0 + 1, Y0 - 1), (X0 + 2, Y0 - 1), (X0 + 2, Y0 + 5), (X0 + 3, Y0 + 5),
+                                                 (X0 + 3, Y0 - 1), (X0 + 5, Y0 - 1), (X0 + 5, Y0 + 6), (X0 + 1, Y0 + 6)]),
+        "hole inside the parcel": shapely.box(X0 - 1, Y0 - 1, X0 + 5, Y0 + 5).difference(
+            shapely.box(X0 + 1, Y0 + 1, X0 + 2, Y0 + 2)),
+        "only touching": shapely.box(X0 + 4, Y0, X0 + 6, Y0 + 4),
+        # a vertex exactly on the parcel's right edge, the ring crossing it there: made, without a repeated vertex
+        "cut at a vertex": shapely.Polygon([(X0 + 2, Y0 + 1), (X0 + 4, Y0 + 2), (X0 + 6, Y0 + 1), (X0 + 6, Y0 + 3),
+                                            (X0 + 2, Y0 + 3)]),
+    }
+    got = convex_pieces(cx, cy, np.zeros(len(cases), np.int64), np.array(list(cases.values())), np.arange(len(cases)))
+    made = dict(zip(cases, (g is not None for g in got), strict=True))
+    assert made == {"U crossed four times": False, "hole inside the parcel": False, "only touching": False,
+                    "cut at a vertex": True}
+    cut = got[3]
+    assert cut.area == 3.0 and cut.is_valid
+    assert shapely.get_num_coordinates(cut) == 5   # (2,1) (4,2) (4,3) (2,3), closed; (4,2) not repeated
 
 
 def test_only_convex_single_ring_polygons_are_clip_polygons():
