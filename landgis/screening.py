@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import sys
 import time
 import warnings
@@ -350,6 +351,7 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     if not isinstance(project, Project):
         project = load_project(project)
     prof = _profile(project, profile)
+    tune_malloc()
     n_overlays = sum(role in project.layers for role in (*MEASURE_LAYERS, *CLASS_LAYERS))
     step = _Progress(progress, total=3 + n_overlays, desc="screening")
     timings: dict[str, float] = {}
@@ -365,6 +367,34 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     finally:
         step.close()
     return result
+
+
+#: blocks of at least this size are mapped from the OS and given back when freed (see :func:`tune_malloc`)
+MMAP_THRESHOLD = 4 << 20
+_malloc_tuned = False
+
+
+def tune_malloc() -> None:
+    """Make glibc give large freed blocks straight back to the operating system (once per process).
+
+    glibc raises its mmap threshold each time a mapped block is freed (up to 32 MB), so
+    a screening's NumPy temporaries of a few MB soon come from the heap, where the
+    worker threads' arenas keep them after use. A fixed threshold of 4 MiB keeps them
+    mapped: the bench county's peak fell from 1119 to 1064 MiB, for ~0.5 s more of
+    system time (1 MiB: 1035 MiB, +2 s). An explicit
+    ``MALLOC_MMAP_THRESHOLD_`` in the environment is left as it is; other C libraries
+    are left alone.
+    """
+    global _malloc_tuned
+    if _malloc_tuned or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    _malloc_tuned = True
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return
+    M_MMAP_THRESHOLD = -3
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def release_free_memory() -> None:

@@ -258,7 +258,7 @@ def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkey
     geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
     res = landgis.screen(project_file(tmp_path, "zd.geojson"))
 
-    def broken(values):
+    def broken(values, strings=None):
         raise RuntimeError("cell maker broke")
 
     monkeypatch.setattr("landgis.report._column_cells", broken)
@@ -512,3 +512,25 @@ def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(s
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]           # no temporary folder left
     assert not [t for t in threading.enumerate() if t.name.startswith("landgis-gpkg")]
+
+
+def test_malloc_is_tuned_once_per_process_and_an_explicit_setting_is_kept(monkeypatch):
+    import landgis.screening as screening
+
+    calls = []
+
+    class FakeLibc:
+        def mallopt(self, param, value):
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(screening.ctypes, "CDLL", lambda name: FakeLibc())
+    monkeypatch.setattr(screening, "_malloc_tuned", False)
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    screening.tune_malloc()
+    screening.tune_malloc()
+    assert calls == [(-3, 4 << 20)]        # M_MMAP_THRESHOLD, 4 MiB, once
+    monkeypatch.setattr(screening, "_malloc_tuned", False)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    screening.tune_malloc()
+    assert calls == [(-3, 4 << 20)]        # the user's own setting wins
