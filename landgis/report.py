@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import queue
 import re
+import shutil
+import tempfile
 import threading
 import zipfile
 from html import escape
@@ -93,9 +95,10 @@ def _sheet(wb: _Workbook, title: str, frame: pd.DataFrame, headers: dict[str, st
 # A minimal streaming xlsx writer. openpyxl builds an object per cell (about
 # 40 µs each: 5 minutes for 150k parcels × 50 columns); this builds each column's
 # cells as XML text in one Arrow string array (numbers formatted by Arrow's
-# shortest round-trip cast, each distinct text escaped once in Python), and each
-# row by Arrow's element-wise join, so no Python code runs per cell. Text is always
-# an inline string (``t="inlineStr"``), so it can never be read as a formula.
+# shortest round-trip cast, text as the number of a shared string, each distinct
+# text escaped once), and each row by Arrow's element-wise join, so no Python code
+# runs per cell. Text is always a string cell (shared, ``t="s"``, or inline,
+# ``t="inlineStr"``), so it can never be read as a formula.
 _EMPTY = "<c/>"
 _YES = '<c t="inlineStr"><is><t>是</t></is></c>'
 _NO = '<c t="inlineStr"><is><t>否</t></is></c>'
@@ -118,8 +121,11 @@ def _number_cells(values: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(finite), cells, _EMPTY)
 
 
-def _column_cells(values: pd.Series) -> pa.Array:
-    """The ``<c>`` elements of one column: bools as 是/否, numbers as numbers, missing empty."""
+def _column_cells(values: pd.Series, strings: _SharedStrings | None = None) -> pa.Array:
+    """The ``<c>`` elements of one column: bools as 是/否, numbers as numbers, missing empty.
+
+    Text goes into ``strings`` (the workbook's shared strings) when given, else inline.
+    """
     dtype = values.dtype
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         na = values.isna().to_numpy()
@@ -133,7 +139,8 @@ def _column_cells(values: pd.Series) -> pa.Array:
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):  # numbers in an object column
         return _number_cells(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     if kind == "string":  # all text: escaped and wrapped by Arrow, no Python per value
-        return _text_cells(pa.array(values, type=pa.large_string(), from_pandas=True))
+        text = pa.array(values, type=pa.large_string(), from_pandas=True)
+        return strings.cells(text) if strings is not None else _text_cells(text)
     # anything else, as its text: each distinct value converted once
     cells = map_distinct(values, lambda v: _text_cell(v if isinstance(v, str) else _plain(v)), missing=_EMPTY)
     return pa.array(cells, type=pa.string())
@@ -142,18 +149,64 @@ def _column_cells(values: pd.Series) -> pa.Array:
 _XML_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"  # _XML_ILLEGAL, in RE2's syntax
 
 
-def _text_cells(text: pa.Array) -> pa.Array:
-    """:func:`_text_cell` of every value of an Arrow string array; nulls are empty cells."""
+def _lit(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def _escaped(text: pa.Array) -> pa.Array:
+    """XML text of every value: ``&``, ``<``, ``>`` escaped, characters XML cannot hold dropped."""
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = pc.replace_substring(text, char, entity)
     if pc.any(pc.match_substring_regex(text, _XML_ILLEGAL_RE2)).as_py():
         text = pc.replace_substring_regex(text, _XML_ILLEGAL_RE2, "")
-    def lit(value: str) -> pa.Scalar:
-        return pa.scalar(value, pa.large_string())
+    return text
 
-    cells = pc.binary_join_element_wise(lit('<c t="inlineStr"><is><t xml:space="preserve">'), text,
-                                        lit("</t></is></c>"), lit(""))
-    return pc.fill_null(cells, lit(_EMPTY))
+
+def _text_cells(text: pa.Array) -> pa.Array:
+    """:func:`_text_cell` of every value of an Arrow string array; nulls are empty cells."""
+    cells = pc.binary_join_element_wise(_lit('<c t="inlineStr"><is><t xml:space="preserve">'), _escaped(text),
+                                        _lit("</t></is></c>"), _lit(""))
+    return pc.fill_null(cells, _lit(_EMPTY))
+
+
+class _SharedStrings:
+    """The workbook's shared-string table (``xl/sharedStrings.xml``), spooled to a temporary file.
+
+    A text cell then holds only the number of its string: the inventory repeats a
+    handful of verdicts, reasons, towns and class names 150 000 times, and as inline
+    strings they were two thirds of a county's 300 MB of sheet XML. Each block of a
+    column adds its distinct values (a value may be listed twice, as the format
+    allows); they go to disk as they come, so the table costs no memory.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.file = tempfile.TemporaryFile()
+
+    def cells(self, text: pa.Array) -> pa.Array:
+        """``<c t="s">`` cells of every value of an Arrow string array; nulls are empty cells."""
+        encoded = pc.dictionary_encode(text)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        items = pc.binary_join_element_wise(_lit('<si><t xml:space="preserve">'), _escaped(encoded.dictionary),
+                                            _lit("</t></si>"), _lit(""))
+        if len(items):
+            self.file.write(_string_bytes(items))
+        number = pc.cast(pc.add(encoded.indices.cast(pa.int64()), self.count), pa.large_string())
+        self.count += len(encoded.dictionary)
+        return pc.fill_null(pc.binary_join_element_wise(_lit('<c t="s"><v>'), number, _lit("</v></c>"), _lit("")),
+                            _lit(_EMPTY))
+
+    def write_to(self, out) -> None:
+        """Write ``xl/sharedStrings.xml`` to the open zip entry ``out``."""
+        out.write(('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                   f'<sst xmlns="{_Workbook._NS}" count="{self.count}" uniqueCount="{self.count}">').encode())
+        self.file.seek(0)
+        shutil.copyfileobj(self.file, out, 1 << 20)
+        out.write(b"</sst>")
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _plain(value) -> str:
@@ -172,6 +225,7 @@ class _Workbook:
     def __init__(self) -> None:
         self.sheets: list[tuple[str, Iterator[bytes | memoryview]]] = []
         self.big: list[bool] = []
+        self.strings = _SharedStrings()
 
     #: rows turned into XML at a time: a 150k-row sheet is ~400 MB of XML, never held whole
     BLOCK_ROWS = 20_000
@@ -188,14 +242,12 @@ class _Workbook:
                '</sheetView></sheetViews><sheetData>'
                '<row r="1">' + "".join(_text_cell(str(h), ' s="1"') for h in header) + "</row>").encode("utf-8")
 
-        def lit(text: str) -> pa.Scalar:
-            return pa.scalar(text, pa.large_string())
-
         for start in range(0, len(frame), self.BLOCK_ROWS):
             block = frame.iloc[start: start + self.BLOCK_ROWS]
             numbers = pc.cast(pa.array(np.arange(start + 2, start + len(block) + 2)), pa.large_string())
-            columns = [_column_cells(block[c]).cast(pa.large_string()) for c in block.columns]
-            rows = pc.binary_join_element_wise(lit('<row r="'), numbers, lit('">'), *columns, lit("</row>"), lit(""))
+            columns = [_column_cells(block[c], self.strings).cast(pa.large_string()) for c in block.columns]
+            rows = pc.binary_join_element_wise(_lit('<row r="'), numbers, _lit('">'), *columns, _lit("</row>"),
+                                               _lit(""))
             del columns
             for chunk in rows.chunks if isinstance(rows, pa.ChunkedArray) else [rows]:
                 yield _string_bytes(chunk)
@@ -212,7 +264,9 @@ class _Workbook:
                 'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/'
                 'xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
                 'officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType='
-                '"application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+                '"application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/><Override PartName='
+                '"/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.'
+                'sharedStrings+xml"/>'
                 + "".join(f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/'
                           'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(n))
                 + "</Types>",
@@ -229,7 +283,9 @@ class _Workbook:
                 'openxmlformats.org/package/2006/relationships">'
                 + "".join(f'<Relationship Id="rId{i + 1}" Type="{self._REL}/worksheet" '
                           f'Target="worksheets/sheet{i + 1}.xml"/>' for i in range(n))
-                + f'<Relationship Id="rId{n + 1}" Type="{self._REL}/styles" Target="styles.xml"/></Relationships>',
+                + f'<Relationship Id="rId{n + 1}" Type="{self._REL}/styles" Target="styles.xml"/>'
+                + f'<Relationship Id="rId{n + 2}" Type="{self._REL}/sharedStrings" Target="sharedStrings.xml"/>'
+                + "</Relationships>",
             "xl/styles.xml":
                 f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{self._NS}">'
                 '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/>'
@@ -241,13 +297,18 @@ class _Workbook:
                 'fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs><cellStyles count="1"><cellStyle '
                 'name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
         }
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-            for name, text in files.items():
-                zf.writestr(name, text)
-            for i, (_, parts) in enumerate(self.sheets):
-                with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w", force_zip64=self.big[i]) as out:
-                    for part in _made_ahead(parts):
-                        out.write(part)
+        try:
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+                for name, text in files.items():
+                    zf.writestr(name, text)
+                for i, (_, parts) in enumerate(self.sheets):
+                    with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w", force_zip64=self.big[i]) as out:
+                        for part in _made_ahead(parts):
+                            out.write(part)
+                with zf.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:  # made while the sheets were
+                    self.strings.write_to(out)
+        finally:
+            self.strings.close()
 
 
 def _made_ahead(parts: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:

@@ -165,3 +165,30 @@ def test_unusable_geometry_rows_carry_the_geometry_reason_with_its_source(screen
     assert bad["verdict"].tolist() == ["ineligible"] * 2 and bad["reasons"].tolist() == ["GEOMETRY"] * 2
     assert bad["reasons_zh"].tolist() == ["GEOMETRY 宗地图形无效，无法计算（contract §3）"] * 2
     assert (inv["reasons"] != "").sum() == (inv["verdict"] != "eligible").sum()  # every other verdict has a reason
+
+
+def test_spreadsheet_text_is_shared_strings_that_round_trip_across_blocks(monkeypatch, tmp_path):
+    import zipfile
+
+    from landgis import report
+
+    with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
+        result = landgis.screen(SAMPLE, progress=False)
+    monkeypatch.setattr(report._Workbook, "BLOCK_ROWS", 100)  # five blocks, each adding its own strings
+    report.write_xlsx(result, tmp_path / "x.xlsx")
+    with zipfile.ZipFile(tmp_path / "x.xlsx") as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        sst = zf.read("xl/sharedStrings.xml").decode("utf-8")
+    # text is shared, not inline (only the header row and 是/否 are inline); the verdict text is listed
+    # once per block of the parcel sheet (and once in the legacy sheet if a legacy parcel is ineligible)
+    body_xml = sheet.split("</row>", 1)[1]
+    assert body_xml.count('t="inlineStr"') == body_xml.count(">是<") + body_xml.count(">否<")
+    legacy_ineligible = int(((result.inventory["legacy"] != "") & (result.inventory["verdict"] == "ineligible")).any())
+    assert sst.count("不可入市（ineligible）") == 5 + legacy_ineligible
+    wb = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)
+    rows = list(wb["入市地块清单"].iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    inv = result.inventory
+    for col, zh in (("parcel_id", "宗地代码"), ("reasons", "触发规则"), ("town", "乡镇"), ("reasons_zh", "规则说明")):
+        got = [r[header.index(zh)] for r in body]
+        assert got == inv[col].fillna("").astype(str).tolist(), col
