@@ -416,3 +416,20 @@ def test_polygon_ragged_is_shapelys_ragged_array():
         coords, offsets = polygon_ragged(only)
         assert np.array_equal(coords, want_coords)
         assert [o.tolist() for o in offsets] == [ring.tolist(), poly.tolist(), list(range(len(only) + 1))]
+
+
+def test_display_simplification_over_threads_equals_one_thread():
+    from landgis.maps.webmap import _simplified
+
+    rng = np.random.default_rng(3)
+    # red-line-like polygons of 30k-60k vertices, in no particular size order
+    stars = []
+    for n in (60_000, 30_000, 45_000, 50_000, 35_000):
+        angle = np.sort(rng.uniform(0, 2 * np.pi, n))
+        r = 1000 * rng.uniform(0.9, 1.0, n)
+        stars.append(shapely.Polygon(np.column_stack([37_500_000 + r * np.cos(angle), 2_800_000 + r * np.sin(angle)])))
+    geoms = np.array(stars, dtype=object)
+    got = _simplified(geoms, 0.5)
+    want = shapely.simplify(geoms, 0.5, preserve_topology=False)
+    assert shapely.equals_exact(got, want, 0.0).all()
+    assert (shapely.get_num_coordinates(got) < shapely.get_num_coordinates(geoms)).all()
