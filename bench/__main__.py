@@ -8,6 +8,7 @@ the growth between the two).
     python -m bench --scale 0.05          # smoke test, ~20 s
     python -m bench --scale 1             # a county (150k parcels), a few minutes
     python -m bench --scale 3 --skip-baseline   # reuse nothing but skip geopandas.overlay
+    python -m bench --scale 1 --dask      # also the dask engine: seconds per tile, a province's cost
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench.generate import GENERATOR_VERSION, generate, layer_counts
@@ -79,12 +81,14 @@ def compare_areas(data: Path) -> dict:
             "keys": int(len(m)), "keys_over_1e-6": int((m["diff"] > 1e-6).sum())}
 
 
-def run(scale: float, *, skip_baseline: bool = False, root: Path | None = None, log=print) -> dict:
+def run(scale: float, *, skip_baseline: bool = False, dask: bool = False, root: Path | None = None,
+        log=print) -> dict:
     data, manifest = ensure_data(scale, root, log)
     input_bytes = sum(v["bytes"] for v in manifest["layers"].values())
     res: dict = {"scale": scale, "counts": {k: v["features"] for k, v in manifest["layers"].items()},
                  "input_bytes": input_bytes, "cpus": os.cpu_count(), "stages": {}}
-    stages = ["read", "read-plain", "screen", "overlay"] + ([] if skip_baseline else ["baseline"])
+    stages = ["read", "read-plain", "screen", "overlay"] + ([] if skip_baseline else ["baseline"]) \
+        + (["dask"] if dask else [])
     for stage in stages:
         log(f"  stage {stage} …")
         res["stages"][stage] = run_stage(stage, data)
@@ -151,11 +155,35 @@ def report(res: dict, other: dict | None = None) -> str:
         a = res["areas"]
         lines.append(f"  max |area − reference|        {a['max_abs_m2']:8.1e} m²  [≤ 1e-06] over {a['keys']:,} "
                      f"(parcel, class) keys, {a['keys_over_1e-6']} above")
+    if "dask" in st:
+        lines += ["", *province_estimate(st["dask"])]
     if other is not None:
         g = growth(other, res)
         lines.append(f"  growth scale {g['from']:g} → {g['to']:g}: data ×{g['data']:.2f}, screen ×{g['screen']:.2f}, "
                      f"overlay ×{g['overlay']:.2f} → compute/data {g['ratio']:.2f}  [≤ {TARGETS['growth']:g}]")
     return "\n".join(lines)
+
+
+#: a province, in counties (the issue's 10-50x a county)
+PROVINCE_COUNTIES = (10, 50)
+#: cluster sizes (worker cores) the province estimate is given for
+CLUSTER_CORES = (2, 64, 256)
+
+
+def province_estimate(d: dict) -> list[str]:
+    """The dask stage's tiles, and what a province would cost, scaled from the measured tile times."""
+    secs = np.asarray(d["tile_seconds"], dtype=float)
+    core_s = float(secs.sum())
+    lines = [f"dask engine: {d['tiles']} tiles of ~{d['tile_parcels']:,.0f} parcels on {d['workers']} worker "
+             f"processes, {d['seconds']:.1f} s; tile seconds median {np.median(secs):.1f}, max {secs.max():.1f}, "
+             f"sum {core_s:.1f} core-s; client gather + merge {d['gather_seconds']:.1f} s; inventory identical to "
+             f"the local engine's: {d['identical_to_local']}"]
+    for counties in PROVINCE_COUNTIES:
+        walls = ", ".join(f"{cores} cores {core_s * counties / cores / 60:,.1f} min" for cores in CLUSTER_CORES)
+        lines.append(f"  a province of {counties} such counties: {d['tiles'] * counties:,} tiles, "
+                     f"{core_s * counties / 3600:,.2f} core-h → {walls} (+ merge on the client, "
+                     f"~{d['gather_seconds'] * counties / 60:,.1f} min)")
+    return lines
 
 
 def growth(small: dict, big: dict) -> dict:
@@ -176,12 +204,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--compare", type=float, default=None,
                    help="print the growth against the saved results of this scale (default: 1 when scale ≠ 1)")
     p.add_argument("--generate-only", action="store_true", help="only write the data")
+    p.add_argument("--dask", action="store_true",
+                   help="also screen on a dask LocalCluster: seconds per tile and a province's estimated cost")
     args = p.parse_args(argv)
     print(f"county at scale {args.scale:g}: {layer_counts(args.scale)}", flush=True)
     if args.generate_only:
         ensure_data(args.scale)
         return
-    res = run(args.scale, skip_baseline=args.skip_baseline, log=lambda m: print(m, flush=True))
+    res = run(args.scale, skip_baseline=args.skip_baseline, dask=args.dask, log=lambda m: print(m, flush=True))
     cmp = args.compare if args.compare is not None else (1.0 if args.scale != 1 else None)
     other = None
     if cmp is not None:

@@ -10,6 +10,9 @@ Stages:
               per (parcel, class) areas to ``overlay_landgis.parquet``
 ``baseline``  a hand-written ``geopandas.overlay`` + ``groupby`` per layer; writes
               ``overlay_baseline.parquet``
+``dask``      ``landgis.screen(engine="dask")`` on a LocalCluster (a worker process per CPU),
+              seconds per tile, and whether its inventory.csv equals the screen stage's
+              (peak RSS is the client's only)
 
 Each stage writes its timings and its own peak RSS (``getrusage(RUSAGE_SELF)``) to OUT_JSON.
 """
@@ -17,6 +20,7 @@ Each stage writes its timings and its own peak RSS (``getrusage(RUSAGE_SELF)``) 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -172,6 +176,31 @@ def stage_baseline(data: Path) -> dict:
     return out
 
 
+def stage_dask(data: Path) -> dict:
+    """``landgis.screen(engine="dask")`` on a LocalCluster of one single-threaded worker process per CPU.
+
+    Times every tile (what a province's cost is estimated from) and checks the tiled
+    inventory against the local engine's ``inventory.csv`` from the screen stage, byte for byte.
+    """
+    import landgis
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = landgis.screen(data / "project.toml", progress=False, engine="dask")
+        t_screen = time.perf_counter() - t0
+        out_dir = data / "out-dask"
+        result.write(out_dir, overwrite=True, map_html=False)
+    local = data / "out" / "inventory.csv"
+    same = local.exists() and (out_dir / "inventory.csv").read_bytes() == local.read_bytes()
+    tiles = [float(s) for s in result.timings["tile_seconds"]]
+    return {"seconds": t_screen, "tiles": len(tiles), "tile_seconds": tiles,
+            "tile_parcels": len(result.inventory) / max(len(tiles), 1),
+            "gather_seconds": t_screen - result.timings.get("tiles", t_screen),
+            "workers": os.cpu_count() or 1, "identical_to_local": bool(same) if local.exists() else None,
+            "counts": result.counts()}
+
+
 def main(argv: list[str]) -> None:
     stage, data, target = argv[0], Path(argv[1]), Path(argv[2])
     if stage == "read":
@@ -184,8 +213,10 @@ def main(argv: list[str]) -> None:
         res = stage_overlay(data)
     elif stage == "baseline":
         res = stage_baseline(data)
+    elif stage == "dask":
+        res = stage_dask(data)
     else:
-        raise SystemExit(f"unknown stage {stage!r}; one of read, read-plain, screen, overlay, baseline")
+        raise SystemExit(f"unknown stage {stage!r}; one of read, read-plain, screen, overlay, baseline, dask")
     res["stage"] = stage
     res["peak_mb"] = _peak_mb()
     target.write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")

@@ -24,7 +24,16 @@ def test_generator_is_deterministic(tmp_path):
 
 
 def test_bench_run_areas_and_report(tmp_path):
-    res = run(SCALE, root=tmp_path, log=lambda m: None)
+    try:
+        import distributed  # noqa: F401
+        dask = True
+    except ImportError:
+        dask = False
+    res = run(SCALE, root=tmp_path, dask=dask, log=lambda m: None)
+    if dask:  # the tiled engine's inventory is the local one, byte for byte
+        assert res["stages"]["dask"]["identical_to_local"] is True
+        assert res["stages"]["dask"]["tiles"] == len(res["stages"]["dask"]["tile_seconds"]) >= 1
+        assert "a province of 50 such counties" in report(res)
     assert res["areas"]["max_abs_m2"] <= 1e-6, res["areas"]
     assert res["areas"]["keys"] > 100
     text = report(res)
@@ -34,3 +43,14 @@ def test_bench_run_areas_and_report(tmp_path):
     saved = json.loads((tmp_path / "results" / f"scale-{SCALE:g}.json").read_text(encoding="utf-8"))
     assert saved["stages"]["overlay"]["layers"]["redline"]["candidate_pairs"] > 0
     assert Path(tmp_path / f"scale-{SCALE:g}" / "out" / "inventory.csv").exists()
+
+
+def test_province_estimate_scales_the_measured_tile_times():
+    from bench.__main__ import province_estimate
+
+    lines = province_estimate({"tile_seconds": [2.0, 4.0], "tiles": 2, "tile_parcels": 20_000.0, "seconds": 5.0,
+                               "workers": 2, "gather_seconds": 6.0, "identical_to_local": True})
+    assert "sum 6.0 core-s" in lines[0] and "identical to the local engine's: True" in lines[0]
+    # 10 counties: 20 tiles, 60 core-s = 0.02 core-h; on 2 cores 30 s = 0.5 min; merge 60 s = 1 min
+    assert lines[1].startswith("  a province of 10 such counties: 20 tiles, 0.02 core-h → 2 cores 0.5 min")
+    assert lines[1].endswith("~1.0 min)")
