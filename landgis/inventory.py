@@ -12,6 +12,8 @@ from collections.abc import Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import CRS, Proj, Transformer
 
@@ -153,7 +155,10 @@ def ellipsoidal_area(geoms: np.ndarray, crs: CRS) -> np.ndarray:
 
 def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Summary tables: by verdict, by town, by planned use, by rule, legacy."""
-    inv = pd.DataFrame(inventory.drop(columns="geometry", errors="ignore"))
+    # only the columns summed or grouped by: a county's whole inventory, copied by the
+    # group-bys below, was 130 MB at the peak of writing the spreadsheet
+    wanted = ["parcel_id", "verdict", "area_m2", "town", "planned_use_tag", "reasons", "legacy"]
+    inv = pd.DataFrame(inventory[[c for c in wanted if c in inventory]])
     out: dict[str, pd.DataFrame] = {}
     by_verdict = (inv.groupby("verdict").agg(parcels=("parcel_id", "size"), area_m2=("area_m2", "sum"))
                   .reindex(["eligible", "conditional", "ineligible"], fill_value=0))
@@ -172,12 +177,7 @@ def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
         table["total_parcels"] = count.sum(axis=1)
         table["total_mu"] = (area.sum(axis=1) / M2_PER_MU).round(4)
         out[key] = table.reset_index()
-    reasons = inv["reasons"].fillna("").str.split(";").explode()
-    reasons = reasons[reasons != ""]
-    rule_counts = reasons.value_counts().rename_axis("rule").reset_index(name="parcels")
-    areas = inv.loc[reasons.index, "area_m2"].groupby(reasons.to_numpy()).sum()
-    rule_counts["area_mu"] = rule_counts["rule"].map(areas / M2_PER_MU).round(4)
-    out["by_rule"] = rule_counts.sort_values(["parcels", "rule"], ascending=[False, True]).reset_index(drop=True)
+    out["by_rule"] = _rule_counts(inv["reasons"], inv["area_m2"].to_numpy(dtype=float))
     leg = inv[inv["legacy"].fillna("") != ""]
     if len(leg):
         legacy = (leg.groupby(["legacy", "town"]).agg(parcels=("parcel_id", "size"), area_m2=("area_m2", "sum"))
@@ -187,6 +187,30 @@ def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
         legacy = pd.DataFrame(columns=["legacy", "town", "parcels", "area_m2", "area_mu"])
     out["legacy"] = legacy
     return out
+
+
+def _rule_counts(reasons: pd.Series, area_m2: np.ndarray) -> pd.DataFrame:
+    """Parcels and 亩 per rule id of the ``;``-joined ``reasons``, most parcels first (then by id).
+
+    Split and counted by Arrow: pandas' ``str.split().explode()`` made a Python list per
+    parcel (75 MB and 0.3 s for a county).
+
+    >>> _rule_counts(pd.Series(["A;B", "", None, "B"]), np.array([150.0, 1.0, 1.0, 300.0])).values.tolist()
+    [['B', 2, 0.675], ['A', 1, 0.225]]
+    """
+    text = pc.fill_null(pa.array(reasons, type=pa.large_string(), from_pandas=True), "")
+    lists = pc.split_pattern(text, ";")
+    rule = pc.list_flatten(lists)
+    parcel = pc.list_parent_indices(lists).to_numpy()
+    named = pc.not_equal(rule, "").to_numpy(zero_copy_only=False)
+    encoded = pc.dictionary_encode(rule.filter(pa.array(named)))
+    code = encoded.indices.to_numpy(zero_copy_only=False)
+    ids = encoded.dictionary.to_pylist()
+    parcels = np.bincount(code, minlength=len(ids)).astype(np.int64)
+    area = np.bincount(code, weights=area_m2[parcel[named]], minlength=len(ids))
+    table = pd.DataFrame({"rule": pd.Series(ids, dtype="str"), "parcels": parcels,
+                          "area_mu": (area / M2_PER_MU).round(4)})
+    return table.sort_values(["parcels", "rule"], ascending=[False, True]).reset_index(drop=True)
 
 
 #: rule → (layer role, how to pick that layer's features) for conflict pieces
