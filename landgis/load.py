@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import difflib
 import logging
+import operator
 import re
 import warnings
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -90,8 +92,20 @@ def load_layers(project: Project, *, strict: bool = False,
     warnings are errors too. ``reader`` replaces :func:`landgis.io.read_vector`
     (the dask engine reads each tile's window of every layer with it).
     """
+    # each layer's geometries are tested for validity (GEOS, GIL released) while the
+    # next layer is read (GDAL, then WKB decoding, which holds the GIL)
+    with ThreadPoolExecutor(1, thread_name_prefix="landgis-validity") as checker:
+        return _load_layers(project, strict, reader, checker)
+
+
+def _validity(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return geoms, shapely.is_valid(geoms)
+
+
+def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExecutor) -> LoadedLayers:
     problems: list[Problem] = []
     raw: dict[str, tuple[gpd.GeoDataFrame, LayerSpec]] = {}
+    validity: dict[str, Future] = {}
     for role, spec in project.layers.items():
         if role in ("dem", "roads") or getattr(spec, "is_raster", False):
             continue  # read after the parcels (see landgis.access.load_deferred_layers)
@@ -102,6 +116,7 @@ def load_layers(project: Project, *, strict: bool = False,
             continue
         problems += [Problem("info", role, n) for n in notes]
         raw[role] = (frame, spec)
+        validity[role] = checker.submit(_validity, np.asarray(frame.geometry.values, dtype=object))
     if "parcels" not in raw:
         raise InputError(problems)
 
@@ -131,10 +146,12 @@ def load_layers(project: Project, *, strict: bool = False,
         except LayerError as exc:
             problems.append(Problem("error", role, str(exc)))
             continue
+        known = validity[role].result()
         if role == "parcels":
-            layers[role] = canonical_parcels(projected, spec, problems)
+            layers[role] = canonical_parcels(projected, spec, problems, known)
         else:
-            layers[role] = canonical_layer(projected, spec, problems)
+            layers[role] = canonical_layer(projected, spec, problems, known)
+        del known
     if "parcels" in layers:
         _check_overlap_with_parcels(layers, problems)
     errors = [p for p in problems if p.severity == "error" or (strict and p.severity == "warning")]
@@ -368,12 +385,18 @@ def _modern(crs: CRS) -> bool:
 # ------------------------------------------------------------ geometry
 
 
-def clean_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def clean_polygons(geoms: np.ndarray,
+                   known_valid: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """2D valid (multi)polygons, and a status per geometry.
 
     Status is ``ok``, ``repaired`` (was invalid, now valid with area),
     ``null``, ``empty``, ``not_polygon`` (a point or line) or ``unrepairable``
     (nothing polygonal survives repair, e.g. a zero-area sliver).
+
+    ``known_valid`` is ``(geometries, shapely.is_valid(geometries))`` computed earlier
+    (:func:`load_layers` tests each layer while it reads the next); it is used for the
+    geometries here that are those very objects (not reprojected, not flattened), the
+    others are tested again.
 
     >>> import shapely
     >>> bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
@@ -397,7 +420,16 @@ def clean_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     collection = live & (type_id == 7)
     status[live & ~polygonal & ~collection] = "not_polygon"
     check = polygonal | collection
-    invalid = check & ~in_threads(shapely.is_valid, out)
+    valid = np.zeros(len(out), bool)
+    todo = check
+    if known_valid is not None and len(known_valid[0]) == len(out):
+        ref, ref_valid = known_valid
+        same = check & np.fromiter(map(operator.is_, out, ref), dtype=bool, count=len(out))
+        valid[same] = ref_valid[same]
+        todo = check & ~same
+    if todo.any():
+        valid[todo] = in_threads(shapely.is_valid, out[todo])
+    invalid = check & ~valid
     if invalid.any():
         out[invalid] = shapely.make_valid(out[invalid], method="structure", keep_collapsed=False)
     fix = invalid | collection
@@ -521,7 +553,8 @@ def _ids(frame: pd.DataFrame, mask: np.ndarray | pd.Series, id_col: str | None, 
     return ", ".join(labels) + more
 
 
-def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame:
+def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem],
+                      known_valid: tuple[np.ndarray, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """The parcels with canonical columns and a ``geometry_status`` per row.
 
     No row is ever dropped: a parcel whose geometry cannot be used keeps its
@@ -579,13 +612,14 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
             problems.append(Problem("warning", role, "ownership values neither collective (30–34, 40, 集体) "
                                     f"nor state (10, 20, 国有): {', '.join(sorted(set(out['ownership'][unknown]))[:5])}",
                                     field=fields["ownership"], features=_ids(out, unknown, "parcel_id")))
-    geoms, status = clean_polygons(frame.geometry.values)
+    geoms, status = clean_polygons(frame.geometry.values, known_valid)
     _report_geometry(problems, role, status, out, "parcel_id", parcels=True)
     out["geometry_status"] = status
     return gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)
 
 
-def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem]) -> gpd.GeoDataFrame:
+def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem],
+                    known_valid: tuple[np.ndarray, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """A constraint or class layer with canonical columns; unusable rows dropped (and counted)."""
     role = spec.role
     names = dict(STANDARD_FIELDS.get(role, {}))
@@ -607,7 +641,7 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
                                 field="class_code"))
     if len(frame) == 0:
         problems.append(Problem("warning", role, "is empty: no feature to overlay; check the layer name and filter"))
-    geoms, status = clean_polygons(frame.geometry.values)
+    geoms, status = clean_polygons(frame.geometry.values, known_valid)
     _report_geometry(problems, role, status, out, "feature_id", parcels=False)
     keep = np.isin(status, ("ok", "repaired"))
     result = gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)

@@ -205,3 +205,22 @@ def test_parse_bool_spellings():
     assert parsed.isna().tolist()[10:12] == [True, True]
     assert parsed.tolist()[12:15] == [True, False, True]
     assert bad.tolist() == [False] * 15 + [True]
+
+
+def test_validity_tested_while_reading_is_used_only_for_the_same_geometries():
+    from landgis.load import clean_polygons
+
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    square = shapely.box(0, 0, 1, 1)
+    geoms = np.array([bowtie, square], dtype=object)
+    # what the reader's thread found for these very objects is taken as it is …
+    _, status = clean_polygons(geoms, known_valid=(geoms, np.array([True, True])))
+    assert status.tolist() == ["ok", "ok"]
+    # … a geometry that is not the same object (reprojected, flattened) is tested again
+    other = np.array([shapely.Polygon(bowtie.exterior.coords), square], dtype=object)
+    fixed, status = clean_polygons(other, known_valid=(geoms, np.array([True, True])))
+    assert status.tolist() == ["repaired", "ok"] and float(shapely.area(fixed[0])) == 2.0
+    # a 3D parcel is flattened first, so its earlier result is not used
+    tall = np.array([shapely.Polygon([(0, 0, 5), (2, 2, 5), (2, 0, 5), (0, 2, 5)])], dtype=object)
+    _, status = clean_polygons(tall, known_valid=(tall, np.array([True])))
+    assert status.tolist() == ["repaired"]
