@@ -306,9 +306,33 @@ def _union_or_whole(overlay, sel: np.ndarray, area: np.ndarray, features: np.nda
     return hit[order], np.concatenate([unions, overlay.parcels[tiled]])[order]
 
 
+#: the conflict rules whose pieces are a constraint layer's ground under the parcel, whatever the verdict
+GROUND_RULES = tuple(rule for rule, (_, selector) in _CONFLICT_SOURCES.items() if selector is None)
+
+
+def ground_conflict_pieces(overlays: Mapping) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For each constraint layer a ground rule draws: (parcels with overlap, the union of their pieces).
+
+    These do not depend on the verdicts, so :func:`landgis.screening.screen_layers`
+    makes them in a thread while the rules run; :func:`conflict_pieces` picks the
+    parcels whose rule fired.
+    """
+    out = {}
+    for rule in GROUND_RULES:
+        role = _CONFLICT_SOURCES[rule][0]
+        if role in overlays and role not in out and overlays[role].has_pieces:
+            parcels = np.unique(overlays[role].pairs["parcel"].to_numpy())
+            out[role] = (parcels, ground_pieces(overlays[role], parcels))
+    return out
+
+
 def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], fact_table: FactTable,
-                    verdicts: pd.DataFrame, tables: Mapping[str, CodeTable], tolerance: float) -> gpd.GeoDataFrame:
-    """Where each fired spatial rule hits the parcel: one (multi)polygon per parcel and rule."""
+                    verdicts: pd.DataFrame, tables: Mapping[str, CodeTable], tolerance: float,
+                    ground: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> gpd.GeoDataFrame:
+    """Where each fired spatial rule hits the parcel: one (multi)polygon per parcel and rule.
+
+    ``ground`` is :func:`ground_conflict_pieces` made beforehand (else made here).
+    """
     rows: list[pd.DataFrame] = []
     geoms: list[np.ndarray] = []
     pid = parcels["parcel_id"].to_numpy()
@@ -324,7 +348,11 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
             hit = hit[np.isin(hit, overlay.pairs["parcel"].to_numpy())]
             if not len(hit):
                 continue
-            pieces = ground_pieces(overlay, hit)
+            if ground is not None and role in ground:
+                made, made_pieces = ground[role]
+                pieces = made_pieces[np.searchsorted(made, hit)]
+            else:
+                pieces = ground_pieces(overlay, hit)
         else:
             feature_ok = conflict_feature_mask(layers[role], tables[role], selector)
             pairs = overlay.pairs

@@ -13,8 +13,8 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from landgis.inventory import (
     conflict_piece_masks,
     conflict_pieces,
     ellipsoidal_area,
+    ground_conflict_pieces,
     summaries,
 )
 from landgis.legacy import classify_legacy
@@ -425,16 +426,29 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     step = progress or (lambda name: None)
     timings = timings if timings is not None else {}
     problems = list(loaded.problems)
-    parcels = loaded.parcels
-    tol = project.min_overlap_m2
     tables = code_tables_for(project.codes, profile.codes)
 
     t = time.perf_counter()
-    overlays = compute_overlays(parcels, loaded.layers, progress=lambda role: step(f"overlay {role}"),
+    overlays = compute_overlays(loaded.parcels, loaded.layers, progress=lambda role: step(f"overlay {role}"),
                                 piece_masks=conflict_piece_masks(loaded.layers, tables))
     timings["overlay"] = time.perf_counter() - t
     release_free_memory()  # the overlays' intersections
 
+    # the constraint layers' conflict pieces do not depend on the verdicts: GEOS cuts and
+    # unions them (GIL released) in a thread while the rules, in pandas, run here
+    with ThreadPoolExecutor(1, thread_name_prefix="landgis-pieces") as pool:
+        ground = pool.submit(ground_conflict_pieces, overlays)
+        try:
+            return _rules_and_inventory(loaded, project, profile, overlays, ground, step, timings, problems, tables)
+        finally:
+            wait([ground])
+
+
+def _rules_and_inventory(loaded: LoadedLayers, project: Project, profile: Profile, overlays: dict,
+                         ground: Future, step: Callable[[str], None], timings: dict[str, float],
+                         problems: list[Problem], tables: Mapping) -> ScreeningResult:
+    parcels = loaded.parcels
+    tol = project.min_overlap_m2
     t = time.perf_counter()
     step("rules")
     ft = parcel_facts(parcels, loaded.layers, overlays, tables, profile.settings, problems)
@@ -451,14 +465,14 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     for s in skipped:
         msg = f"rule {s.rule} not checked: {s.why}"
         problems.append(Problem("warning", "", msg))
-        warnings.warn(msg, SkippedRuleWarning, stacklevel=3)
+        warnings.warn(msg, SkippedRuleWarning, stacklevel=4)
     timings["rules"] = time.perf_counter() - t
     release_free_memory()
 
     t = time.perf_counter()
     step("inventory")
     inventory = build_inventory(parcels, facts, legacy, verdicts, profile)
-    conflicts = conflict_pieces(parcels, loaded.layers, ft, verdicts, tables, tol)
+    conflicts = conflict_pieces(parcels, loaded.layers, ft, verdicts, tables, tol, ground=ground.result())
     timings["inventory"] = time.perf_counter() - t
     if len(inventory) != len(parcels):  # the contract's invariant: nothing is ever dropped
         raise LandgisError(f"internal error: {len(parcels)} parcels in, {len(inventory)} rows out")

@@ -192,3 +192,18 @@ def test_spreadsheet_text_is_shared_strings_that_round_trip_across_blocks(monkey
     for col, zh in (("parcel_id", "宗地代码"), ("reasons", "触发规则"), ("town", "乡镇"), ("reasons_zh", "规则说明")):
         got = [r[header.index(zh)] for r in body]
         assert got == inv[col].fillna("").astype(str).tolist(), col
+
+
+def test_constraint_pieces_cut_beside_the_rules_equal_those_cut_after_them(monkeypatch):
+    import shapely
+
+    import landgis.screening
+
+    with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
+        beside = landgis.screen(SAMPLE, progress=False)
+        monkeypatch.setattr(landgis.screening, "ground_conflict_pieces", lambda overlays: {})
+        after = landgis.screen(SAMPLE, progress=False)
+    a, b = beside.conflicts, after.conflicts
+    assert set(a["rule"]) >= {"FARMLAND", "REDLINE"}
+    assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+    assert shapely.equals(a.geometry.values, b.geometry.values).all()
