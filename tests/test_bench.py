@@ -36,6 +36,8 @@ def test_bench_run_areas_and_report(tmp_path):
         assert "a province of 50 such counties" in report(res)
     assert res["areas"]["max_abs_m2"] <= 1e-6, res["areas"]
     assert res["areas"]["keys"] > 100
+    read = res["stages"]["read"]
+    assert len(read["runs"]) == 3 and read["seconds"] == sorted(read["runs"])[1]   # the median read
     text = report(res)
     for line in ("screen / read", "overlay speed-up vs geopandas", "red-line speed-up", "peak memory / input size",
                  "max |area − reference|"):
