@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["map_distinct"]
+__all__ = ["map_distinct", "map_factorized"]
 
 
 def map_distinct(values: pd.Series | np.ndarray, func: Callable[[Any], Any], missing: Any) -> np.ndarray:
@@ -31,16 +31,31 @@ def map_distinct(values: pd.Series | np.ndarray, func: Callable[[Any], Any], mis
     hash alike but read differently) is converted value by value.
     """
     values = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    dtype = values.dtype
-    numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
-    if numeric or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
-        mapped = np.empty(len(uniques) + 1, dtype=object)
-        mapped[:-1] = [func(u) for u in uniques.tolist()]
-        mapped[-1] = missing
-        return mapped[np.where(codes < 0, len(uniques), codes)]
+    factorized = map_factorized(values, func, missing)
+    if factorized is not None:
+        codes, mapped = factorized
+        return mapped[codes]
     na = pd.isna(values).to_numpy(dtype=bool)
     out = np.empty(len(values), dtype=object)
     out[:] = [missing if n else func(v) for v, n in zip(values.to_numpy(dtype=object).tolist(), na.tolist(),
                                                          strict=True)]
     return out
+
+
+def map_factorized(values: pd.Series, func: Callable[[Any], Any], missing: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`map_distinct` as ``(codes, mapped)`` (``mapped[codes]`` is the result; the last entry
+    of ``mapped`` is ``missing``), or ``None`` for a column of mixed values that cannot be merged.
+
+    >>> codes, mapped = map_factorized(pd.Series(["a", None, "a", "b"]), str.upper, missing="")
+    >>> codes.tolist(), mapped.tolist()
+    ([0, 2, 0, 1], ['A', 'B', ''])
+    """
+    dtype = values.dtype
+    numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
+    if not (numeric or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
+        return None
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [func(u) for u in uniques.tolist()]
+    mapped[-1] = missing
+    return np.where(codes < 0, len(uniques), codes), mapped

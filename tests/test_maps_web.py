@@ -433,3 +433,17 @@ def test_display_simplification_over_threads_equals_one_thread():
     want = shapely.simplify(geoms, 0.5, preserve_topology=False)
     assert shapely.equals_exact(got, want, 0.0).all()
     assert (shapely.get_num_coordinates(got) < shapely.get_num_coordinates(geoms)).all()
+
+
+def test_repetitive_columns_travel_as_distinct_texts_and_numbers():
+    from landgis.maps.webmap import _col
+
+    frame = pd.DataFrame({"town": ["甲镇", "乙镇", "甲镇", None, "甲镇", "乙镇"],
+                          "id": [f"P{i}" for i in range(6)],
+                          "mixed": pd.Series([True, 1, "1", None, 1.0, "x"], dtype=object)})
+    town = _col(frame, "town")
+    assert town == {"v": ["甲镇", "乙镇", ""], "c": [0, 1, 0, 2, 0, 1]}
+    assert [town["v"][c] for c in town["c"]] == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
+    assert _col(frame, "id") == [f"P{i}" for i in range(6)]             # all distinct: a plain list
+    assert _col(frame, "mixed") == ["True", "1", "1", "", "1.0", "x"]     # True and 1 are not merged
+    assert _col(frame, "town", shared=False) == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]

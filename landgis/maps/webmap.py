@@ -42,7 +42,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from landgis.clip import polygon_ragged
-from landgis.distinct import map_distinct
+from landgis.distinct import map_distinct, map_factorized
 from landgis.inventory import M2_PER_MU, VERDICT_ZH
 from landgis.threads import query_in_threads, run_chunks
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
@@ -259,11 +259,23 @@ def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> t
     return np.flatnonzero(ok)[keep], encode_geometries(geoms[keep], crs=frame.crs)
 
 
-def _col(frame: pd.DataFrame, name: str) -> list[str]:
-    """A column as display text; each distinct value is converted once."""
+def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> list[str] | dict[str, list]:
+    """A column as display text; each distinct value is converted once.
+
+    A repetitive column (towns, verdict reasons, class names: fewer distinct values
+    than half its rows) is sent as its distinct texts and one number per row,
+    ``{"v": [...], "c": [...]}``, which the page expands (``cols`` in
+    ``landgis-map.js``): a county's page is smaller and made faster.
+    """
     if name not in frame:
         return [""] * len(frame)
-    return map_distinct(frame[name], text, missing="").tolist()
+    factorized = map_factorized(frame[name], text, missing="") if shared else None
+    if factorized is None:
+        return map_distinct(frame[name], text, missing="").tolist()
+    codes, mapped = factorized
+    if len(mapped) > len(codes) // 2:
+        return mapped[codes].tolist()
+    return {"v": mapped.tolist(), "c": codes.tolist()}
 
 
 def _num(frame: pd.DataFrame, name: str, digits: int) -> list[float | None]:
@@ -312,7 +324,7 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         zoning = zoning.iloc[touching]
     if zoning is not None and len(zoning):
         zi, g = _layer_payload(zoning)
-        codes = _col(zoning.iloc[zi], "class_code")
+        codes = _col(zoning.iloc[zi], "class_code", shared=False)
         from landgis.codes import code_table
 
         table = code_table("zoning")
@@ -340,7 +352,7 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         "title": data.title, "profile": data.profile, "data_date": data.data_date,
         "working_crs": data.crs_label(), "working_epsg": epsg,
         "verdicts": [{"key": v, "name": VERDICT_ZH[v], "colour": VERDICT_COLOURS[v], **counts[v]} for v in VERDICTS],
-        "total": int(len(inv)), "not_drawn": _col(missing, "parcel_id"),
+        "total": int(len(inv)), "not_drawn": _col(missing, "parcel_id", shared=False),
         "parcels": parcels, "layers": layers, "rules": {k: dict(v) for k, v in data.rules.items()},
         "bounds": [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]],
         "basemap": basemap, "tianditu": tianditu_token or "", "detail_limit": int(detail_limit),

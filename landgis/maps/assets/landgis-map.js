@@ -3,6 +3,19 @@
   'use strict';
   var D = JSON.parse(document.getElementById('landgis-data').textContent);
   var t0 = (window.performance && performance.now) ? performance.now() : 0;
+  // a repetitive column comes as its distinct texts and a number per row: {v: [...], c: [...]}
+  function cols(obj) {
+    Object.keys(obj).forEach(function (k) {
+      var x = obj[k];
+      if (x && !Array.isArray(x) && Array.isArray(x.c) && Array.isArray(x.v)) {
+        var out = new Array(x.c.length);
+        for (var i = 0; i < x.c.length; i++) { out[i] = x.v[x.c[i]]; }
+        obj[k] = out;
+      }
+    });
+  }
+  cols(D.parcels);
+  D.layers.forEach(cols);
 
   // ------------------------------------------------------------ helpers
   function el(tag, cls, txt) {
