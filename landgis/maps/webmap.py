@@ -30,6 +30,7 @@ import hashlib
 import html
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -136,15 +137,37 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
         return []
     if crs is not None and not isinstance(crs, Transformer):
         crs = _to_lonlat(CRS.from_user_input(crs))
-    if len(geoms) > _ENCODE_BLOCK:  # the per-character arrays of 150k parcels took 400 MB at once
-        return [text for start in range(0, len(geoms), _ENCODE_BLOCK)
-                for text in encode_geometries(geoms[start: start + _ENCODE_BLOCK], precision, crs)]
+    if len(geoms) <= _ENCODE_BLOCK:
+        return _encode_ragged(*_lonlat_ragged(geoms, crs), precision)
+    # block by block (the per-character arrays of 150k parcels took 400 MB at once); the next
+    # block's coordinates are read and converted in a thread (PROJ frees the GIL) while this
+    # one is encoded
+    blocks = [geoms[start: start + _ENCODE_BLOCK] for start in range(0, len(geoms), _ENCODE_BLOCK)]
+    out: list[str] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="landgis-lonlat") as pool:
+        ahead = pool.submit(_lonlat_ragged, blocks[0], crs)
+        for i in range(len(blocks)):
+            ragged = ahead.result()
+            if i + 1 < len(blocks):
+                ahead = pool.submit(_lonlat_ragged, blocks[i + 1], crs)
+            out.extend(_encode_ragged(*ragged, precision))
+    return out
+
+
+def _lonlat_ragged(geoms: np.ndarray, crs: Transformer | None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """:func:`landgis.clip.polygon_ragged` of ``geoms``, coordinates converted to lon/lat."""
     if shapely.has_z(geoms).any():
         geoms = shapely.force_2d(geoms)
-    coords, (ring_off, poly_off, geom_off) = polygon_ragged(geoms)
+    coords, offsets = polygon_ragged(geoms)
     if crs is not None:
         lon, lat = crs.transform(coords[:, 0], coords[:, 1])
         coords = np.column_stack([lon, lat])
+    return coords, offsets
+
+
+def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precision: float) -> list[str]:
+    """The strings of :func:`encode_geometries` from lon/lat ragged arrays."""
+    ring_off, poly_off, geom_off = offsets
     q = np.rint(coords * precision).astype(np.int64)
     n = len(q)
     starts = np.zeros(n, dtype=bool)
