@@ -447,3 +447,17 @@ def test_repetitive_columns_travel_as_distinct_texts_and_numbers():
     assert _col(frame, "id") == [f"P{i}" for i in range(6)]             # all distinct: a plain list
     assert _col(frame, "mixed") == ["True", "1", "1", "", "1.0", "x"]     # True and 1 are not merged
     assert _col(frame, "town", shared=False) == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
+
+
+def test_geometry_blocks_by_vertices_and_joined_strings_are_the_same_encoding():
+    from landgis.maps.webmap import encode_geometries
+
+    rng = np.random.default_rng(5)
+    # two red-line-sized rings (300k vertices: cut into blocks by vertex count) among small parcels
+    big = [shapely.Point(37_500_000 + 5000 * i, 2_800_000).buffer(2000, quad_segs=40_000) for i in range(2)]
+    small = [shapely.box(37_500_000 + x, 2_790_000, 37_500_000 + x + 30, 2_790_020) for x in rng.uniform(0, 9000, 50)]
+    geoms = np.array(small[:20] + big + small[20:], dtype=object)
+    one_by_one = [encode_geometries(np.array([g]), crs=4525)[0] for g in geoms]
+    assert encode_geometries(geoms, crs=4525) == one_by_one
+    assert encode_geometries(geoms, crs=4525, joined=True) == "\n".join(one_by_one)
+    assert encode_geometries(np.array([], dtype=object), joined=True) == ""

@@ -68,6 +68,7 @@ _OTHER_ZONING = ("其他", "#eeeeee")
 _SIMPLIFY_M = 0.5
 _SIMPLIFY_ABOVE = 64
 _ENCODE_BLOCK = 20_000
+_ENCODE_VERTICES = 200_000
 _ASSETS = resources.files("landgis.maps") / "assets"
 
 
@@ -117,7 +118,8 @@ def _json_parts_for_html(obj: dict[str, Any], depth: int = 2) -> list[str]:
 
 # ---------------------------------------------------------------- geometry encoding
 
-def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None) -> list[str]:
+def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None,
+                      joined: bool = False) -> list[str] | str:
     """Polygons as compact lon/lat strings: one per geometry.
 
     ``geoms`` are in ``crs`` (a CRS, or a Transformer to EPSG:4326; default: already
@@ -127,6 +129,8 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
     Each ring is a run of zig-zag, delta-encoded integers (coordinate × 10⁶, lon then
     lat) written five bits per character as in Google's polyline algorithm
     (characters ``?``…``~``); rings are separated by a space, polygons by ``!``.
+    ``joined=True`` gives them as one string, a newline between geometries (what the
+    page is sent: one JSON string instead of a list of 150k).
 
     >>> import shapely
     >>> encode_geometries(np.array([shapely.box(0, 0, 1e-6, 2e-6)]))
@@ -134,24 +138,32 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
     """
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms):
-        return []
+        return "" if joined else []
     if crs is not None and not isinstance(crs, Transformer):
         crs = _to_lonlat(CRS.from_user_input(crs))
-    if len(geoms) <= _ENCODE_BLOCK:
-        return _encode_ragged(*_lonlat_ragged(geoms, crs), precision)
-    # block by block (the per-character arrays of 150k parcels took 400 MB at once); the next
-    # block's coordinates are read and converted in a thread (PROJ frees the GIL) while this
-    # one is encoded
-    blocks = [geoms[start: start + _ENCODE_BLOCK] for start in range(0, len(geoms), _ENCODE_BLOCK)]
-    out: list[str] = []
+    # block by block, of at most _ENCODE_BLOCK geometries and about _ENCODE_VERTICES vertices:
+    # the per-character arrays of 150k parcels took 400 MB at once, those of a county's 20 red
+    # lines (1M vertices) 250 MB
+    size = np.cumsum(shapely.get_num_coordinates(geoms))
+    cuts = np.unique(np.concatenate([np.arange(_ENCODE_BLOCK, len(geoms), _ENCODE_BLOCK),
+                                     np.searchsorted(size, np.arange(_ENCODE_VERTICES, size[-1], _ENCODE_VERTICES))]))
+    cuts = cuts[(cuts > 0) & (cuts < len(geoms))]
+    if not len(cuts):
+        stream = _encode_ragged(*_lonlat_ragged(geoms, crs), precision)
+        return stream if joined else stream.split("\n")
+    # the next block's coordinates are read and converted in a thread (PROJ frees the GIL)
+    # while this one is encoded
+    blocks = np.split(geoms, cuts)
+    streams: list[str] = []
     with ThreadPoolExecutor(1, thread_name_prefix="landgis-lonlat") as pool:
         ahead = pool.submit(_lonlat_ragged, blocks[0], crs)
         for i in range(len(blocks)):
             ragged = ahead.result()
             if i + 1 < len(blocks):
                 ahead = pool.submit(_lonlat_ragged, blocks[i + 1], crs)
-            out.extend(_encode_ragged(*ragged, precision))
-    return out
+            streams.append(_encode_ragged(*ragged, precision))
+    stream = "\n".join(streams)
+    return stream if joined else stream.split("\n")
 
 
 def _lonlat_ragged(geoms: np.ndarray, crs: Transformer | None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
@@ -165,8 +177,8 @@ def _lonlat_ragged(geoms: np.ndarray, crs: Transformer | None) -> tuple[np.ndarr
     return coords, offsets
 
 
-def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precision: float) -> list[str]:
-    """The strings of :func:`encode_geometries` from lon/lat ragged arrays."""
+def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precision: float) -> str:
+    """:func:`encode_geometries` (``joined``) from lon/lat ragged arrays."""
     ring_off, poly_off, geom_off = offsets
     q = np.rint(coords * precision).astype(np.int64)
     n = len(q)
@@ -212,8 +224,8 @@ def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precisio
                           np.full(n_geoms - 1, ord("\n"))]).astype(np.uint8)
     order = np.argsort(at, kind="stable")
     stream = np.insert(chars.astype(np.uint8), at[order], sep[order])
-    out = stream.tobytes().decode("ascii").split("\n")
-    assert len(out) == n_geoms
+    out = stream.tobytes().decode("ascii")
+    assert out.count("\n") == n_geoms - 1
     return out
 
 
@@ -274,12 +286,12 @@ def _simplified(geoms: np.ndarray, tolerance: float) -> np.ndarray:
     return out
 
 
-def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> tuple[np.ndarray, list[str]]:
+def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> tuple[np.ndarray, str]:
     ok = drawable(frame)
     sub = frame.loc[ok]
     geoms = _display(sub, tolerance)
     keep = ~shapely.is_empty(geoms)
-    return np.flatnonzero(ok)[keep], encode_geometries(geoms[keep], crs=frame.crs)
+    return np.flatnonzero(ok)[keep], encode_geometries(geoms[keep], crs=frame.crs, joined=True)
 
 
 def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> list[str] | dict[str, list]:

@@ -48,6 +48,7 @@
   }
   // "ring ring!ring" → [[ring, hole], [ring]] and its bbox [minLat, minLng, maxLat, maxLng]
   function decodeAll(strings) {
+    if (typeof strings === 'string') { strings = strings ? strings.split('\n') : []; }  // one per line
     var geoms = new Array(strings.length), boxes = new Array(strings.length);
     for (var k = 0; k < strings.length; k++) {
       var box = [Infinity, Infinity, -Infinity, -Infinity];
