@@ -54,7 +54,10 @@ def map_factorized(values: pd.Series, func: Callable[[Any], Any], missing: Any) 
     numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
     if not (numeric or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
         return None
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+    if isinstance(dtype, pd.StringDtype):  # Arrow-backed text: factorized by Arrow, no Python string per row
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    else:
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)
     mapped[:-1] = [func(u) for u in uniques.tolist()]
     mapped[-1] = missing
