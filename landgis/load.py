@@ -488,7 +488,10 @@ def _per_distinct(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
     Python (``1``, ``1.0``, ``True``) share one parse, so ``parse`` must give them
     the same result; missing values are parsed as ``None``.
     """
-    codes, uniques = pd.factorize(values.astype(object).to_numpy(), use_na_sentinel=True)
+    if isinstance(values.dtype, pd.StringDtype):  # Arrow-backed text: factorized by Arrow
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    else:
+        codes, uniques = pd.factorize(values.astype(object).to_numpy(), use_na_sentinel=True)
     distinct = pd.Series(list(uniques) + [None], dtype=object)
     parsed, bad = parse(distinct)
     take = np.where(codes < 0, len(distinct) - 1, codes)
