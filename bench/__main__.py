@@ -192,11 +192,20 @@ def province_estimate(d: dict) -> list[str]:
              f"sum {core_s:.1f} core-s; client gather + merge {d['gather_seconds']:.1f} s; inventory identical to "
              f"the local engine's: {d['identical_to_local']}"]
     for counties in PROVINCE_COUNTIES:
-        walls = ", ".join(f"{cores} cores {core_s * counties / cores / 60:,.1f} min" for cores in CLUSTER_CORES)
+        walls = ", ".join(f"{cores} cores {_duration(core_s * counties / cores)}" for cores in CLUSTER_CORES)
         lines.append(f"  a province of {counties} such counties: {d['tiles'] * counties:,} tiles, "
                      f"{core_s * counties / 3600:,.2f} core-h → {walls} (+ merge on the client, "
-                     f"~{d['gather_seconds'] * counties / 60:,.1f} min)")
+                     f"~{_duration(d['gather_seconds'] * counties)})")
     return lines
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``2.6 min`` or ``1.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def growth(small: dict, big: dict) -> dict:

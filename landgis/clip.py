@@ -203,8 +203,10 @@ def convex_overlaps(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarray,
 def _width_groups(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarray):
     """(columns, pairs) groups: a clip row needs as many half-plane passes as it has vertices,
     so pairs go in groups of 4, 8, 16… vertices, each clipped with only that many columns."""
-    moved = (cx != cx[:, :1]) | (cy != cy[:, :1])
-    vertices = np.where(moved.any(axis=1), cx.shape[1] - np.argmax(moved[:, ::-1], axis=1), 1)[clip_of_pair]
+    # only the rows of these pairs (the whole table for every chunk of pairs grew with the county squared)
+    px, py = cx[clip_of_pair], cy[clip_of_pair]
+    moved = (px != px[:, :1]) | (py != py[:, :1])
+    vertices = np.where(moved.any(axis=1), cx.shape[1] - np.argmax(moved[:, ::-1], axis=1), 1)
     width = np.minimum(2 ** np.ceil(np.log2(np.maximum(vertices, 4))).astype(np.int64), cx.shape[1])
     for w in np.unique(width):
         yield int(w), np.flatnonzero(width == w)

@@ -53,6 +53,8 @@ def test_province_estimate_scales_the_measured_tile_times():
     lines = province_estimate({"tile_seconds": [2.0, 4.0], "tiles": 2, "tile_parcels": 20_000.0, "seconds": 5.0,
                                "workers": 2, "gather_seconds": 6.0, "identical_to_local": True})
     assert "sum 6.0 core-s" in lines[0] and "identical to the local engine's: True" in lines[0]
-    # 10 counties: 20 tiles, 60 core-s = 0.02 core-h; on 2 cores 30 s = 0.5 min; merge 60 s = 1 min
-    assert lines[1].startswith("  a province of 10 such counties: 20 tiles, 0.02 core-h → 2 cores 0.5 min")
-    assert lines[1].endswith("~1.0 min)")
+    # 10 counties: 20 tiles, 60 core-s = 0.02 core-h; on 2 cores 30 s; merge 60 s
+    assert lines[1].startswith("  a province of 10 such counties: 20 tiles, 0.02 core-h → 2 cores 30 s, 64 cores 1 s")
+    assert lines[1].endswith("~60 s)")
+    # 50 counties: 300 core-s on 2 cores = 150 s = 2.5 min; merge 300 s = 5.0 min
+    assert "2 cores 2.5 min" in lines[2] and lines[2].endswith("~5.0 min)")

@@ -17,7 +17,9 @@ owner name with markup in it shows as text. A Content-Security-Policy allows
 only the page's own scripts (by hash), so even an injected handler would not run.
 
 Scale: geometry is sent as delta-encoded integer strings (about 3 bytes per
-coordinate); the page draws the parcels and constraints in view as canvas
+coordinate), one newline-joined string per layer; a repetitive column (towns,
+reasons, class names) as its distinct texts and a number per row, expanded by
+the page. The page draws the parcels and constraints in view as canvas
 polygons when there are at most ``detail_limit`` of them, and otherwise draws
 each parcel as a dot coloured by verdict (county overview), so a county of
 100 000 parcels stays usable.
