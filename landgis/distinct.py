@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["map_distinct", "map_factorized"]
+__all__ = ["map_distinct", "map_factorized", "factorize_values"]
 
 
 def map_distinct(values: pd.Series | np.ndarray, func: Callable[[Any], Any], missing: Any) -> np.ndarray:
@@ -54,11 +54,25 @@ def map_factorized(values: pd.Series, func: Callable[[Any], Any], missing: Any) 
     numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
     if not (numeric or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
         return None
-    if isinstance(dtype, pd.StringDtype):  # Arrow-backed text: factorized by Arrow, no Python string per row
+    codes, uniques = factorize_values(values)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [func(u) for u in uniques]
+    mapped[-1] = missing
+    return np.where(codes < 0, len(uniques), codes), mapped
+
+
+def factorize_values(values: pd.Series) -> tuple[np.ndarray, list]:
+    """``(codes, distinct values)`` of a column, ``-1`` for missing values.
+
+    Arrow-backed text is factorized by Arrow (no Python string per row); anything else
+    as Python objects, so values equal in Python (``1``, ``1.0``, ``True``) are one.
+
+    >>> codes, uniques = factorize_values(pd.Series(["b", None, "a", "b"], dtype="str"))
+    >>> codes.tolist(), uniques
+    ([0, -1, 1, 0], ['b', 'a'])
+    """
+    if isinstance(values.dtype, pd.StringDtype):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     else:
         codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:-1] = [func(u) for u in uniques.tolist()]
-    mapped[-1] = missing
-    return np.where(codes < 0, len(uniques), codes), mapped
+    return np.asarray(codes), list(uniques)

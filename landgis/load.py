@@ -37,7 +37,7 @@ from pyproj.exceptions import CRSError, ProjError
 from landgis import io
 from landgis.threads import in_threads
 from landgis.config import STANDARD_FIELDS, LayerSpec, Project
-from landgis.distinct import map_distinct
+from landgis.distinct import factorize_values, map_distinct
 from landgis.errors import (
     CRSGuessWarning,
     DatumShiftWarning,
@@ -488,11 +488,8 @@ def _per_distinct(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
     Python (``1``, ``1.0``, ``True``) share one parse, so ``parse`` must give them
     the same result; missing values are parsed as ``None``.
     """
-    if isinstance(values.dtype, pd.StringDtype):  # Arrow-backed text: factorized by Arrow
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    else:
-        codes, uniques = pd.factorize(values.astype(object).to_numpy(), use_na_sentinel=True)
-    distinct = pd.Series(list(uniques) + [None], dtype=object)
+    codes, uniques = factorize_values(values)
+    distinct = pd.Series(uniques + [None], dtype=object)
     parsed, bad = parse(distinct)
     take = np.where(codes < 0, len(distinct) - 1, codes)
     return (pd.Series(parsed.to_numpy()[take], index=values.index, dtype=parsed.dtype),
