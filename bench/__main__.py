@@ -144,8 +144,9 @@ def report(res: dict, other: dict | None = None) -> str:
     if screen.get("write_parts"):
         wp = screen["write_parts"]
         lines.append(f"{'':<53}outputs: " + ", ".join(f"{k} {v:.1f}" for k, v in wp.items()
-                                                          if k != "screening.gpkg")
-                     + f"; screening.gpkg {tm.get('write_gpkg', 0):.1f} beside them")
+                                                          if not k.startswith("screening.gpkg"))
+                     + f"; beside them screening.gpkg {tm.get('write_gpkg', 0):.1f}"
+                     + (f" then inventory.xlsx {tm['write_xlsx']:.1f}" if "write_xlsx" in tm else ""))
     lines.append(f"{'landgis load (overlay stage)':<34}{ov['load']:9.2f}{ov['peak_mb']:10.0f}")
     base = st.get("baseline")
     for role, o in ov["layers"].items():

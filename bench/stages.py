@@ -5,7 +5,7 @@ Stages:
 ``read``      read every input GeoPackage with pyogrio (Arrow), the denominator of the ratios
 ``read-plain`` the same without Arrow (for reference)
 ``screen``    the full ``landgis.screen`` of ``DATA_DIR/project.toml`` and every output
-              (inventory.csv, inventory.xlsx, map.html, with screening.gpkg written beside them)
+              (inventory.csv and map.html, with screening.gpkg then inventory.xlsx written beside them)
 ``overlay``   landgis's load, then its overlay per layer, with pair counts; writes the
               per (parcel, class) areas to ``overlay_landgis.parquet``
 ``baseline``  a hand-written ``geopandas.overlay`` + ``groupby`` per layer; writes

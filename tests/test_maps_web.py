@@ -441,12 +441,36 @@ def test_repetitive_columns_travel_as_distinct_texts_and_numbers():
     frame = pd.DataFrame({"town": ["甲镇", "乙镇", "甲镇", None, "甲镇", "乙镇"],
                           "id": [f"P{i}" for i in range(6)],
                           "mixed": pd.Series([True, 1, "1", None, 1.0, "x"], dtype=object)})
-    town = _col(frame, "town")
+    def col(*args, **kw):  # a column travels as its JSON text, made at once
+        return json.loads(_col(*args, **kw))
+
+    town = col(frame, "town")
     assert town == {"v": ["甲镇", "乙镇", ""], "c": [0, 1, 0, 2, 0, 1]}
     assert [town["v"][c] for c in town["c"]] == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
-    assert _col(frame, "id") == [f"P{i}" for i in range(6)]             # all distinct: a plain list
-    assert _col(frame, "mixed") == ["True", "1", "1", "", "1.0", "x"]     # True and 1 are not merged
-    assert _col(frame, "town", shared=False) == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
+    assert col(frame, "id") == [f"P{i}" for i in range(6)]             # all distinct: a plain list
+    assert col(frame, "mixed") == ["True", "1", "1", "", "1.0", "x"]     # True and 1 are not merged
+    assert col(frame, "town", shared=False) == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
+    assert col(frame, "absent") == [""] * 6
+
+
+def test_page_json_with_columns_made_ahead_equals_the_json_of_the_values():
+    """Columns serialized early (``_raw``) sit in the page's JSON exactly where their values would."""
+    from landgis.maps.webmap import _json_for_html, _json_parts_for_html, _raw
+
+    def payload(raw):
+        wrap = _raw if raw else (lambda v: v)
+        return {"title": "临桂 <县>", "parcels": {"g": wrap("A??\nB"), "id": wrap(["P1", "P2"]),
+                                                  "town": wrap({"v": ["甲镇"], "c": [0, 0]}), "n": 2},
+                "layers": [{"key": "redline", "g": wrap("C@"), "m2": wrap([1.5, None])}, {"key": "udb"}],
+                "empty": {}, "flat": [1, 2], "bounds": [[25.1, 110.2], [25.3, 110.4]]}
+
+    want = _json_for_html(payload(raw=False))
+    assert "".join(_json_parts_for_html(payload(raw=True))) == want
+    consumed = payload(raw=True)
+    assert "".join(_json_parts_for_html(consumed, consume=True)) == want
+    assert consumed == {}
+    assert json.loads(want)["parcels"]["town"] == {"v": ["甲镇"], "c": [0, 0]}
+    assert "<" not in want                                       # still safe inside <script>
 
 
 def test_geometry_blocks_by_vertices_and_joined_strings_are_the_same_encoding():

@@ -98,24 +98,51 @@ def _json_for_html(obj: Any) -> str:
     return raw
 
 
-def _json_parts_for_html(obj: dict[str, Any], depth: int = 2) -> list[str]:
-    """``_json_for_html(obj)`` as a list of parts, emptying ``obj`` as it goes.
+class _RawJSON(str):
+    """A value already made into page-safe JSON by :func:`_json_for_html`: the page takes it as it is."""
 
-    The county payload (150k parcels × 15 columns) and its JSON need not be in
-    memory whole at the same time: each column is dumped, then dropped. Joined,
-    the parts are exactly ``_json_for_html(obj)``.
+
+def _raw(obj: Any) -> _RawJSON:
+    """``obj`` as page-safe JSON now, so its Python objects (150k strings of a county column) can go.
+
+    The payload holds each big column as this text, about a tenth of the memory of the
+    list it was made from; :func:`_json_parts_for_html` emits it unchanged.
     """
-    parts = ["{"]
-    for i, key in enumerate(list(obj)):
-        value = obj.pop(key)
-        parts.append(("," if i else "") + _json_for_html(key) + ":")
-        if depth > 1 and isinstance(value, dict) and value:
-            parts.extend(_json_parts_for_html(value, depth - 1))
-        else:
-            parts.append(_json_for_html(value))
-        del value
-    parts.append("}")
+    return _RawJSON(_json_for_html(obj))
+
+
+def _json_parts_for_html(obj: Any, consume: bool = False) -> list[str]:
+    """``_json_for_html(obj)`` as a list of parts, :class:`_RawJSON` values emitted as they are.
+
+    Joined, the parts are the JSON of ``obj`` with every raw value in its place, exactly
+    what ``json.dumps`` (compact) would give for the original values. ``consume=True``
+    empties the dicts of ``obj`` as it goes, so a value's memory can go once it is a part.
+    """
+    parts: list[str] = []
+    _emit(obj, parts, consume)
     return parts
+
+
+def _emit(obj: Any, parts: list[str], consume: bool) -> None:
+    if isinstance(obj, _RawJSON):
+        parts.append(obj)
+    elif isinstance(obj, dict) and obj:
+        parts.append("{")
+        for i, key in enumerate(list(obj)):
+            value = obj.pop(key) if consume else obj[key]
+            parts.append(("," if i else "") + _json_for_html(key) + ":")
+            _emit(value, parts, consume)
+            del value
+        parts.append("}")
+    elif isinstance(obj, list) and any(isinstance(v, (dict, list, _RawJSON)) for v in obj):
+        parts.append("[")
+        for i, value in enumerate(obj):
+            if i:
+                parts.append(",")
+            _emit(value, parts, consume)
+        parts.append("]")
+    else:
+        parts.append(_json_for_html(obj))
 
 
 # ---------------------------------------------------------------- geometry encoding
@@ -296,8 +323,8 @@ def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> t
     return np.flatnonzero(ok)[keep], encode_geometries(geoms[keep], crs=frame.crs, joined=True)
 
 
-def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> list[str] | dict[str, list]:
-    """A column as display text; each distinct value is converted once.
+def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> _RawJSON:
+    """A column as display text (its JSON, see :func:`_raw`); each distinct value is converted once.
 
     A repetitive column (towns, verdict reasons, class names: fewer distinct values
     than half its rows) is sent as its distinct texts and one number per row,
@@ -305,21 +332,21 @@ def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> list[str] | dic
     ``landgis-map.js``): a county's page is smaller and made faster.
     """
     if name not in frame:
-        return [""] * len(frame)
+        return _raw([""] * len(frame))
     factorized = map_factorized(frame[name], text, missing="") if shared else None
     if factorized is None:
-        return map_distinct(frame[name], text, missing="").tolist()
+        return _raw(map_distinct(frame[name], text, missing="").tolist())
     codes, mapped = factorized
     if len(mapped) > len(codes) // 2:
-        return mapped[codes].tolist()
-    return {"v": mapped.tolist(), "c": codes.tolist()}
+        return _raw(mapped[codes].tolist())
+    return _raw({"v": mapped.tolist(), "c": codes.tolist()})
 
 
-def _num(frame: pd.DataFrame, name: str, digits: int) -> list[float | None]:
+def _num(frame: pd.DataFrame, name: str, digits: int) -> _RawJSON:
     if name not in frame:
-        return [None] * len(frame)
+        return _raw([None] * len(frame))
     vals = pd.to_numeric(frame[name], errors="coerce").round(digits).to_numpy(dtype=float, na_value=np.nan)
-    return np.where(np.isnan(vals), None, vals).tolist()
+    return _raw(np.where(np.isnan(vals), None, vals).tolist())
 
 
 def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_limit: int) -> dict[str, Any]:
@@ -361,15 +388,17 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         zoning = zoning.iloc[touching]
     if zoning is not None and len(zoning):
         zi, g = _layer_payload(zoning)
-        codes = _col(zoning.iloc[zi], "class_code", shared=False)
+        shown = zoning.iloc[zi]
+        codes = map_distinct(shown["class_code"], text, missing="") if "class_code" in shown \
+            else np.full(len(shown), "", dtype=object)
         from landgis.codes import code_table
 
         table = code_table("zoning")
         names = {c: table.lookup(c).name for c in set(codes)}
-        classes = sorted({c[:2] for c in codes if c[:2] in ZONING_CLASSES})
+        classes = sorted({c[:2] for c in names if c[:2] in ZONING_CLASSES})
         layers.append({"key": "zoning", "name": "规划用途" + (f"（{zoning_note}）" if zoning_note else ""),
                        "kind": "zoning", "g": g, "show": False,
-                       "code": codes, "code_name": [names.get(c, "") for c in codes],
+                       "code": _raw(codes.tolist()), "code_name": _raw([names.get(c, "") for c in codes]),
                        "classes": {k: list(ZONING_CLASSES[k]) for k in classes},
                        "other": list(_OTHER_ZONING)})
     conf = data.conflicts
@@ -486,5 +515,5 @@ def render_page_parts(payload: dict[str, Any], consume: bool = False) -> list[st
         f"<script>{leaflet_js}</script>\n</head>\n<body>\n<div id=\"map\"></div>\n"
         "<script type=\"application/json\" id=\"landgis-data\">"
     )
-    data = _json_parts_for_html(payload) if consume else [_json_for_html(payload)]
+    data = _json_parts_for_html(payload, consume=consume)
     return [head, *data, f"</script>\n<script>{page_js}</script>\n</body>\n</html>\n"]
