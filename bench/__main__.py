@@ -147,6 +147,12 @@ def report(res: dict, other: dict | None = None) -> str:
                                                           if not k.startswith("screening.gpkg"))
                      + f"; beside them screening.gpkg {tm.get('write_gpkg', 0):.1f}"
                      + (f" then inventory.xlsx {tm['write_xlsx']:.1f}" if "write_xlsx" in tm else ""))
+    if screen.get("cpu_seconds"):
+        # what bounds the wall time on this machine: the CPU work over the cores
+        cores = os.cpu_count() or 1
+        lines.append(f"{'':<53}CPU {screen['cpu_seconds']:.1f} s over {screen['seconds']:.1f} s: "
+                     f"{screen['cpu_seconds'] / screen['seconds']:.2f} of {cores} cores busy; "
+                     f"{screen['cpu_seconds'] / cores / read['seconds']:.1f}× the read if every core were")
     lines.append(f"{'landgis load (overlay stage)':<34}{ov['load']:9.2f}{ov['peak_mb']:10.0f}")
     base = st.get("baseline")
     for role, o in ov["layers"].items():

@@ -74,6 +74,7 @@ def stage_screen(data: Path, out_dir: Path) -> dict:
     """
     import landgis
     t0 = time.perf_counter()
+    cpu0 = time.process_time()   # every thread of this process
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = landgis.screen(data / "project.toml", progress=False)
@@ -92,7 +93,8 @@ def stage_screen(data: Path, out_dir: Path) -> dict:
         step("")
         t_write = time.perf_counter() - t
     sizes = {p.name: p.stat().st_size for p in out_dir.iterdir() if p.is_file()}
-    return {"seconds": time.perf_counter() - t0, "screen": t_screen, "write": t_write,
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - cpu0,
+            "screen": t_screen, "write": t_write,
             "write_parts": {k: v for k, v in parts.items() if k}, "timings": dict(result.timings),
             "counts": result.counts(), "output_bytes": sizes}
 

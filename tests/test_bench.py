@@ -42,6 +42,8 @@ def test_bench_run_areas_and_report(tmp_path):
     for line in ("screen / read", "overlay speed-up vs geopandas", "red-line speed-up", "peak memory / input size",
                  "max |area − reference|"):
         assert line in text
+    screen = res["stages"]["screen"]
+    assert 0 < screen["cpu_seconds"] and f"CPU {screen['cpu_seconds']:.1f} s over {screen['seconds']:.1f} s" in text
     saved = json.loads((tmp_path / "results" / f"scale-{SCALE:g}.json").read_text(encoding="utf-8"))
     assert saved["stages"]["overlay"]["layers"]["redline"]["candidate_pairs"] > 0
     assert Path(tmp_path / f"scale-{SCALE:g}" / "out" / "inventory.csv").exists()
