@@ -462,7 +462,7 @@ def test_page_json_with_columns_made_ahead_equals_the_json_of_the_values():
         return {"title": "临桂 <县>", "parcels": {"g": wrap("A??\nB"), "id": wrap(["P1", "P2"]),
                                                   "town": wrap({"v": ["甲镇"], "c": [0, 0]}), "n": 2},
                 "layers": [{"key": "redline", "g": wrap("C@"), "m2": wrap([1.5, None])}, {"key": "udb"}],
-                "empty": {}, "flat": [1, 2], "bounds": [[25.1, 110.2], [25.3, 110.4]]}
+                "empty": {}, "flat": [1, 2], "bounds": [[25.1, 110.2], [25.3, 110.4]], "counts": {1: 2, 3: 4}}
 
     want = _json_for_html(payload(raw=False))
     assert "".join(_json_parts_for_html(payload(raw=True))) == want

@@ -126,7 +126,7 @@ def _json_parts_for_html(obj: Any, consume: bool = False) -> list[str]:
 def _emit(obj: Any, parts: list[str], consume: bool) -> None:
     if isinstance(obj, _RawJSON):
         parts.append(obj)
-    elif isinstance(obj, dict) and obj:
+    elif isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):  # json.dumps's own key rules otherwise
         parts.append("{")
         for i, key in enumerate(list(obj)):
             value = obj.pop(key) if consume else obj[key]
