@@ -73,6 +73,8 @@ def factorize_values(values: pd.Series) -> tuple[np.ndarray, list]:
     """
     if isinstance(values.dtype, pd.StringDtype):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    else:
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
+        # to_numpy, not list(): iterating an Arrow-backed Index costs ~1.5 µs a value
+        # (0.22 s for 150k parcel ids), converting it whole ~0.13 µs
+        return np.asarray(codes), uniques.to_numpy(dtype=object).tolist()
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
     return np.asarray(codes), list(uniques)
