@@ -571,8 +571,7 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
                                 + ", ".join(cols[:25]), field="parcel_id"))
         ids = pd.Series([f"(row {i + 1})" for i in range(len(frame))])
     else:
-        raw = frame[fields["parcel_id"]].reset_index(drop=True)
-        ids = pd.Series(map_distinct(raw, _plain_text, missing=""), index=raw.index, dtype=object)
+        ids = _text(frame[fields["parcel_id"]])
         blank = ids == ""
         if blank.any():
             problems.append(Problem("warning", role, f"{int(blank.sum())} parcel(s) have no id; they are "
