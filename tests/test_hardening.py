@@ -491,8 +491,9 @@ def test_town_names_from_the_admin_layer(tmp_path):
 
 
 def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(sample_result, tmp_path, monkeypatch):
-    # the GeoPackage is written in a thread beside the spreadsheet and the map: an error in
-    # either lane reaches the caller, the other lane is waited for, and no output appears
+    # the GeoPackage and then the spreadsheet are written in a thread beside the csv and the
+    # map: an error in either lane reaches the caller, the other lane is waited for, and no
+    # output appears
     from landgis import io
 
     def broken_gpkg(layers, path):
@@ -509,9 +510,17 @@ def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(s
     monkeypatch.setattr("landgis.report.write_xlsx", broken_xlsx)
     with pytest.raises(RuntimeError, match="spreadsheet broke"):
         sample_result.write(tmp_path / "b", map_html=False)
-    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    monkeypatch.undo()
+
+    def broken_map(result, **kw):
+        raise RuntimeError("map broke")
+
+    monkeypatch.setattr("landgis.maps.web_map", broken_map)
+    with pytest.raises(RuntimeError, match="map broke"):
+        sample_result.write(tmp_path / "c", map_html=True)
+    assert not [p for p in "abc" if (tmp_path / p).exists()]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]           # no temporary folder left
-    assert not [t for t in threading.enumerate() if t.name.startswith("landgis-gpkg")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("landgis-write")]
 
 
 def test_malloc_is_tuned_once_per_process_and_an_explicit_setting_is_kept(monkeypatch):
