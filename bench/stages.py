@@ -69,8 +69,9 @@ def stage_read(data: Path, arrow: bool = True) -> dict:
 def stage_screen(data: Path, out_dir: Path) -> dict:
     """What ``landgis screen project.toml --out out`` does: screen, then every output in one write.
 
-    The GeoPackage is written beside the spreadsheet and the map (``ScreeningResult.write``),
-    so the outputs are timed together; each one's share is in ``write_parts``.
+    A thread writes the GeoPackage and then the spreadsheet while the csv and the map are
+    made (``ScreeningResult.write``), so the outputs are timed together: the csv's and the
+    map's shares are in ``write_parts``, the thread's in ``timings`` (``write_gpkg``, ``write_xlsx``).
     """
     import landgis
     t0 = time.perf_counter()

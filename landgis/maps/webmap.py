@@ -335,11 +335,18 @@ def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> _RawJSON:
         return _raw([""] * len(frame))
     factorized = map_factorized(frame[name], text, missing="") if shared else None
     if factorized is None:
-        return _raw(map_distinct(frame[name], text, missing="").tolist())
+        return _raw(_texts(frame, name).tolist())
     codes, mapped = factorized
     if len(mapped) > len(codes) // 2:
         return _raw(mapped[codes].tolist())
     return _raw({"v": mapped.tolist(), "c": codes.tolist()})
+
+
+def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as display text, an object array ("" throughout when the column is absent)."""
+    if name not in frame:
+        return np.full(len(frame), "", dtype=object)
+    return map_distinct(frame[name], text, missing="")
 
 
 def _num(frame: pd.DataFrame, name: str, digits: int) -> _RawJSON:
@@ -388,9 +395,7 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         zoning = zoning.iloc[touching]
     if zoning is not None and len(zoning):
         zi, g = _layer_payload(zoning)
-        shown = zoning.iloc[zi]
-        codes = map_distinct(shown["class_code"], text, missing="") if "class_code" in shown \
-            else np.full(len(shown), "", dtype=object)
+        codes = _texts(zoning.iloc[zi], "class_code")
         from landgis.codes import code_table
 
         table = code_table("zoning")
