@@ -303,6 +303,10 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     convex_mask, cx, cy = convex if convex is not None else convex_rings(parcels)
     polygonal = np.isin(shapely.get_type_id(pieces), (3, 6))  # a caller's collection goes to GEOS
     fast = np.flatnonzero(convex_mask[parcel_idx] & polygonal[piece_idx])
+    # clipped in the layer's order, not the parcels': each block then reads the coordinates of a
+    # run of polygons made one after another, which lie together in memory (get_coordinates on a
+    # survey layer is 7x slower in shuffled order; the bench survey overlay takes 14% less time)
+    fast = fast[np.argsort(piece_idx[fast], kind="stable")]
     for start in range(0, len(fast), _INTERSECT_BLOCK):  # blocks: the clipper's arrays stay small
         block = fast[start: start + _INTERSECT_BLOCK]
         got = in_threads(lambda clip, subject: np.column_stack(convex_overlaps(cx, cy, clip, pieces, subject)),
