@@ -102,7 +102,7 @@ def stage_screen(data: Path, out_dir: Path) -> dict:
 
 def stage_overlay(data: Path) -> dict:
     import landgis
-    from landgis.clip import convex_rings
+    from landgis.clip import clip_parts
     from landgis.config import load_project
     from landgis.facts import code_tables_for
     from landgis.inventory import conflict_piece_masks
@@ -121,7 +121,7 @@ def stage_overlay(data: Path) -> dict:
     tables = code_tables_for(project.codes, landgis.load_profile(project.profile).codes)
     piece_masks = conflict_piece_masks(loaded.layers, tables)
     t = time.perf_counter()
-    convex = convex_rings(geoms)
+    convex = clip_parts(geoms)
     out: dict = {"load": t_load, "layers": {}, "convex_parcels": time.perf_counter() - t}
     frames = []
     total = out["convex_parcels"]

@@ -8,6 +8,11 @@ ring by a convex polygon this way leaves a closed path that winds once around th
 overlap and nowhere else (a concave ring's output may run back along the clip edge,
 which adds no area), so the area is exact even though the path is no valid geometry.
 
+A parcel that is not convex is often convex parts added and taken away: an L-shape is
+its hull less a triangle, a parcel around a courtyard its outline less the yard.
+:func:`clip_parts` finds those parts (:class:`ClipParts`), and the parcel's overlap is
+the parts' clipped overlaps added with their signs — exact as well.
+
 Where a piece itself is wanted (the conflict layer), :func:`convex_pieces` builds it
 from the same clipped vertices whenever that path provably is a valid polygon — a
 ring with no hole that no clip edge crosses more than twice — and leaves the rest
@@ -29,7 +34,8 @@ import shapely
 
 from landgis.threads import in_threads
 
-__all__ = ["polygon_ragged", "convex_rings", "convex_overlap_areas", "convex_overlaps", "convex_pieces"]
+__all__ = ["polygon_ragged", "convex_rings", "ClipParts", "clip_parts", "convex_overlap_areas", "convex_overlaps",
+           "convex_pieces"]
 
 
 def _multipolygon_offsets(gtype: shapely.GeometryType, offsets: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
@@ -148,6 +154,156 @@ def convex_rings(geoms: np.ndarray, max_vertices: int = 32) -> tuple[np.ndarray,
     x = np.where(pad, x[:, :1], x)
     y = np.where(pad, y[:, :1], y)
     return convex, x, y
+
+
+@dataclass(frozen=True)
+class ClipParts:
+    """Polygons as signed convex clip polygons: the tables the clipper measures overlaps with.
+
+    A convex polygon is one part: its own row of ``x``, ``y`` (rows ``0 … n-1`` are
+    :func:`convex_rings`' table). A polygon that is not convex is its convex hull less
+    the pockets the hull adds (``hull − polygon``: the bays of a concave outline and the
+    holes), when every pocket is convex too: an L-shaped parcel is its bounding
+    rectangle less one rectangle, a parcel around a courtyard its outline less the yard.
+    Its overlap with anything is then the hull's overlap less the pockets' — exact,
+    because the pockets lie inside the hull and do not overlap each other. Those rows
+    follow the first ``n``; ``sign`` is +1 for a hull, -1 for a pocket.
+
+    Attributes
+    ----------
+    convex
+        per polygon: one convex ring (its overlap pieces can be cut by clipping too).
+    x, y
+        counter-clockwise vertex tables, one row per part (see :func:`convex_rings`).
+    first, count
+        per polygon: its first row and how many rows it has (0: left to GEOS).
+    sign
+        per row: +1 (adds its overlap) or -1 (subtracts it).
+    """
+
+    convex: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+    sign: np.ndarray
+
+    @classmethod
+    def of_convex_rings(cls, rings: tuple[np.ndarray, np.ndarray, np.ndarray]) -> ClipParts:
+        """The parts of :func:`convex_rings`' result: each convex polygon its own row, the others none."""
+        convex, x, y = rings
+        return cls(convex, x, y, np.arange(len(convex)), convex.astype(np.int64), np.ones(len(x)))
+
+    @property
+    def clipped(self) -> np.ndarray:
+        """Per polygon: its overlaps are measured by clipping."""
+        return self.count > 0
+
+    def overlaps(self, clip_of_pair: np.ndarray, subjects: np.ndarray,
+                 subject_of_pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`convex_overlaps` of the polygons ``clip_of_pair`` (positions; each must be :attr:`clipped`).
+
+        ``meets`` is False where the subject is proven disjoint from the polygon's hull.
+        """
+        count = self.count[clip_of_pair]
+        if (count == 1).all():  # convex polygons only: one part each, nothing to add up
+            return convex_overlaps(self.x, self.y, self.first[clip_of_pair], subjects, subject_of_pair)
+        n_pairs = len(clip_of_pair)
+        part_pair = np.repeat(np.arange(n_pairs), count)
+        part = _runs(self.first[clip_of_pair], count)
+        area, meets = convex_overlaps(self.x, self.y, part, subjects, subject_of_pair[part_pair])
+        sign = self.sign[part]
+        return (np.bincount(part_pair, weights=sign * area, minlength=n_pairs),
+                np.bincount(part_pair, weights=meets & (sign > 0), minlength=n_pairs) > 0)
+
+
+def clip_parts(geoms: np.ndarray, max_vertices: int = 32, max_pockets: int = 8) -> ClipParts:
+    """:class:`ClipParts` of ``geoms``: convex polygons, and polygons made of convex parts.
+
+    Each ring of a polygon that is not convex counts with its sign (+1 an outline, -1
+    a hole). A convex ring is one part; a concave ring is its hull, with the ring's
+    sign, less its pockets (``hull − ring``, GEOS), with the other sign, when each
+    pocket is convex. The parts of the rings of all of a polygon's parts add up to it
+    exactly. A polygon with a ring that cannot be cut so (a pocket that is itself
+    concave, more than ``max_pockets`` pockets, a part wider than ``max_vertices``) or
+    that is invalid gets no row and is left to GEOS.
+
+    >>> l_shape = shapely.Polygon([(0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2)])
+    >>> yard = shapely.box(0, 0, 4, 4).difference(shapely.box(1, 1, 2, 2))
+    >>> star = shapely.Polygon([(0, 0), (2, 1), (4, 0), (3, 2), (4, 4), (2, 3), (0, 4), (1, 2)])
+    >>> parts = clip_parts(np.array([shapely.box(0, 0, 1, 1), l_shape, yard, star]))
+    >>> parts.convex.tolist(), parts.count.tolist(), parts.sign[parts.first[1]:].tolist()
+    ([True, False, False, False], [1, 2, 2, 5], [1.0, -1.0, 1.0, -1.0, 1.0, -1.0, -1.0, -1.0, -1.0])
+    >>> subject = np.array([shapely.box(0.5, 0.5, 3, 3)])
+    >>> area, meets = parts.overlaps(np.arange(4), subject, np.zeros(4, np.int64))
+    >>> area.tolist() == [float(shapely.area(shapely.intersection(g, subject[0])))
+    ...                   for g in (shapely.box(0, 0, 1, 1), l_shape, yard, star)]
+    True
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    convex, x, y = convex_rings(geoms, max_vertices)
+    base = ClipParts.of_convex_rings((convex, x, y))
+    area = shapely.area(geoms)
+    cand = np.flatnonzero(~convex & np.isin(shapely.get_type_id(geoms), (3, 6)) & (area > 0))
+    if len(cand):
+        cand = cand[shapely.is_valid(geoms[cand])]
+    if not len(cand):
+        return base
+    # every ring of the candidates, as a polygon, with its sign and its geometry (a position in cand)
+    polys, poly_owner = shapely.get_parts(geoms[cand], return_index=True)
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    ring_sign = np.where(np.r_[True, ring_poly[1:] != ring_poly[:-1]], 1.0, -1.0)   # a polygon's first ring: its outline
+    ring_owner = poly_owner[ring_poly]
+    ring_geom = shapely.polygons(rings)
+    ring_ok, rx, ry = convex_rings(ring_geom, max_vertices)
+    # a concave ring: its hull with the ring's sign, each pocket with the other
+    concave = np.flatnonzero(~ring_ok)
+    hull = in_threads(shapely.convex_hull, ring_geom[concave])
+    pockets, pocket_ring = shapely.get_parts(in_threads(shapely.difference, hull, ring_geom[concave]),
+                                             return_index=True)
+    polygonal = shapely.get_type_id(pockets) == 3
+    pockets, pocket_ring = pockets[polygonal], concave[pocket_ring[polygonal]]
+    extra = np.concatenate([hull, pockets])
+    extra_ok, ex, ey = convex_rings(extra, max_vertices)
+    extra_ring = np.concatenate([concave, pocket_ring])
+    extra_sign = np.concatenate([ring_sign[concave], -ring_sign[pocket_ring]])
+    # every part: the convex rings, and the concave rings' hulls and pockets
+    part_ring = np.concatenate([np.flatnonzero(ring_ok), extra_ring])
+    part_owner = ring_owner[part_ring]
+    part_sign = np.concatenate([ring_sign[ring_ok], extra_sign])
+    width = max(x.shape[1], rx.shape[1], ex.shape[1])
+    part_x = np.vstack([_pad_rows(rx[ring_ok], width), _pad_rows(ex, width)])
+    part_y = np.vstack([_pad_rows(ry[ring_ok], width), _pad_rows(ey, width)])
+    part_ok = np.concatenate([np.ones(int(ring_ok.sum()), bool), extra_ok])
+    part_area = shapely.area(np.concatenate([ring_geom[ring_ok], extra]))
+    # a geometry is measured by its parts when every part is convex, no ring has too many
+    # pockets, and the parts add up to it
+    m = len(cand)
+    pockets_of_ring = np.bincount(pocket_ring, minlength=len(rings))
+    bad = np.bincount(part_owner, weights=~part_ok, minlength=m) + \
+        np.bincount(ring_owner, weights=pockets_of_ring > max_pockets, minlength=m)
+    net = np.bincount(part_owner, weights=part_sign * part_area, minlength=m)
+    good = (bad == 0) & (np.abs(net - area[cand]) <= 1e-12 * area[cand])
+    if not good.any():
+        return base
+    order = np.argsort(part_owner, kind="stable")
+    order = order[good[part_owner[order]]]
+    count = base.count.copy()
+    first = base.first.copy()
+    got = cand[good]
+    count[got] = np.bincount(part_owner, minlength=m)[good]
+    first[got] = n + np.cumsum(count[got]) - count[got]
+    return ClipParts(convex, np.vstack([_pad_rows(x, width), part_x[order]]),
+                     np.vstack([_pad_rows(y, width), part_y[order]]), first, count,
+                     np.concatenate([base.sign, part_sign[order]]))
+
+
+def _pad_rows(table: np.ndarray, width: int) -> np.ndarray:
+    """``table`` widened to ``width`` columns with each row's first vertex (zero-length edges clip nothing)."""
+    if table.shape[1] >= width:
+        return table
+    return np.hstack([table, np.repeat(table[:, :1], width - table.shape[1], axis=1)])
 
 
 def _reverse_rows(table: np.ndarray, count: np.ndarray) -> np.ndarray:

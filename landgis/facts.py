@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.clip import convex_rings
+from landgis.clip import clip_parts
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.errors import Problem
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
@@ -116,7 +116,7 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
     bad = ~np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
     geoms[bad] = None
     geoms = np.asarray(geoms, dtype=object)
-    convex = convex_rings(geoms)  # once for every layer
+    convex = clip_parts(geoms)  # once for every layer
     tree = parcel_index(geoms)
     out = {}
     for role in (*MEASURE_LAYERS, *CLASS_LAYERS, "price_zones"):

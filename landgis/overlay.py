@@ -15,9 +15,11 @@ that table. How it stays fast on a county (see ``bench/``):
   polygon do not overlap, so per-feature sums stay exact;
 * a convex parcel's overlaps are measured by clipping in NumPy
   (:mod:`landgis.clip`), with no intersection geometry, and a clip that leaves no
-  vertex proves the pair disjoint; a piece the conflict layer needs is made later,
-  only for the parcels it shows, from the clipped vertices where they form a valid
-  polygon (:func:`landgis.clip.convex_pieces`), else by GEOS;
+  vertex proves the pair disjoint; so are a concave or holed parcel's, as signed
+  convex parts (:func:`landgis.clip.clip_parts`: its hull less the pockets the hull
+  adds, when these are convex). A piece the conflict layer needs is made later, only
+  for the parcels it shows: for a convex parcel from the clipped vertices where they
+  form a valid polygon (:func:`landgis.clip.convex_pieces`), else by GEOS;
 * the remaining intersections run in threads over chunks (shapely releases the GIL).
 
 Ground covered by several polygons of one layer (overlapping farmland patches)
@@ -48,7 +50,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.clip import convex_overlaps, convex_pieces, convex_rings
+from landgis.clip import ClipParts, clip_parts, convex_pieces
 from landgis.threads import in_threads, query_in_threads, run_chunks
 
 __all__ = [
@@ -96,7 +98,7 @@ class LayerOverlay:
     wkb: np.ndarray | None = None       # per pair: WKB of a kept piece GEOS has cut (None: not cut yet)
     layer_pieces: np.ndarray | None = None  # the (subdivided) layer polygons the pairs were cut from
     piece_of_pair: np.ndarray | None = None  # per pair: its polygon in layer_pieces
-    convex: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the parcels' convex_rings (clip tables)
+    convex: ClipParts | None = None  # the parcels' clip tables (clip_parts)
 
     @property
     def has_pieces(self) -> bool:
@@ -126,11 +128,12 @@ class LayerOverlay:
             at = idx[later]
             parcel = self.pairs["parcel"].to_numpy()[at]
             got = np.full(len(at), None, dtype=object)
-            if self.convex is not None:  # these pairs' parcels are convex: most pieces need no overlay
-                convex_mask, cx, cy = self.convex
-                clip = np.flatnonzero(convex_mask[parcel])
-                got[clip] = in_threads(lambda c, subject: convex_pieces(cx, cy, c, self.layer_pieces, subject),
-                                       parcel[clip], self.piece_of_pair[at[clip]])
+            if self.convex is not None:  # pairs whose parcel is convex: most pieces need no overlay
+                parts = self.convex
+                clip = np.flatnonzero(parts.convex[parcel])
+                got[clip] = in_threads(lambda c, subject: convex_pieces(parts.x, parts.y, c, self.layer_pieces,
+                                                                        subject),
+                                       parts.first[parcel[clip]], self.piece_of_pair[at[clip]])
             geos = np.flatnonzero(shapely.is_missing(got))
             if len(geos):
                 got[geos] = in_threads(shapely.intersection, self.parcels[parcel[geos]],
@@ -245,7 +248,7 @@ def _halve(geoms: np.ndarray, max_vertices: int, exact: bool) -> tuple[np.ndarra
 
 def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool | np.ndarray = False,
                   max_vertices: int = MAX_VERTICES, threads: int | None = None,
-                  convex: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                  convex: ClipParts | tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
                   parcel_tree: shapely.STRtree | None = None) -> LayerOverlay:
     """Exact overlaps of every parcel with every polygon of ``layer``.
 
@@ -263,12 +266,13 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     threads
         worker threads for the intersections (default: the CPU count, at most 4).
     convex
-        :func:`landgis.clip.convex_rings` of ``parcels``, when the caller overlays
-        several layers (made here otherwise). A pair whose parcel is convex is
-        measured by :func:`landgis.clip.convex_overlaps` without an
-        intersection geometry (7× faster than one GEOS thread, equal to GEOS to
-        1.2e-8 m² on the bench county); its piece, if kept, is cut when asked for.
-        Overlaps under ``TINY_OVERLAP_M2`` are left to GEOS.
+        :func:`landgis.clip.clip_parts` of ``parcels`` (or :func:`landgis.clip.convex_rings`,
+        convex parcels only), when the caller overlays several layers (made here
+        otherwise). A pair whose parcel is convex, or its hull less convex pockets
+        (an L-shape, a courtyard), is measured by clipping without an intersection
+        geometry (7× faster than one GEOS thread, equal to GEOS to 1.2e-8 m² on the
+        bench county); its piece, if kept, is cut when asked for. Overlaps under
+        ``TINY_OVERLAP_M2`` are left to GEOS.
     parcel_tree
         :func:`parcel_index` of ``parcels``, when the caller overlays several layers.
     """
@@ -297,19 +301,20 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     meets = np.ones(n_pairs, bool)          # False once a pair is proven disjoint
     contained = np.zeros(n_pairs, bool)
     parcel_area = shapely.area(parcels)
-    # pairs with a convex parcel are measured by clipping, without cutting (a kept piece of
-    # theirs is cut only if the conflict layer asks for it, see piece_geoms); the clipper
-    # also proves most bounding-box candidates disjoint
-    convex_mask, cx, cy = convex if convex is not None else convex_rings(parcels)
+    # pairs with a convex parcel, or one that is its hull less convex pockets, are measured by
+    # clipping, without cutting (a kept piece of theirs is cut only if the conflict layer asks
+    # for it, see piece_geoms); the clipper also proves most bounding-box candidates disjoint
+    parts = (clip_parts(parcels) if convex is None else convex if isinstance(convex, ClipParts)
+             else ClipParts.of_convex_rings(convex))
     polygonal = np.isin(shapely.get_type_id(pieces), (3, 6))  # a caller's collection goes to GEOS
-    fast = np.flatnonzero(convex_mask[parcel_idx] & polygonal[piece_idx])
+    fast = np.flatnonzero(parts.clipped[parcel_idx] & polygonal[piece_idx])
     # clipped in the layer's order, not the parcels': each block then reads the coordinates of a
     # run of polygons made one after another, which lie together in memory (get_coordinates on a
     # survey layer is 7x slower in shuffled order; the bench survey overlay takes 14% less time)
     fast = fast[np.argsort(piece_idx[fast], kind="stable")]
     for start in range(0, len(fast), _INTERSECT_BLOCK):  # blocks: the clipper's arrays stay small
         block = fast[start: start + _INTERSECT_BLOCK]
-        got = in_threads(lambda clip, subject: np.column_stack(convex_overlaps(cx, cy, clip, pieces, subject)),
+        got = in_threads(lambda clip, subject: np.column_stack(parts.overlaps(clip, pieces, subject)),
                          parcel_idx[block], piece_idx[block], threads=threads)
         area[block], meets[block] = got[:, 0], got[:, 1] > 0
     # GEOS decides the rest: pairs with another parcel, and touching pairs or slivers the
@@ -360,7 +365,7 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
                         kept=keep[positive] if wanted else None, wkb=wkb[positive] if wanted else None,
                         layer_pieces=pieces if wanted else None,
                         piece_of_pair=piece_idx[positive] if wanted else None,
-                        convex=(convex_mask, cx, cy) if wanted else None)
+                        convex=parts if wanted else None)
 
 
 def parcel_index(parcels: np.ndarray) -> shapely.STRtree:

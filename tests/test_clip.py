@@ -8,7 +8,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landgis.clip import convex_overlap_areas, convex_pieces, convex_rings
+from landgis.clip import clip_parts, convex_overlap_areas, convex_pieces, convex_rings
 from landgis.overlay import overlay_layer
 
 # zone-prefixed Gauss-Krüger eastings (zone 37): the products must not lose the metres
@@ -40,6 +40,41 @@ def _clip(rng: np.random.Generator) -> shapely.Geometry:
         return shapely.convex_hull(shapely.MultiPoint(pts))
     box = shapely.box(X0 - rng.uniform(1, 40), Y0 - rng.uniform(1, 40), X0 + rng.uniform(1, 40), Y0 + rng.uniform(1, 40))
     return shapely.affinity.rotate(box, rng.uniform(0, 180))
+
+
+def _hooked(x: float, y: float) -> shapely.Geometry:
+    """A 30 m square with an L-shaped slot cut in from its left side: the pocket its hull adds is concave."""
+    slot = shapely.union(shapely.box(x - 1, y + 15, x + 20, y + 20), shapely.box(x + 15, y + 5, x + 20, y + 20))
+    return shapely.box(x, y, x + 30, y + 30).difference(slot)
+
+
+def _non_convex(rng: np.random.Generator) -> tuple[shapely.Geometry, bool]:
+    """A parcel that is not convex, and whether clip_parts must cut it into convex parts.
+
+    An L, a courtyard, a star, two parts and an L-shaped courtyard must be cut. A C
+    (a notch through one side) need not: rotated, the notch's corners no longer lie
+    exactly on the hull's edge, so the pocket GEOS returns carries slivers along it
+    and is not convex (GEOS then measures the parcel)."""
+    w, h = rng.uniform(10, 40), rng.uniform(10, 40)
+    box = shapely.box(X0, Y0, X0 + w, Y0 + h)
+    kind = rng.integers(0, 6)
+    if kind == 0:      # an L: a corner cut away
+        g = box.difference(shapely.box(X0 + w * rng.uniform(0.2, 0.8), Y0 + h * rng.uniform(0.2, 0.8), X0 + w + 1, Y0 + h + 1))
+    elif kind == 1:    # a C: a notch through one side
+        g = box.difference(shapely.box(X0 + w * 0.3, Y0 + h * 0.3, X0 + w + 1, Y0 + h * 0.7))
+    elif kind == 2:    # a courtyard: a hole
+        g = box.difference(shapely.box(X0 + w * 0.2, Y0 + h * 0.2, X0 + w * 0.6, Y0 + h * 0.7))
+    elif kind == 3:    # a star, its points alternately far and near: a triangular pocket between two points
+        k = 2 * int(rng.integers(3, 7))
+        angle = np.arange(k) * 2 * np.pi / k
+        r = np.where(np.arange(k) % 2 == 0, w / 2, w / 2 * rng.uniform(0.3, 0.8))
+        g = shapely.Polygon(np.column_stack([X0 + w / 2 + r * np.cos(angle), Y0 + h / 2 + r * np.sin(angle)]))
+    elif kind == 4:    # two convex parts
+        g = shapely.MultiPolygon([box, shapely.box(X0 + w + 5, Y0, X0 + w + 15, Y0 + 10)])
+    else:              # a concave (L-shaped) courtyard: its hull subtracts, its pocket adds back
+        g = box.difference(shapely.box(X0 + w * 0.2, Y0 + h * 0.2, X0 + w * 0.8, Y0 + h * 0.8)
+                           .difference(shapely.box(X0 + w * 0.5, Y0 + h * 0.5, X0 + w, Y0 + h)))
+    return shapely.affinity.rotate(g, rng.uniform(0, 180), origin=(X0, Y0)), kind != 1
 
 
 def test_planted_overlaps_have_their_exact_areas():
@@ -150,7 +185,9 @@ def test_overlay_with_the_clipper_equals_geos_and_cuts_kept_pieces_when_asked(ke
     rng = np.random.default_rng(7)
     parcels = np.array([_clip(rng) for _ in range(40)]
                        + [shapely.Polygon([(X0, Y0), (X0 + 30, Y0), (X0 + 30, Y0 + 10), (X0 + 10, Y0 + 10),
-                                           (X0 + 10, Y0 + 30), (X0, Y0 + 30)])], dtype=object)  # an L: GEOS
+                                           (X0 + 10, Y0 + 30), (X0, Y0 + 30)]),                # an L: hull less a pocket
+                          shapely.box(X0 - 20, Y0 - 20, X0, Y0).difference(shapely.box(X0 - 15, Y0 - 15, X0 - 5, Y0 - 5)),
+                          _hooked(X0 + 40, Y0 - 20)], dtype=object)   # a concave pocket: GEOS
     layer = np.array([_subject(rng) for _ in range(30)]
                      + [shapely.box(X0 + 30, Y0 - 50, X0 + 90, Y0 + 50),                # shares an edge
                         shapely.GeometryCollection([shapely.box(X0 - 5, Y0 - 5, X0 + 5, Y0 + 5),
@@ -174,3 +211,47 @@ def test_overlay_with_the_clipper_equals_geos_and_cuts_kept_pieces_when_asked(ke
         assert not ov.has_pieces
         with pytest.raises(ValueError, match="kept no pieces"):
             ov.piece_geoms()
+
+
+def test_clip_parts_cut_polygons_into_signed_convex_parts():
+    square = shapely.box(0, 0, 10, 10)
+    cases = {
+        "square": square,
+        "L shape": shapely.Polygon([(0, 0), (10, 0), (10, 5), (5, 5), (5, 10), (0, 10)]),
+        "square with a hole": square.difference(shapely.box(4, 4, 6, 6)),
+        "two squares": shapely.MultiPolygon([square, shapely.box(20, 0, 30, 10)]),
+        "square with an L-shaped hole": square.difference(
+            shapely.Polygon([(2, 2), (8, 2), (8, 5), (5, 5), (5, 8), (2, 8)])),
+        "hooked slot": _hooked(0, 0),
+        "bow tie (invalid)": shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)]),
+        "missing": None,
+    }
+    parts = clip_parts(np.array(list(cases.values()), dtype=object))
+    signs = {name: parts.sign[parts.first[i]: parts.first[i] + parts.count[i]].tolist()
+             for i, name in enumerate(cases)}
+    assert signs == {"square": [1.0], "L shape": [1.0, -1.0], "square with a hole": [1.0, -1.0],
+                     "two squares": [1.0, 1.0], "square with an L-shaped hole": [1.0, -1.0, 1.0],
+                     "hooked slot": [], "bow tie (invalid)": [], "missing": []}
+    assert parts.convex.tolist() == [True] + [False] * 7   # only a convex ring's pieces are cut by clipping
+    # the parts add up to each polygon: the overlap with a box over all of it is its area
+    measured = np.flatnonzero(parts.clipped)
+    area, meets = parts.overlaps(measured, np.array([shapely.box(-1, -1, 31, 11)]), np.zeros(len(measured), np.int64))
+    assert area.tolist() == [100.0, 75.0, 96.0, 200.0, 73.0] and meets.all()
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1))
+def test_areas_from_signed_convex_parts_equal_geos(seed):
+    rng = np.random.default_rng(seed)
+    made = [_non_convex(rng) for _ in range(6)]
+    parcels = np.array([g for g, _ in made], dtype=object)
+    subjects = np.array([_subject(rng) for _ in range(8)], dtype=object)
+    parts = clip_parts(parcels)
+    assert parts.clipped[[must for _, must in made]].all()   # (a random star may come out convex)
+    clipped = np.flatnonzero(parts.clipped)
+    ci, si = np.meshgrid(clipped, np.arange(len(subjects)), indexing="ij")
+    ci, si = ci.ravel(), si.ravel()
+    area, meets = parts.overlaps(ci, subjects, si)
+    want = shapely.intersection(parcels[ci], subjects[si])
+    assert np.abs(area - shapely.area(want)).max() < 1e-6
+    assert meets[~shapely.is_empty(want)].all()   # never "disjoint" where they meet
