@@ -29,7 +29,7 @@ def test_bench_run_areas_and_report(tmp_path):
         dask = True
     except ImportError:
         dask = False
-    res = run(SCALE, root=tmp_path, dask=dask, log=lambda m: None)
+    res = run(SCALE, root=tmp_path, dask=dask, pair_scale=SCALE, log=lambda m: None)
     if dask:  # the tiled engine's inventory is the local one, byte for byte
         assert res["stages"]["dask"]["identical_to_local"] is True
         assert res["stages"]["dask"]["tiles"] == len(res["stages"]["dask"]["tile_seconds"]) >= 1
@@ -44,6 +44,11 @@ def test_bench_run_areas_and_report(tmp_path):
         assert line in text
     screen = res["stages"]["screen"]
     assert 0 < screen["cpu_seconds"] and f"CPU {screen['cpu_seconds']:.1f} s over {screen['seconds']:.1f} s" in text
+    # the growth from the stages re-run beside this run's (here on the same county: the data ×1.00)
+    paired = res["paired"]["stages"]
+    assert set(paired) == {"screen", "overlay"} and res["paired"]["input_bytes"] == res["input_bytes"]
+    screen_growth = res["stages"]["screen"]["seconds"] / paired["screen"]["seconds"]
+    assert f"data ×1.00, screen ×{screen_growth:.2f}" in text and "run right after its run here" in text
     saved = json.loads((tmp_path / "results" / f"scale-{SCALE:g}.json").read_text(encoding="utf-8"))
     assert saved["stages"]["overlay"]["layers"]["redline"]["candidate_pairs"] > 0
     assert Path(tmp_path / f"scale-{SCALE:g}" / "out" / "inventory.csv").exists()
