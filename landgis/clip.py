@@ -217,16 +217,18 @@ class ClipParts:
                 np.bincount(part_pair, weights=meets & (sign > 0), minlength=n_pairs) > 0)
 
 
-def clip_parts(geoms: np.ndarray, max_vertices: int = 32, max_pockets: int = 8) -> ClipParts:
-    """:class:`ClipParts` of ``geoms``: convex polygons, and polygons made of convex parts.
+def clip_parts(geoms: np.ndarray, max_vertices: int = 32, max_parts: int = 16, max_depth: int = 3) -> ClipParts:
+    """:class:`ClipParts` of ``geoms``: convex polygons, and polygons made of signed convex parts.
 
     Each ring of a polygon that is not convex counts with its sign (+1 an outline, -1
-    a hole). A convex ring is one part; a concave ring is its hull, with the ring's
-    sign, less its pockets (``hull − ring``, GEOS), with the other sign, when each
-    pocket is convex. The parts of the rings of all of a polygon's parts add up to it
-    exactly. A polygon with a ring that cannot be cut so (a pocket that is itself
-    concave, more than ``max_pockets`` pockets, a part wider than ``max_vertices``) or
-    that is invalid gets no row and is left to GEOS.
+    a hole). A convex ring is one part. A concave ring is its hull, with the ring's
+    sign, less its pockets (``hull − ring``, GEOS, once per polygon), with the other
+    sign; a pocket that is concave itself is cut the same way, down to ``max_depth``
+    levels (a notch whose corners rounding moved off the hull's edge leaves a pocket
+    with thin spikes: its hull less two triangles). The parts add up to the polygon
+    exactly. A polygon that needs more than ``max_parts`` parts, deeper cuts, or a
+    part of more than ``max_vertices`` vertices, and an invalid one, get no row and
+    are left to GEOS.
 
     >>> l_shape = shapely.Polygon([(0, 0), (2, 0), (2, 1), (1, 1), (1, 2), (0, 2)])
     >>> yard = shapely.box(0, 0, 4, 4).difference(shapely.box(1, 1, 2, 2))
@@ -250,49 +252,51 @@ def clip_parts(geoms: np.ndarray, max_vertices: int = 32, max_pockets: int = 8) 
         cand = cand[shapely.is_valid(geoms[cand])]
     if not len(cand):
         return base
-    # every ring of the candidates, as a polygon, with its sign and its geometry (a position in cand)
+    m = len(cand)
+    # level 0: every ring of the candidates as a polygon, with its sign and its geometry (a position in cand)
     polys, poly_owner = shapely.get_parts(geoms[cand], return_index=True)
     rings, ring_poly = shapely.get_rings(polys, return_index=True)
-    ring_sign = np.where(np.r_[True, ring_poly[1:] != ring_poly[:-1]], 1.0, -1.0)   # a polygon's first ring: its outline
-    ring_owner = poly_owner[ring_poly]
-    ring_geom = shapely.polygons(rings)
-    ring_ok, rx, ry = convex_rings(ring_geom, max_vertices)
-    # a concave ring: its hull with the ring's sign, each pocket with the other
-    concave = np.flatnonzero(~ring_ok)
-    hull = in_threads(shapely.convex_hull, ring_geom[concave])
-    pockets, pocket_ring = shapely.get_parts(in_threads(shapely.difference, hull, ring_geom[concave]),
-                                             return_index=True)
-    polygonal = shapely.get_type_id(pockets) == 3
-    pockets, pocket_ring = pockets[polygonal], concave[pocket_ring[polygonal]]
-    extra = np.concatenate([hull, pockets])
-    extra_ok, ex, ey = convex_rings(extra, max_vertices)
-    extra_ring = np.concatenate([concave, pocket_ring])
-    extra_sign = np.concatenate([ring_sign[concave], -ring_sign[pocket_ring]])
-    # every part: the convex rings, and the concave rings' hulls and pockets
-    part_ring = np.concatenate([np.flatnonzero(ring_ok), extra_ring])
-    part_owner = ring_owner[part_ring]
-    part_sign = np.concatenate([ring_sign[ring_ok], extra_sign])
-    width = max(x.shape[1], rx.shape[1], ex.shape[1])
-    part_x = np.vstack([_pad_rows(rx[ring_ok], width), _pad_rows(ex, width)])
-    part_y = np.vstack([_pad_rows(ry[ring_ok], width), _pad_rows(ey, width)])
-    part_ok = np.concatenate([np.ones(int(ring_ok.sum()), bool), extra_ok])
-    part_area = shapely.area(np.concatenate([ring_geom[ring_ok], extra]))
-    # a geometry is measured by its parts when every part is convex, no ring has too many
-    # pockets, and the parts add up to it
-    m = len(cand)
-    pockets_of_ring = np.bincount(pocket_ring, minlength=len(rings))
-    bad = np.bincount(part_owner, weights=~part_ok, minlength=m) + \
-        np.bincount(ring_owner, weights=pockets_of_ring > max_pockets, minlength=m)
-    net = np.bincount(part_owner, weights=part_sign * part_area, minlength=m)
-    good = (bad == 0) & (np.abs(net - area[cand]) <= 1e-12 * area[cand])
+    items = shapely.polygons(rings)
+    sign = np.where(np.r_[True, ring_poly[1:] != ring_poly[:-1]], 1.0, -1.0)   # a polygon's first ring: its outline
+    owner = poly_owner[ring_poly]
+    failed = np.zeros(m, bool)
+    tables, part_sign, part_owner, part_area = [], [], [], []
+    for depth in range(max_depth + 1):
+        ok, ix, iy = convex_rings(items, max_vertices)
+        tables.append((ix[ok], iy[ok]))
+        part_sign.append(sign[ok])
+        part_owner.append(owner[ok])
+        part_area.append(shapely.area(items[ok]))
+        rest = np.flatnonzero(~ok)
+        if depth == max_depth:
+            failed[owner[rest]] = True
+        if depth == max_depth or not len(rest):
+            break
+        # a concave item: its hull with its sign, each pocket with the other (both cut again if need be)
+        hull = in_threads(shapely.convex_hull, items[rest])
+        pockets, of = shapely.get_parts(in_threads(shapely.difference, hull, items[rest]), return_index=True)
+        polygonal = shapely.get_type_id(pockets) == 3
+        pockets, of = pockets[polygonal], rest[of[polygonal]]
+        items = np.concatenate([hull, pockets])
+        sign = np.concatenate([sign[rest], -sign[of]])
+        owner = np.concatenate([owner[rest], owner[of]])
+    part_sign = np.concatenate(part_sign)
+    part_owner = np.concatenate(part_owner)
+    count_of = np.bincount(part_owner, minlength=m)
+    net = np.bincount(part_owner, weights=part_sign * np.concatenate(part_area), minlength=m)
+    # measured by its parts: nothing left uncut, few enough parts, and they add up to it
+    good = ~failed & (count_of <= max_parts) & (np.abs(net - area[cand]) <= 1e-12 * area[cand])
     if not good.any():
         return base
+    width = max([x.shape[1]] + [t[0].shape[1] for t in tables])
+    part_x = np.vstack([_pad_rows(t[0], width) for t in tables])
+    part_y = np.vstack([_pad_rows(t[1], width) for t in tables])
     order = np.argsort(part_owner, kind="stable")
     order = order[good[part_owner[order]]]
     count = base.count.copy()
     first = base.first.copy()
     got = cand[good]
-    count[got] = np.bincount(part_owner, minlength=m)[good]
+    count[got] = count_of[good]
     first[got] = n + np.cumsum(count[got]) - count[got]
     return ClipParts(convex, np.vstack([_pad_rows(x, width), part_x[order]]),
                      np.vstack([_pad_rows(y, width), part_y[order]]), first, count,
