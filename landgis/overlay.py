@@ -17,7 +17,7 @@ that table. How it stays fast on a county (see ``bench/``):
   (:mod:`landgis.clip`), with no intersection geometry, and a clip that leaves no
   vertex proves the pair disjoint; so are a concave or holed parcel's, as signed
   convex parts (:func:`landgis.clip.clip_parts`: its hull less the pockets the hull
-  adds, when these are convex). A piece the conflict layer needs is made later, only
+  adds, each cut again if concave). A piece the conflict layer needs is made later, only
   for the parcels it shows: for a convex parcel from the clipped vertices where they
   form a valid polygon (:func:`landgis.clip.convex_pieces`), else by GEOS;
 * the remaining intersections run in threads over chunks (shapely releases the GIL).
@@ -268,8 +268,8 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     convex
         :func:`landgis.clip.clip_parts` of ``parcels`` (or :func:`landgis.clip.convex_rings`,
         convex parcels only), when the caller overlays several layers (made here
-        otherwise). A pair whose parcel is convex, or its hull less convex pockets
-        (an L-shape, a courtyard), is measured by clipping without an intersection
+        otherwise). A pair whose parcel is convex, or made of signed convex parts
+        (an L-shape, a courtyard, a notch), is measured by clipping without an intersection
         geometry (7× faster than one GEOS thread, equal to GEOS to 1.2e-8 m² on the
         bench county); its piece, if kept, is cut when asked for. Overlaps under
         ``TINY_OVERLAP_M2`` are left to GEOS.
@@ -301,7 +301,7 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
     meets = np.ones(n_pairs, bool)          # False once a pair is proven disjoint
     contained = np.zeros(n_pairs, bool)
     parcel_area = shapely.area(parcels)
-    # pairs with a convex parcel, or one that is its hull less convex pockets, are measured by
+    # pairs with a convex parcel, or one made of signed convex parts, are measured by
     # clipping, without cutting (a kept piece of theirs is cut only if the conflict layer asks
     # for it, see piece_geoms); the clipper also proves most bounding-box candidates disjoint
     parts = (clip_parts(parcels) if convex is None else convex if isinstance(convex, ClipParts)

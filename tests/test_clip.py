@@ -42,6 +42,12 @@ def _clip(rng: np.random.Generator) -> shapely.Geometry:
     return shapely.affinity.rotate(box, rng.uniform(0, 180))
 
 
+def _every_pair(n_clips: int, n_subjects: int) -> tuple[np.ndarray, np.ndarray]:
+    """(clip, subject) positions of every pair."""
+    ci, si = np.meshgrid(np.arange(n_clips), np.arange(n_subjects), indexing="ij")
+    return ci.ravel(), si.ravel()
+
+
 def _hooked(x: float, y: float) -> shapely.Geometry:
     """A 30 m square with an L-shaped slot cut in from its left side: the pocket its hull adds is concave."""
     slot = shapely.union(shapely.box(x - 1, y + 15, x + 20, y + 20), shapely.box(x + 15, y + 5, x + 20, y + 20))
@@ -106,8 +112,7 @@ def test_clipped_areas_equal_geos(seed):
     subjects = np.array([_subject(rng) for _ in range(8)], dtype=object)
     convex, cx, cy = convex_rings(clips)
     assert convex.all()
-    ci, si = np.meshgrid(np.arange(len(clips)), np.arange(len(subjects)), indexing="ij")
-    ci, si = ci.ravel(), si.ravel()
+    ci, si = _every_pair(len(clips), len(subjects))
     got = convex_overlap_areas(cx, cy, ci, subjects, si)
     want = shapely.area(shapely.intersection(clips[ci], subjects[si]))
     assert np.abs(got - want).max() < 1e-6
@@ -123,8 +128,7 @@ def test_clipped_pieces_are_valid_and_equal_geos_intersections(seed):
     stars = [_subject(rng) for _ in range(6)]
     subjects = np.array(stars + [shapely.convex_hull(g) for g in stars], dtype=object)
     convex, cx, cy = convex_rings(clips)
-    ci, si = np.meshgrid(np.arange(len(clips)), np.arange(len(subjects)), indexing="ij")
-    ci, si = ci.ravel(), si.ravel()
+    ci, si = _every_pair(len(clips), len(subjects))
     got = convex_pieces(cx, cy, ci, subjects, si)
     want = shapely.intersection(clips[ci], subjects[si])
     made = ~shapely.is_missing(got)
@@ -253,8 +257,7 @@ def test_areas_from_signed_convex_parts_equal_geos(seed):
     subjects = np.array([_subject(rng) for _ in range(8)], dtype=object)
     parts = clip_parts(parcels)
     assert parts.clipped.all()
-    ci, si = np.meshgrid(np.arange(len(parcels)), np.arange(len(subjects)), indexing="ij")
-    ci, si = ci.ravel(), si.ravel()
+    ci, si = _every_pair(len(parcels), len(subjects))
     area, meets = parts.overlaps(ci, subjects, si)
     want = shapely.intersection(parcels[ci], subjects[si])
     assert np.abs(area - shapely.area(want)).max() < 1e-6
