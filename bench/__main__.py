@@ -32,9 +32,12 @@ TARGETS = {"screen_vs_read": 6.0, "screen_vs_read_stretch": 3.0, "overlay_speedu
            "area_error_m2": 1e-6}
 
 
-#: fresh processes the inputs are read in; their median is the ratios' denominator (a read
-#: of two seconds varies by ±15 % from one process to the next on a shared machine)
-READ_RUNS = 3
+#: the stages in the order they run. The inputs are read in three fresh processes, whose
+#: median is the ratios' denominator (a read of two seconds varies by ±15 % from one process
+#: to the next on a shared machine), spread around the screen so that the ratio's two sides
+#: are measured in the same minutes: this machine's speed drifts by up to 40 % within
+#: minutes, and the read more than the screen
+STAGES = ("read", "read-plain", "screen", "read", "overlay", "read")
 
 
 def data_dir(scale: float, root: Path | None = None) -> Path:
@@ -62,14 +65,14 @@ def run_stage(stage: str, data: Path) -> dict:
     target = data / f"stage-{stage}.json"
     target.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))}
-    t = time.perf_counter()
+    started, t = time.time(), time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "bench.stages", stage, str(data), str(target)],
                           env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"stage {stage} failed:\n{proc.stderr[-4000:]}")
     res = json.loads(target.read_text(encoding="utf-8"))
-    res["wall"] = wall
+    res["wall"], res["started"] = wall, started
     return res
 
 
@@ -104,14 +107,14 @@ def run(scale: float, *, skip_baseline: bool = False, dask: bool = False, root: 
     input_bytes = sum(v["bytes"] for v in manifest["layers"].values())
     res: dict = {"scale": scale, "counts": {k: v["features"] for k, v in manifest["layers"].items()},
                  "input_bytes": input_bytes, "cpus": os.cpu_count(), "stages": {}}
-    stages = ["read", "read-plain", "screen", "overlay"] + ([] if skip_baseline else ["baseline"]) \
-        + (["dask"] if dask else [])
+    stages = [*STAGES] + ([] if skip_baseline else ["baseline"]) + (["dask"] if dask else [])
+    reads: list[dict] = []
     for stage in stages:
         log(f"  stage {stage} …")
-        if stage == "read":  # the denominator of every ratio: the median of three fresh reads
-            runs = [run_stage(stage, data) for _ in range(READ_RUNS)]
-            res["stages"][stage] = sorted(runs, key=lambda r: r["seconds"])[READ_RUNS // 2]
-            res["stages"][stage]["runs"] = [r["seconds"] for r in runs]
+        if stage == "read":  # the denominator of every ratio: the median of the fresh reads
+            reads.append(run_stage(stage, data))
+            res["stages"][stage] = dict(sorted(reads, key=lambda r: r["seconds"])[(len(reads) - 1) // 2],
+                                        runs=[r["seconds"] for r in reads], runs_started=[r["started"] for r in reads])
         else:
             res["stages"][stage] = run_stage(stage, data)
         if pair is not None and stage in PAIRED_STAGES:
@@ -151,7 +154,8 @@ def report(res: dict, other: dict | None = None) -> str:
     read, plain, screen, ov = st["read"], st["read-plain"], st["screen"], st["overlay"]
     runs = read.get("runs", [read["seconds"]])
     lines.append(f"{'read inputs (pyogrio, arrow)':<34}{read['seconds']:9.2f}{read['peak_mb']:10.0f}"
-                 + (f"   median of {len(runs)} processes: " + ", ".join(f"{x:.2f}" for x in runs) if len(runs) > 1
+                 + (f"   median of {len(runs)} processes (before the screen, after it, after the overlay): "
+                    + ", ".join(f"{x:.2f}" for x in runs) if len(runs) > 1
                     else ""))
     lines.append(f"{'read inputs (pyogrio, no arrow)':<34}{plain['seconds']:9.2f}{plain['peak_mb']:10.0f}")
     tm = screen["timings"]

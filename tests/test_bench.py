@@ -38,6 +38,9 @@ def test_bench_run_areas_and_report(tmp_path):
     assert res["areas"]["keys"] > 100
     read = res["stages"]["read"]
     assert len(read["runs"]) == 3 and read["seconds"] == sorted(read["runs"])[1]   # the median read
+    # the reads around the screen: one before it, one right after it, one after the overlay
+    first, second, third = read["runs_started"]
+    assert first < res["stages"]["screen"]["started"] < second < res["stages"]["overlay"]["started"] < third
     text = report(res)
     for line in ("screen / read", "overlay speed-up vs geopandas", "red-line speed-up", "peak memory / input size",
                  "max |area − reference|"):
