@@ -161,13 +161,12 @@ class ClipParts:
     """Polygons as signed convex clip polygons: the tables the clipper measures overlaps with.
 
     A convex polygon is one part: its own row of ``x``, ``y`` (rows ``0 … n-1`` are
-    :func:`convex_rings`' table). A polygon that is not convex is its convex hull less
-    the pockets the hull adds (``hull − polygon``: the bays of a concave outline and the
-    holes), when every pocket is convex too: an L-shaped parcel is its bounding
-    rectangle less one rectangle, a parcel around a courtyard its outline less the yard.
-    Its overlap with anything is then the hull's overlap less the pockets' — exact,
-    because the pockets lie inside the hull and do not overlap each other. Those rows
-    follow the first ``n``; ``sign`` is +1 for a hull, -1 for a pocket.
+    :func:`convex_rings`' table). A polygon that is not convex is convex parts added
+    and taken away (:func:`clip_parts`): an L-shaped parcel is its hull less a
+    triangle, a parcel around a courtyard its outline less the yard. Its overlap with
+    anything is then the parts' overlaps added with their signs — exact, because each
+    part taken away lies inside the part it is taken from. Those rows follow the first
+    ``n``; ``sign`` is +1 or -1 per row.
 
     Attributes
     ----------
@@ -203,7 +202,8 @@ class ClipParts:
                  subject_of_pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:func:`convex_overlaps` of the polygons ``clip_of_pair`` (positions; each must be :attr:`clipped`).
 
-        ``meets`` is False where the subject is proven disjoint from the polygon's hull.
+        ``meets`` is False where the subject is proven disjoint from every part that adds
+        (they cover the polygon, so it is disjoint from the polygon too).
         """
         count = self.count[clip_of_pair]
         if (count == 1).all():  # convex polygons only: one part each, nothing to add up
