@@ -485,3 +485,54 @@ def test_geometry_blocks_by_vertices_and_joined_strings_are_the_same_encoding():
     assert encode_geometries(geoms, crs=4525) == one_by_one
     assert encode_geometries(geoms, crs=4525, joined=True) == "\n".join(one_by_one)
     assert encode_geometries(np.array([], dtype=object), joined=True) == ""
+
+
+def test_conflict_piece_that_is_its_parcel_is_sent_once():
+    """A piece equal to its parcel, vertex for vertex, travels as "=" and points at the parcel on the page."""
+    import geopandas as gpd
+
+    from landgis.maps import webmap
+
+    def box(x: float, w: float = 100.0):
+        return shapely.box(500_000 + x, 2_800_000, 500_000 + x + w, 2_800_100)
+
+    crs = "EPSG:4547"  # CGCS2000 / 3-degree Gauss-Kruger CM 114E
+    parcels = gpd.GeoDataFrame({"parcel_id": ["A", "B", "D", "D"]},
+                               geometry=[box(0), box(200), box(400), box(600)], crs=crs)
+    half_b = box(200, 50)
+    conflicts = gpd.GeoDataFrame({"parcel_id": ["A", "B", "C", "D", "A"], "rule": ["FARMLAND"] * 5,
+                                  "area_m2": [1e4, 5e3, 1e4, 1e4, 0.0]},
+                                 geometry=[box(0), half_b, box(800), box(600), None], crs=crs)
+    rows, g, parcel = webmap._conflict_payload(conflicts, parcels)
+    lines = g.split("\n")
+    assert rows.tolist() == [0, 1, 2, 3]                  # the piece with no geometry is not drawn
+    assert parcel.tolist() == [0, 1, -1, 2]               # C is not drawn; D is the first parcel D
+    assert lines[0] == webmap.SAME_AS_PARCEL
+    assert lines[1] == webmap.encode_geometries(np.array([half_b]), crs=crs)[0]
+    # the second D's own geometry is not the first D's: sent in full
+    assert lines[3] == webmap.encode_geometries(np.array([box(600)]), crs=crs)[0] != webmap.SAME_AS_PARCEL
+    assert lines[2] == webmap.encode_geometries(np.array([box(800)]), crs=crs)[0]
+
+
+def test_conflict_piece_sent_as_its_parcel_is_drawn_with_its_rings(loaded, result, page_path):
+    browser, _ = loaded
+    page = page_path.read_text(encoding="utf-8")
+    data = json.loads(page.split('id="landgis-data">')[1].split("</script>")[0])
+    spec = next(layer for layer in data["layers"] if layer["kind"] == "conflicts")
+    lines = spec["g"].split("\n")
+    same = [k for k, line in enumerate(lines) if line == "="]
+    assert 0 < len(same) < len(lines)
+    ids = data["parcels"]["id"]
+    pid = ids[spec["parcel"][same[0]]]
+    assert browser.eval(f"window.landgis.showParcel({json.dumps(pid)})") is True
+    time.sleep(0.3)
+    # every drawn polygon's rings: conflict pieces in the conflicts colour, parcels in the verdict colours
+    drawn = browser.eval("""(function () { var out = {conflict: [], other: []};
+        window.landgis.map.eachLayer(function (l) {
+          if (l instanceof L.Polygon) { (l.options.color === '#111111' ? out.conflict : out.other)
+            .push(JSON.stringify(l.getLatLngs())); } });
+        return out; })()""")
+    assert set(drawn["conflict"]) & set(drawn["other"])    # a conflict piece drawn on its parcel's own rings
+    popup = browser.eval(POPUP_TEXT)
+    assert "冲突范围" in popup
+    assert browser.errors == []

@@ -323,6 +323,39 @@ def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> t
     return np.flatnonzero(ok)[keep], encode_geometries(geoms[keep], crs=frame.crs, joined=True)
 
 
+#: the geometry line of a conflict piece that is its parcel's own geometry (not in the encoding's alphabet)
+SAME_AS_PARCEL = "="
+
+
+def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
+                      tolerance: float = _SIMPLIFY_M) -> tuple[np.ndarray, str, np.ndarray]:
+    """The conflict pieces to draw: (their rows, their geometry lines, each one's parcel on the page).
+
+    ``parcels`` are the parcels as drawn, in the page's order. A piece's parcel is the
+    first drawn parcel of its ``parcel_id`` (-1: none is drawn). A piece that is its
+    parcel's own geometry, vertex for vertex (a parcel wholly on farmland or in the
+    red line, or tiled by agricultural patches: 115k of the bench county's 256k
+    pieces), is sent as :data:`SAME_AS_PARCEL` and drawn from the parcel's decoded
+    rings, so the page carries its coordinates once.
+    """
+    ok = drawable(conflicts)
+    sub = conflicts.loc[ok]
+    ids = parcels["parcel_id"].astype(object)
+    first = ~ids.duplicated().to_numpy()
+    at = pd.Index(ids.to_numpy()[first]).get_indexer(sub["parcel_id"].astype(object).to_numpy())
+    parcel = np.where(at >= 0, np.flatnonzero(first)[np.maximum(at, 0)], -1)
+    same = parcel >= 0
+    same[same] = shapely.equals_identical(np.asarray(sub.geometry.values, dtype=object)[same],
+                                          np.asarray(parcels.geometry.values, dtype=object)[parcel[same]])
+    own = np.flatnonzero(~same)
+    geoms = _display(sub.iloc[own], tolerance)
+    keep = ~shapely.is_empty(geoms)
+    lines = np.full(len(sub), SAME_AS_PARCEL, dtype=object)
+    lines[own[keep]] = encode_geometries(geoms[keep], crs=conflicts.crs)
+    rows = np.sort(np.concatenate([np.flatnonzero(same), own[keep]]))
+    return np.flatnonzero(ok)[rows], "\n".join(lines[rows].tolist()), parcel[rows]
+
+
 def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> _RawJSON:
     """A column as display text (its JSON, see :func:`_raw`); each distinct value is converted once.
 
@@ -408,10 +441,10 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
                        "other": list(_OTHER_ZONING)})
     conf = data.conflicts
     if conf is not None and len(conf):
-        ci, g = _layer_payload(conf)
+        ci, g, parcel_of = _conflict_payload(conf, sel)
         sub = conf.iloc[ci]
         layers.append({"key": "conflicts", "name": "冲突范围", "kind": "conflicts", "colour": "#111111",
-                       "g": g, "show": True, "pid": _col(sub, "parcel_id"), "rule": _col(sub, "rule"),
+                       "g": g, "show": True, "parcel": _raw(parcel_of.tolist()), "rule": _col(sub, "rule"),
                        "m2": _num(sub, "area_m2", 2)})
     if ok.any():
         to_lonlat = _to_lonlat(CRS.from_user_input(inv.crs))

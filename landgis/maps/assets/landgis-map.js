@@ -47,10 +47,12 @@
     return pts;
   }
   // "ring ring!ring" → [[ring, hole], [ring]] and its bbox [minLat, minLng, maxLat, maxLng]
-  function decodeAll(strings) {
+  // shared(k): the [geometry, bbox] a line "=" stands for (a conflict piece that is its parcel)
+  function decodeAll(strings, shared) {
     if (typeof strings === 'string') { strings = strings ? strings.split('\n') : []; }  // one per line
     var geoms = new Array(strings.length), boxes = new Array(strings.length);
     for (var k = 0; k < strings.length; k++) {
+      if (shared && strings[k] === '=') { var same = shared(k); geoms[k] = same[0]; boxes[k] = same[1]; continue; }
       var box = [Infinity, Infinity, -Infinity, -Infinity];
       var polys = strings[k] ? strings[k].split('!') : [];
       var out = [];
@@ -225,7 +227,11 @@
   var conflictsOf = {};
   D.layers.forEach(function (spec) {
     if (spec.kind !== 'conflicts') { return; }
-    for (var k = 0; k < spec.pid.length; k++) { (conflictsOf[spec.pid[k]] = conflictsOf[spec.pid[k]] || []).push([spec.rule[k], spec.m2[k]]); }
+    for (var k = 0; k < spec.parcel.length; k++) {
+      if (spec.parcel[k] < 0) { continue; }  // its parcel is not drawn: no popup lists it
+      var id = P.id[spec.parcel[k]];
+      (conflictsOf[id] = conflictsOf[id] || []).push([spec.rule[k], spec.m2[k]]);
+    }
   });
 
   function tooltipEl(i) {
@@ -308,7 +314,10 @@
   // ------------------------------------------------------------ constraint layers
   var overlays = {}, legendItems = [];
   D.layers.forEach(function (spec) {
-    var f = decodeAll(spec.g); f.index = new GridIndex(f.boxes);
+    var f = decodeAll(spec.g, spec.kind !== 'conflicts' ? null : function (k) {
+      return [pf.geoms[spec.parcel[k]], pf.boxes[spec.parcel[k]]];
+    });
+    f.index = new GridIndex(f.boxes);
     var lyr = new Lazy(f, {
       key: spec.key,
       make: function (j) {
