@@ -143,12 +143,18 @@ class LayerOverlay:
 
 
 def subdivide(geoms: np.ndarray, max_vertices: int = MAX_VERTICES,
-              threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+              threads: int | None = None, near: shapely.STRtree | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cut polygons into pieces of at most ``max_vertices`` vertices.
 
     Returns the pieces and, for each, the position of the polygon it came
     from. Pieces of one polygon only share edges, so their areas add up to
     the polygon's.
+
+    With ``near`` (an STR-tree), a big polygon's pieces whose bounds meet no bounds in
+    the tree are dropped as soon as they are cut, and cut no further: what an overlay
+    with the tree's geometries needs (their descendants' bounds lie inside theirs, so
+    none of them could be a candidate pair). The pieces kept are cut exactly as without
+    ``near``. Polygons already small enough are returned whatever ``near`` says.
 
     >>> star = shapely.Point(0, 0).buffer(100, quad_segs=512)
     >>> pieces, owner = subdivide(np.array([star]), 64)
@@ -165,14 +171,15 @@ def subdivide(geoms: np.ndarray, max_vertices: int = MAX_VERTICES,
     small = np.flatnonzero(n_coords <= max_vertices)
     workers = min(threads or min(4, os.cpu_count() or 1), len(big))
     groups = [big[i::workers] for i in range(workers)]  # big polygons dealt round-robin (GEOS releases the GIL)
-    done = run_chunks(lambda idx: _subdivide(geoms[idx], max_vertices), groups, workers)
+    done = run_chunks(lambda idx: _subdivide(geoms[idx], max_vertices, near=near), groups, workers)
     pieces = np.concatenate([geoms[small], *(d[0] for d in done)])
     owners = np.concatenate([small, *(idx[d[1]] for idx, d in zip(groups, done, strict=True))])
     order = np.argsort(owners, kind="stable")
     return pieces[order], owners[order]
 
 
-def _subdivide(geoms: np.ndarray, max_vertices: int, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _subdivide(geoms: np.ndarray, max_vertices: int, exact: bool = False,
+               near: shapely.STRtree | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Halve polygons along the longer side of their bounds until every piece is small enough.
 
     GEOS's rectangle clipper is ~30× faster than a full overlay on 50k-vertex
@@ -186,27 +193,32 @@ def _subdivide(geoms: np.ndarray, max_vertices: int, exact: bool = False) -> tup
     """
     if not exact:
         try:
-            pieces, owners = _halve(geoms, max_vertices, exact=False)
+            pieces, owners = _halve(geoms, max_vertices, exact=False, near=near)
         except shapely.errors.GEOSException:
-            return _subdivide(geoms, max_vertices, exact=True)
+            return _subdivide(geoms, max_vertices, exact=True, near=near)
         redo = np.unique(owners[~shapely.is_valid(pieces)])
         if len(redo):
             keep = ~np.isin(owners, redo)
-            again, again_owner = _halve(geoms[redo], max_vertices, exact=True)
+            again, again_owner = _halve(geoms[redo], max_vertices, exact=True, near=near)
             pieces = np.concatenate([pieces[keep], again])
             owners = np.concatenate([owners[keep], redo[again_owner]])
     else:
-        pieces, owners = _halve(geoms, max_vertices, exact=True)
+        pieces, owners = _halve(geoms, max_vertices, exact=True, near=near)
     order = np.argsort(owners, kind="stable")
     return pieces[order], owners[order]
 
 
-def _halve(geoms: np.ndarray, max_vertices: int, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+def _halve(geoms: np.ndarray, max_vertices: int, exact: bool,
+           near: shapely.STRtree | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The cutting loop of :func:`_subdivide`: (pieces, position of the polygon each came from)."""
     parts, owner = shapely.get_parts(geoms, return_index=True)
     done_geoms: list[np.ndarray] = []
     done_owner: list[np.ndarray] = []
     for _ in range(64):
+        if near is not None and len(parts):  # pieces nowhere near the tree's geometries: dropped
+            hit = np.zeros(len(parts), bool)
+            hit[near.query(parts)[0]] = True
+            parts, owner = parts[hit], owner[hit]
         big = shapely.get_num_coordinates(parts) > max_vertices
         done_geoms.append(parts[~big])
         done_owner.append(owner[~big])
@@ -286,11 +298,11 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
                          wkb=np.array([], dtype=object) if wanted else None)
     if n == 0 or len(layer) == 0:
         return empty
-    if max_vertices:
-        pieces, owner = subdivide(layer, max_vertices)
+    tree = parcel_tree if parcel_tree is not None else parcel_index(parcels)
+    if max_vertices:  # the pieces of a big polygon that no parcel comes near are not cut further
+        pieces, owner = subdivide(layer, max_vertices, near=tree)
     else:
         pieces, owner = layer, np.arange(len(layer))
-    tree = parcel_tree if parcel_tree is not None else parcel_index(parcels)
     # candidates by bounding box only (5× faster than an `intersects` query, which prepares
     # every one of a survey's 450k patches); what the boxes cannot tell is settled below
     piece_idx, parcel_idx = query_in_threads(tree, pieces, None, threads=threads)

@@ -139,6 +139,27 @@ def test_subdivide_keeps_area_and_bounds_vertices():
     assert shapely.get_num_coordinates(pieces).max() <= 256 + 16
 
 
+def test_subdivide_near_a_tree_keeps_exactly_the_pieces_that_could_meet_it():
+    star = shapely.Polygon([(np.cos(t) * (100 + 40 * np.sin(9 * t)), np.sin(t) * (100 + 40 * np.sin(9 * t)))
+                            for t in np.linspace(0, 2 * np.pi, 5000, endpoint=False)])
+    small = shapely.box(500, 500, 510, 510)                       # already small: kept, near or not
+    parcels = np.array([shapely.box(60, -5, 70, 5), shapely.box(-20, 120, -10, 130), None])
+    tree = shapely.STRtree(parcels)
+    every, every_owner = subdivide(np.array([star, small]), 64)
+    kept, kept_owner = subdivide(np.array([star, small]), 64, near=tree)
+    near = np.zeros(len(every), bool)
+    near[tree.query(every)[0]] = True
+    # the pieces kept are the full subdivision's pieces whose bounds meet a parcel's, vertex for vertex
+    assert sorted(shapely.to_wkb(kept[kept_owner == 0]).tolist()) == \
+        sorted(shapely.to_wkb(every[near & (every_owner == 0)]).tolist())
+    assert 0 < (kept_owner == 0).sum() < (every_owner == 0).sum() / 4
+    assert shapely.equals_identical(kept[kept_owner == 1], small).all()
+    # so an overlay measures the same areas either way
+    per_parcel = overlay_layer(parcels, np.array([star]), max_vertices=64).pairs.groupby("parcel")["overlap_m2"].sum()
+    assert per_parcel.index.tolist() == [0, 1]
+    np.testing.assert_allclose(per_parcel, shapely.area(shapely.intersection(parcels[:2], star)), rtol=1e-12)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.floats(0, 90), st.floats(0, 90), st.floats(1, 30), st.floats(1, 30)), min_size=1,
                 max_size=12), st.integers(0, 3))
