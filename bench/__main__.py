@@ -37,7 +37,7 @@ TARGETS = {"screen_vs_read": 6.0, "screen_vs_read_stretch": 3.0, "overlay_speedu
 #: to the next on a shared machine), spread around the screen so that the ratio's two sides
 #: are measured in the same minutes: this machine's speed drifts by up to 40 % within
 #: minutes, and the read more than the screen
-STAGES = ("read", "read-plain", "screen", "read", "overlay", "read")
+STAGES = ("read", "read-plain", "cpu", "screen", "read", "overlay", "read")
 
 
 def data_dir(scale: float, root: Path | None = None) -> Path:
@@ -62,18 +62,42 @@ def ensure_data(scale: float, root: Path | None = None, log=print) -> tuple[Path
 
 def run_stage(stage: str, data: Path) -> dict:
     """Run one stage in a fresh process; its JSON report, plus the wall time seen from here."""
-    target = data / f"stage-{stage}.json"
-    target.unlink(missing_ok=True)
+    return run_stages_at_once(stage, data, 1)[0]
+
+
+def run_stages_at_once(stage: str, data: Path, copies: int) -> list[dict]:
+    """``copies`` fresh processes of one stage started together; their JSON reports."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parent), os.environ.get("PYTHONPATH")]))}
+    targets = [data / (f"stage-{stage}.json" if copies == 1 else f"stage-{stage}-{i}.json") for i in range(copies)]
+    for target in targets:
+        target.unlink(missing_ok=True)
     started, t = time.time(), time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bench.stages", stage, str(data), str(target)],
-                          env=env, capture_output=True, text=True)
+    procs = [subprocess.Popen([sys.executable, "-m", "bench.stages", stage, str(data), str(target)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for target in targets]
+    errors = [proc.communicate()[1] for proc in procs]
     wall = time.perf_counter() - t
-    if proc.returncode != 0:
-        raise RuntimeError(f"stage {stage} failed:\n{proc.stderr[-4000:]}")
-    res = json.loads(target.read_text(encoding="utf-8"))
-    res["wall"], res["started"] = wall, started
-    return res
+    out = []
+    for proc, err, target in zip(procs, errors, targets, strict=True):
+        if proc.returncode != 0:
+            raise RuntimeError(f"stage {stage} failed:\n{err[-4000:]}")
+        res = json.loads(target.read_text(encoding="utf-8"))
+        res["wall"], res["started"] = wall, started
+        out.append(res)
+    return out
+
+
+def measure_cores(data: Path) -> dict:
+    """How much work this machine's cores do together: the ``cpu`` stage alone, then one per core at once.
+
+    ``cores`` is the work done per second with every core busy, in single-core jobs'
+    worth: 2.0 on two real cores. On this shared machine two jobs at once have taken
+    from as long as one alone to half as long again, so the CPU floor the report
+    gives (the screen's CPU time over the cores) is also given at the measured figure.
+    """
+    n = os.cpu_count() or 1
+    alone = run_stage("cpu", data)["seconds"]
+    together = [r["seconds"] for r in run_stages_at_once("cpu", data, n)] if n > 1 else [alone]
+    return {"seconds": alone, "together": together, "cores": n * alone / max(together)}
 
 
 def compare_areas(data: Path) -> dict:
@@ -111,7 +135,9 @@ def run(scale: float, *, skip_baseline: bool = False, dask: bool = False, root: 
     reads: list[dict] = []
     for stage in stages:
         log(f"  stage {stage} …")
-        if stage == "read":  # the denominator of every ratio: the median of the fresh reads
+        if stage == "cpu":  # right before the screen: what the cores can do in these minutes
+            res["stages"][stage] = measure_cores(data)
+        elif stage == "read":  # the denominator of every ratio: the median of the fresh reads
             reads.append(run_stage(stage, data))
             res["stages"][stage] = dict(sorted(reads, key=lambda r: r["seconds"])[(len(reads) - 1) // 2],
                                         runs=[r["seconds"] for r in reads], runs_started=[r["started"] for r in reads])
@@ -174,6 +200,12 @@ def report(res: dict, other: dict | None = None) -> str:
         lines.append(f"{'':<53}CPU {screen['cpu_seconds']:.1f} s over {screen['seconds']:.1f} s: "
                      f"{screen['cpu_seconds'] / screen['seconds']:.2f} of {cores} cores busy; "
                      f"{screen['cpu_seconds'] / cores / read['seconds']:.1f}× the read if every core were")
+        if "cpu" in st:
+            c = st["cpu"]
+            lines.append(f"{'':<53}the cores together: a fixed job took {c['seconds']:.2f} s alone, "
+                         + " and ".join(f"{x:.2f}" for x in c["together"]) + f" s {len(c['together'])} at once, "
+                         f"so {c['cores']:.2f} cores' worth; "
+                         f"{screen['cpu_seconds'] / c['cores'] / read['seconds']:.1f}× the read at that")
     lines.append(f"{'landgis load (overlay stage)':<34}{ov['load']:9.2f}{ov['peak_mb']:10.0f}")
     base = st.get("baseline")
     for role, o in ov["layers"].items():

@@ -10,6 +10,9 @@ Stages:
               per (parcel, class) areas to ``overlay_landgis.parquet``
 ``baseline``  a hand-written ``geopandas.overlay`` + ``groupby`` per layer; writes
               ``overlay_baseline.parquet``
+``cpu``       a fixed piece of GEOS and NumPy work (intersections and areas of generated
+              polygons), nothing read: the bench runs it alone and as two processes at once,
+              to measure how much work this machine's cores do together (see ``bench.__main__``)
 ``dask``      ``landgis.screen(engine="dask")`` on a LocalCluster (a worker process per CPU),
               seconds per tile, and whether its inventory.csv equals the screen stage's
               (peak RSS is the client's only)
@@ -179,6 +182,20 @@ def stage_baseline(data: Path) -> dict:
     return out
 
 
+def stage_cpu(rounds: int = 3) -> dict:
+    """The fixed job of the ``cpu`` stage: about 2 s of GEOS and NumPy work on one core, no I/O."""
+    rng = np.random.default_rng(20261201)
+    centres = rng.uniform(0, 5000, (20_000, 2))
+    discs = shapely.buffer(shapely.points(centres), 30.0, quad_segs=8)
+    boxes = shapely.box(centres[:, 0] - 10, centres[:, 1] - 40, centres[:, 0] + 45, centres[:, 1] + 5)
+    t0 = time.perf_counter()
+    total = 0.0
+    for _ in range(rounds):
+        total += float(shapely.area(shapely.intersection(discs, boxes)).sum())
+        total += float(np.sort(rng.uniform(0, 1, 1_000_000)).sum())
+    return {"seconds": time.perf_counter() - t0, "check": total}
+
+
 def stage_dask(data: Path) -> dict:
     """``landgis.screen(engine="dask")`` on a LocalCluster of one single-threaded worker process per CPU.
 
@@ -218,8 +235,10 @@ def main(argv: list[str]) -> None:
         res = stage_baseline(data)
     elif stage == "dask":
         res = stage_dask(data)
+    elif stage == "cpu":
+        res = stage_cpu()
     else:
-        raise SystemExit(f"unknown stage {stage!r}; one of read, read-plain, screen, overlay, baseline, dask")
+        raise SystemExit(f"unknown stage {stage!r}; one of read, read-plain, screen, overlay, baseline, cpu, dask")
     res["stage"] = stage
     res["peak_mb"] = _peak_mb()
     target.write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,12 @@ def test_bench_run_areas_and_report(tmp_path):
         assert line in text
     screen = res["stages"]["screen"]
     assert 0 < screen["cpu_seconds"] and f"CPU {screen['cpu_seconds']:.1f} s over {screen['seconds']:.1f} s" in text
+    # the cores measured together right before the screen: the fixed job alone, then one per core at once
+    cpu = res["stages"]["cpu"]
+    assert len(cpu["together"]) == (os.cpu_count() or 1) and 0 < cpu["seconds"]
+    assert cpu["cores"] == pytest.approx(len(cpu["together"]) * cpu["seconds"] / max(cpu["together"]))
+    floor = screen["cpu_seconds"] / cpu["cores"] / read["seconds"]
+    assert f"so {cpu['cores']:.2f} cores' worth; {floor:.1f}× the read at that" in text
     # the growth from the stages re-run beside this run's (here on the same county: the data ×1.00)
     paired = res["paired"]["stages"]
     assert set(paired) == {"screen", "overlay"} and res["paired"]["input_bytes"] == res["input_bytes"]
