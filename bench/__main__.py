@@ -93,11 +93,16 @@ def measure_cores(data: Path) -> dict:
     worth: 2.0 on two real cores. On this shared machine two jobs at once have taken
     from as long as one alone to half as long again, so the CPU floor the report
     gives (the screen's CPU time over the cores) is also given at the measured figure.
+    The job runs alone before and after the others (``alone``), and ``seconds`` is the
+    mean of the two: the machine's speed also drifts within these seconds (one run
+    measured 2.42 s alone, then 1.95 and 1.67 s two at once).
     """
     n = os.cpu_count() or 1
-    alone = run_stage("cpu", data)["seconds"]
-    together = [r["seconds"] for r in run_stages_at_once("cpu", data, n)] if n > 1 else [alone]
-    return {"seconds": alone, "together": together, "cores": n * alone / max(together)}
+    before = run_stage("cpu", data)["seconds"]
+    together = [r["seconds"] for r in run_stages_at_once("cpu", data, n)] if n > 1 else [before]
+    after = run_stage("cpu", data)["seconds"]
+    alone = (before + after) / 2
+    return {"seconds": alone, "alone": [before, after], "together": together, "cores": n * alone / max(together)}
 
 
 def compare_areas(data: Path) -> dict:
@@ -202,7 +207,8 @@ def report(res: dict, other: dict | None = None) -> str:
                      f"{screen['cpu_seconds'] / cores / read['seconds']:.1f}× the read if every core were")
         if "cpu" in st:
             c = st["cpu"]
-            lines.append(f"{'':<53}the cores together: a fixed job took {c['seconds']:.2f} s alone, "
+            lines.append(f"{'':<53}the cores together: a fixed job took {c['seconds']:.2f} s alone "
+                         f"({' and '.join(f'{x:.2f}' for x in c.get('alone', [c['seconds']]))} before and after), "
                          + " and ".join(f"{x:.2f}" for x in c["together"]) + f" s {len(c['together'])} at once, "
                          f"so {c['cores']:.2f} cores' worth; "
                          f"{screen['cpu_seconds'] / c['cores'] / read['seconds']:.1f}× the read at that")

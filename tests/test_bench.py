@@ -50,7 +50,7 @@ def test_bench_run_areas_and_report(tmp_path):
     assert 0 < screen["cpu_seconds"] and f"CPU {screen['cpu_seconds']:.1f} s over {screen['seconds']:.1f} s" in text
     # the cores measured together right before the screen: the fixed job alone, then one per core at once
     cpu = res["stages"]["cpu"]
-    assert len(cpu["together"]) == (os.cpu_count() or 1) and 0 < cpu["seconds"]
+    assert len(cpu["together"]) == (os.cpu_count() or 1) and cpu["seconds"] == pytest.approx(sum(cpu["alone"]) / 2)
     assert cpu["cores"] == pytest.approx(len(cpu["together"]) * cpu["seconds"] / max(cpu["together"]))
     floor = screen["cpu_seconds"] / cpu["cores"] / read["seconds"]
     assert f"so {cpu['cores']:.2f} cores' worth; {floor:.1f}× the read at that" in text
