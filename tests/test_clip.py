@@ -104,8 +104,13 @@ def test_planted_overlaps_have_their_exact_areas():
     assert [round(g.area, 9) for g in ov.piece_geoms()] == [146.0, 150.0, 1.0]   # cut when asked for
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**32 - 1))
+def _over_seeds(test):
+    """A property test over 60 seeds of a NumPy generator (derandomized: the same seeds on every run)."""
+    return settings(max_examples=60, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])(given(st.integers(0, 2**32 - 1))(test))
+
+
+@_over_seeds
 def test_clipped_areas_equal_geos(seed):
     rng = np.random.default_rng(seed)
     clips = np.array([_clip(rng) for _ in range(6)], dtype=object)
@@ -118,8 +123,7 @@ def test_clipped_areas_equal_geos(seed):
     assert np.abs(got - want).max() < 1e-6
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**32 - 1))
+@_over_seeds
 def test_clipped_pieces_are_valid_and_equal_geos_intersections(seed):
     rng = np.random.default_rng(seed)
     clips = np.array([_clip(rng) for _ in range(6)], dtype=object)
@@ -249,8 +253,7 @@ def test_clip_parts_cut_polygons_into_signed_convex_parts():
     assert area.tolist() == [100.0, 75.0, 96.0, 200.0, 73.0, 750.0] and meets.all()
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**32 - 1))
+@_over_seeds
 def test_areas_from_signed_convex_parts_equal_geos(seed):
     rng = np.random.default_rng(seed)
     parcels = np.array([_non_convex(rng) for _ in range(6)], dtype=object)
