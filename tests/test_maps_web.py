@@ -487,6 +487,23 @@ def test_geometry_blocks_by_vertices_and_joined_strings_are_the_same_encoding():
     assert encode_geometries(np.array([], dtype=object), joined=True) == ""
 
 
+def test_every_map_converts_its_coordinates_in_one_lasting_thread(monkeypatch):
+    """PROJ builds a transformer again in each new thread (0.1 s): the look-ahead thread is kept between maps."""
+    import threading
+
+    from landgis.maps import webmap
+
+    monkeypatch.setattr(webmap, "_ENCODE_BLOCK", 2)
+    seen = []
+    convert = webmap._lonlat_ragged
+    monkeypatch.setattr(webmap, "_lonlat_ragged", lambda *a: (seen.append(threading.current_thread()), convert(*a))[1])
+    geoms = np.array([shapely.box(500_000 + 50 * i, 2_800_000, 500_030 + 50 * i, 2_800_020) for i in range(5)])
+    first = webmap.encode_geometries(geoms, crs=4547)
+    assert webmap.encode_geometries(geoms, crs=4547) == first and len(seen) == 6   # three blocks, twice
+    lasting = webmap._lonlat_pool().submit(threading.current_thread).result()
+    assert all(thread is lasting for thread in seen)   # not a thread per map (an ident may be reused, a Thread not)
+
+
 def test_conflict_piece_that_is_its_parcel_is_sent_once():
     """A piece equal to its parcel, vertex for vertex, travels as "=" and points at the parcel on the page."""
     import geopandas as gpd

@@ -32,7 +32,7 @@ import hashlib
 import html
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -184,15 +184,30 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
     # while this one is encoded
     blocks = np.split(geoms, cuts)
     streams: list[str] = []
-    with ThreadPoolExecutor(1, thread_name_prefix="landgis-lonlat") as pool:
-        ahead = pool.submit(_lonlat_ragged, blocks[0], crs)
+    pool = _lonlat_pool()
+    ahead = pool.submit(_lonlat_ragged, blocks[0], crs)
+    try:
         for i in range(len(blocks)):
             ragged = ahead.result()
             if i + 1 < len(blocks):
                 ahead = pool.submit(_lonlat_ragged, blocks[i + 1], crs)
             streams.append(_encode_ragged(*ragged, precision))
+    finally:
+        wait([ahead])  # an error here leaves no block converting behind it
     stream = "\n".join(streams)
     return stream if joined else stream.split("\n")
+
+
+@cache
+def _lonlat_pool() -> ThreadPoolExecutor:
+    """The one thread that converts the next block's coordinates, kept for the process's life.
+
+    PROJ objects are per thread: pyproj gives each new thread that uses a
+    :class:`~pyproj.Transformer` its own copy, built again from the database
+    (0.10–0.15 s). A thread per call paid that for every layer of every map
+    (0.7 s of a county's map); this one pays it once per CRS.
+    """
+    return ThreadPoolExecutor(1, thread_name_prefix="landgis-lonlat")
 
 
 def _lonlat_ragged(geoms: np.ndarray, crs: Transformer | None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
