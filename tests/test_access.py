@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 import shapely
 import geopandas as gpd
@@ -43,6 +44,20 @@ def test_ring_search_equals_geos_nearest():
     assert (got[:100] > 800).all() and (got == 0).any()               # both ends of the search were taken
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(road_distance(parcels, roads), expected)
+
+
+def test_nearest_by_box_distance_still_measures_every_nearer_candidate():
+    # a diagonal road whose box touches the parcel's but that runs 30 m off its corner is measured
+    # first (box distance 0); the patch 10 m east (box distance 10 < 30) must still be measured
+    # and win, and a line 12 m west, not less than the best once the patch is measured, must not change it
+    parcel = shapely.box(0, 0, 10, 10)
+    corner = 30 / np.sqrt(2)
+    diagonal = shapely.LineString([(10 + corner - 200, 10 + corner + 200), (10 + corner + 200, 10 + corner - 200)])
+    roads = np.array([diagonal, shapely.box(20, -5, 25, 15), shapely.LineString([(-12, -50), (-12, 50)])])
+    assert shapely.distance(parcel, diagonal) == pytest.approx(30) and shapely.intersects(
+        shapely.box(*parcel.bounds), shapely.box(*diagonal.bounds))
+    for rings in ((50.0,), (5.0, 11.0), (5.0,)):                      # found in a ring, in the second, by GEOS
+        assert nearest_distance(shapely.STRtree(roads), np.array([parcel]), rings).tolist() == [10.0]
 
 
 def test_survey_road_classes_are_1003_1004_1006():
