@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import threading
 import warnings
 from pathlib import Path
@@ -286,7 +288,7 @@ def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_pat
             monkeypatch.setattr(_gdal, "_write", failing_gdal)
             with pytest.raises(OSError, match="disk full"):
                 io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
-            assert seen == {"OGR_SQLITE_SYNCHRONOUS": b"OFF"}                       # set while writing
+            assert seen == {"OGR_SQLITE_SYNCHRONOUS": b"OFF", "OGR_SQLITE_PRAGMA": b"page_size=16384"}  # while writing
             assert lib.CPLGetThreadLocalConfigOption(b"OGR_SQLITE_SYNCHRONOUS", None) is None
             assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
             seen.clear()
@@ -299,7 +301,7 @@ def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_pat
         monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
         with pytest.raises(OSError, match="disk full"):
             io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
-        assert seen == {"OGR_SQLITE_SYNCHRONOUS": False}                        # set while writing
+        assert seen == {"OGR_SQLITE_SYNCHRONOUS": False, "OGR_SQLITE_PRAGMA": "page_size=16384"}  # while writing
         assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
@@ -334,6 +336,9 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
         ref = pyogrio.read_dataframe(tmp_path / "pyogrio.gpkg", layer=name)
         pd.testing.assert_frame_equal(direct.drop(columns="geometry"), ref.drop(columns="geometry"))
         assert shapely.equals_exact(direct.geometry.values, ref.geometry.values, 0).all()
+    for written in ("direct", "pyogrio"):  # the bulk settings reached SQLite either way
+        with contextlib.closing(sqlite3.connect(tmp_path / f"{written}.gpkg")) as db:
+            assert db.execute("PRAGMA page_size").fetchone() == (16384,), written
     # an empty layer (no conflicts) and a mixed one are typed as pyogrio types them
     odd = {"empty": sample_result.conflicts.iloc[:0],
            "mixed": gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(X, Y, X + 1, Y + 1), shapely.Point(X, Y)],
