@@ -504,6 +504,30 @@ def test_every_map_converts_its_coordinates_in_one_lasting_thread(monkeypatch):
     assert all(thread is lasting for thread in seen)   # not a thread per map (an ident may be reused, a Thread not)
 
 
+def test_patches_meeting_a_parcel_are_those_geos_says_intersect():
+    """The vertex shortcut finds exactly the patches an exact intersects query finds, touching ones included."""
+    from landgis.maps.webmap import _meeting_any
+
+    rng = np.random.default_rng(11)
+    x, y = rng.uniform(0, 2000, (2, 400))
+    w, h = rng.uniform(5, 120, (2, 400))
+    parcels = shapely.box(x, y, x + w, y + h)
+    parcels[::7] = shapely.buffer(parcels[::7], 3)                     # rounded: a first vertex on an arc
+    px, py = rng.uniform(0, 2000, (2, 600))
+    patches = np.concatenate([
+        shapely.box(px, py, px + rng.uniform(2, 300, 600), py + rng.uniform(2, 300, 600)),
+        [shapely.box(x[3] + w[3], y[3] + h[3], x[3] + w[3] + 5, y[3] + h[3] + 5),            # a corner only
+         shapely.box(x[4] + w[4], y[4], x[4] + w[4] + 9, y[4] + h[4]),                   # an edge
+         shapely.box(x[2] + w[2] * 0.4, y[2] + h[2] * 0.4, x[2] + w[2] * 0.6, y[2] + h[2] * 0.6),   # inside a parcel
+         shapely.box(5000, 5000, 5010, 5010),                                                    # far from all
+         shapely.box(x[7] - 3, y[7] - 3, x[7] - 2.5, y[7] - 2.5)]])    # in a rounded parcel's bounds, not in it
+    reference = np.unique(shapely.STRtree(parcels).query(patches, predicate="intersects")[0])
+    got = _meeting_any(patches, parcels)
+    np.testing.assert_array_equal(got, reference)
+    assert {600, 601, 602} <= set(got.tolist()) and not {603, 604} & set(got.tolist()) and 0 < (got < 600).sum() < 600
+    assert shapely.intersects(shapely.box(*parcels[7].bounds), patches[604])   # only the exact test tells
+
+
 def test_conflict_piece_that_is_its_parcel_is_sent_once():
     """A piece equal to its parcel, vertex for vertex, travels as "=" and points at the parcel on the page."""
     import geopandas as gpd

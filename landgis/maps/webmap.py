@@ -404,6 +404,31 @@ def _num(frame: pd.DataFrame, name: str, digits: int) -> _RawJSON:
     return _raw(np.where(np.isnan(vals), None, vals).tolist())
 
 
+def _meeting_any(geoms: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Positions (sorted) of the ``geoms`` that intersect at least one of ``others`` (non-empty polygons).
+
+    The answer of ``STRtree(others).query(geoms, "intersects")``, for less work: of the
+    pairs whose bounds meet, a pair where ``other``'s first vertex lies in (or on)
+    ``geom`` intersects for certain, a cheap point-in-polygon test; only the pairs of
+    geometries no such vertex settled are tested in full. The map's planned-use
+    patches under a county's 150k parcels: 76k of 100k patches either way.
+
+    >>> squares = shapely.box(np.arange(4) * 10.0, 0, np.arange(4) * 10.0 + 10, 10)
+    >>> _meeting_any(squares, np.array([shapely.box(2, 2, 4, 4), shapely.Point(25, 15).buffer(5.5)])).tolist()
+    [0, 2]
+    """
+    tree = shapely.STRtree(others)
+    geom_at, other_at = query_in_threads(tree, geoms)
+    counts = shapely.get_num_coordinates(others)
+    first = shapely.get_coordinates(others)[np.cumsum(counts) - counts]
+    sure = shapely.intersects_xy(geoms[geom_at], first[other_at, 0], first[other_at, 1])
+    settled = np.zeros(len(geoms), dtype=bool)
+    settled[geom_at[sure]] = True
+    rest = ~settled[geom_at]
+    settled[geom_at[rest][shapely.intersects(geoms[geom_at[rest]], others[other_at[rest]])]] = True
+    return np.flatnonzero(settled)
+
+
 def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_limit: int) -> dict[str, Any]:
     inv = data.inventory
     ok = drawable(inv)
@@ -437,8 +462,8 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
     if zoning is not None and len(zoning) > _ZONING_ALL_LIMIT and ok.any():
         # a county's plan has 100k+ patches (26 MB of page at 150k parcels); the briefing needs
         # the planned use of the candidate parcels, so only patches touching a parcel are drawn
-        tree = shapely.STRtree(np.asarray(inv.geometry.values, dtype=object)[ok])
-        touching = np.unique(query_in_threads(tree, np.asarray(zoning.geometry.values, dtype=object), "intersects")[0])
+        touching = _meeting_any(np.asarray(zoning.geometry.values, dtype=object),
+                               np.asarray(inv.geometry.values, dtype=object)[ok])
         zoning_note = f"仅显示与地块相交的 {len(touching):,} 个图斑（共 {len(zoning):,} 个）"
         zoning = zoning.iloc[touching]
     if zoning is not None and len(zoning):
