@@ -34,7 +34,7 @@ import shapely
 
 from landgis.threads import in_threads
 
-__all__ = ["polygon_ragged", "convex_rings", "ClipParts", "clip_parts", "convex_overlap_areas", "convex_overlaps",
+__all__ = ["polygon_ragged", "index_runs", "convex_rings", "ClipParts", "clip_parts", "convex_overlap_areas", "convex_overlaps",
            "convex_pieces"]
 
 
@@ -47,7 +47,7 @@ def _multipolygon_offsets(gtype: shapely.GeometryType, offsets: tuple[np.ndarray
     raise ValueError(f"polygons expected, not {gtype.name}")
 
 
-def _runs(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def index_runs(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Positions ``starts[i] .. starts[i] + counts[i] - 1`` for every i, concatenated."""
     total = int(counts.sum())
     return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
@@ -87,19 +87,19 @@ def polygon_ragged(geoms: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.
     polys_of_geom[r_idx] = np.diff(r_geom)
     geom_off = np.concatenate([[0], np.cumsum(polys_of_geom)])
     # each polygon's place, then each ring's, then each coordinate's, in the merged arrays
-    r_poly_at = _runs(geom_off[r_idx], np.diff(r_geom))
+    r_poly_at = index_runs(geom_off[r_idx], np.diff(r_geom))
     rings_of_poly = np.ones(int(geom_off[-1]), np.int64)
     rings_of_poly[r_poly_at] = np.diff(r_poly)
     poly_off = np.concatenate([[0], np.cumsum(rings_of_poly)])
     p_ring_at = poly_off[geom_off[p_idx]]
-    r_ring_at = _runs(poly_off[r_poly_at], np.diff(r_poly))
+    r_ring_at = index_runs(poly_off[r_poly_at], np.diff(r_poly))
     coords_of_ring = np.empty(int(poly_off[-1]), np.int64)
     coords_of_ring[p_ring_at] = p_count
     coords_of_ring[r_ring_at] = np.diff(r_ring)
     ring_off = np.concatenate([[0], np.cumsum(coords_of_ring)])
     coords = np.empty((int(ring_off[-1]), 2))
-    coords[_runs(ring_off[p_ring_at], p_count)] = shapely.get_coordinates(geoms[p_idx])
-    coords[_runs(ring_off[r_ring_at], np.diff(r_ring))] = r_coords
+    coords[index_runs(ring_off[p_ring_at], p_count)] = shapely.get_coordinates(geoms[p_idx])
+    coords[index_runs(ring_off[r_ring_at], np.diff(r_ring))] = r_coords
     return coords, (ring_off, poly_off, geom_off)
 
 
@@ -139,8 +139,8 @@ def convex_rings(geoms: np.ndarray, max_vertices: int = 32) -> tuple[np.ndarray,
     width = int(count.max())                               # no wider than the largest hull
     x, y = x[:, :width], y[:, :width]
     rows = np.repeat(idx, count)
-    col = _runs(np.zeros(len(count), np.int64), count)     # 0..count-1 per hull
-    src = _runs(ring_off[:-1], count)
+    col = index_runs(np.zeros(len(count), np.int64), count)     # 0..count-1 per hull
+    src = index_runs(ring_off[:-1], count)
     x[rows, col] = coords[src, 0]
     y[rows, col] = coords[src, 1]
     count_row = np.bincount(rows, minlength=n)
@@ -210,7 +210,7 @@ class ClipParts:
             return convex_overlaps(self.x, self.y, self.first[clip_of_pair], subjects, subject_of_pair)
         n_pairs = len(clip_of_pair)
         part_pair = np.repeat(np.arange(n_pairs), count)
-        part = _runs(self.first[clip_of_pair], count)
+        part = index_runs(self.first[clip_of_pair], count)
         area, meets = convex_overlaps(self.x, self.y, part, subjects, subject_of_pair[part_pair])
         sign = self.sign[part]
         return (np.bincount(part_pair, weights=sign * area, minlength=n_pairs),
@@ -410,13 +410,13 @@ def _clip_rings(cx: np.ndarray, cy: np.ndarray, clip_of_pair: np.ndarray,
     # the rings of each pair's subject, and whether each is a hole (not its polygon's first ring)
     ring_first = poly_off[geom_off]
     rings_of = ring_first[1:] - ring_first[:-1]
-    pair_ring = _runs(ring_first[subject_of_pair], rings_of[subject_of_pair])
+    pair_ring = index_runs(ring_first[subject_of_pair], rings_of[subject_of_pair])
     ring_pair = np.repeat(np.arange(n_pairs), rings_of[subject_of_pair])
     is_first = np.zeros(len(ring_off) - 1, bool)
     is_first[poly_off[:-1][np.diff(poly_off) > 0]] = True
     ring_sign = np.where(is_first[pair_ring], 1.0, -1.0)
     ring_len = np.maximum(ring_off[pair_ring + 1] - ring_off[pair_ring] - 1, 0)   # closing vertex dropped
-    src = _runs(ring_off[pair_ring], ring_len)
+    src = index_runs(ring_off[pair_ring], ring_len)
     clip = clip_of_pair
     ox, oy = cx[clip, 0], cy[clip, 0]
     vertex_pair = np.repeat(ring_pair, ring_len)

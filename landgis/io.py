@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -429,6 +430,74 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     _gdal.write_layers(path, tables, config=GPKG_WRITE_CONFIG)
 
 
+#: a WKB geometry's first 9 bytes: byte order (1: little-endian), type, and its count of parts or rings
+_WKB_HEAD = np.dtype([("order", "u1"), ("type", "<u4"), ("count", "<u4")])
+
+
+def multipolygon_wkb(geoms: np.ndarray) -> pa.BinaryArray | None:
+    """Polygons and multipolygons as 2D little-endian WKB MultiPolygons (what ``shapely.to_wkb`` gives
+    after ``shapely.multipolygons``), byte for byte, built from their coordinates; missing ones null.
+
+    ``None`` when a geometry is neither a polygon nor a multipolygon, has Z or M, or the
+    block would pass Arrow's 2 GB of binary. WKB is headers and coordinates in order: a
+    MultiPolygon's (type 6, its polygon count), then for each polygon its own (type 3,
+    ring count) and for each ring its point count and points. The coordinates come
+    from :func:`landgis.clip.polygon_ragged` in that very order, so the headers are
+    inserted among their bytes in one pass; no geometry is made or visited in Python.
+    On the bench county's 406k parcels and pieces it takes 0.8 s instead of 1.5 s.
+
+    >>> import shapely
+    >>> square, empty = shapely.box(0, 0, 1, 1), shapely.MultiPolygon()
+    >>> wkb = multipolygon_wkb(np.array([square, None, empty])).to_pylist()
+    >>> wkb == [shapely.to_wkb(shapely.MultiPolygon([square])), None, shapely.to_wkb(empty)]
+    True
+    """
+    import pyarrow as pa
+    import shapely
+
+    from landgis.clip import index_runs, polygon_ragged
+
+    geoms = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    live = geoms[present]
+    if (~np.isin(shapely.get_type_id(live), (3, 6))).any() or (shapely.has_z(live) | shapely.has_m(live)).any():
+        return None
+    coords, (ring_off, poly_off, geom_off) = polygon_ragged(live)
+    points, rings, polys = np.diff(ring_off), np.diff(poly_off), np.diff(geom_off)
+    ring_bytes = 4 + 16 * points
+    ring_sum = np.concatenate([[0], np.cumsum(ring_bytes)])
+    poly_bytes = 9 + ring_sum[poly_off[1:]] - ring_sum[poly_off[:-1]]
+    poly_sum = np.concatenate([[0], np.cumsum(poly_bytes)])
+    geom_bytes = np.zeros(len(geoms), np.int64)
+    geom_bytes[present] = 9 + poly_sum[geom_off[1:]] - poly_sum[geom_off[:-1]]
+    ends = np.cumsum(geom_bytes)
+    if len(ends) and ends[-1] >= 2**31:
+        return None
+    heads = []
+    for kind, count in ((6, polys), (3, rings)):
+        head = np.zeros(len(count), _WKB_HEAD)
+        head["order"], head["type"], head["count"] = 1, kind, count
+        heads.append(head.view(np.uint8))
+    heads.append(points.astype("<u4").view(np.uint8))
+    # every header goes in front of its first coordinate; at one place, a geometry's before the
+    # next one's (an empty geometry or polygon has its place where the next begins), and within
+    # one geometry its own, then its polygon's, then the ring's (the order they are listed in:
+    # the sort is stable)
+    at = ring_off * 16
+    geom_of_poly = np.repeat(np.arange(len(live)), polys)
+    place = np.concatenate([at[poly_off[geom_off[:-1]]], at[poly_off[:-1]], at[:-1]])
+    owner = np.concatenate([np.arange(len(live)), geom_of_poly, geom_of_poly[np.repeat(np.arange(len(rings)), rings)]])
+    size = np.repeat(np.array([9, 9, 4]), [len(live), len(rings), len(points)])
+    order = np.lexsort((owner, place))
+    head_at = np.concatenate([[0], np.cumsum(size)[:-1]])
+    data = np.insert(np.ascontiguousarray(coords, dtype="<f8").view(np.uint8).reshape(-1),
+                     np.repeat(place[order], size[order]), np.concatenate(heads)[index_runs(head_at[order], size[order])])
+    offsets = np.concatenate([[0], ends]).astype(np.int32)
+    validity = None if present.all() else pa.array(present).buffers()[1]
+    return pa.Array.from_buffers(pa.binary(), len(geoms), [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
+                                 null_count=int((~present).sum()))
+
+
 #: rows whose geometries are turned into WKB at a time while a GeoPackage is written
 _WKB_BLOCK = 20_000
 
@@ -445,7 +514,6 @@ def _gpkg_batches(frame: gpd.GeoDataFrame) -> tuple:
     become WKB one block of rows at a time, as GDAL takes each batch, so a county's
     256k conflict pieces are never all WKB at once.
     """
-    import numpy as np
     import pyarrow as pa
     import shapely
 
@@ -479,12 +547,14 @@ def _gpkg_batches(frame: gpd.GeoDataFrame) -> tuple:
     def batches():
         for start in range(0, max(len(frame), 1), _WKB_BLOCK):
             block = geoms[start: start + _WKB_BLOCK]
-            if promote is not None:
-                single = shapely.get_type_id(block) == promote[0]
-                if single.any():
-                    block = block.copy()
-                    block[single] = promote[1](np.atleast_2d(block[single]), axis=0)
-            wkb = pa.array(shapely.to_wkb(block), type=pa.binary())
+            wkb = multipolygon_wkb(block) if gtype == 6 else None  # (multi)polygons: from their coordinates
+            if wkb is None:
+                if promote is not None:
+                    single = shapely.get_type_id(block) == promote[0]
+                    if single.any():
+                        block = block.copy()
+                        block[single] = promote[1](np.atleast_2d(block[single]), axis=0)
+                wkb = pa.array(shapely.to_wkb(block), type=pa.binary())
             part = attributes.slice(start, len(block)).combine_chunks()
             arrays = [col.chunk(0) if col.num_chunks else pa.array([], col.type) for col in part.columns]
             yield pa.RecordBatch.from_arrays([*arrays, wkb], schema=schema)
