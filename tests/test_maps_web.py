@@ -418,6 +418,32 @@ def test_polygon_ragged_is_shapelys_ragged_array():
         assert [o.tolist() for o in offsets] == [ring.tolist(), poly.tolist(), list(range(len(only) + 1))]
 
 
+def test_polygon_ragged_tells_one_ring_from_the_coordinates_alone():
+    # polygons and one-part multipolygons, with and without holes, in random order; a hole
+    # touching the shell at the shell's first vertex, a repeated first vertex, and empties
+    # among them: the arrays of shapely.to_ragged_array every time
+    from landgis.clip import polygon_ragged
+
+    shell = shapely.box(0, 0, 4, 4)                                     # its first vertex is (4, 0)
+    touching = shapely.Polygon(shell.exterior.coords, [[(4, 0), (3, 1), (3.5, 2), (4, 0)]])
+    repeated = shapely.Polygon([(4, 0), (4, 0), (4, 4), (0, 4), (0, 0), (4, 0)])
+    assert touching.is_valid and not shapely.get_num_interior_rings(repeated)
+    kinds = [shell, shell.difference(shapely.box(1, 1, 2, 2)), touching, repeated, shapely.Polygon(),
+             shapely.MultiPolygon(), shapely.MultiPolygon([shapely.box(5, 0, 6, 1), shapely.box(7, 0, 8, 1)])]
+    kinds += [shapely.MultiPolygon([k]) for k in kinds[:4]]
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        geoms = shapely.transform(np.array([kinds[i] for i in rng.integers(0, len(kinds), 12)], dtype=object),
+                                  lambda xy: xy + [37_500_000, 2_800_000])
+        promoted = geoms.copy()
+        single = shapely.get_type_id(geoms) == 3
+        promoted[single] = shapely.multipolygons(np.atleast_2d(geoms[single]), axis=0)
+        _, want_coords, want = shapely.to_ragged_array(promoted)
+        coords, offsets = polygon_ragged(geoms)
+        assert np.array_equal(coords, want_coords)
+        assert [o.tolist() for o in offsets] == [o.tolist() for o in want]
+
+
 def test_display_simplification_over_threads_equals_one_thread():
     from landgis.maps.webmap import _simplified
 
