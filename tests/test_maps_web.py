@@ -552,6 +552,9 @@ def test_patches_meeting_a_parcel_are_those_geos_says_intersect():
     np.testing.assert_array_equal(got, reference)
     assert {600, 601, 602} <= set(got.tolist()) and not {603, 604} & set(got.tolist()) and 0 < (got < 600).sum() < 600
     assert shapely.intersects(shapely.box(*parcels[7].bounds), patches[604])   # only the exact test tells
+    # an empty or missing geometry among the others (the last one: no first vertex to take) changes nothing
+    with_holes = np.concatenate([parcels[:5], [None, shapely.Polygon()], parcels[5:], [shapely.MultiPolygon()]])
+    np.testing.assert_array_equal(_meeting_any(patches, with_holes), reference)
 
 
 def test_conflict_piece_that_is_its_parcel_is_sent_once():

@@ -405,7 +405,7 @@ def _num(frame: pd.DataFrame, name: str, digits: int) -> _RawJSON:
 
 
 def _meeting_any(geoms: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Positions (sorted) of the ``geoms`` that intersect at least one of ``others`` (non-empty polygons).
+    """Positions (sorted) of the ``geoms`` that intersect at least one of ``others`` (polygons).
 
     The answer of ``STRtree(others).query(geoms, "intersects")``, for less work: of the
     pairs whose bounds meet, a pair where ``other``'s first vertex lies in (or on)
@@ -417,6 +417,7 @@ def _meeting_any(geoms: np.ndarray, others: np.ndarray) -> np.ndarray:
     >>> _meeting_any(squares, np.array([shapely.box(2, 2, 4, 4), shapely.Point(25, 15).buffer(5.5)])).tolist()
     [0, 2]
     """
+    others = others[~(shapely.is_missing(others) | shapely.is_empty(others))]  # no first vertex, nothing to meet
     tree = shapely.STRtree(others)
     geom_at, other_at = query_in_threads(tree, geoms)
     counts = shapely.get_num_coordinates(others)
