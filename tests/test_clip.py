@@ -8,7 +8,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landgis.clip import clip_parts, convex_overlap_areas, convex_pieces, convex_rings
+from landgis.clip import clip_parts, convex_overlap_areas, convex_overlaps, convex_pieces, convex_rings
 from landgis.overlay import overlay_layer
 
 # zone-prefixed Gauss-Krüger eastings (zone 37): the products must not lose the metres
@@ -104,6 +104,45 @@ def test_planted_overlaps_have_their_exact_areas():
     assert [round(g.area, 9) for g in ov.piece_geoms()] == [146.0, 150.0, 1.0]   # cut when asked for
 
 
+def _circle(cx: float, cy: float, r: float, n: int) -> np.ndarray:
+    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.column_stack([cx + r * np.cos(a), cy + r * np.sin(a)])
+
+
+def test_long_rings_lose_their_zone_runs_and_keep_their_exact_areas():
+    from landgis.clip import _cull_zone_runs
+
+    parcel = shapely.box(X0, Y0, X0 + 10, Y0 + 10)                      # 100 m²
+    # 400 vertices around the parcel, none in its box: the parcel lies wholly inside
+    around = shapely.Polygon(_circle(X0 + 5, Y0 + 5, 100, 400))
+    # the same with a hole of 200 vertices that still holds the parcel: nothing of it is covered
+    ring = shapely.Polygon(_circle(X0 + 5, Y0 + 5, 100, 400), [_circle(X0 + 5, Y0 + 5, 50, 200)])
+    # a ring wholly right of the box, 300 vertices: proven disjoint
+    beside = shapely.Polygon(_circle(X0 + 200, Y0 + 5, 20, 300))
+    # round the box's lower-left corner: left of the box, below-left, below it, then 60 vertices far
+    # away back to the start: the whole box is inside. The shortcut from the first vertex to the
+    # third would cut off the box's corner below x + y = 4 m (8 m²), so the middle vertex must stay
+    arc = [(X0 + 5 + 80 * np.cos(a), Y0 + 5 + 80 * np.sin(a)) for a in np.linspace(-0.2, 2.9, 60)]
+    corner = shapely.Polygon([(X0 - 1, Y0 + 5), (X0 - 5, Y0 - 5), (X0 + 5, Y0 - 1), *arc])
+    assert corner.is_valid
+    subjects = np.array([around, ring, beside, corner], dtype=object)
+    convex, cx, cy = convex_rings(np.array([parcel]))
+    area, meets = convex_overlaps(cx, cy, np.zeros(4, np.int64), subjects, np.arange(4))
+    want = shapely.area(shapely.intersection(parcel, subjects))
+    assert want.tolist() == [100.0, 0.0, 0.0, 100.0]
+    assert np.abs(area - want).max() < 1e-9
+    assert meets.tolist() == [True, True, False, True]
+    # what culling leaves: the 400-vertex ring around the box keeps the two ends of its run in each
+    # of the eight zones; the corner path its three corner vertices and the ends of the arc's five zones
+    for geom, most in ((around, 16), (corner, 13)):
+        xy = shapely.get_coordinates(geom)[:-1] - [X0, Y0]
+        x, y, n = _cull_zone_runs(xy[:, 0], xy[:, 1], np.array([len(xy)]), np.zeros(len(xy), np.int64),
+                                  cx - X0, cy - Y0)
+        assert n[0] <= most
+        if geom is corner:
+            assert [-5.0, -5.0] in np.column_stack([x, y]).tolist()
+
+
 def _over_seeds(test):
     """A property test over 60 seeds of a NumPy generator (derandomized: the same seeds on every run)."""
     return settings(max_examples=60, deadline=None, derandomize=True,
@@ -112,6 +151,22 @@ def _over_seeds(test):
 
 @_over_seeds
 def test_clipped_areas_equal_geos(seed):
+    _clipped_areas_equal_geos(seed)
+
+
+@_over_seeds
+def test_clipped_areas_equal_geos_when_every_ring_is_culled_first(seed):
+    import landgis.clip
+
+    cull_above = landgis.clip._CULL_ABOVE
+    landgis.clip._CULL_ABOVE = 0   # short rings too lose their zone runs before clipping
+    try:
+        _clipped_areas_equal_geos(seed)
+    finally:
+        landgis.clip._CULL_ABOVE = cull_above
+
+
+def _clipped_areas_equal_geos(seed):
     rng = np.random.default_rng(seed)
     clips = np.array([_clip(rng) for _ in range(6)], dtype=object)
     subjects = np.array([_subject(rng) for _ in range(8)], dtype=object)
