@@ -234,3 +234,37 @@ def test_validity_tested_while_reading_is_used_only_for_the_same_geometries():
     tall = np.array([shapely.Polygon([(0, 0, 5), (2, 2, 5), (2, 0, 5), (0, 2, 5)])], dtype=object)
     _, status = clean_polygons(tall, known_valid=(tall, np.array([True])))
     assert status.tolist() == ["repaired"]
+
+
+def test_few_big_polygons_are_read_first_and_problems_keep_the_project_order(tmp_path):
+    from landgis import io
+    from landgis.config import load_project
+    from landgis.load import load_layers
+
+    parcels_frame().to_file(tmp_path / "zd.gpkg")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    farmland_frame().to_file(tmp_path / "redline.gpkg")
+    cells = [shapely.box(X + i, Y, X + i + 1, Y + 1) for i in range(2000)]   # a survey file larger than the farmland's
+    gpd.GeoDataFrame({"DLBM": ["0101"] * len(cells)}, geometry=cells, crs="EPSG:4546").to_file(tmp_path / "dltb.gpkg")
+    assert (tmp_path / "dltb.gpkg").stat().st_size > (tmp_path / "f.gpkg").stat().st_size
+    # the project lists survey, zoning (missing), red line, udb (missing) and farmland, in that order
+    text = ('[project]\nname = "t"\nprofile = "national"\ncrs = "EPSG:4546"\n'
+            '[layers.parcels]\npath = "zd.gpkg"\n[layers.survey]\npath = "dltb.gpkg"\n'
+            '[layers.zoning]\npath = "gh.gpkg"\n[layers.redline]\npath = "redline.gpkg"\n'
+            '[layers.udb]\npath = "kfbj.gpkg"\n[layers.farmland]\npath = "f.gpkg"\n')
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    read = []
+
+    def reader(spec):
+        read.append(spec.role)
+        return io.read_vector(spec)
+
+    with pytest.raises(InputError) as exc:
+        load_layers(load_project(tmp_path / "p.toml"), reader=reader)
+    # the parcels, the layers of few big polygons (their validity is tested while the rest is read),
+    # then the others largest file first
+    assert read == ["parcels", "redline", "udb", "survey", "farmland", "zoning"]
+    # reported as the project lists them, whatever the reading order
+    errors = [p for p in exc.value.problems if p.severity == "error"]
+    assert [p.layer for p in errors] == ["zoning", "udb"]
+    assert "gh.gpkg does not exist" in errors[0].message and "kfbj.gpkg does not exist" in errors[1].message
