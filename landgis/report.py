@@ -298,7 +298,7 @@ class _Workbook:
                 'name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
         }
         try:
-            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=DEFLATE_LEVEL) as zf:
                 for name, text in files.items():
                     zf.writestr(name, text)
                 for i, (_, parts) in enumerate(self.sheets):
@@ -309,6 +309,13 @@ class _Workbook:
                     self.strings.write_to(out)
         finally:
             self.strings.close()
+
+
+#: zlib's level for the workbook's parts. On a county's 153 MB inventory sheet level 2 is no
+#: slower than level 1 (0.67-0.71 s against 0.71-0.87 s, 5 runs each) and 16 % smaller
+#: (16.4 MB against 19.5 MB): level 1's matcher finds fewer of the XML's long repeats.
+#: Level 3 is smaller still (14.0 MB) but slower (0.75-0.85 s).
+DEFLATE_LEVEL = 2
 
 
 def _made_ahead(parts: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
