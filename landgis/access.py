@@ -45,6 +45,7 @@ from landgis.config import Project
 from landgis.overlay import subdivide
 from landgis.threads import in_threads
 from landgis.errors import LayerError, Problem
+from landgis.load import usable_geometry
 
 __all__ = ["DEFAULT_ROAD_MAX_DISTANCE_M", "road_distance", "survey_roads", "access_facts", "site_facts",
            "vector_layers_only", "load_deferred_layers", "read_roads", "nearest_distance"]
@@ -176,7 +177,7 @@ def access_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
         unavailable["road"] = (f"no road in the {source} (add [layers.roads], or name the survey's road "
                                "classes in the profile's settings.road_classes)")
         return None
-    usable = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    usable = usable_geometry(parcels)
     dist = road_distance(np.where(usable, parcels.geometry.values, None), roads)
     limit = float(settings.get("road_max_distance_m", DEFAULT_ROAD_MAX_DISTANCE_M))
     access = pd.array(np.where(usable, dist <= limit, pd.NA), dtype="boolean")
@@ -249,7 +250,7 @@ def load_deferred_layers(loaded, project: Project) -> None:
     from landgis.terrain import raster_constraint_layer
 
     parcels = loaded.parcels
-    usable = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    usable = usable_geometry(parcels)
     geoms = np.where(usable, parcels.geometry.values, None)
     errors: list[Problem] = []
     for role, spec in project.layers.items():

@@ -21,6 +21,7 @@ import shapely
 from landgis.clip import clip_parts
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.errors import Problem
+from landgis.load import usable_geometry
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
@@ -113,7 +114,7 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
     """
     piece_masks = piece_masks or {}
     geoms = parcels.geometry.values.copy()
-    bad = ~np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    bad = ~usable_geometry(parcels)
     geoms[bad] = None
     geoms = np.asarray(geoms, dtype=object)
     convex = clip_parts(geoms)  # once for every layer
@@ -136,7 +137,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
     """All facts per parcel (index aligned to ``parcels``)."""
     problems = problems if problems is not None else []
     n = len(parcels)
-    usable = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    usable = usable_geometry(parcels)
     area = np.where(usable, shapely.area(parcels.geometry.values), 0.0)
     facts = pd.DataFrame({"area_m2": area}, index=parcels.index)
     unavailable: dict[str, str] = {}

@@ -51,6 +51,8 @@ __all__ = [
     "LoadedLayers",
     "load_layers",
     "read_order",
+    "usable_geometry",
+    "USABLE_STATUS",
     "resolve_layer_crs",
     "working_crs_for",
     "to_working_crs",
@@ -101,6 +103,22 @@ def load_layers(project: Project, *, strict: bool = False,
 
 def _validity(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return geoms, shapely.is_valid(geoms)
+
+
+#: the ``geometry_status`` of a parcel or feature whose geometry is used (as read, or repaired)
+USABLE_STATUS = ("ok", "repaired")
+
+
+def usable_geometry(frame: pd.DataFrame) -> np.ndarray:
+    """Mask of the rows whose ``geometry_status`` is one of :data:`USABLE_STATUS`.
+
+    Arrow's membership test on the text column: ``np.isin`` of its values as Python
+    strings took 40 ms for a county's 150k parcels, and the screening asks seven times.
+
+    >>> usable_geometry(pd.DataFrame({"geometry_status": ["ok", "null", "repaired", None]})).tolist()
+    [True, False, True, False]
+    """
+    return frame["geometry_status"].isin(USABLE_STATUS).to_numpy(dtype=bool)
 
 
 #: layers of a few polygons of tens of thousands of vertices each: read right after the parcels,
@@ -677,7 +695,7 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
         problems.append(Problem("warning", role, "is empty: no feature to overlay; check the layer name and filter"))
     geoms, status = clean_polygons(frame.geometry.values, known_valid)
     _report_geometry(problems, role, status, out, "feature_id", parcels=False)
-    keep = np.isin(status, ("ok", "repaired"))
+    keep = np.isin(status, USABLE_STATUS)
     result = gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)
     return result.loc[keep].reset_index(drop=True)
 

@@ -38,7 +38,7 @@ from landgis.inventory import (
     summaries,
 )
 from landgis.legacy import classify_legacy
-from landgis.load import LoadedLayers, load_layers
+from landgis.load import LoadedLayers, load_layers, usable_geometry
 from landgis.profiles import Profile, load_profile
 from landgis.rules import SkippedRule, evaluate_rules
 
@@ -455,7 +455,7 @@ def _rules_and_inventory(loaded: LoadedLayers, project: Project, profile: Profil
     ft = parcel_facts(parcels, loaded.layers, overlays, tables, profile.settings, problems)
     facts = ft.facts
     site_facts(facts, ft.unavailable, parcels, loaded.layers, project, profile.settings, tables, timings, step)
-    geometry_ok = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    geometry_ok = usable_geometry(parcels)
     facts["area_ellipsoid_m2"] = ellipsoidal_area(
         np.where(geometry_ok, parcels.geometry.values, None), loaded.crs)
     legacy = classify_legacy(facts, profile, tol)

@@ -61,6 +61,7 @@ from pyproj import CRS, Transformer
 
 from landgis.config import LayerSpec
 from landgis.errors import LayerError
+from landgis.load import usable_geometry
 
 __all__ = ["RASTER_SUFFIXES", "CELL_RULES", "DEFAULT_SLOPE_MAX_DEG", "is_raster_path", "horn_slope",
            "slope_stats", "zonal_stats", "raster_constraint_layer", "terrain_facts"]
@@ -550,7 +551,7 @@ def terrain_facts(parcels: gpd.GeoDataFrame, spec: LayerSpec | None, settings,
     if spec is None:
         unavailable["slope"] = "the project has no [layers.dem] (elevation raster)"
         return None
-    usable = np.isin(parcels["geometry_status"].to_numpy(), ("ok", "repaired"))
+    usable = usable_geometry(parcels)
     geoms = np.where(usable, parcels.geometry.values, None)
     steep = float(settings.get("slope_max_deg", DEFAULT_SLOPE_MAX_DEG))
     frame = slope_stats(geoms, parcels.crs, spec, steep_deg=steep, rule=getattr(spec, "cell_rule", "area"))

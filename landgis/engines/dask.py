@@ -46,6 +46,7 @@ from pyproj import CRS, Transformer
 from landgis import io
 from landgis.config import LayerSpec, Project, load_project
 from landgis.errors import LandgisError, Problem
+from landgis.load import usable_geometry
 
 __all__ = ["screen_dask", "parcel_tiles", "TILE_PARCELS"]
 
@@ -185,7 +186,7 @@ def _screen_tile(source: str, profile, strict: bool, tile: tuple | None, fids: l
             result = screen_layers(loaded, project, prof)
         if road_margin[0] == math.inf or "survey" not in project.layers or "roads" in project.layers:
             break
-        usable = np.isin(result.inventory["geometry_status"].to_numpy(), ("ok", "repaired"))
+        usable = usable_geometry(result.inventory)
         dist = (result.facts["road_distance_m"].to_numpy(dtype=float) if "road_distance_m" in result.facts
                 else np.full(len(usable), np.nan))[usable]
         if not usable.any() or (np.isfinite(dist).all() and (dist < road_margin[0]).all()):

@@ -93,7 +93,7 @@ def drawable(frame: gpd.GeoDataFrame) -> np.ndarray:
     geoms = frame.geometry.values
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if "geometry_status" in frame:
-        ok &= frame["geometry_status"].astype(str).to_numpy() != "unrepairable"
+        ok &= ~frame["geometry_status"].isin(["unrepairable"]).to_numpy(dtype=bool)
     return np.asarray(ok, dtype=bool)
 
 
