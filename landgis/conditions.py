@@ -186,6 +186,8 @@ def evaluate(cond: Condition, facts: pd.DataFrame, tolerance: float,
 
 def _is_missing(col: pd.Series) -> pd.Series:
     miss = col.isna()
+    if isinstance(col.dtype, pd.StringDtype):  # Arrow-backed text: trimmed by Arrow, no Python string made
+        return miss | (col.str.strip() == "").to_numpy(dtype=bool, na_value=False)
     if col.dtype == object or pd.api.types.is_string_dtype(col):
         miss = miss | (col.astype(object).where(~miss, "").astype(str).str.strip() == "")
     return miss

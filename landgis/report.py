@@ -48,7 +48,7 @@ def write_xlsx(result: ScreeningResult, path: Path) -> None:
     wb = _Workbook()
     table = result.table
     table = table[[c for c in table.columns if not c.startswith("fired_")]]  # copy-on-write: not copied
-    table["verdict"] = table["verdict"].map(lambda v: f"{VERDICT_ZH.get(v, v)}（{v}）")
+    table["verdict"] = map_distinct(table["verdict"], lambda v: f"{VERDICT_ZH.get(v, v)}（{v}）", missing="")
     _sheet(wb, "入市地块清单", table, COLUMN_NAMES_ZH)
     tables = result.summary()
     by_verdict = tables["by_verdict"].copy()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -280,3 +282,16 @@ def test_conflict_piece_is_the_agricultural_part_tiled_partial_or_overlapping(tm
     assert agri.loc[ids[2], "area_m2"] == 240.0 and shapely.equals(agri.loc[ids[2]].geometry, left(2, 12))
     assert agri.loc[ids[3], "area_m2"] == 240.0 and shapely.equals(agri.loc[ids[3]].geometry, left(3, 12))
     assert agri.loc[ids[4], "area_m2"] == 200.0 and shapely.equals(agri.loc[ids[4]].geometry, left(4, 10))
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_blank_text_counts_as_missing_in_every_text_dtype(dtype):
+    from landgis.conditions import evaluate, parse_condition
+
+    # an approval number that is a value, blank, ideographic blank, empty, missing (None, NaN)
+    facts = pd.DataFrame({"approval_found": pd.Series(["桂国土资批〔2003〕17号", "  ", "\u3000", "", None, np.nan,
+                                                       " 17号 "], dtype=dtype)})
+    fires_when_missing = parse_condition({"fact": "approval_found", "in": ["x"], "missing": "fire"}, "t")
+    assert evaluate(fires_when_missing, facts, 0.01).tolist() == [False, True, True, True, True, True, False]
+    present = parse_condition({"fact": "approval_found", "not_empty": True}, "t")
+    assert evaluate(present, facts, 0.01).tolist() == [True, False, False, False, False, False, True]
