@@ -25,7 +25,7 @@ from landgis.load import usable_geometry
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
-           "parcel_facts", "code_tables_for", "known_fact"]
+           "parcel_facts", "code_tables_for", "known_fact", "dominant_rows"]
 
 #: constraint layers measured as "ground covered", role → fact prefix
 MEASURE_LAYERS: Mapping[str, str] = {"farmland": "farmland", "redline": "redline", "udb": "udb",
@@ -181,37 +181,38 @@ def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
 def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarray,
                  problems: list[Problem], parcels: gpd.GeoDataFrame) -> None:
     n = len(facts)
-    # the code table is looked up once per distinct code (a county's 330k pairs have a few dozen);
-    # rank = the code's place in sorted order, for ties broken towards the smaller code
-    rank, classes = pd.factorize(long["class"].astype(object), sort=True, use_na_sentinel=False)
+    # the code table is looked up once per distinct code (a county's 330k pairs have a few dozen),
+    # and every per-row test below is one on the distinct codes, spread to the rows by `rank`
+    # (rank = the code's place in sorted order, for ties broken towards the smaller code)
+    rank, classes = pd.factorize(long["class"], sort=True, use_na_sentinel=False)
     info = table.frame(classes).reindex(classes)
-    column = {col: info[col].fillna("").astype(object).to_numpy()[rank]
-              for col in ("name", "landcat", "role", "use", "matched")}
+    of_class = {col: info[col].fillna("").astype(object).to_numpy()
+                for col in ("name", "landcat", "role", "use", "matched")}
     klass = long["class"].to_numpy()
     parcel = long["parcel"].to_numpy()
     m2 = long["overlap_m2"].to_numpy()
 
-    def by(mask: np.ndarray) -> np.ndarray:
+    def by(class_mask: np.ndarray) -> np.ndarray:
+        """Area per parcel of the rows whose class ``class_mask`` (over the distinct codes) selects."""
+        mask = class_mask[rank]
         return np.bincount(parcel[mask], weights=m2[mask], minlength=n)
 
-    covered = by(np.ones(len(long), bool))
+    covered = np.bincount(parcel, weights=m2, minlength=n)
     prefix = "planned_use" if role == "zoning" else f"{role}_class"
     name_col = f"{prefix}_name"
-    # dominant code: largest area, ties to the smaller code (deterministic)
-    order = np.lexsort((rank, -m2, parcel))
-    first = order[np.r_[True, parcel[order][1:] != parcel[order][:-1]]] if len(order) else order
+    first = dominant_rows(parcel, m2, rank)
     code = np.full(n, "", dtype=object)
     name = np.full(n, "", dtype=object)
     share = np.zeros(n)
     code[parcel[first]] = klass[first]
-    name[parcel[first]] = column["name"][first]
+    name[parcel[first]] = of_class["name"][rank[first]]
     share[parcel[first]] = _share(m2[first], area[parcel[first]])
     facts[prefix] = code
     facts[name_col] = name
     facts[f"{prefix}_share"] = share
     facts[f"{role}_covered_m2"] = covered
 
-    unknown = column["matched"] == ""
+    unknown = (of_class["matched"] == "")[rank]
     if unknown.any():
         bad_codes = sorted(set(klass[unknown]))
         problems.append(Problem("warning", role, f"class codes not in the {table.title} table: "
@@ -225,26 +226,53 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
                                 features=", ".join(parcels["parcel_id"].to_numpy()[over][:8])))
 
     if role == "zoning":
-        tags = np.where(column["use"] == "", "other", column["use"]).astype(object)
-        for tag in sorted(set(tags) | set(table.uses) | {"other"}):
-            facts[f"zoning_{tag}_m2"] = by(tags == tag)
-        tag_frame = pd.DataFrame({"parcel": parcel, "tag": tags, "m2": m2})
-        tag_sum = tag_frame.groupby(["parcel", "tag"], as_index=False)["m2"].sum()
+        tag_of_class = np.where(of_class["use"] == "", "other", of_class["use"]).astype(object)
+        tag_names = sorted(set(tag_of_class) | set(table.uses) | {"other"})
+        for tag in tag_names:
+            facts[f"zoning_{tag}_m2"] = by(tag_of_class == tag)
+        # the dominant tag: largest area, ties to the tag first in sorted order
+        tag_code = np.searchsorted(np.array(tag_names, dtype=object), tag_of_class)[rank]
+        tag_sum = pd.DataFrame({"parcel": parcel, "tag": tag_code, "m2": m2}).groupby(
+            ["parcel", "tag"], as_index=False)["m2"].sum()
         tag_dom = tag_sum.sort_values(["parcel", "m2", "tag"], ascending=[True, False, True],
                                       kind="stable").drop_duplicates("parcel")
         dom_tag = np.full(n, "", dtype=object)
-        dom_tag[tag_dom["parcel"]] = tag_dom["tag"].to_numpy()
+        dom_tag[tag_dom["parcel"]] = np.array(tag_names, dtype=object)[tag_dom["tag"].to_numpy()]
         facts["planned_use_tag"] = pd.Series(dom_tag, index=facts.index).replace("", pd.NA)
         facts["planned_use"] = facts["planned_use"].replace("", pd.NA)
         return
-    landcat = np.where(np.isin(column["landcat"], LANDCATS), column["landcat"], "unknown")
+    landcat_of_class = np.where(np.isin(of_class["landcat"], LANDCATS), of_class["landcat"], "unknown")
     for cat in (*LANDCATS, "unknown"):
-        facts[f"{role}_{cat}_m2"] = by(landcat == cat)
+        facts[f"{role}_{cat}_m2"] = by(landcat_of_class == cat)
         facts[f"{role}_{cat}_share"] = _share(facts[f"{role}_{cat}_m2"].to_numpy(), area)
     facts[f"{role}_nonconstruction_m2"] = facts[f"{role}_agricultural_m2"] + facts[f"{role}_unused_m2"]
-    roles = column["role"]
     for r in ("homestead", "road", "water"):
-        facts[f"{role}_{r}_m2"] = by(roles == r)
+        facts[f"{role}_{r}_m2"] = by(of_class["role"] == r)
+
+
+def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Per parcel, the row of its dominant class: the largest area, ties to the smaller ``rank``.
+
+    Rows come as :func:`~landgis.overlay.class_areas` makes them, one per (parcel, class),
+    sorted by parcel: each parcel's largest area and, among the rows that reach it, the
+    smallest rank are found run by run (``reduceat``), in one pass each; rows in any other
+    order are sorted (``lexsort`` of 300k survey rows took 0.12 s, the passes 0.01 s).
+
+    >>> dominant_rows(np.array([0, 0, 0, 2, 2]), np.array([5.0, 7.0, 7.0, 1.0, 3.0]), np.array([0, 2, 1, 0, 1])).tolist()
+    [2, 4]
+    """
+    if not len(parcel):
+        return np.zeros(0, np.int64)
+    if (parcel[1:] < parcel[:-1]).any():
+        order = np.lexsort((rank, -m2, parcel))
+        return order[np.r_[True, parcel[order][1:] != parcel[order][:-1]]]
+    starts = np.flatnonzero(np.r_[True, parcel[1:] != parcel[:-1]])
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(parcel)]))
+    top = m2 == np.maximum.reduceat(m2, starts)[run]
+    least = np.minimum.reduceat(np.where(top, rank, np.iinfo(np.int64).max), starts)
+    best = np.flatnonzero(top & (rank == least[run]))
+    # a (parcel, class) appears once, so one row per run; were a class repeated, its first row
+    return best[np.r_[True, run[best][1:] != run[best][:-1]]]
 
 
 def _attribute_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> None:

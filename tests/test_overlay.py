@@ -234,3 +234,23 @@ def test_subdivision_recuts_exactly_when_the_rectangle_clipper_returns_invalid_p
     assert shapely.is_valid(pieces).all() and set(owner) == {0}
     assert shapely.get_num_coordinates(pieces).max() <= 64 + 8
     assert abs(shapely.area(pieces).sum() - star.area) < 1e-6
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32 - 1))
+def test_dominant_class_per_parcel_is_the_largest_area_ties_to_the_smaller_code(seed):
+    from landgis.facts import dominant_rows
+
+    rng = np.random.default_rng(seed)
+    # class_areas' rows: one per (parcel, class), sorted by parcel then class; areas from a few
+    # values, so that ties within a parcel are common
+    key = np.unique(rng.integers(0, 30 * 12, 200))     # (parcel, class rank) pairs, sorted, distinct
+    parcel, rank = key // 12, key % 12
+    m2 = rng.choice([1.0, 2.5, 2.5, 7.0], len(parcel))
+    want_order = np.lexsort((rank, -m2, parcel))
+    want = want_order[np.r_[True, parcel[want_order][1:] != parcel[want_order][:-1]]]
+    got = dominant_rows(parcel, m2, rank)
+    assert got.tolist() == want.tolist()
+    # rows in another order are sorted first, with the same answer
+    shuffle = rng.permutation(len(parcel))
+    assert shuffle[dominant_rows(parcel[shuffle], m2[shuffle], rank[shuffle])].tolist() == want.tolist()
