@@ -256,14 +256,15 @@ def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.nd
     Rows come as :func:`~landgis.overlay.class_areas` makes them, one per (parcel, class),
     sorted by parcel: each parcel's largest area and, among the rows that reach it, the
     smallest rank are found run by run (``reduceat``), in one pass each; rows in any other
-    order are sorted (``lexsort`` of 300k survey rows took 0.12 s, the passes 0.01 s).
+    order, or with an area that is not a number, are sorted (``lexsort`` of 300k survey rows
+    took 0.12 s, the passes 0.01 s).
 
     >>> dominant_rows(np.array([0, 0, 0, 2, 2]), np.array([5.0, 7.0, 7.0, 1.0, 3.0]), np.array([0, 2, 1, 0, 1])).tolist()
     [2, 4]
     """
     if not len(parcel):
         return np.zeros(0, np.int64)
-    if (parcel[1:] < parcel[:-1]).any():
+    if (parcel[1:] < parcel[:-1]).any() or np.isnan(m2).any():  # NaN: no row would reach the max
         order = np.lexsort((rank, -m2, parcel))
         return order[np.r_[True, parcel[order][1:] != parcel[order][:-1]]]
     starts = np.flatnonzero(np.r_[True, parcel[1:] != parcel[:-1]])

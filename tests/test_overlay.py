@@ -254,3 +254,8 @@ def test_dominant_class_per_parcel_is_the_largest_area_ties_to_the_smaller_code(
     # rows in another order are sorted first, with the same answer
     shuffle = rng.permutation(len(parcel))
     assert shuffle[dominant_rows(parcel[shuffle], m2[shuffle], rank[shuffle])].tolist() == want.tolist()
+    # an area that is not a number leaves its parcel a dominant row all the same, as lexsort does
+    m2[rng.integers(0, len(m2))] = np.nan
+    want_order = np.lexsort((rank, -m2, parcel))
+    want = want_order[np.r_[True, parcel[want_order][1:] != parcel[want_order][:-1]]]
+    assert dominant_rows(parcel, m2, rank).tolist() == want.tolist()
