@@ -434,22 +434,38 @@ def ground_pieces(overlay: LayerOverlay, parcels: np.ndarray | None = None) -> n
     return out
 
 
-def union_kept_pieces(overlay: LayerOverlay, sel: np.ndarray,
-                      block_parcels: int = 15_000) -> tuple[np.ndarray, np.ndarray]:
+def union_kept_pieces(overlay: LayerOverlay, sel: np.ndarray, block_parcels: int = 2_500,
+                      threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`union_by_parcel` of the kept pieces of the pairs ``sel`` (a mask), made a block of
-    parcels at a time (a county's 300k survey pieces are never all geometries at once)."""
+    parcels at a time (a county's 300k survey pieces are never all geometries at once).
+
+    Two blocks are made at once, one per thread: a block's own steps (decoding stored
+    pieces, clipping, unioning) each wait for their slowest chunk and decode in one
+    thread, so one block of 15 000 at a time left a core idle a third of the time (the
+    bench county's agricultural conflict pieces: 1.3–1.7 s → 1.2–1.3 s, for 30 % more
+    CPU; blocks of 2 500 hold less at once than one of 15 000 did). Blocks are
+    independent, each parcel's pieces are in one, and the results keep the blocks' order.
+
+    >>> ov = overlay_layer(shapely.box(np.arange(3) * 20.0, 0, np.arange(3) * 20.0 + 10, 10),
+    ...                    np.array([shapely.box(5, 5, 65, 20), shapely.box(-5, -5, 25, 8)]), keep_pieces=True)
+    >>> hit, unions = union_kept_pieces(ov, np.ones(len(ov.pairs), bool), block_parcels=1)
+    >>> hit.tolist(), shapely.area(unions).tolist()
+    ([0, 1, 2], [90.0, 75.0, 50.0])
+    """
     parcel = overlay.pairs["parcel"].to_numpy()
     idx = np.flatnonzero(sel)
     idx = idx[np.argsort(parcel[idx], kind="stable")]   # each parcel's pairs in one run
     _, starts = np.unique(parcel[idx], return_index=True)
     bounds = np.r_[starts[::block_parcels], len(idx)]
-    hits, unions = [np.array([], np.int64)], [np.array([], dtype=object)]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        block = idx[lo:hi]
-        hit, union = union_by_parcel(parcel[block], overlay.piece_geoms(block))
-        hits.append(hit)
-        unions.append(union)
-    return np.concatenate(hits), np.concatenate(unions)
+    blocks = [idx[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def block_union(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return union_by_parcel(parcel[block], overlay.piece_geoms(block))
+
+    workers = min(threads or 2, os.cpu_count() or 1, len(blocks))
+    made = run_chunks(block_union, blocks, workers) if workers > 1 else [block_union(b) for b in blocks]
+    return (np.concatenate([np.array([], np.int64), *(hit for hit, _ in made)]),
+            np.concatenate([np.array([], dtype=object), *(union for _, union in made)]))
 
 
 def union_by_parcel(parcel: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landgis.overlay import class_areas, ground_overlap, overlay_layer, subdivide
+from landgis.overlay import class_areas, ground_overlap, overlay_layer, subdivide, union_kept_pieces
 
 QGIS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "qgis-overlay"
 needs_qgis = pytest.mark.skipif(not QGIS.exists(), reason="shared/testdata not beside the checkout")
@@ -259,3 +259,23 @@ def test_dominant_class_per_parcel_is_the_largest_area_ties_to_the_smaller_code(
     want_order = np.lexsort((rank, -m2, parcel))
     want = want_order[np.r_[True, parcel[want_order][1:] != parcel[want_order][:-1]]]
     assert dominant_rows(parcel, m2, rank).tolist() == want.tolist()
+
+
+def test_kept_pieces_unioned_in_parallel_blocks_equal_geos_unions_parcel_by_parcel():
+    # 400 parcels on a grid under a layer of overlapping discs: most parcels are cut by
+    # several discs, some lie wholly in one, some meet none; blocks of 7 parcels run two at a time
+    rng = np.random.default_rng(5)
+    x, y = np.meshgrid(np.arange(20) * 12.0, np.arange(20) * 12.0)
+    parcels = shapely.box(x.ravel(), y.ravel(), x.ravel() + 10, y.ravel() + 10)
+    layer = shapely.buffer(shapely.points(rng.uniform(0, 240, (60, 2))), rng.uniform(4, 30, 60), quad_segs=6)
+    ov = overlay_layer(parcels, layer, keep_pieces=True)
+    sel = ov.pairs["feature"].to_numpy() % 3 != 0            # the pieces of two features in three
+    hit, unions = union_kept_pieces(ov, sel, block_parcels=7)
+    pairs = ov.pairs[sel]
+    assert hit.tolist() == sorted(set(pairs["parcel"].tolist())) and len(hit) == 299
+    expected = [shapely.union_all(shapely.intersection(parcels[p], layer[pairs["feature"][pairs["parcel"] == p]]))
+                for p in hit]
+    assert np.allclose(shapely.area(unions), shapely.area(expected), rtol=0, atol=1e-9)
+    assert (shapely.area(shapely.symmetric_difference(unions, expected)) < 1e-9).all()
+    serial = union_kept_pieces(ov, sel, block_parcels=7, threads=1)
+    assert serial[0].tolist() == hit.tolist() and shapely.equals_identical(serial[1], unions).all()
