@@ -45,7 +45,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from landgis.clip import polygon_ragged
-from landgis.distinct import map_distinct, map_factorized
+from landgis.distinct import first_positions, map_distinct, map_factorized
 from landgis.inventory import M2_PER_MU, VERDICT_ZH
 from landgis.threads import query_in_threads, run_chunks
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
@@ -355,10 +355,7 @@ def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
     """
     ok = drawable(conflicts)
     sub = conflicts.loc[ok]
-    ids = parcels["parcel_id"].astype(object)
-    first = ~ids.duplicated().to_numpy()
-    at = pd.Index(ids.to_numpy()[first]).get_indexer(sub["parcel_id"].astype(object).to_numpy())
-    parcel = np.where(at >= 0, np.flatnonzero(first)[np.maximum(at, 0)], -1)
+    parcel = first_positions(parcels["parcel_id"], sub["parcel_id"])
     same = parcel >= 0
     same[same] = shapely.equals_identical(np.asarray(sub.geometry.values, dtype=object)[same],
                                           np.asarray(parcels.geometry.values, dtype=object)[parcel[same]])
