@@ -43,10 +43,14 @@ SUMMARY_HEADERS_ZH = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def write_xlsx(result: ScreeningResult, path: Path) -> None:
-    """The inventory with Chinese headers, plus summary, rule and problem sheets."""
+def write_xlsx(result: ScreeningResult, path: Path, table: pd.DataFrame | None = None) -> None:
+    """The inventory with Chinese headers, plus summary, rule and problem sheets.
+
+    ``table`` is ``result.table`` when the caller has it already (the csv's, in
+    :meth:`~landgis.screening.ScreeningResult.write`), so it is not made twice.
+    """
     wb = _Workbook()
-    table = result.table
+    table = result.table if table is None else table
     table = table[[c for c in table.columns if not c.startswith("fired_")]]  # copy-on-write: not copied
     table["verdict"] = map_distinct(table["verdict"], lambda v: f"{VERDICT_ZH.get(v, v)}（{v}）", missing="")
     _sheet(wb, "入市地块清单", table, COLUMN_NAMES_ZH)

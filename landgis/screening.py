@@ -213,10 +213,11 @@ class ScreeningResult:
                 step("screening.gpkg, inventory.xlsx")
                 gpkg = pool.submit(self._timed, "write_gpkg", io.write_gpkg,
                                    {"parcels": self.inventory, "conflicts": self.conflicts}, tmp / "screening.gpkg")
-                xlsx = pool.submit(self._timed, "write_xlsx", write_xlsx, self, tmp / "inventory.xlsx")
+                table = self.table  # one copy for the csv and the spreadsheet, which only read it
+                xlsx = pool.submit(self._timed, "write_xlsx", write_xlsx, self, tmp / "inventory.xlsx", table)
                 try:
                     step("inventory.csv")
-                    io.write_csv(self.table, tmp / "inventory.csv")
+                    io.write_csv(table, tmp / "inventory.csv")
                     if map_html:
                         from landgis.maps import web_map
                         step("map.html")

@@ -545,7 +545,7 @@ def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(s
         sample_result.write(tmp_path / "a", map_html=False)
     monkeypatch.undo()
 
-    def broken_xlsx(result, path):
+    def broken_xlsx(result, path, table=None):
         raise RuntimeError("spreadsheet broke")
 
     monkeypatch.setattr("landgis.report.write_xlsx", broken_xlsx)
