@@ -295,3 +295,22 @@ def test_blank_text_counts_as_missing_in_every_text_dtype(dtype):
     assert evaluate(fires_when_missing, facts, 0.01).tolist() == [False, True, True, True, True, True, False]
     present = parse_condition({"fact": "approval_found", "not_empty": True}, "t")
     assert evaluate(present, facts, 0.01).tolist() == [True, False, False, False, False, False, True]
+
+
+def test_survey_state_land_reads_ownership_as_a_dbf_or_a_person_writes_it():
+    import geopandas as gpd
+
+    from landgis.facts import code_tables_for, compute_overlays, parcel_facts
+
+    # four 20 × 20 m parcels, each half on a patch of the given 权属性质 and half on collective land (30)
+    parcels = gpd.GeoDataFrame({"parcel_id": list("abcd"), "geometry_status": "ok"},
+                               geometry=[shapely.box(i * 100, 0, i * 100 + 20, 20) for i in range(4)], crs="EPSG:4546")
+    ownership = [10.0, " 20", "国有土地", "30"] + ["30"] * 4            # a DBF's number, padded text, a name
+    survey = gpd.GeoDataFrame(
+        {"class_code": "0601", "ownership": pd.Series(ownership, dtype=object)},
+        geometry=[shapely.box(i * 100, 0, i * 100 + 10, 20) for i in range(4)]
+        + [shapely.box(i * 100 + 10, 0, i * 100 + 20, 20) for i in range(4)], crs="EPSG:4546")
+    layers = {"survey": survey}
+    ft = parcel_facts(parcels, layers, compute_overlays(parcels, layers), code_tables_for({}, {}), {})
+    assert ft.facts["survey_state_m2"].tolist() == [200.0, 200.0, 200.0, 0.0]
+    assert ft.facts["collective"].tolist() == [False, False, False, True]   # half state land is not collective
