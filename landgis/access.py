@@ -151,7 +151,7 @@ def survey_roads(survey: gpd.GeoDataFrame, table: CodeTable, classes: list[str] 
     if "class_code" not in survey or not len(survey):
         return np.array([], dtype=object)
     codes = normalize_codes(survey["class_code"]).astype(str)
-    # each distinct code once (Series.map of 450k patches took 0.25 s, this 0.03 s)
+    # each distinct code once (Series.map over 450k patches made survey_roads 0.33 s; now 0.08 s)
     if classes:
         wanted = tuple(str(c) for c in classes)
         mask = map_distinct(codes, lambda c: c.startswith(wanted), missing=False)
