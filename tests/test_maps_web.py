@@ -444,21 +444,45 @@ def test_polygon_ragged_tells_one_ring_from_the_coordinates_alone():
         assert [o.tolist() for o in offsets] == [o.tolist() for o in want]
 
 
-def test_display_simplification_over_threads_equals_one_thread():
-    from landgis.maps.webmap import _simplified
+def test_display_simplification_of_rings_draws_what_geos_simplify_gives():
+    from landgis.maps.webmap import _simplified, encode_geometries
 
     rng = np.random.default_rng(3)
-    # red-line-like polygons of 30k-60k vertices, in no particular size order
-    stars = []
-    for n in (60_000, 30_000, 45_000, 50_000, 35_000):
+
+    def star(n, radius, x0=37_500_000, y0=2_800_000):
         angle = np.sort(rng.uniform(0, 2 * np.pi, n))
-        r = 1000 * rng.uniform(0.9, 1.0, n)
-        stars.append(shapely.Polygon(np.column_stack([37_500_000 + r * np.cos(angle), 2_800_000 + r * np.sin(angle)])))
-    geoms = np.array(stars, dtype=object)
+        r = radius * rng.uniform(0.9, 1.0, n)
+        return np.column_stack([x0 + r * np.cos(angle), y0 + r * np.sin(angle)])
+
+    # red-line-like polygons of 30k-60k vertices, in no particular size order (the threaded
+    # path), one with two holes, one a multipolygon with a sliver part that collapses, and
+    # one whose sliver hole collapses
+    sliver = shapely.Polygon([(37_503_000, 2_800_000), (37_503_100, 2_800_000),
+                              (37_503_100, 2_800_000.01), (37_503_000, 2_800_000.01)])
+    geoms = np.array([
+        shapely.Polygon(star(60_000, 1000)),
+        shapely.Polygon(star(30_000, 1000), [star(500, 100, x0=37_500_300), star(400, 100, x0=37_499_700)]),
+        shapely.MultiPolygon([shapely.Polygon(star(45_000, 1000)), sliver]),
+        shapely.Polygon(star(50_000, 1000), [shapely.affinity.translate(sliver, -3000).exterior.coords[::-1]]),
+        shapely.MultiPolygon([shapely.Polygon(star(35_000, 1000)), shapely.Polygon(star(300, 50, x0=37_503_000))]),
+    ], dtype=object)
+    assert shapely.is_valid(geoms).all()
     got = _simplified(geoms, 0.5)
     want = shapely.simplify(geoms, 0.5, preserve_topology=False)
-    assert shapely.equals_exact(got, want, 0.0).all()
     assert (shapely.get_num_coordinates(got) < shapely.get_num_coordinates(geoms)).all()
+    # the same rings vertex for vertex (GEOS gives a single polygon where one part is left)
+    assert encode_geometries(got, crs="EPSG:4527") == encode_geometries(want, crs="EPSG:4527")
+    assert shapely.get_num_interior_rings(got).tolist() == [0, 2, 0, 0, 0]
+    assert shapely.get_num_geometries(got).tolist() == [1, 1, 1, 1, 2]
+    # one thread (a small input) gives the same
+    assert shapely.equals_identical(_simplified(geoms[4:], 0.5), got[4:]).all()
+    # a polygon whose shell collapses comes back empty (the caller keeps the original); lines are
+    # simplified as GEOS does
+    # (even when, invalid, it has a ring that does not collapse: that is no shell)
+    flat = np.array([sliver, shapely.Polygon(sliver.exterior, [shapely.box(0, 0, 10, 10).exterior.coords]),
+                     shapely.LineString([(0, 0), (1, 1e-3), (2, 0)])], dtype=object)
+    out = _simplified(flat, 0.5)
+    assert out[0].is_empty and out[1].is_empty and out[2].equals(shapely.LineString([(0, 0), (2, 0)]))
 
 
 def test_repetitive_columns_travel_as_distinct_texts_and_numbers():

@@ -312,21 +312,59 @@ def _display(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> np.ndar
 
 
 def _simplified(geoms: np.ndarray, tolerance: float) -> np.ndarray:
-    """``shapely.simplify`` (Douglas-Peucker) of ``geoms``, over threads when there is much to do.
+    """Douglas-Peucker of ``geoms``' rings, each ring on its own, over threads when there is much to do.
+
+    ``shapely.simplify`` of a polygon simplifies its rings and then proves the result
+    valid (GEOS's ``isValid``, a ``buffer(0)`` when it is not): two thirds of the time
+    on a county's red line (0.74 s of 1M vertices, against 0.19 s for its rings). A
+    drawing need not be valid, so the rings are simplified as they are and put back
+    together; whenever GEOS's result is valid, the two are the same vertex for vertex.
+    A ring that collapses (fewer than four points left) is dropped: a hole as GEOS
+    drops it, a shell with its holes. A geometry with nothing left comes back empty
+    (the caller keeps its original). Not polygons: ``shapely.simplify``.
 
     A county's red line is a few dozen polygons of 50 000 vertices: the threads take
-    them round-robin by size (GEOS frees the GIL), half the time of one thread.
+    the rings round-robin by size (GEOS frees the GIL).
     """
-    size = shapely.get_num_coordinates(geoms)
-    workers = min(2, os.cpu_count() or 1)
-    if workers < 2 or len(geoms) < 2 or int(size.sum()) < 200_000:
-        return shapely.simplify(geoms, tolerance, preserve_topology=False)
-    order = np.argsort(-size, kind="stable")
-    groups = [order[i::workers] for i in range(workers)]
     out = np.empty(len(geoms), dtype=object)
-    for idx, part in zip(groups, run_chunks(lambda i: shapely.simplify(geoms[i], tolerance, preserve_topology=False),
-                                            groups, workers), strict=True):
-        out[idx] = part
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    if not polygonal.all():
+        out[~polygonal] = shapely.simplify(geoms[~polygonal], tolerance, preserve_topology=False)
+    if not polygonal.any():
+        return out
+    at = np.flatnonzero(polygonal)
+    polys, poly_geom = shapely.get_parts(geoms[at], return_index=True)
+    rings, ring_poly = shapely.get_rings(polys, return_index=True)
+    out[at] = shapely.from_wkt("POLYGON EMPTY")
+    if not len(rings):
+        return out
+    size = shapely.get_num_coordinates(rings)
+    workers = min(2, os.cpu_count() or 1)
+    if workers < 2 or len(rings) < 2 or int(size.sum()) < 200_000:
+        simple = shapely.simplify(rings, tolerance, preserve_topology=False)
+    else:
+        order = np.argsort(-size, kind="stable")
+        groups = [order[i::workers] for i in range(workers)]
+        simple = np.empty(len(rings), dtype=object)
+        for idx, part in zip(groups, run_chunks(lambda i: shapely.simplify(rings[i], tolerance, preserve_topology=False),
+                                                groups, workers), strict=True):
+            simple[idx] = part
+    kept = (shapely.get_type_id(simple) == 2) & ~shapely.is_empty(simple)  # still a LinearRing
+    shell = np.r_[True, ring_poly[1:] != ring_poly[:-1]]
+    alive = np.zeros(len(polys), dtype=bool)                               # the polygons whose shell is kept
+    alive[ring_poly[shell & kept]] = True
+    keep = kept & alive[ring_poly]
+    # the first ring of each polygon is its shell; indices are made consecutive, as shapely wants them
+    rebuilt = shapely.polygons(simple[keep], indices=np.unique(ring_poly[keep], return_inverse=True)[1])
+    owner = poly_geom[alive]                                               # rebuilt[i]'s geometry (of ``at``)
+    result = out[at]
+    multi = shapely.get_type_id(geoms[at]) == 6
+    one = ~multi[owner]
+    result[owner[one]] = rebuilt[one]
+    if not one.all():
+        present, index = np.unique(owner[~one], return_inverse=True)
+        result[present] = shapely.multipolygons(rebuilt[~one], indices=index)
+    out[at] = result
     return out
 
 
