@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from landgis.threads import in_threads
+from landgis.threads import in_threads, is_valid
 
 __all__ = ["polygon_ragged", "index_runs", "convex_rings", "ClipParts", "clip_parts", "convex_overlap_areas", "convex_overlaps",
            "convex_pieces"]
@@ -267,7 +267,7 @@ def clip_parts(geoms: np.ndarray, max_vertices: int = 32, max_parts: int = 16, m
     area = shapely.area(geoms)
     cand = np.flatnonzero(~convex & np.isin(shapely.get_type_id(geoms), (3, 6)) & (area > 0))
     if len(cand):
-        cand = cand[shapely.is_valid(geoms[cand])]
+        cand = cand[is_valid(geoms[cand])]
     if not len(cand):
         return base
     m = len(cand)
@@ -554,7 +554,7 @@ def _pieces(c: _Clipped, n_pairs: int) -> np.ndarray:
     closed[ends, 0], closed[ends, 1] = x[first], y[first]
     offsets = np.concatenate([[0], np.cumsum(count + 1)])
     polys = shapely.from_ragged_array(shapely.GeometryType.POLYGON, closed, (offsets, np.arange(len(ring) + 1)))
-    valid = shapely.is_valid(polys)
+    valid = is_valid(polys)
     pairs = c.ring_pair[ring]
     out[pairs[valid]] = polys[valid]
     return out

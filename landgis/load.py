@@ -35,7 +35,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError, ProjError
 
 from landgis import io
-from landgis.threads import in_threads
+from landgis.threads import in_threads, is_valid
 from landgis.config import STANDARD_FIELDS, LayerSpec, Project
 from landgis.distinct import factorize_values, map_distinct
 from landgis.errors import (
@@ -102,7 +102,7 @@ def load_layers(project: Project, *, strict: bool = False,
 
 
 def _validity(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return geoms, shapely.is_valid(geoms)
+    return geoms, is_valid(geoms)
 
 
 #: the ``geometry_status`` of a parcel or feature whose geometry is used (as read, or repaired)
@@ -446,7 +446,7 @@ def clean_polygons(geoms: np.ndarray,
     ``null``, ``empty``, ``not_polygon`` (a point or line) or ``unrepairable``
     (nothing polygonal survives repair, e.g. a zero-area sliver).
 
-    ``known_valid`` is ``(geometries, shapely.is_valid(geometries))`` computed earlier
+    ``known_valid`` is ``(geometries, is_valid(geometries))`` computed earlier
     (:func:`load_layers` tests each layer while it reads the next); it is used for the
     geometries here that are those very objects (not reprojected, not flattened), the
     others are tested again.
@@ -481,7 +481,7 @@ def clean_polygons(geoms: np.ndarray,
         valid[same] = ref_valid[same]
         todo = check & ~same
     if todo.any():
-        valid[todo] = in_threads(shapely.is_valid, out[todo])
+        valid[todo] = in_threads(is_valid, out[todo])
     invalid = check & ~valid
     if invalid.any():
         out[invalid] = shapely.make_valid(out[invalid], method="structure", keep_collapsed=False)

@@ -51,7 +51,7 @@ import pandas as pd
 import shapely
 
 from landgis.clip import ClipParts, clip_parts, convex_pieces
-from landgis.threads import in_threads, query_in_threads, run_chunks
+from landgis.threads import in_threads, is_valid, query_in_threads, run_chunks
 
 __all__ = [
     "LayerOverlay",
@@ -196,7 +196,7 @@ def _subdivide(geoms: np.ndarray, max_vertices: int, exact: bool = False,
             pieces, owners = _halve(geoms, max_vertices, exact=False, near=near)
         except shapely.errors.GEOSException:
             return _subdivide(geoms, max_vertices, exact=True, near=near)
-        redo = np.unique(owners[~shapely.is_valid(pieces)])
+        redo = np.unique(owners[~is_valid(pieces)])
         if len(redo):
             keep = ~np.isin(owners, redo)
             again, again_owner = _halve(geoms[redo], max_vertices, exact=True, near=near)
@@ -241,7 +241,7 @@ def _halve(geoms: np.ndarray, max_vertices: int, exact: bool,
         area = shapely.area(todo)
         bad = np.abs(shapely.area(half_a) + shapely.area(half_b) - area) > 1e-9 * area + 1e-9
         if exact:
-            bad |= ~(shapely.is_valid(half_a) & shapely.is_valid(half_b))
+            bad |= ~(is_valid(half_a) & is_valid(half_b))
         if bad.any():
             half_a[bad] = shapely.intersection(todo[bad], shapely.box(x0[bad] - pad[bad], y0[bad] - pad[bad],
                                                                       ax1[bad], ay1[bad]))

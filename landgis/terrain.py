@@ -62,6 +62,7 @@ from pyproj import CRS, Transformer
 from landgis.config import LayerSpec
 from landgis.errors import LayerError
 from landgis.load import usable_geometry
+from landgis.threads import is_valid
 
 __all__ = ["RASTER_SUFFIXES", "CELL_RULES", "DEFAULT_SLOPE_MAX_DEG", "is_raster_path", "horn_slope",
            "slope_stats", "zonal_stats", "raster_constraint_layer", "terrain_facts"]
@@ -452,7 +453,7 @@ def _zonal(geoms: np.ndarray, src, band: int, rule: str, halo: int, measure: _Me
     if not usable.any():
         return out
     safe = np.where(usable, geoms, None)
-    invalid = usable & ~shapely.is_valid(safe)
+    invalid = usable & ~is_valid(safe)
     if invalid.any():  # callers pass cleaned parcels; raw ones are repaired here so GEOS can intersect
         safe[invalid] = shapely.make_valid(safe[invalid])
     geoms = safe

@@ -13,9 +13,25 @@ from typing import Any
 import numpy as np
 import shapely
 
-__all__ = ["in_threads", "query_in_threads", "run_chunks", "thread_chunks"]
+__all__ = ["in_threads", "is_valid", "query_in_threads", "run_chunks", "thread_chunks"]
 
 _MIN_PAIRS_PER_THREAD = 4000
+
+
+def is_valid(geoms: Any) -> np.ndarray:
+    """``shapely.is_valid``, without touching Python's warning filters.
+
+    ``shapely.is_valid`` runs GEOS inside ``warnings.catch_warnings()`` +
+    ``simplefilter("ignore")``, which changes the filters of the whole process, not
+    of its thread. Run in a worker thread for as long as a layer's test takes, it
+    silenced every warning the main thread gave meanwhile (the CRS guess of a layer
+    read without a ``.prj``, seen lost in tests), and its exit put back filters the
+    main thread had changed since. GEOS's validity test itself warns about nothing.
+
+    >>> is_valid(np.array([shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), None])).tolist()
+    [True, False, False]
+    """
+    return shapely.lib.is_valid(geoms)
 
 
 def in_threads(func: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int | None = None,

@@ -268,3 +268,36 @@ def test_few_big_polygons_are_read_first_and_problems_keep_the_project_order(tmp
     errors = [p for p in exc.value.problems if p.severity == "error"]
     assert [p.layer for p in errors] == ["zoning", "udb"]
     assert "gh.gpkg does not exist" in errors[0].message and "kfbj.gpkg does not exist" in errors[1].message
+
+
+def test_no_worker_thread_silences_warnings_while_the_main_thread_works(monkeypatch):
+    # Python's warning filters belong to the process: a worker thread that ignores warnings
+    # (shapely.is_valid does, for as long as a layer's validity test runs) silences the main
+    # thread's, such as the CRS guess of a layer without a .prj; that was a flaky test here
+    import threading
+
+    silencing = []
+    real = warnings.simplefilter
+
+    def simplefilter(action, category=Warning, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread() and action == "ignore":
+            silencing.append((threading.current_thread().name, category))
+        return real(action, category, *args, **kwargs)
+
+    monkeypatch.setattr(warnings, "simplefilter", simplefilter)
+    root = Path(__file__).resolve().parents[1]
+    with warnings.catch_warnings():
+        real("ignore", landgis.errors.LandgisWarning)
+        result = landgis.screen(root / "data" / "sample_county.toml", progress=False)
+    assert len(result.inventory) > 400  # every stage ran, the threaded ones among them
+    assert silencing == []
+
+
+def test_validity_test_leaves_the_warning_filters_alone(monkeypatch):
+    from landgis.threads import is_valid
+
+    calls = []
+    monkeypatch.setattr(warnings, "_filters_mutated", lambda: calls.append(1))  # what every filter change calls
+    geoms = np.array([shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), None])
+    assert is_valid(geoms).tolist() == [True, False, False]
+    assert calls == []

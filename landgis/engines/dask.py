@@ -47,6 +47,7 @@ from landgis import io
 from landgis.config import LayerSpec, Project, load_project
 from landgis.errors import LandgisError, Problem
 from landgis.load import usable_geometry
+from landgis.threads import is_valid
 
 __all__ = ["screen_dask", "parcel_tiles", "TILE_PARCELS"]
 
@@ -88,7 +89,7 @@ def _keypoints(geoms: np.ndarray) -> np.ndarray:
     """A point inside each parcel (bounds centre when invalid); NaN for null or empty."""
     out = np.full((len(geoms), 2), np.nan)
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    valid = present & shapely.is_valid(geoms)
+    valid = present & is_valid(geoms)
     if valid.any():
         out[valid] = shapely.get_coordinates(shapely.point_on_surface(geoms[valid]))
     odd = present & ~valid
