@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -177,6 +178,9 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
     for role, (frame, spec) in raw.items():
         crs_by_role[role] = resolve_layer_crs(frame, spec, problems,
                                               hint=crs_by_role.get("parcels"))
+        if crs_by_role[role] is not None and not spec.transform and not coordinates_fit_crs(
+                frame, crs_by_role[role], role, problems):
+            crs_by_role[role] = None  # the error is recorded: the layer is not used
     parcels_frame, parcels_spec = raw["parcels"]
     if len(parcels_frame) == 0:
         problems.append(Problem("error", "parcels", f"{parcels_spec.path} layer {parcels_spec.layer or ''} holds no "
@@ -260,12 +264,8 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         return CRS.from_epsg(4490)
     zone_lo, zone_hi = int(minx // 1_000_000), int(maxx // 1_000_000)
     if zone_lo == zone_hi and 0 < miny < 6_500_000:
-        if 25 <= zone_lo <= 45:
-            epsg, kind = 4513 + zone_lo - 25, "3-degree"
-        elif 13 <= zone_lo <= 23:
-            epsg, kind = 4491 + zone_lo - 13, "6-degree"
-        else:
-            epsg = None
+        epsg = _prefixed_gk(zone_lo)
+        kind = "3-degree" if zone_lo >= 25 else "6-degree"
         if epsg:
             crs = CRS.from_epsg(epsg)
             msg = (f"has no CRS (.prj missing?); eastings carry the zone prefix {zone_lo}, so it is "
@@ -286,6 +286,72 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
     problems.append(Problem("error", role, f"has no CRS and coordinates {minx:.1f},{miny:.1f} … "
                             f"{maxx:.1f},{maxy:.1f} that match no Chinese grid; declare crs = \"EPSG:…\" "
                             f"in [layers.{role}]", field="crs"))
+    return None
+
+
+#: how far from a Gauss-Krüger zone's false easting a county can lie (a 6-degree zone is ~670 km wide)
+_GK_HALF_WIDTH_M = 1_000_000
+
+
+def coordinates_fit_crs(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems: list[Problem]) -> bool:
+    """Whether the layer's coordinates can be in ``crs``; if not, an error naming the fix is recorded.
+
+    The common mislabel in this field is the false easting: a CGCS2000 Gauss-Krüger
+    layer exported with zone-prefixed eastings (37 xxx xxx) but a ``.prj`` of the
+    zone's central-meridian CRS without prefix (500 000 false easting), or the other
+    way round. Such a layer lands 37 000 km away: it would meet no parcel, and the
+    maps could not draw it. Transverse Mercator eastings must lie within 1 000 km of
+    the false easting, degrees within ±180/±90.
+
+    >>> import shapely, geopandas as gpd
+    >>> f = gpd.GeoDataFrame(geometry=[shapely.box(37_414_000, 2_780_000, 37_415_000, 2_781_000)], crs=4546)
+    >>> problems = []
+    >>> coordinates_fit_crs(f, CRS.from_epsg(4546), "farmland", problems)
+    False
+    >>> print(problems[0].message)  # doctest: +ELLIPSIS
+    eastings 37414000…37415000 carry the zone prefix 37, but its CRS ... has none (false easting 500000); ...
+    """
+    geoms = frame.geometry.values
+    live = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not live.any():
+        return True
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms[live])
+    if crs.is_geographic:
+        if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+            return True
+        problems.append(Problem("error", role, f"coordinates {minx:.0f},{miny:.0f} … {maxx:.0f},{maxy:.0f} are not "
+                                f"degrees, but its CRS {crs.to_string()} ({crs.name}) is geographic; declare the "
+                                f"projected CRS they are in as crs = \"EPSG:…\" in [layers.{role}]", field="crs"))
+        return False
+    op = crs.coordinate_operation
+    if op is None or op.method_name != "Transverse Mercator":
+        return True
+    false_easting = next((p.value for p in op.params if p.name == "False easting"), None)
+    if false_easting is None or (false_easting - _GK_HALF_WIDTH_M <= minx and maxx <= false_easting + _GK_HALF_WIDTH_M):
+        return True
+    zone_lo, zone_hi = int(minx // 1_000_000), int(maxx // 1_000_000)
+    label = f"{crs.to_string()} ({crs.name})"
+    if zone_lo == zone_hi and zone_lo >= 13 and false_easting < 1_000_000:
+        prefixed = _prefixed_gk(zone_lo)
+        fix = (f"if it is CGCS2000, declare crs = \"EPSG:{prefixed}\" ({CRS.from_epsg(prefixed).name}) in "
+               f"[layers.{role}], or export the layer again with the right .prj") if prefixed else (
+               f"declare the zone-prefixed CRS as crs = \"EPSG:…\" in [layers.{role}]")
+        message = (f"eastings {minx:.0f}…{maxx:.0f} carry the zone prefix {zone_lo}, but its CRS {label} has "
+                   f"none (false easting {false_easting:.0f}); {fix}")
+    else:
+        message = (f"eastings {minx:.0f}…{maxx:.0f} cannot be in its CRS {label} (false easting "
+                   f"{false_easting:.0f}: eastings lie within {_GK_HALF_WIDTH_M // 1000:.0f} km of it); the "
+                   f".prj is wrong: declare the CRS the coordinates are in as crs = \"EPSG:…\" in [layers.{role}]")
+    problems.append(Problem("error", role, message, field="crs"))
+    return False
+
+
+def _prefixed_gk(zone: int) -> int | None:
+    """The CGCS2000 Gauss-Krüger CRS with zone-prefixed eastings for a zone number (3- or 6-degree)."""
+    if 25 <= zone <= 45:
+        return 4513 + zone - 25
+    if 13 <= zone <= 23:
+        return 4491 + zone - 13
     return None
 
 
@@ -444,7 +510,8 @@ def clean_polygons(geoms: np.ndarray,
 
     Status is ``ok``, ``repaired`` (was invalid, now valid with area),
     ``null``, ``empty``, ``not_polygon`` (a point or line) or ``unrepairable``
-    (nothing polygonal survives repair, e.g. a zero-area sliver).
+    (nothing polygonal survives repair, e.g. a zero-area sliver, or less than
+    :data:`MIN_AREA_M2` is left).
 
     ``known_valid`` is ``(geometries, is_valid(geometries))`` computed earlier
     (:func:`load_layers` tests each layer while it reads the next); it is used for the
@@ -488,10 +555,24 @@ def clean_polygons(geoms: np.ndarray,
     fix = invalid | collection
     if fix.any():
         out[fix] = _polygonal_part(out[fix])
+        # a valid collection can hold polygons that overlap: as one multipolygon they are invalid
+        joined = np.flatnonzero(collection & ~invalid)
+        joined = joined[~is_valid(out[joined])]
+        if len(joined):
+            out[joined] = _polygonal_part(shapely.make_valid(out[joined], method="structure", keep_collapsed=False))
+            invalid[joined] = True
         area = shapely.area(out[fix])
         status[fix] = np.where(area > 0, np.where(invalid[fix], "repaired", "ok"),
                                np.where(collection[fix] & ~invalid[fix], "not_polygon", "unrepairable"))
+    # a polygon with next to no area is a degenerate one (collinear vertices that a
+    # reprojection moved apart by nanometres are "valid" with 1e-8 m²): as when repair leaves none
+    usable = np.flatnonzero(np.isin(status, ("ok", "repaired")))
+    status[usable[shapely.area(out[usable]) < MIN_AREA_M2]] = "unrepairable"
     return out, status
+
+
+#: a (multi)polygon of less area than this (m², the working CRS) has none: "unrepairable"
+MIN_AREA_M2 = 0.01
 
 
 def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
@@ -556,14 +637,38 @@ def _parse_year(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return _per_distinct(values, _parse_year_distinct)
 
 
+#: a year, alone or starting a date: 2005, 2005.0, 2005年, 2005年度, 2005-06, 2005年6月, 2005-06-01,
+#: 2005/6/1, 2005.6.1, 2005年6月1日, 20050601, each optionally with a time (2005-06-01 00:00:00)
+_YEAR = re.compile(r"^(?P<y>\d{4})(?:\.0+|年度?"
+                   r"|(?:[-/.]|年)(?P<m>\d{1,2})月?(?:(?:[-/.]|(?<=月))(?P<d>\d{1,2})日?)?"
+                   r"|(?P<m8>\d{2})(?P<d8>\d{2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+
+
 def _parse_year_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
-                      else str(v)).astype(object).str.strip()
-    match = text.str.extract(r"^(\d{4})(?:\.0+)?(?:[-/年.]\d{1,2}(?:[-/月.]\d{1,2}日?)?)?$")[0]
-    years = pd.to_numeric(match, errors="coerce").astype("Int64")
-    bad = (text != "") & years.isna()
-    years = years.where((years >= 1900) & (years <= 2100))
-    return years, bad | ((text != "") & years.isna())
+    """Years (1900–2100) from years or dates as typed in this field; what is none is ``bad``.
+
+    >>> years, bad = _parse_year_distinct(pd.Series(["2003年", "2003年5月", "2003年度", "20030512", "2003.0",
+    ...                                              "2003-05-12 00:00:00", "2003年5月12日", "2003/13/01", "八五年", None]))
+    >>> years.tolist(), bad.tolist()
+    ([2003, 2003, 2003, 2003, 2003, 2003, 2003, <NA>, <NA>, <NA>], [False, False, False, False, False, False, False, True, True, False])
+    """
+    def year(v: Any) -> tuple[Any, bool]:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return pd.NA, False
+        text = str(v).strip()
+        if not text:
+            return pd.NA, False
+        m = _YEAR.match(text)
+        if m is None:
+            return pd.NA, True
+        month, day = m["m"] or m["m8"], m["d"] or m["d8"]
+        if not 1900 <= int(m["y"]) <= 2100 or (month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31):
+            return pd.NA, True
+        return int(m["y"]), False
+
+    pairs = [year(v) for v in values]
+    return (pd.Series([y for y, _ in pairs], index=values.index, dtype="Int64"),
+            pd.Series([b for _, b in pairs], index=values.index, dtype=bool))
 
 
 def _find_field(columns: list[str], wanted: str) -> str | None:
@@ -654,8 +759,11 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
     if "formed_year" in fields:
         years, bad = _parse_year(frame[fields["formed_year"]].reset_index(drop=True))
         if bad.any():
-            problems.append(Problem("error", role, "formed_year: values are not years (e.g. 2005 or "
-                                    "2005-06-01)", field=fields["formed_year"], features=_ids(out, bad, "parcel_id")))
+            values = sorted(set(frame[fields["formed_year"]].astype(str).reset_index(drop=True)[bad]))[:5]
+            problems.append(Problem("error", role, f"formed_year: values {', '.join(values)} are not years "
+                                    "(1900–2100, alone or starting a date: 2005, 2005年, 2005-06-01, 2005年6月1日, "
+                                    "20050601); correct them or leave them blank", field=fields["formed_year"],
+                                    features=_ids(out, bad, "parcel_id")))
         out["formed_year"] = years
     if "ownership" in out:
         out["collective"] = _collective(out["ownership"])
@@ -778,7 +886,7 @@ def _report_geometry(problems: list[Problem], role: str, status: np.ndarray, fra
         "null": ("warning", "features without geometry"),
         "empty": ("warning", "features with empty geometry"),
         "not_polygon": ("warning", "features that are points or lines, not polygons"),
-        "unrepairable": ("warning", "geometries with no area left after repair"),
+        "unrepairable": ("warning", f"geometries with no area (under {MIN_AREA_M2:g} m²) left after repair"),
     }
     for key, (severity, text) in labels.items():
         mask = status == key

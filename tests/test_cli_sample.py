@@ -79,7 +79,7 @@ def test_validate_sample():
     result = CliRunner().invoke(main, ["validate", str(SAMPLE)])
     assert result.exit_code == 0, result.output
     assert "0 error(s)" in result.output
-    assert "2 geometries with no area left after repair" in result.output
+    assert "2 geometries with no area (under 0.01 m²) left after repair" in result.output
 
 
 def test_rules_command_lists_articles():

@@ -223,8 +223,10 @@ def test_validity_tested_while_reading_is_used_only_for_the_same_geometries():
     bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     square = shapely.box(0, 0, 1, 1)
     geoms = np.array([bowtie, square], dtype=object)
-    # what the reader's thread found for these very objects is taken as it is …
-    _, status = clean_polygons(geoms, known_valid=(geoms, np.array([True, True])))
+    # what the reader's thread found for these very objects is taken as it is (a lopsided
+    # bow-tie: the even one's signed area is 0, which makes it unrepairable whatever it is called) …
+    lopsided = np.array([shapely.Polygon([(0, 0), (4, 4), (4, 0), (0, 2)]), square], dtype=object)
+    _, status = clean_polygons(lopsided, known_valid=(lopsided, np.array([True, True])))
     assert status.tolist() == ["ok", "ok"]
     # … a geometry that is not the same object (reprojected, flattened) is tested again
     other = np.array([shapely.Polygon(bowtie.exterior.coords), square], dtype=object)
@@ -301,3 +303,88 @@ def test_validity_test_leaves_the_warning_filters_alone(monkeypatch):
     geoms = np.array([shapely.box(0, 0, 1, 1), shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]), None])
     assert is_valid(geoms).tolist() == [True, False, False]
     assert calls == []
+
+
+@pytest.mark.parametrize("role", ["parcels", "farmland"])
+def test_zone_prefixed_eastings_under_a_crs_without_prefix_are_refused_with_the_fix(tmp_path, role):
+    # a layer exported with zone-prefixed eastings (37 xxx xxx) but the .prj of CM 111E (no
+    # prefix): it lay 37 000 km off, met nothing, and the map could not draw it (a crash)
+    def prefixed(frame):
+        return frame.to_crs(4525).set_crs(4546, allow_override=True)
+
+    (prefixed(parcels_frame()) if role == "parcels" else parcels_frame()).to_file(tmp_path / "zd.gpkg")
+    (prefixed(farmland_frame()) if role == "farmland" else farmland_frame()).to_file(tmp_path / "f.gpkg")
+    with pytest.raises(InputError) as exc:
+        landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"'))
+    msg = str(exc.value)
+    assert f"layer `{role}`, field `crs`: eastings 374" in msg and "carry the zone prefix 37" in msg
+    assert f'declare crs = "EPSG:4525" (CGCS2000 / 3-degree Gauss-Kruger zone 37) in [layers.{role}]' in msg
+    assert "1 input problem(s)" in msg  # the other layer is not blamed
+    # declaring the CRS the coordinates are in fixes it: the same areas as the plain layer
+    if role == "farmland":
+        assert farmland_m2(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"\ncrs = "EPSG:4525"')) == \
+            pytest.approx([200.0, 0.0, 400.0], abs=1e-6)
+
+
+def test_plain_eastings_under_a_zone_prefixed_crs_are_refused(tmp_path):
+    parcels_frame().to_file(tmp_path / "zd.gpkg")
+    farmland_frame().set_crs(4525, allow_override=True).to_file(tmp_path / "f.gpkg")
+    with pytest.raises(InputError, match=r"layer `farmland`, field `crs`: eastings 419995…420225 cannot be in its "
+                                         r"CRS EPSG:4525 .*false easting 37500000"):
+        landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"'))
+
+
+def test_a_collection_of_overlapping_polygons_is_repaired_to_their_union(tmp_path):
+    # a valid GeometryCollection of two overlapping squares made an invalid multipolygon
+    # (TopologyException in the overlay); now it is repaired to the union of its polygons
+    frame = parcels_frame()
+    frame.loc[1, "geometry"] = shapely.GeometryCollection([shapely.box(X + 100, Y, X + 130, Y + 30),
+                                                           shapely.box(X + 110, Y + 10, X + 140, Y + 40)])
+    farm = farmland_frame()
+    farm.loc[len(farm)] = ["3", shapely.GeometryCollection([shapely.box(X + 100, Y, X + 120, Y + 20),
+                                                            shapely.box(X + 110, Y, X + 130, Y + 20)])]
+    frame.to_file(tmp_path / "zd.gpkg")
+    farm.to_file(tmp_path / "f.gpkg")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"'))
+    repaired = sorted(str(w.message) for w in caught if w.category is landgis.errors.GeometryRepairWarning)
+    assert [m.split(":")[0] for m in repaired] == ["layer `farmland`", "layer `parcels`"]
+    assert all("1 invalid geometries repaired" in m for m in repaired)
+    assert res.table["geometry_status"].tolist() == ["ok", "repaired", "ok"]
+    assert res.table["area_m2"].tolist() == pytest.approx([400.0, 1400.0, 400.0], abs=1e-9)  # 900 + 900 - 400
+    # the farmland collection (union 30 × 20 at the parcel's south-west) overlaps it by 600 m²
+    assert res.table["farmland_m2"].tolist() == pytest.approx([200.0, 600.0, 400.0], abs=1e-9)
+
+
+def test_a_degenerate_parcel_is_unrepairable_in_every_crs(tmp_path):
+    # collinear vertices: GEOS calls the ring invalid and repair leaves no area; the same ring
+    # reprojected is "valid" with ~1e-8 m², and passed as ok, not GEOMETRY
+    frame = parcels_frame()
+    frame.loc[1, "geometry"] = shapely.Polygon([(X + 100, Y), (X + 110, Y + 10), (X + 120, Y + 20), (X + 105, Y + 5)])
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    statuses = []
+    for crs in (4546, 4525, 4490):
+        frame.to_crs(crs).to_file(tmp_path / f"zd{crs}.gpkg")
+        with pytest.warns(landgis.errors.GeometryRepairWarning):
+            res = landgis.screen(project(tmp_path, f"zd{crs}.gpkg", 'path = "f.gpkg"'))
+        statuses.append(res.table["geometry_status"].tolist())
+        assert res.table.loc[1, "verdict"] == "ineligible" and res.table.loc[1, "reasons"] == "GEOMETRY"
+    assert statuses == [["ok", "unrepairable", "ok"]] * 3
+
+
+def test_years_are_read_as_typed_in_this_field(tmp_path):
+    frame = parcels_frame()
+    frame["JCNF"] = ["2003年", "2008年5月12日", "20100512"]
+    frame.to_file(tmp_path / "zd.gpkg")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    fields = '[layers.parcels.fields]\nformed_year = "JCNF"'
+    res = landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"', fields))
+    assert res.inventory["formed_year"].tolist() == [2003, 2008, 2010]
+    frame["JCNF"] = ["2003年", "八五年", "2003/13/01"]
+    frame.to_file(tmp_path / "zd.gpkg")
+    with pytest.raises(InputError) as exc:
+        landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"', fields))
+    msg = str(exc.value)
+    assert "field `JCNF`" in msg and "formed_year: values 2003/13/01, 八五年 are not years" in msg
+    assert "450399100001JC00002" in msg and "450399100001JC00001" not in msg
