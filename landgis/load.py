@@ -774,6 +774,7 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
                                     field=fields["ownership"], features=_ids(out, unknown, "parcel_id")))
     geoms, status = clean_polygons(frame.geometry.values, known_valid)
     _report_geometry(problems, role, status, out, "parcel_id", parcels=True)
+    _report_area_changed(problems, role, frame.geometry.values, geoms, status, out)
     out["geometry_status"] = status
     return gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)
 
@@ -898,6 +899,36 @@ def _report_geometry(problems: list[Problem], role: str, status: np.ndarray, fra
         problems.append(Problem(severity, role, message, features=_ids(frame, mask, id_col)))
         if key in ("repaired", "unrepairable"):
             warnings.warn(f"layer `{role}`: {message}", GeometryRepairWarning, stacklevel=4)
+
+
+#: a repair that changes a parcel's area by more than this share is worth a look
+_REPAIR_AREA_CHANGE = 0.01
+
+
+def _report_area_changed(problems: list[Problem], role: str, before: np.ndarray, after: np.ndarray,
+                         status: np.ndarray, frame: pd.DataFrame) -> None:
+    """A warning naming the repaired parcels whose area the repair changed by more than 1 %.
+
+    Before repair the area is the rings' shoelace sum (what a GIS shows for the
+    feature); a corrupt vertex (NaN) or a bow-tie whose lobes were unwound shows here,
+    so that a parcel that lost half its area to repair is not screened unremarked.
+    """
+    repaired = np.flatnonzero(status == "repaired")
+    if not len(repaired):
+        return
+    was = shapely.area(shapely.force_2d(np.asarray(before, dtype=object)[repaired]))
+    now = shapely.area(np.asarray(after, dtype=object)[repaired])
+    changed = ~(np.abs(now - was) <= _REPAIR_AREA_CHANGE * np.abs(was))  # NaN (a corrupt vertex) counts
+    if not changed.any():
+        return
+    mask = np.zeros(len(status), dtype=bool)
+    mask[repaired[changed]] = True
+    first = [(f"{w:.2f}" if np.isfinite(w) else "?") + f" → {n:.2f} m²"
+             for w, n in zip(was[changed][:3], now[changed][:3], strict=True)]
+    problems.append(Problem("warning", role, f"repair changed the area of {int(changed.sum())} parcel(s) by more "
+                            f"than {_REPAIR_AREA_CHANGE:.0%} (area of the rings as drawn → repaired: {'; '.join(first)}{'; …' if changed.sum() > 3 else ''}): "
+                            "check their boundaries (a corrupt vertex, crossing edges) and correct them at the source",
+                            features=_ids(frame, mask, "parcel_id")))
 
 
 def _check_overlap_with_parcels(layers: dict[str, gpd.GeoDataFrame], problems: list[Problem]) -> None:

@@ -388,3 +388,22 @@ def test_years_are_read_as_typed_in_this_field(tmp_path):
     msg = str(exc.value)
     assert "field `JCNF`" in msg and "formed_year: values 2003/13/01, 八五年 are not years" in msg
     assert "450399100001JC00002" in msg and "450399100001JC00001" not in msg
+
+
+def test_a_repair_that_changes_a_parcels_area_is_a_warning(tmp_path):
+    frame = parcels_frame()
+    # parcel 2: a bow-tie (its rings' signed area 0, 200 m² repaired); parcel 3: a square with a
+    # spike into it (invalid, a self-intersection), whose repair keeps its 400 m²
+    frame.loc[1, "geometry"] = shapely.Polygon([(X + 100, Y), (X + 120, Y + 20), (X + 120, Y), (X + 100, Y + 20)])
+    frame.loc[2, "geometry"] = shapely.Polygon([(X + 200, Y), (X + 220, Y), (X + 220, Y + 20), (X + 200, Y + 20),
+                                                (X + 200, Y + 10), (X + 210, Y + 10), (X + 200, Y + 10)])
+    frame.to_file(tmp_path / "zd.gpkg")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    with pytest.warns(landgis.errors.GeometryRepairWarning):
+        res = landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"'))
+    assert res.table["geometry_status"].tolist() == ["ok", "repaired", "repaired"]
+    changed = [p for p in res.problems if "repair changed the area" in p.message]
+    assert len(changed) == 1 and changed[0].severity == "warning"
+    assert changed[0].features == "450399100001JC00002"
+    assert "repair changed the area of 1 parcel(s) by more than 1% (area of the rings as drawn → repaired: " \
+           "0.00 → 200.00 m²)" in changed[0].message
