@@ -178,7 +178,7 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
     for role, (frame, spec) in raw.items():
         crs_by_role[role] = resolve_layer_crs(frame, spec, problems,
                                               hint=crs_by_role.get("parcels"))
-        if crs_by_role[role] is not None and not spec.transform and not coordinates_fit_crs(
+        if crs_by_role[role] is not None and not _converted_as_declared(spec) and not coordinates_fit_crs(
                 frame, crs_by_role[role], role, problems):
             crs_by_role[role] = None  # the error is recorded: the layer is not used
     parcels_frame, parcels_spec = raw["parcels"]
@@ -196,7 +196,7 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
     layers: dict[str, gpd.GeoDataFrame] = {}
     for role, (frame, spec) in raw.items():
         src_crs = crs_by_role[role]
-        if src_crs is None and spec.transform is None:
+        if src_crs is None and not _converted_as_declared(spec):
             continue  # an error was recorded
         try:
             projected = to_working_crs(frame, spec, src_crs, crs, problems)
@@ -226,6 +226,12 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
 # ------------------------------------------------------------------ CRS
 
 
+def _converted_as_declared(spec: LayerSpec) -> bool:
+    """Whether the layer comes into the working CRS by the conversion its spec declares
+    (a PROJ pipeline, or planar four parameters), which needs no source CRS."""
+    return bool(spec.transform) or spec.four_param is not None
+
+
 def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem],
                       hint: CRS | None = None) -> CRS | None:
     """The CRS a layer's coordinates are in, or ``None`` (an error is recorded).
@@ -248,7 +254,7 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         return declared
     if frame.crs is not None:
         return CRS.from_user_input(frame.crs)
-    if spec.transform:
+    if _converted_as_declared(spec):
         return None
     geoms = frame.geometry.values
     bounds = shapely.total_bounds(geoms[~shapely.is_empty(geoms)]) if len(geoms) else np.full(4, np.nan)

@@ -407,3 +407,14 @@ def test_a_repair_that_changes_a_parcels_area_is_a_warning(tmp_path):
     assert changed[0].features == "450399100001JC00002"
     assert "repair changed the area of 1 parcel(s) by more than 1% (area of the rings as drawn → repaired: " \
            "0.00 → 200.00 m²)" in changed[0].message
+
+
+def test_four_parameters_need_no_crs_for_a_layer_without_prj(tmp_path):
+    # the issued planar four parameters take the layer's own plane straight to the working CRS:
+    # no source CRS is read, so a .prj-less 二调 export with them was refused for nothing
+    parcels_frame().to_file(tmp_path / "zd.gpkg")
+    write_shp(farmland_frame(dx=-100.0, dy=50.0), tmp_path / "f.shp", encoding="UTF-8", prj=False)
+    path = project(tmp_path, "zd.gpkg", 'path = "f.shp"\nfour_param = { dx = 100.0, dy = -50.0 }')
+    res = landgis.screen(path)
+    assert res.table["farmland_m2"].tolist() == pytest.approx([200.0, 0.0, 400.0], abs=1e-9)
+    assert any("four-parameter" in p.message for p in res.problems if p.layer == "farmland")
