@@ -10,6 +10,7 @@ extracted, so an entry named ``../../x`` cannot write anywhere.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import functools
 import logging
@@ -89,11 +90,31 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
     except pyogrio.errors.DataLayerError as exc:
         raise LayerError(f"layer `{role}`: cannot read layer {layer_name!r} of {path}: {exc}. "
                          f"{_layers_hint(source)}") from None
+    except UnicodeDecodeError as exc:
+        raise LayerError(_encoding_error(spec, encoding, exc)) from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError) as exc:
+        if "not encoded in UTF-8" in str(exc):  # the Arrow reader's words for any non-UTF-8 text
+            raise LayerError(_encoding_error(spec, encoding, None)) from None
         raise LayerError(f"layer `{role}`: cannot read {path}: {exc}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerError(f"layer `{role}`: {path} layer {layer_name!r} has no geometry column")
     return frame, notes
+
+
+def _encoding_error(spec: LayerSpec, encoding: str | None, exc: UnicodeDecodeError | None) -> str:
+    """What to tell a user whose layer's text is not in the encoding it was read with."""
+    role, path = spec.role, spec.path
+    assert path is not None
+    read_as = encoding or "UTF-8"
+    cpg = f"{path.stem}.cpg" if path.suffix.lower() == ".shp" else "a .cpg next to the .shp"
+    msg = f"layer `{role}`: cannot read {path}: its field names or text are not {read_as}"
+    if exc is not None:
+        msg += f" ({exc.reason} at byte {exc.start})"
+        if exc.reason == "unexpected end of data":
+            msg += ("; a field name may be cut inside a character (a DBF field name holds 10 bytes): "
+                    "shorten it in the source")
+    return msg + (f". Set encoding = \"GBK\" in [layers.{role}] (or the encoding it is in: GB18030, UTF-8, "
+                  f"BIG5…), or add {cpg} holding that encoding's name")
 
 
 def _use_arrow(kwargs: dict) -> bool:
@@ -249,45 +270,75 @@ _CPG_ALIASES = {
 
 
 def _detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str | None:
-    """The encoding of a DBF's text, from its bytes; warn when guessing."""
+    """The encoding of a DBF's text, from its field names and records; warn when guessing.
+
+    Field names (in the header) count as much as the records: a layer whose
+    field names are Chinese but whose values are all ASCII codes is still GBK.
+    """
     declared = getattr(data, "declared", None)
     if len(data) < 32:
         return None
     header_len = int.from_bytes(data[8:10], "little")
     body = bytes(data[header_len:])
+    names = _dbf_field_names(data, header_len)
     ldid = data[29]
-    if all(b < 0x80 for b in body):
+    in_names = any(b >= 0x80 for name in names for b in name)
+    in_body = any(b >= 0x80 for b in body)
+    if not (in_names or in_body):
         return None  # pure ASCII: every reading is right
-    utf8_ok = _decodes(body, "utf-8")
+    what = {(True, False): "field names", (False, True): "text",
+            (True, True): "field names and text"}[in_names, in_body]
+    verb = "they are" if in_names else "it is"
+
+    def decodes(codec: str) -> bool:
+        # a name is cut at 10 bytes, possibly inside a character: only a name's end may be incomplete
+        return _decodes(body, codec) and all(_decodes(name, codec, partial=True) for name in names)
+
+    name = spec.path.name if spec.path else ""
+    utf8_ok = decodes("utf-8")
     if declared:
         key = declared.strip().upper()
         codec = _CPG_ALIASES.get(key) or (f"cp{key}" if key.isdigit() else key.lower())
         single_byte = codec in ("latin-1", "cp1252")
-        if _decodes(body, codec) and not (single_byte and (utf8_ok or _decodes(body, "gb18030"))):
+        if decodes(codec) and not (single_byte and (utf8_ok or decodes("gb18030"))):
             return "UTF-8" if codec == "utf-8" else codec.upper()
         actual = "UTF-8" if utf8_ok else "GB18030"
-        msg = (f"layer `{spec.role}`: {spec.path.name if spec.path else ''} has a .cpg that says "
-               f"{declared!r}, but its text is not {declared}; decoded as {actual}. "
+        msg = (f"{name} has a .cpg that says {declared!r}, but its {what} {'are' if in_names else 'is'} "
+               f"not {declared}; decoded as {actual}. "
                f"Fix the .cpg or set encoding = \"{actual}\" in [layers.{spec.role}]")
-        warnings.warn(msg, EncodingGuessWarning, stacklevel=3)
+        warnings.warn(f"layer `{spec.role}`: {msg}", EncodingGuessWarning, stacklevel=3)
         notes.append(msg)
         return actual
     if utf8_ok:
         return "UTF-8"
-    if _decodes(body, "gb18030"):
-        why = "its language driver id says so" if ldid in _LDID_CHINESE else "it is not UTF-8"
-        msg = (f"layer `{spec.role}`: {spec.path.name if spec.path else ''} has no .cpg; text decoded as "
+    if decodes("gb18030"):
+        why = "its language driver id says so" if ldid in _LDID_CHINESE else f"{verb} not UTF-8"
+        msg = (f"{name} has no .cpg; {what} decoded as "
                f"GB18030 (GBK) because {why}. Set encoding = \"GBK\" in [layers.{spec.role}] to say so")
-        warnings.warn(msg, EncodingGuessWarning, stacklevel=3)
+        warnings.warn(f"layer `{spec.role}`: {msg}", EncodingGuessWarning, stacklevel=3)
         notes.append(msg)
         return "GB18030"
     raise LayerError(f"layer `{spec.role}`: cannot tell the text encoding of {spec.path}; "
                      f"set encoding = \"…\" in [layers.{spec.role}] (GBK, UTF-8, BIG5…)")
 
 
-def _decodes(body: bytes, codec: str) -> bool:
+def _dbf_field_names(data: bytes, header_len: int) -> list[bytes]:
+    """The raw field names of a dBase III header (32-byte descriptors up to 0x0D)."""
+    names = []
+    for at in range(32, min(header_len, len(data)) - 31, 32):
+        if data[at] == 0x0D:
+            break
+        names.append(bytes(data[at:at + 11]).split(b"\0", 1)[0])
+    return names
+
+
+def _decodes(body: bytes, codec: str, partial: bool = False) -> bool:
+    """Whether ``body`` is valid ``codec``; with ``partial``, it may end inside a character."""
     try:
-        body.decode(codec)
+        if partial:
+            codecs.getincrementaldecoder(codec)().decode(body, final=False)
+        else:
+            body.decode(codec)
     except (UnicodeDecodeError, LookupError):
         return False
     return True

@@ -1,0 +1,117 @@
+"""Shapefile text encoding read from the DBF header's field names as well as its records."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+
+import landgis
+from landgis.config import LayerSpec
+from landgis.errors import EncodingGuessWarning, LayerError
+from landgis.io import read_vector
+
+pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
+
+X, Y = 420_000.0, 2_790_000.0
+CODES = ["1001", "1001", "0701"]
+
+
+def zoning_frame(name: str = "用地代码") -> gpd.GeoDataFrame:
+    """Three 20 m squares with ASCII codes under a Chinese field name."""
+    geoms = [shapely.box(X + i * 100, Y, X + i * 100 + 20, Y + 20) for i in range(3)]
+    return gpd.GeoDataFrame({name: CODES, "BSM": ["1", "2", "3"]}, geometry=geoms, crs="EPSG:4546")
+
+
+def write_shp(frame: gpd.GeoDataFrame, path: Path, encoding: str) -> None:
+    """Write a shapefile in ``encoding`` and drop the .cpg GDAL writes next to it."""
+    pyogrio.write_dataframe(frame, path, encoding=encoding)
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    raw = path.with_suffix(".dbf").read_bytes()
+    assert all(b < 0x80 for b in raw[int.from_bytes(raw[8:10], "little"):]), "records must be ASCII"
+
+
+def zip_shp(src: Path, out: Path, folder: str = "2023年成果/规划") -> Path:
+    with zipfile.ZipFile(out, "w") as zf:
+        for f in sorted(src.parent.glob(src.stem + ".*")):
+            zf.write(f, f"{folder}/{f.name}")
+    return out
+
+
+@pytest.mark.parametrize("zipped", [False, True], ids=["shp", "zip"])
+def test_gbk_field_names_with_ascii_records_are_detected(tmp_path, zipped):
+    shp = tmp_path / "ghyt.shp"
+    write_shp(zoning_frame(), shp, "GBK")
+    path = zip_shp(shp, tmp_path / "ghyt.zip") if zipped else shp
+    spec = LayerSpec(role="zoning", path=path, fields={"class_code": "用地代码"})
+    with pytest.warns(EncodingGuessWarning, match=r"layer `zoning`: .*decoded as GB18030"):
+        frame, notes = read_vector(spec)
+    assert list(frame.columns) == ["用地代码", "BSM", "geometry"]
+    assert frame["用地代码"].tolist() == CODES
+    enc = [n for n in notes if "GB18030" in n]
+    assert len(enc) == 1 and "field names" in enc[0] and 'encoding = "GBK"' in enc[0]
+    # the caller prefixes notes with the layer: the note itself must not
+    assert not any(n.startswith("layer `") for n in notes)
+
+
+def test_utf8_field_names_without_cpg_stay_utf8(tmp_path, recwarn):
+    shp = tmp_path / "ghyt.shp"
+    write_shp(zoning_frame("用地码"), shp, "UTF-8")  # 9 bytes: fits the 10-byte DBF name
+    frame, _ = read_vector(LayerSpec(role="zoning", path=shp))
+    assert list(frame.columns) == ["用地码", "BSM", "geometry"]
+    assert not [w for w in recwarn if issubclass(w.category, EncodingGuessWarning)]
+
+
+def test_gbk_record_note_has_one_prefix(tmp_path):
+    shp = tmp_path / "zd.shp"
+    frame = zoning_frame("YDYHFLDM").assign(QLR=["大塘村", "新寨村", "石门村"])
+    pyogrio.write_dataframe(frame, shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink()
+    with pytest.warns(EncodingGuessWarning, match="decoded as GB18030"):
+        got, notes = read_vector(LayerSpec(role="parcels", path=shp))
+    assert got["QLR"].tolist() == ["大塘村", "新寨村", "石门村"]
+    assert [n for n in notes if "has no .cpg" in n][0].startswith("zd.shp has no .cpg")
+
+
+def test_wrong_encoding_is_a_layer_error_saying_what_to_do(tmp_path):
+    shp = tmp_path / "ghyt.shp"
+    write_shp(zoning_frame(), shp, "GBK")
+    with pytest.raises(LayerError, match=r"layer `zoning`.*encoding = \"GBK\" in \[layers.zoning\].*\.cpg"):
+        read_vector(LayerSpec(role="zoning", path=shp, encoding="UTF-8"))
+
+
+def test_chinese_zoning_field_is_usable_through_the_field_mapping(tmp_path):
+    parcels = zoning_frame("ZDDM").assign(ZDDM=[f"450399100001JC0000{i}" for i in range(1, 4)])
+    parcels.to_file(tmp_path / "zd.gpkg", layer="zd")
+    write_shp(zoning_frame(), tmp_path / "ghyt.shp", "GBK")
+    text = ('[project]\nname = "t"\nprofile = "national"\ncrs = "EPSG:4546"\n'
+            '[layers.parcels]\npath = "zd.gpkg"\n'
+            '[layers.zoning]\npath = "ghyt.shp"\n[layers.zoning.fields]\nclass_code = "用地代码"\n')
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    with pytest.warns(EncodingGuessWarning, match="decoded as GB18030"):
+        res = landgis.screen(tmp_path / "p.toml", progress=False)
+    assert res.facts["zoning_covered_m2"].tolist() == [400.0, 400.0, 400.0]
+    assert res.table["planned_use"].tolist() == CODES
+
+
+def test_arrow_encoding_error_becomes_a_layer_error(tmp_path, monkeypatch):
+    shp = tmp_path / "ghyt.shp"
+    write_shp(zoning_frame(), shp, "GBK")
+    pytest.importorskip("pyarrow")
+    monkeypatch.setattr("landgis.io._detect_dbf_encoding", lambda *a: None)  # a layer detection misses
+    with pytest.raises(LayerError, match=r"^layer `zoning`: .*not UTF-8\. Set encoding = \"GBK\" "
+                                         r"in \[layers.zoning\].*add ghyt\.cpg") as info:
+        read_vector(LayerSpec(role="zoning", path=shp))
+    assert "use_arrow" not in str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore:Could not decode error message:RuntimeWarning")  # GDAL, while writing
+def test_utf8_field_name_cut_inside_a_character(tmp_path):
+    shp = tmp_path / "ghyt.shp"
+    write_shp(zoning_frame(), shp, "UTF-8")  # 用地代码 is 12 bytes in UTF-8: GDAL keeps 10
+    with pytest.raises(LayerError, match="field name may be cut inside a character"):
+        read_vector(LayerSpec(role="zoning", path=shp))
