@@ -79,14 +79,18 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             frame = pyogrio.read_dataframe(source, on_invalid="fix", use_arrow=_use_arrow(kwargs), **kwargs)
+        unclosed = 0
         for w in caught:
             text = str(w.message)
             if "Non closed ring" in text:
-                notes.append("unclosed polygon rings were closed while reading")
+                unclosed += 1  # GDAL says it once per ring, and does not say which feature
             elif "Measured (M)" in text:
                 notes.append("M (measure) values were dropped")
             elif issubclass(w.category, (RuntimeWarning, UserWarning)):
                 notes.append(f"reader: {text.splitlines()[0]}")
+        notes = list(dict.fromkeys(notes))
+        if unclosed:
+            notes.append(f"{unclosed} unclosed polygon ring(s) were closed while reading")
     except pyogrio.errors.DataLayerError as exc:
         raise LayerError(f"layer `{role}`: cannot read layer {layer_name!r} of {path}: {exc}. "
                          f"{_layers_hint(source)}") from None
