@@ -71,15 +71,51 @@ class CodeInfo:
 class CodeTable:
     """A code table with tolerant lookup.
 
-    Lookup order: exact code; the code with a trailing adjustment letter
-    removed (三调 ``0201K`` 可调整果园 → ``0201``); zero-padded numeric forms
-    (``11`` → ``011``); then ever shorter prefixes (a local ``100199`` → ``1001``).
+    A lookup repairs a code but never invents a class: a code it cannot place
+    stays unknown (``matched == ""``), which screening reports as "class codes not
+    in the table".
+
+    1. **Exact** code (after normalising: ``" 0702 "``, ``702.0`` → ``"0702"``/``"702"``).
+    2. **Lost leading zeros.** A DBF numeric field stores ``0508`` as ``508.0`` and
+       the loader hands it on as the text ``"508"``, so the lookup cannot tell a
+       number from text: every all-digit code may have lost zeros. It is padded
+       to the table's code lengths (三调 2/4 digits, 二调 2/3, 用地用海 2/4/6) and the
+       **longest padded code in the table** is taken — before the code itself when
+       that is only a first-level group (2 digits), since parcels are coded with
+       classes: 二调 ``11`` → ``011`` 水田, not ``11`` 水域及水利设施用地; ``12`` → ``012``.
+       A group with no padded class stays itself (二调 ``20``, 三调 ``11``).
+    3. The code with a trailing **adjustment letter** removed (三调 ``0201X`` →
+       ``0201``; ``0201K`` 可调整果园 is itself in the table).
+    4. **Ancestors**: ever shorter prefixes that are in the table (a local
+       ``100199`` → ``1001``, ``100301`` → ``1003``). A first-level group is an
+       ancestor only if the table has codes under it: 三调 ``00`` 湿地 gathers
+       classes coded elsewhere (0303, 1105 …), so ``0000`` is unknown, not 湿地.
+       A padded code finds only classes, as itself or as their sub-code
+       (用地用海 ``70199`` → ``070199`` → ``0701``), never a first-level group,
+       whose two digits would be partly padding: ``1301`` is not ``001301`` →
+       ``00`` 湿地, 三调 ``110`` is not ``0110`` → ``01`` 耕地. An all-digit code
+       whose length is no code length of the table (5 digits in 用地用海, 3 in
+       三调) is read padded first, then as written (``10199`` → ``0101``, not ``10``).
+
+    A numeric 三调 DLBM ``203.0`` is 0203 橡胶园 (agricultural): the 城镇村属性码
+    201–205 live in their own field (CZCSXM, ``czcsxm.csv``), never in DLBM.
+
+    >>> code_table("survey_2009").lookup("11").matched
+    '011'
+    >>> code_table("survey").lookup(508.0).matched
+    '0508'
+    >>> code_table("survey").lookup("1301").matched, code_table("survey").lookup("203").matched
+    ('', '0203')
     """
 
-    def __init__(self, name: str, rows: Iterable[CodeInfo]):
+    def __init__(self, name: str, rows: Iterable[CodeInfo], lengths: Iterable[int] | None = None):
         self.name = name
         self.title = _TITLES.get(name, name)
         self._rows: dict[str, CodeInfo] = {r.code: r for r in rows}
+        digit_lengths = {len(c) for c in self._rows if c.isdigit()}
+        self._lengths = tuple(sorted(set(lengths) if lengths is not None else digit_lengths, reverse=True))
+        # first-level groups (2 characters) that codes are nested under by prefix
+        self._parents = frozenset(c[:2] for c in self._rows if len(c) > 2)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -108,16 +144,43 @@ class CodeTable:
             base = replace(base, code=code, matched=code)
             changes = {k: getattr(ov, k) for k in ("name", "use", "landcat", "role") if getattr(ov, k, "")}
             rows[code] = replace(base, **changes)
-        return CodeTable(self.name, rows.values())
+        return CodeTable(self.name, rows.values(), self._lengths)
 
     @cache  # noqa: B019 - tables are few and immutable
     def lookup(self, code: str) -> CodeInfo:
         code = _norm(code)
-        for candidate in _candidates(code):
-            row = self._rows.get(candidate)
-            if row is not None:
-                return replace(row, code=code, matched=row.code)
-        return CodeInfo(code=code)
+        found = self._resolve(code)
+        if found is None:
+            return CodeInfo(code=code)
+        return replace(self._rows[found], code=code, matched=found)
+
+    def _resolve(self, code: str) -> str | None:
+        """The table code ``code`` stands for (see the class docstring), or None."""
+        rows = self._rows
+        if not code:
+            return None
+        digits = code.isdigit()
+        if code in rows and not (digits and len(code) == 2):
+            return code
+        # (candidate, leading zeros added), longest first
+        padded = [(code.zfill(w), w - len(code)) for w in self._lengths if digits and w > len(code)]
+        for cand, _ in padded:
+            if cand in rows:
+                return cand
+        if code in rows:
+            return code
+        stripped = code[:-1] if len(code) > 2 and code[-1].isalpha() and code[:-1].isalnum() else ""
+        if stripped in rows:
+            return stripped
+        bases = [(code, 0)] + ([(stripped, 0)] if stripped else [])
+        bases = padded + bases if digits and len(code) not in self._lengths else bases + padded
+        for base, zeros in bases:
+            # a padded code only finds classes: a group's two digits would be partly padding
+            for n in range(len(base) - 1, max(zeros, 2 if zeros else 1), -1):
+                prefix = base[:n]
+                if prefix in rows and (n > 2 or prefix in self._parents):
+                    return prefix
+        return None
 
     def frame(self, codes: Iterable[str]) -> pd.DataFrame:
         """Lookups for many codes as a DataFrame indexed by the normalised code."""
@@ -172,7 +235,7 @@ def _inherit_uses(table: CodeTable) -> CodeTable:
                     info = replace(info, use=parent.use)
                     break
         rows[code] = info
-    return CodeTable(table.name, rows.values())
+    return CodeTable(table.name, rows.values(), table._lengths)
 
 
 _FLOAT_INT = re.compile(r"^(\d+)\.0+$")
@@ -186,18 +249,3 @@ def _norm(code: object) -> str:
     s = str(code).strip().upper()
     m = _FLOAT_INT.match(s)
     return m.group(1) if m else s
-
-
-def _candidates(code: str) -> list[str]:
-    out = [code]
-    if len(code) > 2 and code[-1].isalpha() and code[:-1].isalnum():
-        out.append(code[:-1])
-    if code.isdigit():
-        for width in (2, 3, 4, 6):
-            if len(code) < width:
-                out.append(code.zfill(width))
-    for base in list(out):
-        for n in range(len(base) - 1, 1, -1):
-            out.append(base[:n])
-    seen: set[str] = set()
-    return [c for c in out if not (c in seen or seen.add(c))]
