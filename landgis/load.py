@@ -874,7 +874,7 @@ def _plain_text(value: object) -> str:
 
 def _collective(ownership: pd.Series) -> pd.Series:
     def one(v: str):
-        s = str(v).strip()
+        s = re.sub(r"^(\d+)\.0+$", r"\1", str(v).strip())  # "20.0": a code that went through a spreadsheet
         if not s:
             return pd.NA
         if "集体" in s or re.fullmatch(r"3[0-4]|40", s):

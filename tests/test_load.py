@@ -418,3 +418,10 @@ def test_four_parameters_need_no_crs_for_a_layer_without_prj(tmp_path):
     res = landgis.screen(path)
     assert res.table["farmland_m2"].tolist() == pytest.approx([200.0, 0.0, 400.0], abs=1e-9)
     assert any("four-parameter" in p.message for p in res.problems if p.layer == "farmland")
+
+
+def test_ownership_codes_that_went_through_a_spreadsheet_are_read():
+    from landgis.load import _collective
+
+    got = _collective(pd.Series(["20.0", "30.0", "10", " 30 ", "集体", "国有", "", "99", 20.0]))
+    assert got.tolist() == [False, True, False, True, True, False, pd.NA, pd.NA, False]
