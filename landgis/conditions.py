@@ -13,7 +13,9 @@ A condition is a TOML inline table, checked once into frozen dataclasses:
   categories' conditions (for categories defined in terms of others).
 
 Evaluation is vectorised: a condition over the fact table gives one boolean
-per parcel.
+per parcel. :func:`evaluate_bounds` also tells where a condition *might* hold
+when some facts are unknown — absent from the table (no 二调 layer) or unknown
+for some parcels — with three-valued (Kleene) logic.
 
 >>> import pandas as pd
 >>> facts = pd.DataFrame({"farmland_m2": [0.0, 0.5, 300.0]})
@@ -34,7 +36,7 @@ import pandas as pd
 from landgis.errors import ProfileError
 
 __all__ = ["Condition", "Compare", "AnyOf", "AllOf", "Not", "LegacyRef", "parse_condition",
-           "evaluate", "facts_used", "OPERATORS"]
+           "evaluate", "evaluate_bounds", "facts_used", "categories_used", "OPERATORS"]
 
 OPERATORS = ("above", "at_least", "below", "at_most", "equals", "in", "not_in", "is", "not_empty")
 
@@ -136,6 +138,17 @@ def facts_used(cond: Condition) -> set[str]:
     return set()
 
 
+def categories_used(cond: Condition) -> set[str]:
+    """The legacy category ids a condition refers to (``legacy = […]``)."""
+    if isinstance(cond, LegacyRef):
+        return set(cond.categories)
+    if isinstance(cond, (AnyOf, AllOf)):
+        return set().union(*(categories_used(c) for c in cond.items))
+    if isinstance(cond, Not):
+        return categories_used(cond.item)
+    return set()
+
+
 def evaluate(cond: Condition, facts: pd.DataFrame, tolerance: float,
              legacy_masks: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """Whether ``cond`` holds, per row of ``facts`` (a boolean array)."""
@@ -182,6 +195,53 @@ def evaluate(cond: Condition, facts: pd.DataFrame, tolerance: float,
         raise ValueError(cond.op)
     miss = missing.to_numpy()
     return np.where(miss, cond.missing == "fire", res)
+
+
+def evaluate_bounds(cond: Condition, facts: pd.DataFrame, tolerance: float,
+                    unknown: Mapping[str, np.ndarray] | None = None,
+                    legacy_bounds: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``cond`` surely holds and where it may hold, given what is unknown.
+
+    A fact absent from ``facts`` is unknown for every parcel; ``unknown`` maps a
+    fact to the parcels where its value could not be told (a derived fact whose
+    inputs are missing). An unknown comparison may or may not hold; ``any``,
+    ``all`` and ``not`` combine the two bounds (Kleene logic); ``legacy_bounds``
+    gives each category's bounds. Where nothing is unknown both bounds equal
+    :func:`evaluate`. A blank *attribute* is not unknown here: the condition's
+    ``missing`` policy decides it, as in :func:`evaluate`.
+
+    >>> facts = pd.DataFrame({"approved": [False, False, True], "formed_year": [2005, 2012, 2005]})
+    >>> cond = parse_condition({"all": [{"fact": "approved", "is": False},
+    ...                                 {"fact": "formed_year", "below": 2009},
+    ...                                 {"fact": "survey_2009_construction_m2", "above": "tolerance"}]}, "L1")
+    >>> surely, maybe = evaluate_bounds(cond, facts, 1.0)      # no 二调 layer
+    >>> surely.tolist(), maybe.tolist()
+    ([False, False, False], [True, False, False])
+    """
+    n = len(facts)
+    if isinstance(cond, (AnyOf, AllOf)):
+        parts = [evaluate_bounds(c, facts, tolerance, unknown, legacy_bounds) for c in cond.items]
+        combine = np.logical_or if isinstance(cond, AnyOf) else np.logical_and
+        return (combine.reduce([lo for lo, _ in parts]), combine.reduce([hi for _, hi in parts]))
+    if isinstance(cond, Not):
+        lo, hi = evaluate_bounds(cond.item, facts, tolerance, unknown, legacy_bounds)
+        return ~hi, ~lo
+    if isinstance(cond, LegacyRef):
+        bounds = legacy_bounds or {}
+        lo, hi = np.zeros(n, bool), np.zeros(n, bool)
+        for cat in cond.categories:
+            if cat in bounds:
+                lo, hi = lo | bounds[cat][0], hi | bounds[cat][1]
+        return lo, hi
+    if cond.fact not in facts:
+        return np.zeros(n, bool), np.ones(n, bool)
+    value = evaluate(cond, facts, tolerance)
+    unsure = (unknown or {}).get(cond.fact)
+    if unsure is None:
+        return value, value
+    unsure = np.asarray(unsure, dtype=bool)
+    return value & ~unsure, value | unsure
 
 
 def _is_missing(col: pd.Series) -> pd.Series:

@@ -62,9 +62,11 @@ PARCEL_ATTRIBUTES: tuple[str, ...] = (
     "penalized",
     "street_front",
     "retain_buildings",
+    "county_approved",
 )
 
-#: Canonical field → national standard source field names tried in order.
+#: Canonical field → national standard source field names tried in order (where the standard
+#: has none, the default name landgis recognises).
 STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         "parcels": {
@@ -74,6 +76,8 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "village": ("ZLDWMC",),
             "ownership": ("QSXZ", "QLXZ"),
             "approval_no": ("PZWH",),
+            # 经县级人民政府批准 (taian §三(三)9(2)); no national standard field: landgis's default name
+            "county_approved": ("XZFPZ",),
         },
         "survey": {"class_code": ("DLBM",), "ownership": ("QSXZ",)},
         "survey_2009": {"class_code": ("DLBM",)},

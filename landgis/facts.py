@@ -22,7 +22,7 @@ from landgis.clip import clip_parts
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.errors import Problem
-from landgis.load import usable_geometry
+from landgis.load import _collective, usable_geometry
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
@@ -45,15 +45,22 @@ FACT_DOCS: Mapping[str, str] = {
     "survey_class": "dominant current survey class (DLBM)",
     "survey_nonconstruction_m2": "current agricultural + unused land (m²)",
     "survey_covered_m2": "area covered by the current survey (m²)",
+    "survey_uncovered_m2": "parcel area no current survey patch covers (m²): its land class is unknown",
+    "survey_uncovered_share": "share of the parcel no current survey patch covers",
+    "survey_state_m2": "current survey land of state ownership, QSXZ 10/20 or 国有 (m²)",
     "survey_2009_class": "dominant 二调 class",
     "planned_use": "dominant planned-use code (用地用海分类)",
     "planned_use_tag": "dominant planned-use tag (industrial, commercial, …)",
     "registered": "collective ownership registered (bool)",
     "restricted": "sealed or restricted (bool)",
-    "collective": "collectively owned (bool; parcel QSXZ, else the survey's)",
+    "collective": ("collectively owned (bool; the parcel's QSXZ where valid, else false when the survey's "
+                   "state land under it is above tolerance, unknown when no survey covers it)"),
+    "collective_basis": "where `collective` came from: the parcel's QSXZ, or the survey's state land (m², %)",
     "approved": "has a 批准文号 or lies ≥ approval_min_share on approved land (bool)",
     "formed_year": "year the construction land was formed",
     "house_cert": "holds a house ownership certificate (bool)",
+    "county_approved": ("approved by the county-level people's government (县级人民政府批准; bool), "
+                        "not a legal land-use approval (taian §三(三)9(2))"),
     "land_use_cert": "holds a collective construction land use certificate (bool)",
     "penalized": "illegal land use penalised (bool; blank = no illegal use)",
     "street_front": "street-facing commercial site (bool)",
@@ -70,8 +77,8 @@ FACT_DOCS: Mapping[str, str] = {
     "road_source": "where the roads came from (roads layer or survey classes)",
 }
 
-_ATTRIBUTE_FACTS = ("registered", "restricted", "formed_year", "house_cert", "land_use_cert", "penalized",
-                    "street_front", "retain_buildings")
+_ATTRIBUTE_FACTS = ("registered", "restricted", "formed_year", "house_cert", "county_approved", "land_use_cert",
+                    "penalized", "street_front", "retain_buildings")
 
 
 @dataclass
@@ -134,8 +141,14 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
 
 def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                  overlays: Mapping[str, LayerOverlay], tables: Mapping[str, CodeTable],
-                 settings: Mapping, problems: list[Problem] | None = None) -> FactTable:
-    """All facts per parcel (index aligned to ``parcels``)."""
+                 settings: Mapping, problems: list[Problem] | None = None, *,
+                 tolerance: float = 1.0) -> FactTable:
+    """All facts per parcel (index aligned to ``parcels``).
+
+    ``tolerance`` is the project's ``[tolerance] min_overlap_m2`` (the rules'
+    tolerance): state land and survey gaps at or below it are slivers, never
+    decisive for ``collective`` nor reported as gaps.
+    """
     problems = problems if problems is not None else []
     n = len(parcels)
     usable = usable_geometry(parcels)
@@ -160,7 +173,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
         codes = normalize_codes(layer["class_code"]).to_numpy() if "class_code" in layer else np.full(len(layer), "")
         long = class_areas(overlays[role], codes)
         ft.class_long[role] = long
-        _class_facts(facts, role, long, tables[role], area, problems, parcels)
+        _class_facts(facts, role, long, tables[role], area, problems, parcels, tolerance)
         if role == "survey" and "ownership" in layer:
             # 权属性质 10/20 (state), or text naming 国有; a DBF's numeric 10.0 reads as "10".
             # Each distinct value once (string operations on 450k patches took 0.2 s)
@@ -170,7 +183,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
             st = st[st["class"].astype(bool)]
             facts["survey_state_m2"] = np.bincount(st["parcel"], weights=st["overlap_m2"], minlength=n)
 
-    _attribute_facts(facts, parcels, unavailable)
+    _attribute_facts(facts, parcels, unavailable, tolerance)
     _approval_facts(facts, parcels, layers, overlays, settings, unavailable)
     _price_facts(facts, layers, overlays, unavailable)
     return ft
@@ -182,7 +195,7 @@ def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
 
 
 def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarray,
-                 problems: list[Problem], parcels: gpd.GeoDataFrame) -> None:
+                 problems: list[Problem], parcels: gpd.GeoDataFrame, tolerance: float = 1.0) -> None:
     n = len(facts)
     # the code table is looked up once per distinct code (a county's 330k pairs have a few dozen),
     # and every per-row test below is one on the distinct codes, spread to the rows by `rank`
@@ -207,13 +220,22 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
     code = np.full(n, "", dtype=object)
     name = np.full(n, "", dtype=object)
     share = np.zeros(n)
-    code[parcel[first]] = klass[first]
+    # a code that lost its leading zeros in a numeric field (508 for 0508) is given as the table's;
+    # one a lookup shortened (a local 100301 read as 1003) stays as the layer has it
+    matched = of_class["matched"]
+    canonical = np.asarray(classes, dtype=object).copy()
+    padded = np.array([isinstance(c, str) and m not in ("", c) and m.lstrip("0") == c.lstrip("0")
+                       for m, c in zip(matched, canonical, strict=True)], dtype=bool)
+    canonical[padded] = matched[padded]
+    code[parcel[first]] = canonical[rank[first]]
     name[parcel[first]] = of_class["name"][rank[first]]
     share[parcel[first]] = _share(m2[first], area[parcel[first]])
     facts[prefix] = code
     facts[name_col] = name
     facts[f"{prefix}_share"] = share
     facts[f"{role}_covered_m2"] = covered
+    if role == "survey":
+        _survey_gaps(facts, area, covered, parcels, problems, tolerance)
 
     unknown = (of_class["matched"] == "")[rank]
     if unknown.any():
@@ -253,6 +275,30 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
         facts[f"{role}_{r}_m2"] = by(of_class["role"] == r)
 
 
+def _survey_gaps(facts: pd.DataFrame, area: np.ndarray, covered: np.ndarray, parcels: gpd.GeoDataFrame,
+                 problems: list[Problem], tolerance: float) -> None:
+    """``survey_uncovered_m2``/``_share``, and a warning naming the parcels with a gap above tolerance.
+
+    The gap is the parcel's area less the survey's pieces under it; where patches
+    overlap each other (warned about separately) the sum can hide a gap.
+    """
+    uncovered = np.maximum(area - covered, 0.0)
+    facts["survey_uncovered_m2"] = uncovered
+    facts["survey_uncovered_share"] = _share(uncovered, area)
+    gap = uncovered > tolerance
+    if not gap.any():
+        return
+    ids = parcels["parcel_id"].to_numpy()[gap]
+    more = f" and {len(ids) - 8} more" if len(ids) > 8 else ""
+    problems.append(Problem(
+        "warning", "survey",
+        f"{len(ids)} parcel(s) are not fully covered by the current survey (三调 / 年度变更): "
+        f"{uncovered[gap].sum():.2f} m² of them lie under no 图斑, so their land class cannot be confirmed "
+        "as construction land (rule SURVEY-GAP); check the survey layer's extent (a township, map sheet or "
+        "filter left out?) or supply the missing 图斑",
+        features=", ".join(map(str, ids[:8])) + more))
+
+
 def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.ndarray:
     """Per parcel, the row of its dominant class: the largest area, ties to the smaller ``rank``.
 
@@ -279,21 +325,80 @@ def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.nd
     return best[np.r_[True, run[best][1:] != run[best][:-1]]]
 
 
-def _attribute_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> None:
+def _attribute_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str],
+                     tolerance: float = 1.0) -> None:
     for name in _ATTRIBUTE_FACTS:
         if name in parcels:
             facts[name] = parcels[name].to_numpy()
         else:
             unavailable[name] = (f"the parcels layer has no `{name}` attribute (map it under "
                                  "[layers.parcels.fields])")
-    if "collective" in parcels and not parcels["collective"].isna().all():
-        facts["collective"] = parcels["collective"].to_numpy()
-    elif "survey_state_m2" in facts:
-        state_share = _share(facts["survey_state_m2"].to_numpy(), facts["area_m2"].to_numpy())
-        facts["collective"] = pd.array(np.where(facts["area_m2"] > 0, state_share < 0.5, pd.NA),
-                                       dtype="boolean")
-    else:
+    _ownership_facts(facts, parcels, unavailable, tolerance)
+
+
+def parcel_ownership(ownership: pd.Series) -> pd.Series:
+    """The parcels' 权属性质 as collective (True), state (False) or unknown (NA).
+
+    Codes are normalised as class codes are (:func:`~landgis.codes.normalize_codes`:
+    an Excel round trip's ``"20.0"``, a DBF's ``30.0``), then read as the loader reads
+    them: 30–34, 40 or text naming 集体 are collective; 10–29 or 国有 are state.
+
+    >>> parcel_ownership(pd.Series(["20.0", 30.0, " 10 ", "集体土地所有权", "", None, "99"])).tolist()
+    [False, True, False, True, <NA>, <NA>, <NA>]
+    """
+    return _collective(normalize_codes(ownership).reset_index(drop=True)).set_axis(ownership.index)
+
+
+def _ownership_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str],
+                     tolerance: float) -> None:
+    """``collective`` and ``collective_basis``: the parcel's own QSXZ where valid, else the survey's, per parcel."""
+    n = len(facts)
+    if "ownership" in parcels:
+        codes = normalize_codes(parcels["ownership"])
+        own = pd.array(parcel_ownership(parcels["ownership"]).to_numpy(), dtype="boolean")
+    else:  # a frame made without the loader may carry the parsed flag alone
+        codes = pd.Series("", index=parcels.index, dtype=object)
+        own = pd.array(parcels["collective"].to_numpy() if "collective" in parcels else [pd.NA] * n, dtype="boolean")
+    by_parcel = ~own.isna()
+    has_survey = "survey_state_m2" in facts
+    if not by_parcel.any() and not has_survey:
         unavailable["collective"] = "neither the parcels (QSXZ) nor the survey layer give the ownership"
+        return
+    collective = own.copy()
+    # the texts are made once per distinct (code, reading); a county has a handful
+    read = pd.Series(np.where(by_parcel, np.where(own.fillna(False).to_numpy(bool), "集体", "国有"), ""),
+                     index=parcels.index, dtype=object)
+    key = codes.astype(str) + "|" + read
+    basis = map_distinct(key, _ownership_text, missing="")
+    if has_survey:
+        # a parcel without a valid QSXZ: state land above tolerance is not collective; one the
+        # survey covers no more than a sliver of has no known ownership
+        area = facts["area_m2"].to_numpy()
+        state = facts["survey_state_m2"].to_numpy()
+        covered = facts["survey_covered_m2"].to_numpy() if "survey_covered_m2" in facts else area
+        todo = ~by_parcel & (area > 0)
+        decided = todo & ((state > tolerance) | (covered > tolerance))
+        collective[decided] = state[decided] <= tolerance
+        share = _share(state, area)
+        rows = np.flatnonzero(decided)
+        basis[rows] = [f"{b}；三调国有土地 {m2:.2f} m²（{s * 100:.1f}%）"
+                       for b, m2, s in zip(basis[rows], state[rows], share[rows], strict=True)]
+        blind = np.flatnonzero(todo & ~decided)
+        basis[blind] = [f"{b}；三调未覆盖，权属未知" for b in basis[blind]]
+    facts["collective"] = collective
+    facts["collective_basis"] = basis
+
+
+def _ownership_text(key: str) -> str:
+    """The basis text of a ``"code|reading"`` key.
+
+    >>> _ownership_text("20|国有"), _ownership_text("99|"), _ownership_text("|")
+    ('宗地权属性质 20（国有）', '宗地权属性质 99 无法识别', '宗地未填权属性质')
+    """
+    code, _, read = key.rpartition("|")
+    if read:
+        return f"宗地权属性质 {code}（{read}）" if code else f"宗地权属{read}"
+    return f"宗地权属性质 {code} 无法识别" if code else "宗地未填权属性质"
 
 
 def _price_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],

@@ -14,51 +14,138 @@ legacy category covers.
 >>> out = classify_legacy(facts, load_profile("national"), tolerance=1.0)
 >>> out["legacy"].tolist(), out["unapproved"].tolist()
 (['L1', '', ''], [False, True, False])
+
+A category whose facts are missing (no 二调 layer) cannot be told: a parcel it
+could cover gets no category, ``legacy_open`` names the category, and
+``unapproved`` is unknown (NA) there, never guessed; the rules then report
+UNAPPROVED and LEGACY as not checked for those parcels. Land the category
+cannot cover (formed in 2009 or later) is still unapproved:
+
+>>> out = classify_legacy(facts.drop(columns="survey_2009_construction_m2"), load_profile("national"), 1.0)
+>>> out["legacy"].tolist(), out["legacy_open"].tolist(), out["unapproved"].tolist()
+(['', '', ''], ['L1', '', ''], [<NA>, True, False])
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from landgis.conditions import evaluate, facts_used
+from landgis.conditions import categories_used, evaluate_bounds, facts_used
 from landgis.profiles import Profile
 
-__all__ = ["classify_legacy", "ATTRIBUTE_FACTS"]
+__all__ = ["classify_legacy", "ATTRIBUTE_FACTS", "DERIVED_FACTS", "unknown_derived", "untold_categories"]
 
 #: attribute facts that, when the layer lacks them, are unknown for every parcel
 ATTRIBUTE_FACTS = ("registered", "restricted", "formed_year", "house_cert", "land_use_cert", "penalized",
-                   "street_front", "retain_buildings")
+                   "street_front", "retain_buildings", "county_approved")
+#: facts :func:`classify_legacy` derives; unknown on the parcels ``legacy_open`` names a category for
+DERIVED_FACTS = ("legacy", "unapproved")
+
+#: what a missing layer-derived fact lacks, by fact prefix, for the evidence text
+_MISSING_ZH = (("survey_2009", "二调图层 [layers.survey_2009]"), ("survey", "现状调查图层 [layers.survey]"))
 
 
 def classify_legacy(facts: pd.DataFrame, profile: Profile, tolerance: float) -> pd.DataFrame:
     """Legacy category, its evidence, and the ``unapproved`` flag, per parcel.
 
     Returns a frame aligned to ``facts`` with ``legacy`` (category id or ""),
-    ``legacy_basis`` (the grounds, in Chinese, with numbers) and ``unapproved``.
-    Categories whose layer-derived facts are missing are skipped; an attribute
-    the parcels lack counts as unknown for every parcel (the condition's
-    ``missing`` policy applies).
+    ``legacy_basis`` (the grounds, in Chinese, with numbers), ``legacy_open``
+    (the profile's categories that could cover a parcel with no category but
+    could not be told, ``;``-separated in precedence order, or "") and
+    ``unapproved`` (NA where ``legacy_open`` leaves it unknown). A category
+    whose layer-derived facts are missing is evaluated with those facts
+    unknown (:func:`~landgis.conditions.evaluate_bounds`); an attribute the
+    parcels lack counts as blank for every parcel (the condition's ``missing``
+    policy applies).
     """
     if "approved" not in facts:  # no approval information: nothing can be said (contract §3)
         return pd.DataFrame(index=facts.index)
     work = with_attribute_columns(facts)
     n = len(facts)
-    legacy = np.full(n, "", dtype=object)
-    masks: dict[str, np.ndarray] = {}
+    bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for cat in profile.legacy:
-        if any(f not in work for f in facts_used(cat.when)):
-            continue  # e.g. no 二调 layer: L1 cannot be told
-        masks[cat.id] = evaluate(cat.when, work, tolerance, masks)
+        bounds[cat.id] = evaluate_bounds(cat.when, work, tolerance, legacy_bounds=bounds)
+    legacy = np.full(n, "", dtype=object)
     for cat in profile.legacy_categories:  # precedence order
-        if cat.id in masks:
-            legacy = np.where((legacy == "") & masks[cat.id], cat.id, legacy)
-    basis = np.array([_basis(cat, work.iloc[i]) if cat else "" for i, cat in enumerate(legacy)], dtype=object)
-    out = pd.DataFrame({"legacy": legacy, "legacy_basis": basis}, index=facts.index)
+        legacy = np.where((legacy == "") & bounds[cat.id][0], cat.id, legacy)
+    untold = np.full(n, "", dtype=object)
+    for cat in profile.legacy_categories:
+        lo, hi = bounds[cat.id]
+        could = (legacy == "") & hi & ~lo
+        untold[could] = np.where(untold[could] == "", cat.id, untold[could] + ";" + cat.id)
+    missing = untold_categories(facts, profile)
+    basis = np.full(n, "", dtype=object)
+    for i in np.flatnonzero((legacy != "") | (untold != "")):
+        row = work.iloc[i]
+        if legacy[i]:
+            basis[i] = legacy[i] + "：" + "；".join(_basis_parts(legacy[i], row))
+        else:
+            ids = untold[i].split(";")
+            lacks = sorted({_missing_zh(f) for c in ids for f in missing.get(c, ())})
+            basis[i] = f"{'、'.join(ids)} 未能判定（缺少{'、'.join(lacks)}）：" + "；".join(_untold_parts(row))
+    out = pd.DataFrame({"legacy": legacy, "legacy_basis": basis, "legacy_open": untold}, index=facts.index)
     if "survey_construction_m2" in facts:
-        out["unapproved"] = ((facts["survey_construction_m2"].to_numpy() > tolerance)
-                             & ~facts["approved"].to_numpy(dtype=bool) & (legacy == ""))
+        unapproved = ((facts["survey_construction_m2"].to_numpy() > tolerance)
+                      & ~facts["approved"].to_numpy(dtype=bool) & (legacy == ""))
+        unknown = unapproved & (untold != "")
+        if unknown.any():  # a category that could not be told could cover them: not guessed
+            unapproved = pd.array(unapproved, dtype="boolean")
+            unapproved[unknown] = pd.NA
+        out["unapproved"] = unapproved
     return out
+
+
+def untold_categories(facts: pd.DataFrame, profile: Profile) -> dict[str, tuple[str, ...]]:
+    """The profile's legacy categories that cannot be fully evaluated, with the facts they lack.
+
+    A category lacks the facts its own condition reads that ``facts`` does not
+    have (parcel attributes excepted: those are blank, not unknown) and those
+    of the categories it refers to.
+
+    >>> import pandas as pd
+    >>> from landgis.profiles import load_profile
+    >>> untold_categories(pd.DataFrame({"approved": [False]}), load_profile("taian"))
+    {'L4': ('survey_2009_construction_m2',), 'L1': ('survey_2009_construction_m2',)}
+    """
+    by_id = {c.id: c for c in profile.legacy}
+    have = set(facts.columns) | set(ATTRIBUTE_FACTS)
+
+    def lacks(cid: str, seen: frozenset[str]) -> set[str]:
+        cat = by_id.get(cid)
+        if cat is None or cid in seen:
+            return set()
+        own = {f for f in facts_used(cat.when) if f not in have}
+        return own.union(*(lacks(r, seen | {cid}) for r in categories_used(cat.when)))
+
+    out = {c.id: tuple(sorted(lacks(c.id, frozenset()))) for c in profile.legacy_categories}
+    return {cid: fs for cid, fs in out.items() if fs}
+
+
+def unknown_derived(facts: pd.DataFrame) -> Mapping[str, np.ndarray]:
+    """Per derived fact (:data:`DERIVED_FACTS`), the parcels where it could not be told.
+
+    Empty when every legacy category could be evaluated (the usual case), so
+    the rules then evaluate as two-valued logic.
+    """
+    if "legacy_open" not in facts:
+        return {}
+    untold = facts["legacy_open"].fillna("").to_numpy(dtype=object) != ""
+    if not untold.any():
+        return {}
+    out = {"legacy": untold}
+    if "unapproved" in facts:
+        out["unapproved"] = facts["unapproved"].isna().to_numpy(dtype=bool)
+    return out
+
+
+def _missing_zh(fact: str) -> str:
+    for prefix, text in _MISSING_ZH:
+        if fact.startswith(prefix + "_"):
+            return text
+    return f"事实 {fact}"
 
 
 def with_attribute_columns(facts: pd.DataFrame) -> pd.DataFrame:
@@ -78,7 +165,15 @@ def _fmt_bool(value: object, yes: str, no: str, unknown: str) -> str:
     return unknown
 
 
-def _basis(cat: str, row: pd.Series) -> str:
+def _untold_parts(row: pd.Series) -> list[str]:
+    """What is known of a parcel whose category could not be told."""
+    parts = ["无批准文号，未落在已批准用地上"] if _fmt_bool(row.get("approved"), "y", "n", "") == "n" else []
+    year = row.get("formed_year")
+    parts.append(f"{int(year)}年形成" if year is not None and not pd.isna(year) else "形成年份未记载")
+    return parts
+
+
+def _basis_parts(cat: str, row: pd.Series) -> list[str]:
     parts = ["无批准文号，未落在已批准用地上"]
     year = row.get("formed_year")
     has_year = year is not None and not pd.isna(year)
@@ -91,6 +186,7 @@ def _basis(cat: str, row: pd.Series) -> str:
         name = row.get("survey_2009_class_name", "")
         parts.append(f"二调建设用地 {float(c09):.2f} m²（{float(share) * 100:.1f}%），主要地类 {cls} {name}".rstrip())
     if cat == "L2":
+        parts.append(_fmt_bool(row.get("county_approved"), "经县级人民政府批准", "未经县级人民政府批准", ""))
         parts.append(_fmt_bool(row.get("house_cert"), "有房屋所有权证", "无房屋所有权证", "房屋所有权证未记载"))
     if cat == "L3":
         parts.append("临街经营性场所")
@@ -98,4 +194,4 @@ def _basis(cat: str, row: pd.Series) -> str:
         parts.append(_fmt_bool(row.get("house_cert"), "有房屋所有权证", "", ""))
     if cat == "L4":
         parts.append("涉及违法用地，尚未处罚到位")
-    return cat + "：" + "；".join(p for p in parts if p)
+    return [p for p in parts if p]

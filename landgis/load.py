@@ -67,7 +67,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-BOOLEAN_ATTRIBUTES = ("registered", "restricted", "house_cert", "land_use_cert", "penalized",
+BOOLEAN_ATTRIBUTES = ("registered", "restricted", "house_cert", "county_approved", "land_use_cert", "penalized",
                       "street_front", "retain_buildings")
 _TRUE = {"1", "true", "t", "yes", "y", "是", "有", "√"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "无", "×"}

@@ -5,7 +5,10 @@ contract §3: ``ineligible`` if an ``exclude`` rule fires, else ``conditional``
 if a ``condition`` rule fires, else ``eligible``; ``note`` rules are listed in
 ``notes`` only. A parcel whose geometry could not be used is ``ineligible``
 with the single reason ``GEOMETRY``. A rule whose layer-derived facts are
-missing is skipped and reported — never guessed.
+missing is skipped and reported — never guessed. So is a rule on the parcels
+where a fact it tests could not be told (``legacy`` and ``unapproved`` where a
+legacy category lacks its layer, :func:`landgis.legacy.unknown_derived`): it
+does not fire there, and it is reported as not checked where it could have.
 
 >>> import pandas as pd
 >>> from landgis.profiles import load_profile
@@ -23,10 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from landgis.conditions import evaluate
+from landgis.conditions import evaluate, evaluate_bounds
 from landgis.distinct import map_distinct
 from landgis.facts import known_fact
-from landgis.legacy import with_attribute_columns
+from landgis.legacy import unknown_derived, untold_categories, with_attribute_columns
 from landgis.errors import ProfileError
 from landgis.profiles import Profile, Rule
 
@@ -64,6 +67,8 @@ def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
             raise ProfileError(f"profile {profile.id} rule {r.id}: unknown fact(s) {', '.join(unknown)}; "
                                "`landgis rules --facts` lists the facts")
     n = len(facts)
+    ok = np.ones(n, bool) if geometry_ok is None else np.asarray(list(geometry_ok), dtype=bool)
+    unknown = unknown_derived(work)  # fact → parcels where it could not be told; usually empty
     fired: dict[str, np.ndarray] = {}
     skipped: list[SkippedRule] = []
     for r in rules:
@@ -72,7 +77,13 @@ def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
             why = "; ".join(sorted({_why(f, unavailable) for f in missing}))
             skipped.append(SkippedRule(r.id, why))
             continue
-        fired[r.id] = np.array(evaluate(r.when, work, tolerance), dtype=bool)
+        if not r.facts & unknown.keys():
+            fired[r.id] = np.array(evaluate(r.when, work, tolerance), dtype=bool)
+            continue
+        surely, maybe = evaluate_bounds(r.when, work, tolerance, unknown)
+        fired[r.id] = np.array(surely, dtype=bool)  # fires only where it surely does: never guessed
+        if (maybe & ~surely & ok).any():
+            skipped.append(SkippedRule(r.id, _why_untold(work, profile, unavailable)))
     by_outcome = {o: [r for r in rules if r.id in fired and r.outcome == o] for o in ("exclude", "condition", "note")}
     exclude = _any(fired, by_outcome["exclude"], n)
     condition = _any(fired, by_outcome["condition"], n)
@@ -82,7 +93,7 @@ def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
     reasons = _join(fired, decisive, n)
     notes = _join(fired, notes_ids, n)
     if geometry_ok is not None:
-        bad = ~np.asarray(list(geometry_ok), dtype=bool)
+        bad = ~ok
         verdict[bad] = "ineligible"
         reasons[bad] = GEOMETRY_RULE
         notes[bad] = ""
@@ -132,6 +143,14 @@ def _why(fact: str, unavailable: Mapping[str, str]) -> str:
     if fact.startswith("survey_"):
         return unavailable.get("survey", f"fact {fact} not computed")
     return f"fact {fact} is not available"
+
+
+def _why_untold(work: pd.DataFrame, profile: Profile, unavailable: Mapping[str, str]) -> str:
+    """Why a rule on ``legacy`` / ``unapproved`` is not checked on some parcels (the same in every tile)."""
+    untold = untold_categories(work, profile)
+    lacks = "; ".join(sorted({_why(f, unavailable) for fs in untold.values() for f in fs}))
+    return (f"on the parcels legacy {'category' if len(untold) == 1 else 'categories'} {', '.join(untold)} "
+            f"could cover, which cannot be told (legacy_basis names them: 未能判定): {lacks}")
 
 
 def _any(fired: Mapping[str, np.ndarray], rules: list[Rule], n: int) -> np.ndarray:

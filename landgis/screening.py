@@ -453,7 +453,7 @@ def _rules_and_inventory(loaded: LoadedLayers, project: Project, profile: Profil
     tol = project.min_overlap_m2
     t = time.perf_counter()
     step("rules")
-    ft = parcel_facts(parcels, loaded.layers, overlays, tables, profile.settings, problems)
+    ft = parcel_facts(parcels, loaded.layers, overlays, tables, profile.settings, problems, tolerance=tol)
     facts = ft.facts
     site_facts(facts, ft.unavailable, parcels, loaded.layers, project, profile.settings, tables, timings, step)
     geometry_ok = usable_geometry(parcels)

@@ -114,7 +114,9 @@ def test_every_rule_fires_in_the_sample_under_every_profile():
         for profile in landgis.builtin_profiles():
             res = landgis.screen(SAMPLE, profile=profile)
             fired = set(";".join(res.table["reasons"]).split(";")) - {""}
-            assert set(res.profile.rule_ids) <= fired, profile
+            # the sample's survey covers every parcel (a gap is a data fault): SURVEY-GAP fires in
+            # the planted cases (tests/test_rules_planted.py) instead
+            assert set(res.profile.rule_ids) - {"SURVEY-GAP"} <= fired, profile
             assert set(res.table["verdict"]) == {"eligible", "conditional", "ineligible"}
 
 

@@ -12,7 +12,7 @@ import pytest
 from pyproj import CRS, Transformer
 
 import landgis
-from landgis.errors import DatumShiftWarning, ProjectError
+from landgis.errors import DatumShiftWarning, ProjectError, SkippedRuleWarning
 from landgis.load import four_param_transform, helmert_pipeline
 from tests.planted import Case, build_project
 
@@ -200,3 +200,174 @@ def test_conversion_keys_are_checked(tmp_path):
         with pytest.raises(ProjectError, match=message):
             landgis.load_project(tmp_path / "p.toml")
 
+
+
+# ------------------------------------------------ legacy categories that cannot be told
+
+def _without_survey_2009(path):
+    """The planted project with its [layers.survey_2009] removed (the 二调 layer not supplied)."""
+    text = path.read_text(encoding="utf-8")
+    block = '\n[layers.survey_2009]\npath = "planted.gpkg"\nlayer = "dltb_2009"'
+    assert block in text
+    path.write_text(text.replace(block, ""), encoding="utf-8")
+    return path
+
+
+NO_2009_CASES = [
+    Case("approved_2005", attrs={"JCNF": 2005}),
+    Case("f2005", attrs={**NO, "JCNF": 2005}),
+    Case("f2012", attrs={**NO, "JCNF": 2012}),
+    Case("no_year", attrs={**NO, "JCNF": None}),
+    Case("cert_2012", attrs={**NO, "JCNF": 2012, "FWSYQZ": "是"}),
+    Case("street_2005", attrs={**NO, "JCNF": 2005, "SFLJ": "是", "JSYDSYZ": "是"}),
+    Case("pending_2005", attrs={**NO, "JCNF": 2005, "CFDW": "否"}),
+    Case("f2005_farmland", attrs={**NO, "JCNF": 2005}, farmland=[(0, 0, 40, 40)]),
+]
+E, C, I = "eligible", "conditional", "ineligible"
+# profile → case → (verdict, reasons, legacy, legacy_open). Without a 二调 layer L1 cannot be told: a parcel it
+# could cover (no approval, formed before 2009 or in an unknown year) gets neither UNAPPROVED nor LEGACY;
+# land it cannot cover (formed from 2009 on) is still UNAPPROVED; categories that need no 二调 still hold.
+NO_2009_EXPECTED = {
+    "national": {"approved_2005": (E, "", "", ""), "f2005": (E, "", "", "L1"), "f2012": (I, "UNAPPROVED", "", ""),
+                 "no_year": (E, "", "", "L1"), "cert_2012": (I, "UNAPPROVED", "", ""),
+                 "street_2005": (E, "", "", "L1"), "pending_2005": (E, "", "", "L1"),
+                 "f2005_farmland": (I, "FARMLAND", "", "L1")},
+    "taian": {"approved_2005": (E, "", "", ""), "f2005": (E, "", "", "L1"), "f2012": (I, "UNAPPROVED", "", ""),
+              "no_year": (E, "", "", "L1"), "cert_2012": (C, "LEGACY", "L2", ""),
+              "street_2005": (C, "LEGACY", "L3", ""), "pending_2005": (E, "", "", "L4;L1"),
+              "f2005_farmland": (I, "FARMLAND", "", "L1")},
+    "tianning": {"approved_2005": (E, "", "", ""), "f2005": (E, "", "", "L1"), "f2012": (C, "UNAPPROVED", "", ""),
+                 "no_year": (E, "", "", "L1"), "cert_2012": (C, "UNAPPROVED", "", ""),
+                 "street_2005": (E, "", "", "L1"), "pending_2005": (E, "", "", "L1"),
+                 "f2005_farmland": (I, "FARMLAND", "", "L1")},
+}
+NO_2009_EXPECTED["guilin"] = NO_2009_EXPECTED["national"]
+NO_2009_WHY = ("on the parcels legacy {} could cover, which cannot be told (legacy_basis names them: 未能判定): "
+               "the project has no [layers.survey_2009]")
+
+
+@pytest.fixture(scope="module")
+def no_2009(tmp_path_factory):
+    path = _without_survey_2009(build_project(NO_2009_CASES, tmp_path_factory.mktemp("no2009")))
+    out = {}
+    for profile in NO_2009_EXPECTED:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            res = landgis.screen(path, profile=profile, progress=False)
+        skipped_warnings = sorted(str(w.message) for w in record if issubclass(w.category, SkippedRuleWarning))
+        out[profile] = (res, res.table.set_index(np.array([c.name for c in NO_2009_CASES])), skipped_warnings)
+    return out
+
+
+@pytest.mark.parametrize("profile", list(NO_2009_EXPECTED))
+def test_without_2009_survey_untold_legacy_is_not_excluded_as_unapproved(no_2009, profile):
+    res, table, _ = no_2009[profile]
+    got = {case: (row["verdict"], row["reasons"], row["legacy"], res.facts.loc[i, "legacy_open"])
+           for i, (case, row) in enumerate(table.iterrows())}
+    assert got == NO_2009_EXPECTED[profile]
+    unapproved = res.facts["unapproved"].tolist()
+    # unknown exactly where a category that could not be told could cover the unapproved construction land
+    assert [u is pd.NA for u in unapproved] == [v[3] != "" for v in NO_2009_EXPECTED[profile].values()]
+
+
+@pytest.mark.parametrize("profile", list(NO_2009_EXPECTED))
+def test_without_2009_survey_unapproved_and_legacy_are_reported_not_checked(no_2009, profile):
+    res, _, messages = no_2009[profile]
+    cats = "categories L4, L1" if profile == "taian" else "category L1"
+    why = NO_2009_WHY.format(cats)
+    assert [(s.rule, s.why) for s in res.skipped] == [("UNAPPROVED", why), ("LEGACY", why)]
+    assert messages == [f"rule LEGACY not checked: {why}", f"rule UNAPPROVED not checked: {why}"]
+
+
+def test_without_2009_survey_the_evidence_says_what_is_missing(no_2009):
+    _, national, _ = no_2009["national"]
+    assert national.loc["f2005", "legacy_basis"] == ("L1 未能判定（缺少二调图层 [layers.survey_2009]）："
+                                                     "无批准文号，未落在已批准用地上；2005年形成")
+    assert national.loc["no_year", "legacy_basis"].endswith("；形成年份未记载")
+    assert national.loc["f2012", "legacy_basis"] == ""
+    _, taian, _ = no_2009["taian"]
+    assert taian.loc["pending_2005", "legacy_basis"].startswith("L4、L1 未能判定（缺少二调图层 [layers.survey_2009]）：")
+    assert taian.loc["cert_2012", "legacy_basis"] == "L2：无批准文号，未落在已批准用地上；2012年形成；有房屋所有权证"
+
+
+def test_untold_rule_is_not_reported_when_every_parcel_could_be_decided(tmp_path):
+    # only land formed from 2009 on, or approved: L1 could cover none of it, so nothing is left unchecked
+    cases = [Case("approved_2005", attrs={"JCNF": 2005}), Case("f2012", attrs={**NO, "JCNF": 2012})]
+    path = _without_survey_2009(build_project(cases, tmp_path))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedRuleWarning)
+        res = landgis.screen(path, profile="national", progress=False)
+    assert res.skipped == []
+    assert res.table["verdict"].tolist() == ["eligible", "ineligible"]
+    assert res.table["reasons"].tolist() == ["", "UNAPPROVED"]
+
+
+def test_bounds_follow_kleene_logic():
+    from landgis.conditions import evaluate_bounds, parse_condition
+
+    facts = pd.DataFrame({"approved": [False, False, True, False], "unapproved": [True, False, False, True]})
+    unknown = {"unapproved": np.array([False, False, False, True])}
+    cond = parse_condition({"not": {"any": [{"fact": "approved", "is": True},
+                                            {"fact": "survey_2009_construction_m2", "above": "tolerance"}]}}, "t")
+    surely, maybe = evaluate_bounds(cond, facts, 1.0)          # the 二调 fact is absent: unknown everywhere
+    assert surely.tolist() == [False] * 4 and maybe.tolist() == [True, True, False, True]
+    rule = parse_condition({"fact": "unapproved", "is": True}, "UNAPPROVED")
+    surely, maybe = evaluate_bounds(rule, facts, 1.0, unknown)
+    assert surely.tolist() == [True, False, False, False] and maybe.tolist() == [True, False, False, True]
+
+
+# ------------------------------------------------ taian L2: approved by the county government
+
+def _l2_facts(**columns):
+    base = {"approved": [False] * 4, "formed_year": [2012, 2012, 2012, 2008],
+            "survey_2009_construction_m2": [0.0] * 4, "survey_construction_m2": [400.0] * 4, "area_m2": [400.0] * 4}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_l2_county_government_approval_grounds_the_category():
+    from landgis.legacy import classify_legacy
+    from landgis.profiles import load_profile
+
+    facts = _l2_facts(county_approved=pd.array([True, False, pd.NA, True], dtype="boolean"),
+                      house_cert=pd.array([False, False, False, False], dtype="boolean"))
+    out = classify_legacy(facts, load_profile("taian"), tolerance=1.0)
+    # county approval from 2009 on → L2; not approved, unknown, or before 2009 (L1 needs the 二调) → none
+    assert out["legacy"].tolist() == ["L2", "", "", ""]
+    assert out["unapproved"].tolist() == [False, True, True, True]
+    assert out.loc[0, "legacy_basis"] == "L2：无批准文号，未落在已批准用地上；2012年形成；经县级人民政府批准；无房屋所有权证"
+    # national recognises L1 only: county approval is no lawful land approval there
+    national = classify_legacy(facts, load_profile("national"), tolerance=1.0)
+    assert national["legacy"].tolist() == ["", "", "", ""] and national["unapproved"].tolist() == [True] * 4
+
+
+def test_l2_keeps_its_title_and_source_and_reads_both_grounds():
+    from landgis.conditions import facts_used
+    from landgis.profiles import load_profile
+
+    l2 = {c.id: c for c in load_profile("taian").legacy}["L2"]
+    assert l2.title_zh == "2009年以后经县级人民政府批准或取得房屋所有权证书、尚未取得合法土地手续"
+    assert l2.source == "taian §三(三)9(2)"
+    assert {"county_approved", "house_cert", "approved", "formed_year"} == facts_used(l2.when)
+
+
+def test_county_approved_is_a_parcel_attribute_with_a_default_field(tmp_path):
+    from landgis.config import PARCEL_ATTRIBUTES, STANDARD_FIELDS
+
+    assert "county_approved" in PARCEL_ATTRIBUTES
+    assert STANDARD_FIELDS["parcels"]["county_approved"] == ("XZFPZ",)
+    path = build_project([Case("a")], tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[layers.parcels.fields]", '[layers.parcels.fields]\ncounty_approved = "XZFPZ"'),
+                    encoding="utf-8")
+    spec = landgis.load_project(path).layers["parcels"]
+    assert spec.fields["county_approved"] == "XZFPZ"
+
+
+def test_l2_county_approved_end_to_end(tmp_path):
+    cases = [Case("county_2012", attrs={**NO, "JCNF": 2012, "XZFPZ": "是"}, survey_2009=C011),
+             Case("not_county_2012", attrs={**NO, "JCNF": 2012, "XZFPZ": "否"}, survey_2009=C011)]
+    res = landgis.screen(build_project(cases, tmp_path), profile="taian", progress=False)
+    assert res.table["legacy"].tolist() == ["L2", ""]
+    assert res.table["verdict"].tolist() == ["conditional", "ineligible"]
+    assert res.table["reasons"].tolist() == ["LEGACY", "UNAPPROVED"]
+    assert res.table["approved"].tolist() == [False, False]

@@ -425,3 +425,19 @@ def test_ownership_codes_that_went_through_a_spreadsheet_are_read():
 
     got = _collective(pd.Series(["20.0", "30.0", "10", " 30 ", "集体", "国有", "", "99", 20.0]))
     assert got.tolist() == [False, True, False, True, True, False, pd.NA, pd.NA, False]
+
+
+def test_class_codes_that_lost_their_zeros_are_reported_as_the_tables(tmp_path):
+    # a DBF numeric DLBM holds 0508 as 508.0 and 二调 011 水田 as 11: the inventory gives the
+    # table's codes (0508, 011), and 011's name, not 11 水域及水利设施用地'
+    parcels_frame().to_file(tmp_path / "zd.gpkg")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    cover = [shapely.box(X - 50, Y - 50, X + 150, Y + 50), shapely.box(X + 150, Y - 50, X + 300, Y + 50)]
+    gpd.GeoDataFrame({"DLBM": [508.0, 1003.0]}, geometry=cover, crs=4546).to_file(tmp_path / "s.gpkg")
+    gpd.GeoDataFrame({"DLBM": [11.0, 203.0]}, geometry=cover, crs=4546).to_file(tmp_path / "s9.gpkg")
+    more = 'path = "f.gpkg"\n[layers.survey]\npath = "s.gpkg"\n[layers.survey_2009]\npath = "s9.gpkg"'
+    res = landgis.screen(project(tmp_path, "zd.gpkg", more))
+    t = res.table
+    assert t["survey_class"].tolist() == ["0508", "0508", "1003"]
+    assert t["survey_2009_class"].tolist() == ["011", "011", "203"]
+    assert t["survey_2009_class_name"].tolist() == ["水田", "水田", "村庄"]

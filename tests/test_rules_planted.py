@@ -43,6 +43,7 @@ CASES = [
     Case("own_reg_blank", attrs={"SFQQ": ""}),
     Case("agri_half", survey=[((0, 0, 20, 40), "0103"), ((20, 0, 40, 40), "0601")]),
     Case("unused", survey=[((0, 0, 40, 40), "0404")]),
+    Case("survey_gap", survey=[((0, 0, 20, 40), "0601")]),  # the parcel's east half lies under no 图斑
     Case("homestead_survey", survey=[((0, 0, 40, 40), "0702")]),
     Case("homestead_zoning", zoning=[((0, 0, 40, 40), "070301")]),
     Case("housing", zoning=[((0, 0, 40, 40), "070102")]),
@@ -104,6 +105,7 @@ EXPECTED = {
     "own_reg_blank": _same(C, "OWN-REG"),
     "agri_half": {**_same(I, "NEG-AGRI"), "tianning": (C, "NEG-AGRI")},
     "unused": {**_same(I, "NEG-AGRI"), "tianning": (C, "NEG-AGRI")},
+    "survey_gap": _same(C, "SURVEY-GAP"),
     "homestead_survey": _same(I, "NEG-HOMESTEAD"),
     "homestead_zoning": _same(I, "NEG-HOMESTEAD;PLAN-USE"),
     "housing": _same(I, "NEG-HOUSING;PLAN-USE"),
@@ -150,6 +152,7 @@ EXPECTED_AREAS = {
     "udb_40pct": {"udb_m2": 160.0, "udb_share": 0.4},
     "plan_split_agri": {"planned_use": "0103", "planned_use_share": 0.55},
     "agri_half": {"survey_agricultural_m2": 200.0, "survey_construction_m2": 200.0},
+    "survey_gap": {"survey_construction_m2": 200.0, "survey_uncovered_m2": 200.0, "survey_agricultural_m2": 0.0},
     "bowtie": {"area_m2": 200.0, "geometry_status": "repaired"},
     "multipart": {"area_m2": 400.0, "farmland_m2": 100.0},
     "hole_over_farmland": {"area_m2": 300.0, "farmland_m2": 0.0},
