@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from landgis.conditions import categories_used, evaluate_bounds, facts_used
+from landgis.distinct import map_distinct
 from landgis.profiles import Profile
 
 __all__ = ["classify_legacy", "ATTRIBUTE_FACTS", "DERIVED_FACTS", "unknown_derived", "untold_categories"]
@@ -78,14 +79,20 @@ def classify_legacy(facts: pd.DataFrame, profile: Profile, tolerance: float) -> 
         untold[could] = np.where(untold[could] == "", cat.id, untold[could] + ";" + cat.id)
     missing = untold_categories(facts, profile)
     basis = np.full(n, "", dtype=object)
-    for i in np.flatnonzero((legacy != "") | (untold != "")):
-        row = work.iloc[i]
-        if legacy[i]:
-            basis[i] = legacy[i] + "：" + "；".join(_basis_parts(legacy[i], row))
-        else:
-            ids = untold[i].split(";")
-            lacks = sorted({_missing_zh(f) for c in ids for f in missing.get(c, ())})
-            basis[i] = f"{'、'.join(ids)} 未能判定（缺少{'、'.join(lacks)}）：" + "；".join(_untold_parts(row))
+    for i in np.flatnonzero(legacy != ""):
+        basis[i] = legacy[i] + "：" + "；".join(_basis_parts(legacy[i], work.iloc[i]))
+    open_rows = np.flatnonzero((legacy == "") & (untold != ""))
+    if len(open_rows):
+        # a county without its 二调 layer has ~20k such parcels, of a few dozen kinds: each text once
+        sub = work.iloc[open_rows]
+        approved = (map_distinct(sub["approved"], lambda v: _fmt_bool(v, "y", "n", ""), missing="")
+                    if "approved" in sub else np.full(len(sub), "", dtype=object))
+        year = (map_distinct(sub["formed_year"], lambda y: f"{int(y)}年形成", missing="形成年份未记载")
+                if "formed_year" in sub else np.full(len(sub), "形成年份未记载", dtype=object))
+        key = pd.Series(untold[open_rows].astype(str)) + "|" + approved.astype(str) + "|" + year.astype(str)
+        codes, kinds = pd.factorize(key)
+        texts = np.array([_untold_text(k, missing) for k in kinds], dtype=object)
+        basis[open_rows] = texts[codes]
     out = pd.DataFrame({"legacy": legacy, "legacy_basis": basis, "legacy_open": untold}, index=facts.index)
     if "survey_construction_m2" in facts:
         unapproved = ((facts["survey_construction_m2"].to_numpy() > tolerance)
@@ -165,12 +172,17 @@ def _fmt_bool(value: object, yes: str, no: str, unknown: str) -> str:
     return unknown
 
 
-def _untold_parts(row: pd.Series) -> list[str]:
-    """What is known of a parcel whose category could not be told."""
-    parts = ["无批准文号，未落在已批准用地上"] if _fmt_bool(row.get("approved"), "y", "n", "") == "n" else []
-    year = row.get("formed_year")
-    parts.append(f"{int(year)}年形成" if year is not None and not pd.isna(year) else "形成年份未记载")
-    return parts
+def _untold_text(key: str, missing: Mapping[str, tuple[str, ...]]) -> str:
+    """The basis of a parcel whose categories could not be told, from ``"ids|approved y/n|year text"``.
+
+    >>> _untold_text("L1|n|2005年形成", {"L1": ("survey_2009_construction_m2",)})
+    'L1 未能判定（缺少二调图层 [layers.survey_2009]）：无批准文号，未落在已批准用地上；2005年形成'
+    """
+    ids, approved, year = key.split("|")
+    cats = ids.split(";")
+    lacks = sorted({_missing_zh(f) for c in cats for f in missing.get(c, ())})
+    parts = (["无批准文号，未落在已批准用地上"] if approved == "n" else []) + [year]
+    return f"{'、'.join(cats)} 未能判定（缺少{'、'.join(lacks)}）：" + "；".join(parts)
 
 
 def _basis_parts(cat: str, row: pd.Series) -> list[str]:
