@@ -20,6 +20,8 @@ from landgis.errors import ProjectError
 __all__ = [
     "LAYER_ROLES",
     "PARCEL_ATTRIBUTES",
+    "BOOLEAN_ATTRIBUTES",
+    "ATTRIBUTE_FACTS",
     "STANDARD_FIELDS",
     "LayerSpec",
     "CodeOverride",
@@ -64,6 +66,12 @@ PARCEL_ATTRIBUTES: tuple[str, ...] = (
     "retain_buildings",
     "county_approved",
 )
+
+#: the parcel attributes read as yes/no (是/否, 1/0, Y/N …)
+BOOLEAN_ATTRIBUTES: tuple[str, ...] = ("registered", "restricted", "house_cert", "county_approved", "land_use_cert",
+                                       "penalized", "street_front", "retain_buildings")
+#: the parcel attributes the rules test as facts; one the parcels layer lacks is blank for every parcel
+ATTRIBUTE_FACTS: tuple[str, ...] = ("formed_year", *BOOLEAN_ATTRIBUTES)
 
 #: Canonical field → national standard source field names tried in order (where the standard
 #: has none, the default name landgis recognises).

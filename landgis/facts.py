@@ -19,10 +19,11 @@ import pandas as pd
 import shapely
 
 from landgis.clip import clip_parts
+from landgis.config import ATTRIBUTE_FACTS
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.errors import Problem
-from landgis.load import _collective, usable_geometry
+from landgis.load import ownership_collective, usable_geometry
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
@@ -77,8 +78,6 @@ FACT_DOCS: Mapping[str, str] = {
     "road_source": "where the roads came from (roads layer or survey classes)",
 }
 
-_ATTRIBUTE_FACTS = ("registered", "restricted", "formed_year", "house_cert", "county_approved", "land_use_cert",
-                    "penalized", "street_front", "retain_buildings")
 
 
 @dataclass
@@ -327,7 +326,7 @@ def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.nd
 
 def _attribute_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str],
                      tolerance: float = 1.0) -> None:
-    for name in _ATTRIBUTE_FACTS:
+    for name in ATTRIBUTE_FACTS:
         if name in parcels:
             facts[name] = parcels[name].to_numpy()
         else:
@@ -346,7 +345,7 @@ def parcel_ownership(ownership: pd.Series) -> pd.Series:
     >>> parcel_ownership(pd.Series(["20.0", 30.0, " 10 ", "集体土地所有权", "", None, "99"])).tolist()
     [False, True, False, True, <NA>, <NA>, <NA>]
     """
-    return _collective(normalize_codes(ownership).reset_index(drop=True)).set_axis(ownership.index)
+    return ownership_collective(normalize_codes(ownership).reset_index(drop=True)).set_axis(ownership.index)
 
 
 def _ownership_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str],

@@ -33,15 +33,13 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from landgis.config import ATTRIBUTE_FACTS
 from landgis.conditions import categories_used, evaluate_bounds, facts_used
 from landgis.distinct import map_distinct
 from landgis.profiles import Profile
 
 __all__ = ["classify_legacy", "ATTRIBUTE_FACTS", "DERIVED_FACTS", "unknown_derived", "untold_categories"]
 
-#: attribute facts that, when the layer lacks them, are unknown for every parcel
-ATTRIBUTE_FACTS = ("registered", "restricted", "formed_year", "house_cert", "land_use_cert", "penalized",
-                   "street_front", "retain_buildings", "county_approved")
 #: facts :func:`classify_legacy` derives; unknown on the parcels ``legacy_open`` names a category for
 DERIVED_FACTS = ("legacy", "unapproved")
 

@@ -37,7 +37,7 @@ from pyproj.exceptions import CRSError, ProjError
 
 from landgis import io
 from landgis.threads import in_threads, is_valid
-from landgis.config import STANDARD_FIELDS, LayerSpec, Project
+from landgis.config import BOOLEAN_ATTRIBUTES, STANDARD_FIELDS, LayerSpec, Project
 from landgis.distinct import factorize_values, map_distinct
 from landgis.errors import (
     CRSGuessWarning,
@@ -67,8 +67,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-BOOLEAN_ATTRIBUTES = ("registered", "restricted", "house_cert", "county_approved", "land_use_cert", "penalized",
-                      "street_front", "retain_buildings")
 _TRUE = {"1", "true", "t", "yes", "y", "是", "有", "√"}
 _FALSE = {"0", "false", "f", "no", "n", "否", "无", "×"}
 _CLASS_ROLES = ("survey", "survey_2009", "zoning")
@@ -772,7 +770,7 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
                                     features=_ids(out, bad, "parcel_id")))
         out["formed_year"] = years
     if "ownership" in out:
-        out["collective"] = _collective(out["ownership"])
+        out["collective"] = ownership_collective(out["ownership"])
         unknown = out["collective"].isna() & (out["ownership"] != "")
         if unknown.any():
             problems.append(Problem("warning", role, "ownership values neither collective (30–34, 40, 集体) "
@@ -872,7 +870,8 @@ def _plain_text(value: object) -> str:
     return str(value).strip()
 
 
-def _collective(ownership: pd.Series) -> pd.Series:
+def ownership_collective(ownership: pd.Series) -> pd.Series:
+    """权属性质 as collective (True), state (False) or unknown (NA): 30–34, 40 or 集体; 10–29 or 国有."""
     def one(v: str):
         s = re.sub(r"^(\d+)\.0+$", r"\1", str(v).strip())  # "20.0": a code that went through a spreadsheet
         if not s:

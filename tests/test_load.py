@@ -421,9 +421,9 @@ def test_four_parameters_need_no_crs_for_a_layer_without_prj(tmp_path):
 
 
 def test_ownership_codes_that_went_through_a_spreadsheet_are_read():
-    from landgis.load import _collective
+    from landgis.load import ownership_collective
 
-    got = _collective(pd.Series(["20.0", "30.0", "10", " 30 ", "集体", "国有", "", "99", 20.0]))
+    got = ownership_collective(pd.Series(["20.0", "30.0", "10", " 30 ", "集体", "国有", "", "99", 20.0]))
     assert got.tolist() == [False, True, False, True, True, False, pd.NA, pd.NA, False]
 
 
@@ -441,3 +441,14 @@ def test_class_codes_that_lost_their_zeros_are_reported_as_the_tables(tmp_path):
     assert t["survey_class"].tolist() == ["0508", "0508", "1003"]
     assert t["survey_2009_class"].tolist() == ["011", "011", "203"]
     assert t["survey_2009_class_name"].tolist() == ["水田", "水田", "村庄"]
+
+
+def test_every_attribute_fact_can_be_mapped_and_is_documented():
+    # one list (config.ATTRIBUTE_FACTS) feeds the loader's yes/no parsing, the facts and the legacy
+    # categories: an attribute added there must also be mappable and described for `landgis rules --facts`
+    from landgis.config import ATTRIBUTE_FACTS, BOOLEAN_ATTRIBUTES, PARCEL_ATTRIBUTES
+    from landgis.facts import FACT_DOCS
+
+    assert set(ATTRIBUTE_FACTS) == {"formed_year", *BOOLEAN_ATTRIBUTES}
+    assert set(ATTRIBUTE_FACTS) <= set(PARCEL_ATTRIBUTES)
+    assert set(ATTRIBUTE_FACTS) <= set(FACT_DOCS)
