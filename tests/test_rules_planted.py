@@ -305,15 +305,19 @@ def test_survey_state_land_reads_ownership_as_a_dbf_or_a_person_writes_it():
 
     from landgis.facts import code_tables_for, compute_overlays, parcel_facts
 
-    # four 20 × 20 m parcels, each half on a patch of the given 权属性质 and half on collective land (30)
-    parcels = gpd.GeoDataFrame({"parcel_id": list("abcd"), "geometry_status": "ok"},
-                               geometry=[shapely.box(i * 100, 0, i * 100 + 20, 20) for i in range(4)], crs="EPSG:4546")
-    ownership = [10.0, " 20", "国有土地", "30"] + ["30"] * 4            # a DBF's number, padded text, a name
+    # seven 20 × 20 m parcels, each half on a patch of the given 权属性质 and half on collective land (30)
+    k = 7
+    parcels = gpd.GeoDataFrame({"parcel_id": list("abcdefg"), "geometry_status": "ok"},
+                               geometry=[shapely.box(i * 100, 0, i * 100 + 20, 20) for i in range(k)], crs="EPSG:4546")
+    # a DBF's number, padded text, a name, collective, a cadastral state code (21: 划拨), one that
+    # went through a spreadsheet, a collective code 40 as a number: read as the parcels' QSXZ is
+    ownership = [10.0, " 20", "国有土地", "30", "21", "20.0", 40.0] + ["30"] * k
     survey = gpd.GeoDataFrame(
         {"class_code": "0601", "ownership": pd.Series(ownership, dtype=object)},
-        geometry=[shapely.box(i * 100, 0, i * 100 + 10, 20) for i in range(4)]
-        + [shapely.box(i * 100 + 10, 0, i * 100 + 20, 20) for i in range(4)], crs="EPSG:4546")
+        geometry=[shapely.box(i * 100, 0, i * 100 + 10, 20) for i in range(k)]
+        + [shapely.box(i * 100 + 10, 0, i * 100 + 20, 20) for i in range(k)], crs="EPSG:4546")
     layers = {"survey": survey}
     ft = parcel_facts(parcels, layers, compute_overlays(parcels, layers), code_tables_for({}, {}), {})
-    assert ft.facts["survey_state_m2"].tolist() == [200.0, 200.0, 200.0, 0.0]
-    assert ft.facts["collective"].tolist() == [False, False, False, True]   # half state land is not collective
+    assert ft.facts["survey_state_m2"].tolist() == [200.0, 200.0, 200.0, 0.0, 200.0, 200.0, 0.0]
+    # half state land is not collective
+    assert ft.facts["collective"].tolist() == [False, False, False, True, False, False, True]
