@@ -10,7 +10,7 @@ the rules that need it are skipped with a warning instead of guessed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -52,6 +52,9 @@ FACT_DOCS: Mapping[str, str] = {
     "survey_2009_class": "dominant 二调 class",
     "planned_use": "dominant planned-use code (用地用海分类)",
     "planned_use_tag": "dominant planned-use tag (industrial, commercial, …)",
+    "planned_use_other_m2": ("where the dominant planned use is one the profile's PLAN-USE allows, the part of "
+                             "the parcel planned for other uses or for codes of no known use (m²); 0 elsewhere"),
+    "planned_use_other_share": "planned_use_other_m2 as a share of the parcel",
     "registered": "collective ownership registered (bool)",
     "restricted": "sealed or restricted (bool)",
     "collective": ("collectively owned (bool; the parcel's QSXZ where valid, else false when the survey's "
@@ -141,12 +144,15 @@ def compute_overlays(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoData
 def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
                  overlays: Mapping[str, LayerOverlay], tables: Mapping[str, CodeTable],
                  settings: Mapping, problems: list[Problem] | None = None, *,
-                 tolerance: float = 1.0) -> FactTable:
+                 tolerance: float = 1.0, allowed_uses: Sequence[str] | None = None) -> FactTable:
     """All facts per parcel (index aligned to ``parcels``).
 
     ``tolerance`` is the project's ``[tolerance] min_overlap_m2`` (the rules'
     tolerance): state land and survey gaps at or below it are slivers, never
-    decisive for ``collective`` nor reported as gaps.
+    decisive for ``collective`` nor reported as gaps. ``allowed_uses`` are the
+    planned-use tags the profile's ``PLAN-USE`` lets through
+    (:func:`landgis.catalogue.allowed_uses`); without them ``planned_use_other_m2``
+    is not computed.
     """
     problems = problems if problems is not None else []
     n = len(parcels)
@@ -172,7 +178,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
         codes = normalize_codes(layer["class_code"]).to_numpy() if "class_code" in layer else np.full(len(layer), "")
         long = class_areas(overlays[role], codes)
         ft.class_long[role] = long
-        _class_facts(facts, role, long, tables[role], area, problems, parcels, tolerance)
+        _class_facts(facts, role, long, tables[role], area, problems, parcels, tolerance, allowed_uses)
         if role == "survey" and "ownership" in layer:
             # 权属性质 read as the parcels' is (load.ownership_collective, each distinct value
             # once): 10–29 or text naming 国有 is state land; a DBF's numeric 10.0 reads as "10"
@@ -182,6 +188,10 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
             st = st[st["class"].astype(bool)]
             facts["survey_state_m2"] = np.bincount(st["parcel"], weights=st["overlap_m2"], minlength=n)
 
+    if "zoning" in overlays and allowed_uses is None:
+        for name in ("planned_use_other_m2", "planned_use_other_share"):
+            unavailable[name] = ("the profile's PLAN-USE rule does not name the allowed uses "
+                                 "(planned_use_tag not_in [...])")
     _attribute_facts(facts, parcels, unavailable, tolerance)
     _approval_facts(facts, parcels, layers, overlays, settings, unavailable)
     _price_facts(facts, layers, overlays, unavailable)
@@ -194,7 +204,8 @@ def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
 
 
 def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarray,
-                 problems: list[Problem], parcels: gpd.GeoDataFrame, tolerance: float = 1.0) -> None:
+                 problems: list[Problem], parcels: gpd.GeoDataFrame, tolerance: float = 1.0,
+                 allowed_uses: Sequence[str] | None = None) -> None:
     n = len(facts)
     # the code table is looked up once per distinct code (a county's 330k pairs have a few dozen),
     # and every per-row test below is one on the distinct codes, spread to the rows by `rank`
@@ -263,6 +274,15 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
         dom_tag = np.full(n, "", dtype=object)
         dom_tag[tag_dom["parcel"]] = np.array(tag_names, dtype=object)[tag_dom["tag"].to_numpy()]
         facts["planned_use_tag"] = pd.Series(dom_tag, index=facts.index).replace("", pd.NA)
+        if allowed_uses is not None:
+            # a parcel PLAN-USE lets through by its dominant use may still be planned in part for
+            # another use (55 % industrial, 45 % paddy): that part cannot enter the market
+            allowed = set(allowed_uses)
+            other = sum((facts[f"zoning_{tag}_m2"].to_numpy() for tag in tag_names if tag not in allowed),
+                        np.zeros(n))
+            other = np.where(np.isin(dom_tag, list(allowed)), other, 0.0)
+            facts["planned_use_other_m2"] = other
+            facts["planned_use_other_share"] = _share(other, area)
         facts["planned_use"] = facts["planned_use"].replace("", pd.NA)
         return
     landcat_of_class = np.where(np.isin(of_class["landcat"], LANDCATS), of_class["landcat"], "unknown")

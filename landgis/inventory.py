@@ -36,7 +36,7 @@ CONTRACT_COLUMNS = ("parcel_id", "area_m2", "area_mu", "verdict", "reasons", "le
 
 _MORE_COLUMNS = (
     "owner", "town", "village", "area_ellipsoid_m2", "reasons_zh", "notes",
-    "planned_use_name", "planned_use_tag", "planned_use_share",
+    "planned_use_name", "planned_use_tag", "planned_use_share", "planned_use_other_m2",
     "survey_class_name", "survey_class_share", "survey_construction_m2", "survey_agricultural_m2",
     "survey_unused_m2", "survey_homestead_m2", "survey_uncovered_m2",
     "farmland_share", "redline_share", "udb_share", "buildings_m2",
@@ -55,6 +55,7 @@ COLUMN_NAMES_ZH: Mapping[str, str] = {
     "survey_class": "现状地类代码", "owner": "权利人", "town": "乡镇", "village": "村",
     "area_ellipsoid_m2": "椭球面积(平方米)", "reasons_zh": "规则说明", "notes": "提示",
     "planned_use_name": "规划用途", "planned_use_tag": "规划用途类别", "planned_use_share": "规划用途占比",
+    "planned_use_other_m2": "部分规划为其他用途(平方米)",
     "survey_class_name": "现状地类", "survey_class_share": "现状地类占比",
     "survey_construction_m2": "现状建设用地(平方米)", "survey_agricultural_m2": "现状农用地(平方米)",
     "survey_unused_m2": "现状未利用地(平方米)", "survey_homestead_m2": "现状宅基地(平方米)",

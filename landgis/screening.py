@@ -24,6 +24,7 @@ import pandas as pd
 
 from landgis import io
 from landgis.access import load_deferred_layers, site_facts, vector_layers_only
+from landgis.catalogue import allowed_uses
 from landgis.config import Project, load_project
 from landgis.engines import ENGINES
 from landgis.errors import LandgisError, Problem, SkippedRuleWarning
@@ -453,7 +454,8 @@ def _rules_and_inventory(loaded: LoadedLayers, project: Project, profile: Profil
     tol = project.min_overlap_m2
     t = time.perf_counter()
     step("rules")
-    ft = parcel_facts(parcels, loaded.layers, overlays, tables, profile.settings, problems, tolerance=tol)
+    ft = parcel_facts(parcels, loaded.layers, overlays, tables, profile.settings, problems, tolerance=tol,
+                      allowed_uses=allowed_uses(profile))
     facts = ft.facts
     site_facts(facts, ft.unavailable, parcels, loaded.layers, project, profile.settings, tables, timings, step)
     geometry_ok = usable_geometry(parcels)
