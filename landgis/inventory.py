@@ -7,7 +7,7 @@ is one row, in input order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -228,13 +228,30 @@ _CONFLICT_SOURCES = {
 
 
 def conflict_feature_mask(layer: gpd.GeoDataFrame, table: CodeTable, selector: tuple) -> np.ndarray:
-    """Which features of a class layer a conflict rule draws (e.g. agricultural survey patches)."""
-    attr, values = selector
+    """Which features of a class layer a conflict rule draws (e.g. agricultural survey patches).
+
+    ``selector`` is (code-table column, values) — the features whose class has one of
+    the values — or (column, values, "except"): those whose class has none of them.
+    """
+    attr, values, *how = selector
     # each distinct code once (a county's survey has 450k patches but a few dozen codes)
     code_of, distinct = pd.factorize(layer["class_code"].astype(object), use_na_sentinel=False)
     codes = normalize_codes(pd.Series(distinct, dtype=object)).to_numpy()
     info = table.frame(codes)
-    return info.loc[codes, attr].isin(values).to_numpy()[code_of]
+    chosen = info.loc[codes, attr].isin(values).to_numpy()
+    return (~chosen if how == ["except"] else chosen)[code_of]
+
+
+def conflict_sources(allowed_uses: Sequence[str] | None = None) -> dict[str, tuple]:
+    """Rule → (layer, feature selector or ``None`` for the whole layer) of the conflict pieces.
+
+    With the planned-use tags the profile's PLAN-USE allows, PLAN-PART's pieces too: the
+    parcel's part under planning patches of any other use.
+    """
+    sources = dict(_CONFLICT_SOURCES)
+    if allowed_uses is not None:
+        sources["PLAN-PART"] = ("zoning", ("use", tuple(allowed_uses), "except"))
+    return sources
 
 
 def conflict_piece_masks(layers: Mapping[str, gpd.GeoDataFrame], tables: Mapping[str, CodeTable]) -> dict:
@@ -330,15 +347,19 @@ def ground_conflict_pieces(overlays: Mapping) -> dict[str, tuple[np.ndarray, np.
 
 def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], fact_table: FactTable,
                     verdicts: pd.DataFrame, tables: Mapping[str, CodeTable], tolerance: float,
-                    ground: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> gpd.GeoDataFrame:
+                    ground: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                    allowed_uses: Sequence[str] | None = None) -> gpd.GeoDataFrame:
     """Where each fired spatial rule hits the parcel: one (multi)polygon per parcel and rule.
 
-    ``ground`` is :func:`ground_conflict_pieces` made beforehand (else made here).
+    ``ground`` is :func:`ground_conflict_pieces` made beforehand (else made here);
+    ``allowed_uses`` as for :func:`conflict_sources`. A class rule whose pieces the overlay
+    did not keep (PLAN-PART's: the patches of other uses are most of a plan, and the rule
+    fires on few parcels) has them cut here, for the parcels it fired on only.
     """
     rows: list[pd.DataFrame] = []
     geoms: list[np.ndarray] = []
     pid = parcels["parcel_id"].to_numpy()
-    for rule, (role, selector) in _CONFLICT_SOURCES.items():
+    for rule, (role, selector) in conflict_sources(allowed_uses).items():
         col = f"fired_{rule}"
         if col not in verdicts or role not in fact_table.overlays:
             continue
@@ -362,7 +383,7 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
             sub = pairs[sel]
             if not len(sub):
                 continue
-            if overlay.has_pieces:  # kept by the overlay for exactly these features
+            if overlay.has_pieces and overlay.kept[sel].all():  # kept by the overlay for these features
                 hit, pieces = _union_or_whole(overlay, sel, fact_table.facts["area_m2"].to_numpy(),
                                               np.asarray(layers[role].geometry.values, dtype=object))
             else:

@@ -480,7 +480,8 @@ def _rules_and_inventory(loaded: LoadedLayers, project: Project, profile: Profil
     # before the conflict pieces are made on top of them (the bench county's peak, reached while
     # those are made, fell from 1083 to ~1010 MiB)
     release_free_memory()
-    conflicts = conflict_pieces(parcels, loaded.layers, ft, verdicts, tables, tol, ground=ground.result())
+    conflicts = conflict_pieces(parcels, loaded.layers, ft, verdicts, tables, tol, ground=ground.result(),
+                                allowed_uses=allowed_uses(profile))
     timings["inventory"] = time.perf_counter() - t
     if len(inventory) != len(parcels):  # the contract's invariant: nothing is ever dropped
         raise LandgisError(f"internal error: {len(parcels)} parcels in, {len(inventory)} rows out")

@@ -333,3 +333,30 @@ def test_survey_state_land_reads_ownership_as_a_dbf_or_a_person_writes_it():
     assert ft.facts["survey_state_m2"].tolist() == [200.0, 200.0, 200.0, 0.0, 200.0, 200.0, 0.0]
     # half state land is not collective
     assert ft.facts["collective"].tolist() == [False, False, False, True, False, False, True]
+
+
+def test_plan_part_conflict_piece_is_the_part_planned_for_other_uses(tmp_path):
+    # the default parcel is box(10, 10, 30, 30) in its cell; industrial (100101) west of x = 21 (the dominant
+    # use), then paddy (0101) east of it, or a road (1202) east of x = 26 and a code of no known use past 28
+    cases = [
+        Case("paddy", zoning=[((0, 0, 21, 40), "100101"), ((21, 0, 40, 40), "0101")]),
+        Case("road_and_unknown", zoning=[((0, 0, 26, 40), "100101"), ((26, 0, 28, 40), "1202"),
+                                         ((28, 0, 40, 40), "9999")]),
+        Case("all_industrial"),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(build_project(cases, tmp_path), profile="guilin", progress=False)
+    parcels = res.inventory.geometry.to_numpy()
+    ids = res.inventory["parcel_id"].to_numpy()
+    assert res.table["reasons"].tolist() == ["PLAN-PART", "PLAN-PART", ""]
+    part = res.conflicts[res.conflicts["rule"] == "PLAN-PART"].set_index("parcel_id")
+    assert sorted(part.index) == sorted(ids[:2])
+    assert set(part["layer"]) == {"zoning"}
+    for i, (x_from, m2) in enumerate([(21, 180.0), (26, 80.0)]):
+        x, y = parcels[i].bounds[:2]
+        want = shapely.box(x + x_from - 10, y, x + 20, y + 20)   # the parcel east of x_from (cell coordinates)
+        got = part.loc[ids[i], "geometry"]
+        assert part.loc[ids[i], "area_m2"] == m2
+        assert shapely.area(shapely.symmetric_difference(got, want)) < 1e-6
+    assert res.facts["planned_use_other_m2"].round(6).tolist() == [180.0, 80.0, 0.0]
