@@ -182,16 +182,16 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
         if role == "survey" and "ownership" in layer:
             # 权属性质 read as the parcels' is (load.ownership_collective, each distinct value
             # once): 10–29 or text naming 国有 is state land; a DBF's numeric 10.0 reads as "10"
-            state = (ownership_collective(normalize_codes(layer["ownership"])) == False).fillna(False)  # noqa: E712
-            state = state.to_numpy(dtype=bool)
+            collective = ownership_collective(normalize_codes(layer["ownership"]))
+            state = collective.eq(False).fillna(False).to_numpy(dtype=bool)
             st = class_areas(overlays[role], state)
             st = st[st["class"].astype(bool)]
             facts["survey_state_m2"] = np.bincount(st["parcel"], weights=st["overlap_m2"], minlength=n)
 
     if "zoning" in overlays and allowed_uses is None:
         for name in ("planned_use_other_m2", "planned_use_other_share"):
-            unavailable[name] = ("the profile's PLAN-USE rule does not name the allowed uses "
-                                 "(planned_use_tag not_in [...])")
+            unavailable[name] = ("the profile has no PLAN-USE rule written as planned_use_tag not_in [...], "
+                                 "which names the allowed planned uses")
     _attribute_facts(facts, parcels, unavailable, tolerance)
     _approval_facts(facts, parcels, layers, overlays, settings, unavailable)
     _price_facts(facts, layers, overlays, unavailable)

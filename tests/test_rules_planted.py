@@ -360,3 +360,20 @@ def test_plan_part_conflict_piece_is_the_part_planned_for_other_uses(tmp_path):
         assert part.loc[ids[i], "area_m2"] == m2
         assert shapely.area(shapely.symmetric_difference(got, want)) < 1e-6
     assert res.facts["planned_use_other_m2"].round(6).tolist() == [180.0, 80.0, 0.0]
+
+
+def test_plan_part_is_skipped_when_plan_use_names_no_allowed_uses(tmp_path):
+    # PLAN-USE written another way (not ... in): the allowed uses cannot be read off it, so
+    # PLAN-PART is not checked (and says why) rather than guessed
+    profile = tmp_path / "mine.toml"
+    profile.write_text('[profile]\nid = "mine"\nextends = "national"\n\n[[rules]]\nid = "PLAN-USE"\n'
+                       'when = { not = { fact = "planned_use_tag", in = ["industrial", "commercial"] } }\n',
+                       encoding="utf-8")
+    cases = [Case("paddy", zoning=[((0, 0, 21, 40), "100101"), ((21, 0, 40, 40), "0101")])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(build_project(cases, tmp_path / "p"), profile=profile, progress=False)
+    assert res.table["verdict"].tolist() == ["eligible"]
+    skipped = {s.rule: s.why for s in res.skipped}
+    assert skipped["PLAN-PART"].startswith("the profile has no PLAN-USE rule written as planned_use_tag not_in")
+    assert "planned_use_other_m2" not in res.facts

@@ -280,7 +280,7 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     facts = pd.concat([p["facts"] for p in parts], ignore_index=True).iloc[order].reset_index(drop=True)
     conflicts = pd.concat([p["conflicts"] for p in parts], ignore_index=True)
     from landgis.inventory import conflict_sources  # the local engine's order: rule, then parcel
-    rule_rank = {r: i for i, r in enumerate(conflict_sources(()))}
+    rule_rank = {r: i for i, r in enumerate(conflict_sources(allowed_uses=()))}
     conflicts["_rank"] = conflicts["rule"].map(rule_rank).fillna(len(rule_rank))
     conflicts = conflicts.sort_values(["_rank", "_fid"], kind="stable").drop(columns=["_rank", "_fid"])
     conflicts = gpd.GeoDataFrame(conflicts.reset_index(drop=True), geometry="geometry",
