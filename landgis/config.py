@@ -23,6 +23,8 @@ __all__ = [
     "BOOLEAN_ATTRIBUTES",
     "ATTRIBUTE_FACTS",
     "STANDARD_FIELDS",
+    "FEATURE_ID_FIELDS",
+    "used_fields",
     "LayerSpec",
     "CodeOverride",
     "Project",
@@ -96,6 +98,10 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
+#: a constraint or class layer feature's id: the first of these fields it has (else its position)
+FEATURE_ID_FIELDS: tuple[str, ...] = ("BSM", "OBJECTID", "FID")
+
+
 _LAYER_KEYS = ("path", "layer", "fields", "crs", "transform", "four_param", "helmert", "encoding", "band",
                "values", "cell_rule")
 #: roles whose layer may be a raster: the DEM and constraints measured as ground covered
@@ -135,6 +141,28 @@ class LayerSpec:
     def is_raster(self) -> bool:
         """Whether the layer is a raster (read window by window, see :mod:`landgis.terrain`)."""
         return self.path is not None and self.path.suffix.lower() in _RASTER_SUFFIXES
+
+
+def used_fields(spec: LayerSpec) -> frozenset[str]:
+    """The source fields landgis may read from a vector layer, lower-cased: those mapped under
+    ``[layers.<role>.fields]``, the role's standard names and, but for the parcels, a feature id.
+
+    The rest of a layer's attributes are never used, so they are not read: a 三调 DLTB carries
+    ~30 fields, of which the screening reads DLBM, QSXZ and BSM (a 450k-patch layer with the
+    full standard set: 2.2 s to read, 1.3 s its four fields). The roads layer (geometry only)
+    reads no field unless one is mapped.
+
+    >>> sorted(used_fields(LayerSpec(role="survey", fields={"class_code": "dlbm_2023"})))
+    ['bsm', 'dlbm', 'dlbm_2023', 'fid', 'objectid', 'qsxz']
+    >>> sorted(used_fields(LayerSpec(role="roads")))
+    []
+    """
+    names = [*spec.fields.values()]
+    for standard in STANDARD_FIELDS.get(spec.role, {}).values():
+        names += standard
+    if spec.role not in ("parcels", "roads"):
+        names += FEATURE_ID_FIELDS
+    return frozenset(n.lower() for n in names)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from landgis.config import LayerSpec
+from landgis.config import LayerSpec, used_fields
 from landgis.errors import EncodingGuessWarning, LayerError, OutputError
 
 __all__ = [
@@ -50,7 +50,10 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
     """Read a vector layer as found on disk (no reprojection, no repair).
 
     Returns the frame and notes about what was assumed while reading
-    (encoding guessed, zip entry chosen…).
+    (encoding guessed, zip entry chosen…). Only the fields landgis may use
+    (:func:`landgis.config.used_fields`) are read; the names of all the
+    layer's fields are in ``frame.attrs["source_fields"]``, for messages.
+    ``columns=`` in ``filters`` reads those instead.
 
     ``filters`` go to :func:`pyogrio.read_dataframe` (``bbox``, ``where``,
     ``fid_as_index``, ``max_features``…): the dask engine reads one window.
@@ -74,6 +77,12 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         encoding = _detect_dbf_encoding(dbf_bytes(), spec, notes)
     if encoding:
         kwargs["encoding"] = encoding
+    source_fields = None
+    if "columns" not in filters:
+        source_fields = _field_names(source, kwargs)
+        if source_fields is not None:
+            wanted = used_fields(spec)
+            kwargs["columns"] = [f for f in source_fields if f.lower() in wanted]
     kwargs.update(filters)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -102,7 +111,18 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         raise LayerError(f"layer `{role}`: cannot read {path}: {exc}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerError(f"layer `{role}`: {path} layer {layer_name!r} has no geometry column")
+    if source_fields is not None:
+        frame.attrs["source_fields"] = source_fields
     return frame, notes
+
+
+def _field_names(source: str, kwargs: Mapping) -> list[str] | None:
+    """The layer's attribute fields, or None when GDAL cannot say (the read reports why)."""
+    try:
+        info = pyogrio.read_info(source, layer=kwargs.get("layer"), encoding=kwargs.get("encoding"))
+    except Exception:  # noqa: BLE001 - read_dataframe, next, raises the error worth reporting
+        return None
+    return [str(f) for f in info["fields"]]
 
 
 def _encoding_error(spec: LayerSpec, encoding: str | None, exc: UnicodeDecodeError | None) -> str:

@@ -37,7 +37,7 @@ from pyproj.exceptions import CRSError, ProjError
 
 from landgis import io
 from landgis.threads import in_threads, is_valid
-from landgis.config import BOOLEAN_ATTRIBUTES, STANDARD_FIELDS, LayerSpec, Project
+from landgis.config import BOOLEAN_ATTRIBUTES, FEATURE_ID_FIELDS, STANDARD_FIELDS, LayerSpec, Project
 from landgis.distinct import factorize_values, map_distinct
 from landgis.errors import (
     CRSGuessWarning,
@@ -201,6 +201,8 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
         except LayerError as exc:
             problems.append(Problem("error", role, str(exc)))
             continue
+        if "source_fields" in frame.attrs:  # for messages naming the layer's fields
+            projected.attrs["source_fields"] = frame.attrs["source_fields"]
         known = validity[role].result()
         if role == "parcels":
             layers[role] = canonical_parcels(projected, spec, problems, known)
@@ -680,18 +682,26 @@ def _find_field(columns: list[str], wanted: str) -> str | None:
     return lower.get(wanted.lower())
 
 
+def _source_fields(frame: gpd.GeoDataFrame) -> list[str]:
+    """All the fields of the layer as found on disk (:func:`landgis.io.read_vector` reads only those
+    landgis uses), else the frame's own."""
+    known = frame.attrs.get("source_fields")
+    return list(known) if known is not None else [c for c in frame.columns if c != frame.geometry.name]
+
+
 def _resolve_fields(frame: gpd.GeoDataFrame, spec: LayerSpec, canon_names: Mapping[str, tuple[str, ...]],
                     problems: list[Problem]) -> dict[str, str]:
     cols = [c for c in frame.columns if c != frame.geometry.name]
+    everything = _source_fields(frame)
     out: dict[str, str] = {}
     for canon, source in spec.fields.items():
         found = _find_field(cols, source)
         if found is None:
-            close = difflib.get_close_matches(source.upper(), [c.upper() for c in cols], n=1, cutoff=0.5)
-            hint = f" (did you mean `{_find_field(cols, close[0])}`?)" if close else ""
+            close = difflib.get_close_matches(source.upper(), [c.upper() for c in everything], n=1, cutoff=0.5)
+            hint = f" (did you mean `{_find_field(everything, close[0])}`?)" if close else ""
             problems.append(Problem("error", spec.role,
                                     f"[layers.{spec.role}.fields] {canon} = \"{source}\", but the layer has "
-                                    f"no field {source}{hint}; it has {', '.join(cols[:25])}", field=source))
+                                    f"no field {source}{hint}; it has {', '.join(everything[:25])}", field=source))
             continue
         out[canon] = found
     for canon, standard in canon_names.items():
@@ -725,7 +735,7 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
     role = "parcels"
     names = {**STANDARD_FIELDS["parcels"]}
     fields = _resolve_fields(frame, spec, names, problems)
-    cols = [c for c in frame.columns if c != frame.geometry.name]
+    cols = _source_fields(frame)
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     if "parcel_id" not in fields:
         problems.append(Problem("error", role, "has no parcel id field (ZDDM or BSM); map one with "
@@ -788,7 +798,7 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
     """A constraint or class layer with canonical columns; unusable rows dropped (and counted)."""
     role = spec.role
     names = dict(STANDARD_FIELDS.get(role, {}))
-    names.setdefault("feature_id", ("BSM", "OBJECTID", "FID"))
+    names.setdefault("feature_id", FEATURE_ID_FIELDS)
     fields = _resolve_fields(frame, spec, names, problems)
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     if "feature_id" in fields:
@@ -800,7 +810,7 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
             out[canon] = _text(frame[fields[canon]])
     if role in _CLASS_ROLES and "class_code" not in out:
         std = " or ".join(STANDARD_FIELDS[role]["class_code"])
-        cols = [c for c in frame.columns if c != frame.geometry.name]
+        cols = _source_fields(frame)
         problems.append(Problem("error", role, f"has no class code field ({std}); map it with "
                                 f"[layers.{role}.fields] class_code = \"…\"; fields there: {', '.join(cols[:25])}",
                                 field="class_code"))

@@ -61,8 +61,9 @@ def test_gbk_field_names_with_ascii_records_are_detected(tmp_path, zipped):
 def test_utf8_field_names_without_cpg_stay_utf8(tmp_path, recwarn):
     shp = tmp_path / "ghyt.shp"
     write_shp(zoning_frame("用地码"), shp, "UTF-8")  # 9 bytes: fits the 10-byte DBF name
-    frame, _ = read_vector(LayerSpec(role="zoning", path=shp))
+    frame, _ = read_vector(LayerSpec(role="zoning", path=shp, fields={"class_code": "用地码"}))
     assert list(frame.columns) == ["用地码", "BSM", "geometry"]
+    assert frame.attrs["source_fields"] == ["用地码", "BSM"]
     assert not [w for w in recwarn if issubclass(w.category, EncodingGuessWarning)]
 
 

@@ -14,6 +14,8 @@ import pytest
 import shapely
 
 import landgis
+from landgis import io
+from landgis.config import LayerSpec
 from landgis.errors import (
     CRSGuessWarning,
     DatumShiftWarning,
@@ -452,3 +454,33 @@ def test_every_attribute_fact_can_be_mapped_and_is_documented():
     assert set(ATTRIBUTE_FACTS) == {"formed_year", *BOOLEAN_ATTRIBUTES}
     assert set(ATTRIBUTE_FACTS) <= set(PARCEL_ATTRIBUTES)
     assert set(ATTRIBUTE_FACTS) <= set(FACT_DOCS)
+
+
+def test_only_the_fields_landgis_uses_are_read_and_messages_name_them_all(tmp_path):
+    # a 三调 DLTB carries ~30 fields; the screening uses DLBM, QSXZ and BSM
+    parcels_frame().to_file(tmp_path / "zd.gpkg")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    cover = [shapely.box(X - 50, Y - 50, X + 150, Y + 50), shapely.box(X + 150, Y - 50, X + 300, Y + 50)]
+    dltb = gpd.GeoDataFrame({"BSM": ["1", "2"], "YSDM": ["2001010100"] * 2, "DLBM": ["0101", "0702"],
+                             "DLMC": ["水田", "农村宅基地"], "QSXZ": ["30", "30"], "ZLDWMC": ["大塘村", "新寨村"],
+                             "KCXS": [0.05, 0.0]}, geometry=cover, crs=4546)
+    dltb.to_file(tmp_path / "s.gpkg")
+    spec = LayerSpec(role="survey", path=tmp_path / "s.gpkg")
+    frame, _ = io.read_vector(spec)
+    assert list(frame.columns) == ["BSM", "DLBM", "QSXZ", "geometry"]
+    assert frame.attrs["source_fields"] == ["BSM", "YSDM", "DLBM", "DLMC", "QSXZ", "ZLDWMC", "KCXS"]
+    # a mapped field is read whatever its case; columns= still reads what it names (None: all)
+    mapped, _ = io.read_vector(LayerSpec(role="survey", path=tmp_path / "s.gpkg", fields={"class_code": "dlmc"}))
+    assert list(mapped.columns) == ["BSM", "DLBM", "DLMC", "QSXZ", "geometry"]
+    assert list(io.read_vector(spec, columns=None)[0].columns) == [*dltb.columns]
+    # the screening reads the codes as before: parcel 1 on 水田, parcel 3 on 宅基地
+    more = 'path = "f.gpkg"\n[layers.survey]\npath = "s.gpkg"'
+    t = landgis.screen(project(tmp_path, "zd.gpkg", more)).table
+    assert t["survey_class"].tolist() == ["0101", "0101", "0702"]
+    # a mapped field the layer lacks: the message lists the fields that were not read too
+    wrong = more + '\n[layers.survey.fields]\nclass_code = "DLBN"'
+    with pytest.raises(InputError) as exc:
+        landgis.screen(project(tmp_path, "zd.gpkg", wrong))
+    msg = str(exc.value)
+    assert 'class_code = "DLBN", but the layer has no field DLBN (did you mean `DLBM`?)' in msg
+    assert "it has BSM, YSDM, DLBM, DLMC, QSXZ, ZLDWMC, KCXS" in msg
