@@ -12,6 +12,7 @@ and export inventories and maps.
 
 __version__ = "0.1.0"
 
+from landgis.comparison import Comparison, compare
 from landgis.config import Project, load_project
 from landgis.errors import InputError, LandgisError, Problem
 from landgis.profiles import Profile, builtin_profiles, load_profile
@@ -21,6 +22,8 @@ __all__ = [
     "__version__",
     "screen",
     "ScreeningResult",
+    "compare",
+    "Comparison",
     "load_project",
     "Project",
     "load_profile",

@@ -1,7 +1,7 @@
 """The ``landgis`` command line: a thin shell over the library.
 
 ``landgis screen PROJECT.toml --out DIR``, ``landgis validate PROJECT.toml``,
-``landgis rules [--profile X]``. Bad input exits non-zero with one clear
+``landgis rules [--profile X]``, ``landgis compare BEFORE AFTER``, ``landgis map OUT``. Bad input exits non-zero with one clear
 message and no traceback (``--debug`` shows it).
 """
 
@@ -167,6 +167,30 @@ def rules(ctx: _Ctx, profile: str, show_facts: bool, catalogue: bool, out: Path 
                     click.echo(f"rule catalogue written to {out}", err=True)
             return
         click.echo(profile_text(load_profile(profile)))
+
+    _run(ctx, work)
+
+
+@main.command("compare")
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="Write the parcels that changed to this CSV (UTF-8 with BOM).")
+@click.pass_obj
+def compare_command(ctx: _Ctx, before: Path, after: Path, out: Path | None) -> None:
+    """Compare two screenings: which parcels changed verdict, reasons or measures, and how.
+
+    BEFORE and AFTER are each the --out folder of `landgis screen`, its inventory.csv or
+    its screening.gpkg. Parcels are matched by parcel id.
+    """
+    from landgis.comparison import compare
+
+    def work():
+        comparison = compare(before, after)
+        click.echo(comparison.text_summary())
+        if out is not None:
+            comparison.write(out)
+            click.echo(f"{len(comparison.changes)} changed parcels written to {out}")
 
     _run(ctx, work)
 

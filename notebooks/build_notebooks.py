@@ -257,17 +257,14 @@ base = landgis.screen(project, progress=False)                     # guilin, as 
 custom = landgis.screen(strict_project, profile=mine, progress=False)
 custom'''),
     code('''\
-pd.crosstab(base.inventory["verdict"].rename("guilin"), custom.inventory["verdict"].rename("my-county"),
-            margins=True, margins_name="total")'''),
+comparison = landgis.compare(base, custom)      # parcel by parcel (``landgis compare OUT_A OUT_B`` on disk)
+print(comparison.text_summary())'''),
     md("""
-Which parcels changed, and why: the reasons before and after, grouped.
+Which parcels changed verdict, and why: the reasons before and after, grouped.
 """),
     code('''\
-cols = ["parcel_id", "planned_use_tag", "verdict", "reasons", "notes"]
-both = base.inventory[cols].merge(custom.inventory[cols], on=["parcel_id", "planned_use_tag"],
-                                  suffixes=("_guilin", "_mine"))
-changed = both[both["verdict_guilin"] != both["verdict_mine"]]
-(changed.groupby(["verdict_guilin", "reasons_guilin", "verdict_mine", "reasons_mine", "notes_mine"], dropna=False)
+changed = comparison.changes[comparison.changes["change"] == "verdict"]
+(changed.groupby(["verdict_before", "reasons_before", "verdict_after", "reasons_after"])
         .size().rename("parcels").reset_index())'''),
     md("""
 ## Each change on its own
