@@ -8,6 +8,7 @@ nothing downstream needs to second-guess the configuration.
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,12 +99,14 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
+#: a name in an attribute filter (Unicode letters: Chinese field names too)
+_WORD = re.compile(r"[^\W\d]\w*")
 #: a constraint or class layer feature's id: the first of these fields it has (else its position)
 FEATURE_ID_FIELDS: tuple[str, ...] = ("BSM", "OBJECTID", "FID")
 
 
-_LAYER_KEYS = ("path", "layer", "fields", "crs", "transform", "four_param", "helmert", "encoding", "band",
-               "values", "cell_rule")
+_LAYER_KEYS = ("path", "layer", "fields", "where", "crs", "transform", "four_param", "helmert", "encoding",
+               "band", "values", "cell_rule")
 #: roles whose layer may be a raster: the DEM and constraints measured as ground covered
 RASTER_ROLES = ("dem", "farmland", "redline", "udb", "buildings", "approvals")
 _RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc")
@@ -128,6 +131,7 @@ class LayerSpec:
     path: Path | None = None
     layer: str | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
+    where: str | None = None                  # an OGR SQL attribute filter: only the features it selects
     crs: str | None = None
     transform: str | None = None
     encoding: str | None = None
@@ -150,14 +154,17 @@ def used_fields(spec: LayerSpec) -> frozenset[str]:
     The rest of a layer's attributes are never used, so they are not read: a 三调 DLTB carries
     ~30 fields, of which the screening reads DLBM, QSXZ and BSM (a 450k-patch layer with the
     full standard set: 2.2 s to read, 1.3 s its four fields). The roads layer (geometry only)
-    reads no field unless one is mapped.
+    reads no field unless one is mapped. Every name the layer's ``where`` mentions is kept
+    too: GDAL filters a shapefile on the fields it reads, and selects nothing by one it does not.
 
     >>> sorted(used_fields(LayerSpec(role="survey", fields={"class_code": "dlbm_2023"})))
     ['bsm', 'dlbm', 'dlbm_2023', 'fid', 'objectid', 'qsxz']
     >>> sorted(used_fields(LayerSpec(role="roads")))
     []
+    >>> {"xzmc", "用途"} <= used_fields(LayerSpec(role="parcels", where="XZMC = '城关镇' AND 用途 LIKE '05%'"))
+    True
     """
-    names = [*spec.fields.values()]
+    names = [*spec.fields.values(), *_WORD.findall(spec.where or "")]
     for standard in STANDARD_FIELDS.get(spec.role, {}).values():
         names += standard
     if spec.role not in ("parcels", "roads"):
@@ -350,6 +357,13 @@ def _layer_spec(role: str, spec: Any, base: Path, where: str) -> LayerSpec:
     if cell_rule not in _CELL_RULES:
         raise ProjectError(f"{where}: {key}.cell_rule must be one of {', '.join(_CELL_RULES)} "
                            f"(exact cell areas, cell centres inside, cells touched), got {cell_rule!r}")
+    filter_s = _str(spec, "where", key, default=None)
+    if filter_s is not None:
+        if raster:
+            raise ProjectError(f"{where}: {key}.where filters a vector layer's features; {path.name} is a raster")
+        if not filter_s.strip():
+            raise ProjectError(f"{where}: {key}.where is empty; remove it, or give a filter such as "
+                               "where = \"XZMC = '城关镇'\"")
     four = _params(spec, "four_param", _FOUR_PARAM_KEYS, ("dx", "dy"), f"{where} {key}")
     helmert = _params(spec, "helmert", _HELMERT_KEYS, ("dx", "dy", "dz", "convention"), f"{where} {key}")
     given = [k for k in ("transform", "four_param", "helmert") if k in spec]
@@ -364,7 +378,7 @@ def _layer_spec(role: str, spec: Any, base: Path, where: str) -> LayerSpec:
                                "Xian 1980 / 3-degree GK CM 111E)")
     return LayerSpec(role=role, path=path, layer=_str(spec, "layer", key, default=None),
                      four_param=four, helmert=helmert,
-                     fields=MappingProxyType(dict(fields)), crs=_str(spec, "crs", key, default=None),
+                     fields=MappingProxyType(dict(fields)), where=filter_s, crs=_str(spec, "crs", key, default=None),
                      transform=_str(spec, "transform", key, default=None),
                      encoding=_str(spec, "encoding", key, default=None), band=band,
                      values=values, cell_rule=cell_rule)

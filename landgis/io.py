@@ -53,7 +53,9 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
     (encoding guessed, zip entry chosen…). Only the fields landgis may use
     (:func:`landgis.config.used_fields`) are read; the names of all the
     layer's fields are in ``frame.attrs["source_fields"]``, for messages.
-    ``columns=`` in ``filters`` reads those instead.
+    ``columns=`` in ``filters`` reads those instead. Only the features the
+    layer's ``where`` selects are read (a ``where`` in ``filters`` narrows it
+    further), and a note says how many of how many.
 
     ``filters`` go to :func:`pyogrio.read_dataframe` (``bbox``, ``where``,
     ``fid_as_index``, ``max_features``…): the dask engine reads one window.
@@ -77,12 +79,13 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         encoding = _detect_dbf_encoding(dbf_bytes(), spec, notes)
     if encoding:
         kwargs["encoding"] = encoding
-    source_fields = None
-    if "columns" not in filters:
-        source_fields = _field_names(source, kwargs)
-        if source_fields is not None:
-            wanted = used_fields(spec)
-            kwargs["columns"] = [f for f in source_fields if f.lower() in wanted]
+    source_fields, features = _field_names(source, kwargs)
+    if "columns" not in filters and source_fields is not None:
+        wanted = used_fields(spec)
+        kwargs["columns"] = [f for f in source_fields if f.lower() in wanted]
+    if spec.where:
+        more = filters.pop("where", None)
+        kwargs["where"] = spec.where if more is None else f"({spec.where}) AND ({more})"
     kwargs.update(filters)
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -105,6 +108,13 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
                          f"{_layers_hint(source)}") from None
     except UnicodeDecodeError as exc:
         raise LayerError(_encoding_error(spec, encoding, exc)) from None
+    except (ValueError, OSError) as exc:
+        if not spec.where:
+            raise
+        fields = f"; its fields: {', '.join(source_fields[:25])}" if source_fields else ""
+        raise LayerError(f"layer `{role}`: where = \"{spec.where}\" is not a filter GDAL can apply to "
+                         f"{path.name} ({exc}). Write it in OGR SQL: field names as in the layer, text in single "
+                         f"quotes, e.g. where = \"XZMC = '城关镇'\"{fields}") from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError) as exc:
         if "not encoded in UTF-8" in str(exc):  # the Arrow reader's words for any non-UTF-8 text
             raise LayerError(_encoding_error(spec, encoding, None)) from None
@@ -113,16 +123,20 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         raise LayerError(f"layer `{role}`: {path} layer {layer_name!r} has no geometry column")
     if source_fields is not None:
         frame.attrs["source_fields"] = source_fields
+    if spec.where:
+        of = f" of {features}" if features is not None and features >= 0 and not filters else ""
+        notes.append(f"where = \"{spec.where}\" selected {len(frame)}{of} features")
     return frame, notes
 
 
-def _field_names(source: str, kwargs: Mapping) -> list[str] | None:
-    """The layer's attribute fields, or None when GDAL cannot say (the read reports why)."""
+def _field_names(source: str, kwargs: Mapping) -> tuple[list[str] | None, int | None]:
+    """The layer's attribute fields and feature count; (None, None) when GDAL cannot say (the
+    read reports why)."""
     try:
         info = pyogrio.read_info(source, layer=kwargs.get("layer"), encoding=kwargs.get("encoding"))
     except Exception:  # noqa: BLE001 - read_dataframe, next, raises the error worth reporting
-        return None
-    return [str(f) for f in info["fields"]]
+        return None, None
+    return [str(f) for f in info["fields"]], int(info["features"])
 
 
 def _encoding_error(spec: LayerSpec, encoding: str | None, exc: UnicodeDecodeError | None) -> str:

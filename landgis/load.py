@@ -181,8 +181,10 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
             crs_by_role[role] = None  # the error is recorded: the layer is not used
     parcels_frame, parcels_spec = raw["parcels"]
     if len(parcels_frame) == 0:
+        what = (f"check its where = \"{parcels_spec.where}\"" if parcels_spec.where
+                else "check the layer name or the export")
         problems.append(Problem("error", "parcels", f"{parcels_spec.path} layer {parcels_spec.layer or ''} holds no "
-                                "feature: there is nothing to screen; check the layer name or the export"))
+                                f"feature: there is nothing to screen; {what}"))
         raise InputError(problems)
     try:
         crs = working_crs_for(parcels_frame, crs_by_role["parcels"], project.crs)

@@ -484,3 +484,53 @@ def test_only_the_fields_landgis_uses_are_read_and_messages_name_them_all(tmp_pa
     msg = str(exc.value)
     assert 'class_code = "DLBN", but the layer has no field DLBN (did you mean `DLBM`?)' in msg
     assert "it has BSM, YSDM, DLBM, DLMC, QSXZ, ZLDWMC, KCXS" in msg
+
+
+@pytest.fixture
+def town_parcels(tmp_path):
+    """The three parcels as a GBK shapefile (with its .cpg) whose towns are in a field landgis does not use."""
+    frame = parcels_frame().assign(XZMC=["城关镇", "五通镇", "城关镇"], BZ=["", "待核", ""])
+    write_shp(frame, tmp_path / "zd.shp", "GBK", cpg="GBK")
+    farmland_frame().to_file(tmp_path / "f.gpkg")
+    return tmp_path
+
+
+def test_where_screens_only_the_parcels_it_selects_even_by_a_field_not_otherwise_read(town_parcels):
+    # a shapefile is filtered on the fields GDAL reads: XZMC must be read for the filter to select anything
+    path = project(town_parcels, "zd.shp", 'path = "f.gpkg"', "where = \"XZMC = '城关镇'\"")
+    res = landgis.screen(path)
+    assert res.table["parcel_id"].tolist() == ["450399100001JC00001", "450399100001JC00003"]
+    assert res.table["farmland_m2"].tolist() == [200.0, 400.0]
+    assert [p.message for p in res.problems if "where" in p.message] == [
+        "where = \"XZMC = '城关镇'\" selected 2 of 3 features"]
+    # on another layer: only the second farmland patch (parcel 3's) is a constraint
+    both = project(town_parcels, "zd.shp", "path = \"f.gpkg\"\nwhere = \"BSM = '2'\"", "where = \"BZ = '待核' OR XZMC = '城关镇'\"")
+    assert landgis.screen(both).table["farmland_m2"].tolist() == [0.0, 0.0, 400.0]
+
+
+def test_a_where_gdal_cannot_apply_or_that_selects_nothing_says_so(town_parcels):
+    bad = project(town_parcels, "zd.shp", 'path = "f.gpkg"', "where = \"XZMC = 城关镇\"")
+    with pytest.raises(InputError) as exc:
+        landgis.screen(bad)
+    msg = str(exc.value)
+    assert "layer `parcels`" in msg and "where = \"XZMC = 城关镇\" is not a filter GDAL can apply to zd.shp" in msg
+    assert "text in single quotes" in msg and "its fields: ZDDM, QLR, SFQQ, XZMC, BZ" in msg
+    none = project(town_parcels, "zd.shp", 'path = "f.gpkg"', "where = \"XZMC = '两江镇'\"")
+    with pytest.raises(InputError, match=r"holds no feature: there is nothing to screen; check its where = "):
+        landgis.screen(none)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('where = ""', r"\[layers.parcels\].where is empty"),
+    ('[layers.dem]\npath = "dem.tif"\nwhere = "H > 0"', r"\[layers.dem\].where filters a vector layer's features"),
+])
+def test_a_where_that_cannot_filter_is_refused_by_the_project(tmp_path, extra, message):
+    with pytest.raises(ProjectError, match=message):
+        landgis.load_project(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"', extra))
+
+
+def test_the_dask_engine_lists_the_parcels_the_where_selects(town_parcels):
+    from landgis.engines.dask import _all_fids
+
+    path = project(town_parcels, "zd.shp", 'path = "f.gpkg"', "where = \"XZMC = '城关镇'\"")
+    assert _all_fids(landgis.load_project(path)).tolist() == [0, 2]

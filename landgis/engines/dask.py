@@ -44,7 +44,7 @@ import shapely
 from pyproj import CRS, Transformer
 
 from landgis import io
-from landgis.config import LayerSpec, Project, load_project
+from landgis.config import LayerSpec, Project, load_project, used_fields
 from landgis.errors import LandgisError, Problem
 from landgis.load import usable_geometry
 from landgis.threads import is_valid
@@ -302,5 +302,9 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
 def _all_fids(project: Project) -> np.ndarray:
     spec = project.layers["parcels"]
     source, layer, _ = io._resolve_source(spec, [])
-    frame = pyogrio.read_dataframe(source, layer=layer, read_geometry=False, columns=[], fid_as_index=True)
+    columns: list[str] = []
+    if spec.where:  # a shapefile is filtered on the fields read: those the filter names are
+        columns = [f for f in pyogrio.read_info(source, layer=layer)["fields"] if f.lower() in used_fields(spec)]
+    frame = pyogrio.read_dataframe(source, layer=layer, read_geometry=False, columns=columns, fid_as_index=True,
+                                   where=spec.where)
     return np.sort(frame.index.to_numpy())
