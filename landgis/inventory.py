@@ -156,10 +156,11 @@ def ellipsoidal_area(geoms: np.ndarray, crs: CRS) -> np.ndarray:
 
 
 def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Summary tables: by verdict, by town, by planned use, by rule, legacy."""
+    """Summary tables: by verdict, by town, by village (the collective that offers the land; within
+    its town, as village names repeat across towns), by planned use, by rule, legacy."""
     # only the columns summed or grouped by: a county's whole inventory, copied by the
     # group-bys below, was 130 MB at the peak of writing the spreadsheet
-    wanted = ["parcel_id", "verdict", "area_m2", "town", "planned_use_tag", "reasons", "legacy"]
+    wanted = ["parcel_id", "verdict", "area_m2", "town", "village", "planned_use_tag", "reasons", "legacy"]
     inv = pd.DataFrame(inventory[[c for c in wanted if c in inventory]])
     out: dict[str, pd.DataFrame] = {}
     by_verdict = (inv.groupby("verdict").agg(parcels=("parcel_id", "size"), area_m2=("area_m2", "sum"))
@@ -167,11 +168,12 @@ def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
     by_verdict["area_mu"] = by_verdict["area_m2"] / M2_PER_MU
     by_verdict.loc["total"] = by_verdict.sum()
     out["by_verdict"] = by_verdict.reset_index().round({"area_m2": 2, "area_mu": 4})
-    for key, col in (("by_town", "town"), ("by_planned_use", "planned_use_tag")):
-        keyed = inv.assign(**{col: inv[col].astype(object).where(inv[col].notna() & (inv[col].astype(str) != ""),
-                                                                   "(none)")})
-        area = keyed.pivot_table(index=col, columns="verdict", values="area_m2", aggfunc="sum", fill_value=0.0)
-        count = keyed.pivot_table(index=col, columns="verdict", values="parcel_id", aggfunc="count", fill_value=0)
+    for key, cols in (("by_town", ["town"]), ("by_village", ["town", "village"]),
+                      ("by_planned_use", ["planned_use_tag"])):
+        keyed = inv.assign(**{col: _or_none(inv[col] if col in inv else pd.Series("", index=inv.index))
+                              for col in cols})
+        area = keyed.pivot_table(index=cols, columns="verdict", values="area_m2", aggfunc="sum", fill_value=0.0)
+        count = keyed.pivot_table(index=cols, columns="verdict", values="parcel_id", aggfunc="count", fill_value=0)
         table = pd.DataFrame(index=area.index)
         for v in ("eligible", "conditional", "ineligible"):
             table[f"{v}_parcels"] = count[v] if v in count else 0
@@ -189,6 +191,11 @@ def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
         legacy = pd.DataFrame(columns=["legacy", "town", "parcels", "area_m2", "area_mu"])
     out["legacy"] = legacy
     return out
+
+
+def _or_none(values: pd.Series) -> pd.Series:
+    """Group keys: a missing or empty value is "(none)", so no parcel falls out of a summary."""
+    return values.astype(object).where(values.notna() & (values.astype(str) != ""), "(none)")
 
 
 def _rule_counts(reasons: pd.Series, area_m2: np.ndarray) -> pd.DataFrame:

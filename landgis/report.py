@@ -34,7 +34,7 @@ __all__ = ["write_xlsx", "result_html", "SUMMARY_HEADERS_ZH"]
 
 SUMMARY_HEADERS_ZH = {
     "verdict": "筛查结论", "parcels": "宗数", "area_m2": "面积(平方米)", "area_mu": "面积(亩)",
-    "town": "乡镇", "planned_use_tag": "规划用途类别", "rule": "规则", "legacy": "历史遗留类别",
+    "town": "乡镇", "village": "村", "planned_use_tag": "规划用途类别", "rule": "规则", "legacy": "历史遗留类别",
     "eligible_parcels": "可入市宗数", "eligible_mu": "可入市面积(亩)",
     "conditional_parcels": "有条件入市宗数", "conditional_mu": "有条件入市面积(亩)",
     "ineligible_parcels": "不可入市宗数", "ineligible_mu": "不可入市面积(亩)",
@@ -59,6 +59,7 @@ def write_xlsx(result: ScreeningResult, path: Path, table: pd.DataFrame | None =
     by_verdict["verdict"] = by_verdict["verdict"].map(lambda v: VERDICT_ZH.get(v, "合计"))
     _sheet(wb, "按结论汇总", by_verdict, SUMMARY_HEADERS_ZH)
     _sheet(wb, "按乡镇汇总", tables["by_town"], SUMMARY_HEADERS_ZH)
+    _sheet(wb, "按村汇总", tables["by_village"], SUMMARY_HEADERS_ZH)
     _sheet(wb, "按规划用途汇总", tables["by_planned_use"], SUMMARY_HEADERS_ZH)
     _sheet(wb, "规则触发统计", tables["by_rule"], SUMMARY_HEADERS_ZH)
     legacy_rows = table.loc[table["legacy"].fillna("") != "", ["parcel_id", "town", "village", "owner", "area_m2",

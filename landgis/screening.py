@@ -137,7 +137,7 @@ class ScreeningResult:
         Returns
         -------
         dict of DataFrame
-            ``by_verdict``, ``by_town``, ``by_planned_use``, ``by_rule``
+            ``by_verdict``, ``by_town``, ``by_village``, ``by_planned_use``, ``by_rule``
             (parcels per rule id, most frequent first) and ``legacy``.
 
         Examples
@@ -145,7 +145,7 @@ class ScreeningResult:
         >>> result  # the sample county screened once, as in the ScreeningResult example
         <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
         >>> sorted(result.summary())
-        ['by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'legacy']
+        ['by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
         >>> by_rule = result.summary()["by_rule"]
         >>> dict(zip(by_rule["rule"][:2], by_rule["parcels"][:2]))
         {'PLAN-USE': 73, 'NEG-AGRI': 8}

@@ -52,9 +52,17 @@ def test_gpkg_and_xlsx(screened):
     farm = conflicts[(conflicts["rule"] == "FARMLAND") & (conflicts["parcel_id"] == "450399102003JC00048")]
     assert farm["area_m2"].tolist() == [729.29]  # two overlapping farmland patches, ground counted once
     wb = openpyxl.load_workbook(out / "inventory.xlsx", read_only=True)
-    assert wb.sheetnames[:5] == ["入市地块清单", "按结论汇总", "按乡镇汇总", "按规划用途汇总", "规则触发统计"]
+    assert wb.sheetnames[:6] == ["入市地块清单", "按结论汇总", "按乡镇汇总", "按村汇总", "按规划用途汇总", "规则触发统计"]
     header = next(wb["入市地块清单"].iter_rows(values_only=True))
     assert header[:4] == ("宗地代码", "面积(平方米)", "面积(亩)", "筛查结论")
+    # per village within its town: the counts and 亩 of the inventory's own rows
+    head, *rows = wb["按村汇总"].iter_rows(values_only=True)
+    assert head[:4] == ("乡镇", "村", "可入市宗数", "可入市面积(亩)") and head[-2:] == ("合计宗数", "合计面积(亩)")
+    inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False)
+    assert len(rows) == len(inv.groupby(["town", "village"])) == 14 and sum(r[-2] for r in rows) == 412
+    town, village, n, mu = rows[0][:4]
+    eligible = inv[(inv["town"] == town) & (inv["village"] == village) & (inv["verdict"] == "eligible")]
+    assert (n, mu) == (len(eligible), round(eligible["area_m2"].astype(float).sum() / (10000 / 15), 4))
 
 
 def test_same_inputs_give_byte_identical_csv(screened, tmp_path):
