@@ -42,6 +42,15 @@ log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
 _VECTOR_SUFFIXES = (".gpkg", ".shp", ".zip", ".geojson", ".json", ".gdb", ".fgb", ".kml", ".gml", ".tab", ".mif")
+#: formats survey and cadastral data still arrive in that GDAL (as pyogrio ships it) cannot read polygons from
+_CONVERT_HINTS = {
+    ".mdb": ". It is an ESRI personal geodatabase (二调 data is often delivered so), which GDAL reads only through "
+            "ODBC: export its feature classes to a file geodatabase (.gdb) or a GeoPackage in ArcGIS, or with an "
+            "ogr2ogr that has the PGeo driver (GDAL on Windows): ogr2ogr -f GPKG erdiao.gpkg erdiao.mdb",
+    ".dwg": ". It is a CAD drawing, whose parcels are lines, not polygons: export the 宗地 as polygons to a "
+            "shapefile or GeoPackage (from CASS or AutoCAD Map, or build the polygons in QGIS or ArcGIS)",
+}
+_CONVERT_HINTS[".dxf"] = _CONVERT_HINTS[".dwg"]
 # DBF language driver ids that name a Chinese code page
 _LDID_CHINESE = {0x4D: "GB18030", 0x7A: "GB18030"}
 
@@ -204,7 +213,7 @@ def _resolve_source(spec: LayerSpec, notes: list[str]):
                          + (f" such as {shps[0]}" if shps else ""))
     if suffix not in _VECTOR_SUFFIXES:
         raise LayerError(f"layer `{role}`: {path.name} is not a vector format landgis reads "
-                         f"({', '.join(_VECTOR_SUFFIXES)})")
+                         f"({', '.join(_VECTOR_SUFFIXES)}){_CONVERT_HINTS.get(suffix, '')}")
     layer = spec.layer
     if layer is None and suffix in (".gpkg", ".gdb"):
         names = list_source_layers(path)

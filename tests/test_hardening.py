@@ -157,6 +157,18 @@ def test_missing_file_and_missing_layer(tmp_path):
     assert result.exit_code == 2 and "holds 2 layers" in result.output and "jbnt, hx" in result.output
 
 
+@pytest.mark.parametrize(("name", "says"), [
+    ("erdiao.mdb", "ESRI personal geodatabase (二调 data is often delivered so)"),
+    ("zd.dwg", "a CAD drawing, whose parcels are lines, not polygons"),
+])
+def test_formats_gdal_cannot_read_polygons_from_say_how_to_convert_them(tmp_path, name, says):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    (tmp_path / name).write_bytes(b"\0" * 64)
+    result = cli("validate", project_file(tmp_path, "zd.geojson", f'[layers.survey_2009]\npath = "{name}"\n'))
+    assert result.exit_code == 2 and f"layer `survey_2009`: {name} is not a vector format landgis reads" in result.output
+    assert says in result.output and ("ogr2ogr -f GPKG" in result.output or "export the 宗地 as polygons" in result.output)
+
+
 def test_mixed_crs_across_layers_give_the_same_areas(tmp_path):
     geojson(tmp_path / "zd.geojson", [feature("A", square(X)), feature("B", square(X + 100))])
     farmland = gpd.GeoDataFrame({"BSM": ["1"]}, geometry=[shapely.box(X - 5, Y - 5, X + 10, Y + 30)], crs=4546)
