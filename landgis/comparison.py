@@ -9,8 +9,8 @@ changed, only its ``reasons`` (or legacy category) changed, or only ``measures``
 (areas, dominant planned use or survey class) changed. Areas count as changed when
 they differ as the inventory rounds them (to 0.01 m²).
 
-:func:`read_inventory` (the I/O edge) reads an inventory from a screening's output
-folder, its ``inventory.csv`` or its ``screening.gpkg``; the comparison itself is
+:func:`landgis.io.read_inventory` (the I/O edge) reads an inventory from a screening's
+output folder, its ``inventory.csv`` or its ``screening.gpkg``; the comparison itself is
 pure pandas.
 """
 
@@ -25,7 +25,7 @@ import pandas as pd
 
 from landgis.errors import LandgisError
 
-__all__ = ["compare", "Comparison", "read_inventory", "CHANGE_KINDS"]
+__all__ = ["compare", "Comparison", "CHANGE_KINDS"]
 
 #: kinds of change, most decisive first (a parcel gets the first that applies)
 CHANGE_KINDS = ("added", "removed", "verdict", "reasons", "measures")
@@ -192,57 +192,6 @@ def compare(before: Any, after: Any) -> Comparison:
                       before_label=old_label, after_label=new_label)
 
 
-def read_inventory(path: str | Path) -> pd.DataFrame:
-    """The inventory of a finished screening: from its output folder, ``inventory.csv`` or ``screening.gpkg``.
-
-    Text stays text as written (parcel ids and codes keep their leading zeros; an empty
-    cell is ``""``); areas are numbers.
-    """
-    path = Path(path)
-    if path.is_dir():
-        csv, gpkg = path / "inventory.csv", path / "screening.gpkg"
-        if csv.exists():
-            path = csv
-        elif gpkg.exists():
-            path = gpkg
-        else:
-            raise LandgisError(f"{path} holds neither inventory.csv nor screening.gpkg; give the --out folder of "
-                               "`landgis screen`, or one of those files")
-    if not path.exists():
-        raise LandgisError(f"{path} does not exist; give the --out folder of `landgis screen`, its inventory.csv "
-                           "or its screening.gpkg")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".gpkg":
-            import pyogrio
-
-            fields = pyogrio.read_info(path, layer="parcels")["fields"]
-            columns = [c for c in fields if c in {*REQUIRED, *TEXT_COLUMNS, *AREA_COLUMNS}]
-            frame = pd.DataFrame(pyogrio.read_dataframe(path, layer="parcels", read_geometry=False, columns=columns))
-            for col in frame.columns:
-                if col not in AREA_COLUMNS and frame[col].dtype == object:
-                    frame[col] = frame[col].where(frame[col].notna(), "")
-        elif suffix == ".csv":
-            wanted = {*REQUIRED, *TEXT_COLUMNS, *AREA_COLUMNS}
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                                usecols=lambda c: c in wanted)
-        else:
-            raise LandgisError(f"{path.name} is not an inventory: give inventory.csv, screening.gpkg or their folder")
-    except LandgisError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a file that is no inventory: say which and why
-        raise LandgisError(f"cannot read the inventory {path}: {exc}") from None
-    missing = [c for c in REQUIRED if c not in frame]
-    if missing:
-        raise LandgisError(f"{path} has no column {', '.join(missing)}: it is not an inventory written by "
-                           "`landgis screen`")
-    for col in AREA_COLUMNS:
-        if col in frame:
-            frame[col] = pd.to_numeric(frame[col].replace("", np.nan), errors="coerce")
-    frame.attrs["label"] = str(path.parent if path.name in ("inventory.csv", "screening.gpkg") else path)
-    return frame
-
-
 def _as_table(source: Any, label: str) -> tuple[pd.DataFrame, str]:
     if isinstance(source, pd.DataFrame):
         frame = pd.DataFrame(source.drop(columns="geometry", errors="ignore"))
@@ -251,7 +200,9 @@ def _as_table(source: Any, label: str) -> tuple[pd.DataFrame, str]:
         frame = source.table
         text = f"{label} ({source.profile.id})"
     else:
-        frame = read_inventory(source)
+        from landgis import io
+
+        frame = io.read_inventory(source, columns=(*REQUIRED, *TEXT_COLUMNS, *AREA_COLUMNS), areas=AREA_COLUMNS)
         text = frame.attrs.get("label", label)
     missing = [c for c in REQUIRED if c not in frame]
     if missing:

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
@@ -28,10 +28,11 @@ import pandas as pd
 import pyogrio
 
 from landgis.config import LayerSpec, used_fields
-from landgis.errors import EncodingGuessWarning, LayerError, OutputError
+from landgis.errors import EncodingGuessWarning, LandgisError, LayerError, OutputError
 
 __all__ = [
     "read_vector",
+    "read_inventory",
     "list_source_layers",
     "output_dir",
     "write_csv",
@@ -463,6 +464,63 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     with open(path, "wb") as out:
         out.write(b"\xef\xbb\xbf")
         pa_csv.write_csv(pa.table(columns), out, pa_csv.WriteOptions(quoting_style="needed"))
+
+
+#: the columns that make a table an inventory written by ``landgis screen``
+INVENTORY_KEY_COLUMNS = ("parcel_id", "verdict", "reasons")
+
+
+def read_inventory(path: str | Path, columns: Collection[str] | None = None,
+                   areas: Collection[str] = ("area_m2", "area_mu", "farmland_m2", "redline_m2", "udb_m2")
+                   ) -> pd.DataFrame:
+    """The inventory of a finished screening: from its output folder, ``inventory.csv`` or ``screening.gpkg``.
+
+    Text stays text as written (parcel ids and codes keep their leading zeros; an empty
+    cell is ``""``); the ``areas`` columns are numbers. Only ``columns`` are read (default
+    all). ``frame.attrs["label"]`` names the screening (its folder).
+
+    Raises
+    ------
+    LandgisError
+        when there is no such screening, or the file is not an inventory.
+    """
+    path = Path(path)
+    if path.is_dir():
+        csv, gpkg = path / "inventory.csv", path / "screening.gpkg"
+        if not csv.exists() and not gpkg.exists():
+            raise LandgisError(f"{path} holds neither inventory.csv nor screening.gpkg; give the --out folder of "
+                               "`landgis screen`, or one of those files")
+        path = csv if csv.exists() else gpkg
+    if not path.exists():
+        raise LandgisError(f"{path} does not exist; give the --out folder of `landgis screen`, its inventory.csv "
+                           "or its screening.gpkg")
+    wanted = None if columns is None else {*columns, *INVENTORY_KEY_COLUMNS}
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".gpkg"):
+        raise LandgisError(f"{path.name} is not an inventory: give inventory.csv, screening.gpkg or their folder")
+    try:
+        if suffix == ".gpkg":
+            fields = pyogrio.read_info(path, layer="parcels")["fields"]
+            frame = pd.DataFrame(pyogrio.read_dataframe(
+                path, layer="parcels", read_geometry=False,
+                columns=[c for c in fields if wanted is None or c in wanted]))
+            for col in frame.columns:
+                if col not in areas and not pd.api.types.is_numeric_dtype(frame[col]):
+                    frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                                usecols=None if wanted is None else (lambda c: c in wanted))
+    except Exception as exc:  # noqa: BLE001 - a file that is no inventory: say which and why
+        raise LandgisError(f"cannot read the inventory {path}: {exc}") from None
+    missing = [c for c in INVENTORY_KEY_COLUMNS if c not in frame]
+    if missing:
+        raise LandgisError(f"{path} has no column {', '.join(missing)}: it is not an inventory written by "
+                           "`landgis screen`")
+    for col in areas:
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col].replace("", np.nan), errors="coerce")
+    frame.attrs["label"] = str(path.parent if path.name in ("inventory.csv", "screening.gpkg") else path)
+    return frame
 
 
 def _arrow_column(col: pd.Series):

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 import landgis
 from landgis.cli import main
-from landgis.comparison import compare, read_inventory
+from landgis.comparison import compare
 from landgis.errors import LandgisError
+from landgis.io import read_inventory
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample_county.toml"
