@@ -67,16 +67,32 @@ class Comparison:
 
     def text_summary(self) -> str:
         """The plain-text summary ``landgis compare`` prints."""
-        c = self.counts()
-        lines = [f"{self.before_label}: {self.before_count} parcels; {self.after_label}: {self.after_count} parcels",
-                 "parcels by verdict, before (rows) and after (columns):"]
-        table = self.transitions
-        if not table.loc[ABSENT].any() and not table[ABSENT].any():  # no parcel added or removed
-            table = table.drop(index=ABSENT, columns=ABSENT)
+        lines = [self._headline(), "parcels by verdict, before (rows) and after (columns):"]
+        table = self._shown_transitions()
         width = max(len(str(v)) for v in [*table.index, *table.columns, "before \\ after"]) + 2
         lines.append("  " + "before \\ after".ljust(width) + "".join(f"{col:>{width}}" for col in table.columns))
         for verdict, row in table.iterrows():
             lines.append("  " + str(verdict).ljust(width) + "".join(f"{int(n):>{width}}" for n in row))
+        return "\n".join([*lines, *self._findings()])
+
+    def __repr__(self) -> str:
+        return f"<Comparison {self.counts()}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the text summary, with the verdict transitions as a table."""
+        import html
+
+        table = self._shown_transitions().to_html(border=0)  # pandas escapes the cells
+        return (f"<div><p>{html.escape(self._headline())}</p>{table}"
+                + "".join(f"<p>{html.escape(line)}</p>" for line in self._findings()) + "</div>")
+
+    def _headline(self) -> str:
+        return f"{self.before_label}: {self.before_count} parcels; {self.after_label}: {self.after_count} parcels"
+
+    def _findings(self) -> list[str]:
+        """The summary's lines under the transitions: counts per kind, rules now and no longer firing."""
+        c = self.counts()
+        lines = []
         if self.before_count and self.after_count and c["added"] == self.after_count:
             lines.append("no parcel id is in both screenings: check that they screen the same parcels layer")
         lines.append(f"{c['verdict']} changed verdict, {c['reasons']} changed reasons only, "
@@ -86,10 +102,14 @@ class Comparison:
             if len(rows):
                 lines.append(f"rules {words}: " + ", ".join(f"{r} ({n})" for r, n in zip(rows["rule"], rows[col],
                                                                                        strict=True)))
-        return "\n".join(lines)
+        return lines
 
-    def __repr__(self) -> str:
-        return f"<Comparison {self.counts()}>"
+    def _shown_transitions(self) -> pd.DataFrame:
+        """The transitions, less the (absent) row and column when no parcel was added or removed."""
+        table = self.transitions
+        if not table.loc[ABSENT].any() and not table[ABSENT].any():
+            table = table.drop(index=ABSENT, columns=ABSENT)
+        return table
 
 
 def compare(before: Any, after: Any) -> Comparison:

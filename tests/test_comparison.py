@@ -147,3 +147,16 @@ def test_what_is_not_a_screening_is_refused_with_what_to_give(tmp_path):
         read_inventory(tmp_path / "other.csv")
     with pytest.raises(LandgisError, match="does not exist"):
         compare(tmp_path / "nowhere", BEFORE)
+
+
+def test_a_notebook_shows_the_transitions_as_a_table_with_labels_escaped():
+    old = BEFORE.assign(reasons=BEFORE["reasons"].where(BEFORE["parcel_id"] != "T", "<b>X</b>"))
+    cmp = compare(old, AFTER)
+    cmp.before_label = "week <1>"
+    page = cmp._repr_html_()
+    assert page.startswith("<div><p>week &lt;1&gt;: 8 parcels; after: 8 parcels</p><table")
+    assert "<td>3</td>" in page and "(absent)" in page and "<script" not in page
+    assert "rules no longer firing: &lt;b&gt;X&lt;/b&gt; (1)" in page
+    assert cmp.text_summary().splitlines()[-3:] == [
+        "2 changed verdict, 2 changed reasons only, 0 changed measures only; 1 added, 1 removed",
+        "rules now firing: FARMLAND (1), PLAN-USE (1), UDB (1)", "rules no longer firing: <b>X</b> (1)"]
