@@ -32,6 +32,8 @@ CHANGE_KINDS = ("added", "removed", "verdict", "reasons", "measures")
 #: the inventory columns compared: text as is, areas as rounded in the inventory
 TEXT_COLUMNS = ("verdict", "reasons", "legacy", "planned_use", "survey_class")
 AREA_COLUMNS = ("area_m2", "farmland_m2", "redline_m2", "udb_m2")
+#: columns carried, not compared, so that each changed row says where the parcel is (the later screening's)
+CONTEXT_COLUMNS = ("town", "village", "owner")
 #: columns a compared inventory must have
 REQUIRED = ("parcel_id", "verdict", "reasons")
 VERDICTS = ("eligible", "conditional", "ineligible")
@@ -125,7 +127,8 @@ def compare(before: Any, after: Any) -> Comparison:
     Returns
     -------
     Comparison
-        ``changes`` has one row per parcel that changed: ``parcel_id``, ``change`` (one of
+        ``changes`` has one row per parcel that changed: ``parcel_id``, where it is (``town``,
+        ``village``, ``owner``, when the inventories have them), ``change`` (one of
         :data:`CHANGE_KINDS`), ``verdict_before``/``_after``, ``reasons_before``/``_after``,
         ``rules_added``/``rules_removed`` (``;``-separated), ``what_changed`` (each compared
         column that changed, ``column: before → after``) and every compared column before
@@ -152,8 +155,9 @@ def compare(before: Any, after: Any) -> Comparison:
     old, old_label = _as_table(before, "before")
     new, new_label = _as_table(after, "after")
     columns = [c for c in (*TEXT_COLUMNS, *AREA_COLUMNS) if c in old and c in new]
-    merged = pd.merge(_keyed(old, columns), _keyed(new, columns), on=["parcel_id", "_nth"], how="outer",
-                      suffixes=("_before", "_after"), indicator=True, sort=False)
+    context = [c for c in CONTEXT_COLUMNS if c in old or c in new]
+    merged = pd.merge(_keyed(old, columns, context), _keyed(new, columns, context), on=["parcel_id", "_nth"],
+                      how="outer", suffixes=("_before", "_after"), indicator=True, sort=False)
     present_before = merged["_merge"].to_numpy() != "right_only"
     present_after = merged["_merge"].to_numpy() != "left_only"
     both = present_before & present_after
@@ -192,8 +196,11 @@ def compare(before: Any, after: Any) -> Comparison:
                                                                    strict=True)]
         what[at] = [f"{w}; {t}" if w else t for w, t in zip(what[at], text, strict=True)]
 
-    out = pd.DataFrame({
-        "parcel_id": merged["parcel_id"], "change": change,
+    out = pd.DataFrame({"parcel_id": merged["parcel_id"]})
+    for col in context:
+        out[col] = merged[f"{col}_after"].where(present_after, merged[f"{col}_before"]).fillna("")
+    out = out.assign(**{
+        "change": change,
         "verdict_before": merged["verdict_before"].fillna(""), "verdict_after": merged["verdict_after"].fillna(""),
         "reasons_before": merged["reasons_before"].fillna(""), "reasons_after": merged["reasons_after"].fillna(""),
         "rules_added": added, "rules_removed": removed, "what_changed": what,
@@ -222,7 +229,8 @@ def _as_table(source: Any, label: str) -> tuple[pd.DataFrame, str]:
     else:
         from landgis import io
 
-        frame = io.read_inventory(source, columns=(*REQUIRED, *TEXT_COLUMNS, *AREA_COLUMNS), areas=AREA_COLUMNS)
+        frame = io.read_inventory(source, columns=(*REQUIRED, *CONTEXT_COLUMNS, *TEXT_COLUMNS, *AREA_COLUMNS),
+                                  areas=AREA_COLUMNS)
         text = frame.attrs.get("label", label)
     missing = [c for c in REQUIRED if c not in frame]
     if missing:
@@ -230,10 +238,14 @@ def _as_table(source: Any, label: str) -> tuple[pd.DataFrame, str]:
     return frame, text
 
 
-def _keyed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The compared columns, keyed by parcel id and its occurrence (0 for the first row of an id, 1 the next…)."""
+def _keyed(frame: pd.DataFrame, columns: list[str], context: list[str]) -> pd.DataFrame:
+    """The compared and carried columns, keyed by parcel id and its occurrence (0 for the first row of an
+    id, 1 the next…); a carried column the frame lacks is blank."""
     out = pd.DataFrame({"parcel_id": frame["parcel_id"].astype(str).to_numpy()})
     out["_nth"] = out.groupby("parcel_id").cumcount().to_numpy()
+    for col in context:
+        out[col] = frame[col].astype(object).where(frame[col].notna(), "").astype(str).to_numpy() if col in frame \
+            else ""
     for col in columns:
         values = frame[col]
         if col in AREA_COLUMNS:

@@ -53,6 +53,7 @@ AFTER = inventory([
 
 def test_planted_changes_are_each_of_their_kind():
     cmp = compare(BEFORE, AFTER)
+    assert "town" not in cmp.changes  # neither inventory says where its parcels are
     got = cmp.changes.set_index(["parcel_id", "verdict_before"])
     assert cmp.changes["parcel_id"].tolist() == ["0012", "D", "GONE", "NEW", "R", "T"]
     assert cmp.changes["change"].tolist() == ["verdict", "verdict", "removed", "added", "reasons", "measures"]
@@ -128,6 +129,9 @@ def test_the_sample_under_two_profiles_compared_from_their_output_folders(two_pr
     before, after = set(filter(None, a["reasons"].iat[i].split(";"))), set(filter(None, b["reasons"].iat[i].split(";")))
     assert row["rules_added"] == ";".join(sorted(after - before))
     assert row["rules_removed"] == ";".join(sorted(before - after))
+    # where each changed parcel is, as the later inventory says
+    assert list(changes.columns[:5]) == ["parcel_id", "town", "village", "owner", "change"]
+    assert (row["town"], row["village"], row["owner"]) == (b["town"].iat[i], b["village"].iat[i], b["owner"].iat[i])
 
 
 def test_the_geopackage_gives_the_same_comparison_as_the_csv(two_profiles):
