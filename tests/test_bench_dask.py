@@ -64,3 +64,37 @@ def test_tiles_cover_every_parcel_once():
 def test_unknown_engine_is_named():
     with pytest.raises(ValueError, match="engine='spark'"):
         landgis.screen(SAMPLE, engine="spark")
+
+
+def test_dask_screens_only_the_parcels_a_where_selects_as_the_local_engine_does(client, tmp_path):
+    # the workers read the project file themselves: the filter must be in it
+    data = SAMPLE.parent
+    text = SAMPLE.read_text(encoding="utf-8")
+    text = text.replace('path = "sample_county.gpkg"', f'path = "{data / "sample_county.gpkg"}"')
+    text = text.replace('path = "sample_dem.tif"', f'path = "{data / "sample_dem.tif"}"')
+    text = text.replace('[layers.parcels]\n', '[layers.parcels]\nwhere = "ZLDWDM LIKE \'450399100%\'"\n', 1)  # 城关镇
+    (tmp_path / "town.toml").write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = landgis.screen(tmp_path / "town.toml", progress=False)
+        tiled = landgis.screen(tmp_path / "town.toml", progress=False, engine="dask", client=client, tile_parcels=50)
+    assert set(local.table["town"]) == {"城关镇"} and len(local.table) == 92
+    assert len(tiled.timings["tile_seconds"]) > 1
+    assert tiled.table.equals(local.table)
+
+
+def test_a_project_changed_after_reading_is_refused_not_silently_screened_as_its_file(client):
+    import dataclasses
+
+    project = landgis.load_project(SAMPLE)
+    assert _screen_project(project, client).counts() == _screen().counts()  # as read: fine
+    stricter = dataclasses.replace(project, min_overlap_m2=0.25)
+    with pytest.raises(landgis.LandgisError, match=r"this project differs from .*sample_county.toml, which the "
+                                                   r"workers read; write the changes"):
+        _screen_project(stricter, client)
+
+
+def _screen_project(project, client):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return landgis.screen(project, progress=False, engine="dask", client=client, tile_parcels=200)

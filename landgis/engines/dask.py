@@ -235,6 +235,9 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     else:
         source = str(Path(project).resolve())
     proj = load_project(source)
+    if isinstance(project, Project) and project != proj:  # changed after reading: the workers would not see it
+        raise LandgisError(f"engine 'dask': this project differs from {source}, which the workers read; write "
+                           "the changes (a layer's where, the tolerance…) to a project file and screen that")
     prof = _profile(proj, profile)
     profile_arg = profile if isinstance(profile, (str, Path)) or profile is None else prof
     timings: dict[str, float] = {}
