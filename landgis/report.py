@@ -423,7 +423,7 @@ def result_html(result: ScreeningResult) -> str:
         f"<h4 style='margin:0.3em 0'>{e(result.project.name)}</h4>",
         f"<p style='margin:0.2em 0'>profile <b>{e(result.profile.id)}</b> — {e(result.profile.name_zh)}"
         f"{' (' + e(result.profile.name_en) + ')' if result.profile.name_en else ''}; "
-        f"{len(result.inventory):,} parcels; tolerance {e(f'{result.project.min_overlap_m2:g}')} m²</p>",
+        f"{len(result.inventory):,} parcels{e(result._parcel_filter())}; tolerance {e(f'{result.project.min_overlap_m2:g}')} m²</p>",
         "<table><thead><tr><th style='text-align:left'>verdict 筛查结论</th><th>parcels 宗数</th>"
         "<th>m²</th><th>亩</th><th>area</th></tr></thead><tbody>", *rows, "</tbody></table>",
     ]

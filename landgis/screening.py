@@ -268,7 +268,7 @@ class ScreeningResult:
         c = self.counts()
         by = self.summary()["by_verdict"].set_index("verdict")
         lines = [f"{self.project.name} — profile {self.profile.id} ({self.profile.name_zh})",
-                 f"{len(self.inventory)} parcels screened:"]
+                 f"{len(self.inventory)} parcels screened{self._parcel_filter()}:"]
         for v in ("eligible", "conditional", "ineligible"):
             lines.append(f"  {v:<12} {c[v]:>6} parcels  {by.loc[v, 'area_m2']:>14,.2f} m²  "
                          f"{by.loc[v, 'area_mu']:>12,.4f} 亩")
@@ -278,6 +278,12 @@ class ScreeningResult:
         for s in self.skipped:
             lines.append(f"not checked: {s.rule} — {s.why}")
         return "\n".join(lines)
+
+    def _parcel_filter(self) -> str:
+        """`` (those where = "…")`` when the parcels layer is filtered, else nothing: the count is not the layer's."""
+        spec = self.project.layers.get("parcels")
+        where = getattr(spec, "where", None)
+        return f" (those where = \"{where}\")" if where else ""
 
     def __repr__(self) -> str:
         return f"<ScreeningResult {self.counts()} profile={self.profile.id}>"

@@ -503,6 +503,9 @@ def test_where_screens_only_the_parcels_it_selects_even_by_a_field_not_otherwise
     assert res.table["farmland_m2"].tolist() == [200.0, 400.0]
     assert [p.message for p in res.problems if "where" in p.message] == [
         "where = \"XZMC = '城关镇'\" selected 2 of 3 features"]
+    # wherever the count is given, it says it is not the whole layer
+    assert "2 parcels screened (those where = \"XZMC = '城关镇'\"):" in res.text_summary()
+    assert "2 parcels (those where = &quot;XZMC = &#x27;城关镇&#x27;&quot;); tolerance" in res._repr_html_()
     # on another layer: only the second farmland patch (parcel 3's) is a constraint
     both = project(town_parcels, "zd.shp", "path = \"f.gpkg\"\nwhere = \"BSM = '2'\"", "where = \"BZ = '待核' OR XZMC = '城关镇'\"")
     assert landgis.screen(both).table["farmland_m2"].tolist() == [0.0, 0.0, 400.0]
