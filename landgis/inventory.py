@@ -352,6 +352,41 @@ def ground_conflict_pieces(overlays: Mapping) -> dict[str, tuple[np.ndarray, np.
     return out
 
 
+#: the rule whose conflict pieces are the parcel's ground under *no* feature of its layer (the survey)
+GAP_RULE = "SURVEY-GAP"
+
+
+def survey_gap_pieces(parcels: np.ndarray, hit: np.ndarray, pairs: pd.DataFrame, survey: np.ndarray) -> np.ndarray:
+    """The part of each parcel ``parcels[hit]`` that no survey patch covers: the parcel less the patches it meets.
+
+    ``pairs`` are the survey overlay's (parcel, feature) pairs, ``survey`` its patches by
+    position. A parcel meeting no patch is wholly a gap. Made for the parcels SURVEY-GAP
+    fired on only (few: a gap is a data fault), so the patches are unioned whole.
+
+    >>> parcels = np.array([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10)])
+    >>> pairs = pd.DataFrame({"parcel": [0], "feature": [0]})
+    >>> pieces = survey_gap_pieces(parcels, np.array([0, 1]), pairs, np.array([shapely.box(-5, -5, 7, 15)]))
+    >>> [float(g.area) for g in pieces]
+    [30.0, 100.0]
+    """
+    gaps = parcels[hit].copy()
+    sel = np.isin(pairs["parcel"].to_numpy(), hit)
+    if sel.any():
+        met, cover = union_by_parcel(pairs["parcel"].to_numpy()[sel], survey[pairs["feature"].to_numpy()[sel]])
+        at = np.searchsorted(hit, met)
+        gaps[at] = shapely.difference(gaps[at], cover)
+    return gaps
+
+
+def _add_pieces(rows: list[pd.DataFrame], geoms: list[np.ndarray], pid: np.ndarray, rule: str, role: str,
+                hit: np.ndarray, pieces: np.ndarray) -> None:
+    area = shapely.area(pieces)
+    keep = area > 0
+    rows.append(pd.DataFrame({"parcel_id": pid[hit[keep]], "rule": rule, "layer": role,
+                              "area_m2": np.round(area[keep], 2)}))
+    geoms.append(pieces[keep])
+
+
 def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame], fact_table: FactTable,
                     verdicts: pd.DataFrame, tables: Mapping[str, CodeTable], tolerance: float,
                     ground: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
@@ -361,7 +396,8 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
     ``ground`` is :func:`ground_conflict_pieces` made beforehand (else made here);
     ``allowed_uses`` as for :func:`conflict_sources`. A class rule whose pieces the overlay
     did not keep (PLAN-PART's: the patches of other uses are most of a plan, and the rule
-    fires on few parcels) has them cut here, for the parcels it fired on only.
+    fires on few parcels) has them cut here, for the parcels it fired on only. SURVEY-GAP's
+    piece is where the parcel lies under no survey patch (:func:`survey_gap_pieces`).
     """
     rows: list[pd.DataFrame] = []
     geoms: list[np.ndarray] = []
@@ -398,11 +434,14 @@ def conflict_pieces(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
                     sub["parcel"].to_numpy()], np.asarray(layers[role].geometry.values, dtype=object)[
                     sub["feature"].to_numpy()])
                 hit, pieces = union_by_parcel(sub["parcel"].to_numpy(), inter)
-        area = shapely.area(pieces)
-        keep = area > 0
-        rows.append(pd.DataFrame({"parcel_id": pid[hit[keep]], "rule": rule, "layer": role,
-                                  "area_m2": np.round(area[keep], 2)}))
-        geoms.append(pieces[keep])
+        _add_pieces(rows, geoms, pid, rule, role, hit, pieces)
+    gap = verdicts.get(f"fired_{GAP_RULE}")
+    if gap is not None and "survey" in fact_table.overlays and "survey" in layers and gap.any():
+        hit = np.flatnonzero(gap.to_numpy())
+        _add_pieces(rows, geoms, pid, GAP_RULE, "survey", hit,
+                    survey_gap_pieces(np.asarray(parcels.geometry.values, dtype=object), hit,
+                                      fact_table.overlays["survey"].pairs,
+                                      np.asarray(layers["survey"].geometry.values, dtype=object)))
     if not rows:
         return gpd.GeoDataFrame({"parcel_id": [], "rule": [], "layer": [], "area_m2": []},
                                 geometry=gpd.GeoSeries([], crs=parcels.crs), crs=parcels.crs)
