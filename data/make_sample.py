@@ -155,6 +155,10 @@ PLANTED = [
       what="规划用途 0103 旱地 55% + 0901 商业用地 45%，主导用途为耕地", expect="PLAN-USE"),
     P(key="PLAN-MIX-B", town="两江镇", site="village", case="PLAN-USE (mixed)", zoning=[("0103", 0.55), "0901"],
       what="规划用途 0103 旱地 55% + 0901 商业用地 45%，主导用途为耕地", expect="PLAN-USE"),
+    P(key="PLAN-PART-A", town="五通镇", site="village", case="PLAN-PART", zoning=[("0901", 0.6), "0103"],
+      what="规划用途 0901 商业用地 60% + 0103 旱地 40%，主导用途可入市，部分规划为耕地", expect="PLAN-PART"),
+    P(key="PLAN-PART-B", town="会仙镇", site="village", case="PLAN-PART", zoning=[("0901", 0.6), "0103"],
+      what="规划用途 0901 商业用地 60% + 0103 旱地 40%，主导用途可入市，部分规划为耕地", expect="PLAN-PART"),
     # ---- PLAN-EXTRA -----------------------------------------------------------------------
     P(key="PLAN-1002-A", town="城关镇", site="village", case="PLAN-EXTRA", zoning="1002",
       what="规划用途 1002 采矿用地", expect="PLAN-EXTRA (mining)"),
@@ -253,6 +257,11 @@ PLANTED = [
     P(key="L4-B", town="两江镇", site="village", case="LEGACY-L4", approval="none",
       attrs={"JCNF": 2006, "CFDW": "否"}, s2009="203",
       what="同 L1 (JCNF=2006，二调 203) 但 CFDW=否 (违法用地未处罚到位)", expect="LEGACY-L4 (penalty not carried out)"),
+    # ---- SURVEY-GAP (a hole in the 三调 coverage: 图斑 left out of the export) -----------------
+    P(key="SURVEY-GAP-A", town="城关镇", site="village", case="SURVEY-GAP", survey_gap=300.0, zoning="0901",
+      what="三调图斑缺失：宗地内约 300 m² 不在任何图斑内，其余 0601", expect="SURVEY-GAP"),
+    P(key="SURVEY-GAP-B", town="两江镇", site="village", case="SURVEY-GAP", survey_gap=300.0, zoning="0901",
+      what="三调图斑缺失：宗地内约 300 m² 不在任何图斑内，其余 0601", expect="SURVEY-GAP"),
     # ---- BUILDINGS ------------------------------------------------------------------------
     P(key="BLD-NO-A", town="五通镇", site="village", case="BUILDINGS", building=True, attrs={"YXBL": "否"},
       what="宗地内有建筑 (jzw)，YXBL=否", expect="BUILDINGS"),
@@ -1004,6 +1013,10 @@ def dldw(W, g):
     return TOWNS[t][0] + VILLAGES[v][1] + "0000000"
 
 
+#: the code of a planted survey gap's piece while the coverage is built (no such patch is written)
+GAP = "(gap)"
+
+
 def make_dltb(rng, W, parcels):
     cells = []
     for c in voronoi_cells(rng, 3000):
@@ -1015,10 +1028,12 @@ def make_dltb(rng, W, parcels):
         a = dict(DLBM="1003", CZCSXM="", QSXZ="20") if kind == "highway" else dict(DLBM="1006", CZCSXM="", QSXZ="30")
         overlays.append((g, dict(a, _base=False), False))
     for p in parcels:
-        for g, code in split_region(p, control_region(p["geom"]), p["survey"]):
+        # a planted gap is cut out as a locked piece of its own, then left out of the layer
+        spec = [(GAP, p["survey_gap"]), p["survey"]] if "survey_gap" in p else p["survey"]
+        for g, code in split_region(p, control_region(p["geom"]), spec):
             overlays.append((g, dict(DLBM=code, CZCSXM=ctrl_czcsxm(p["zone"], code), QSXZ="30",
                                      _base=False), True))
-    pieces = build_coverage(cells, overlays)
+    pieces = [(g, a) for g, a in build_coverage(cells, overlays) if a["DLBM"] != GAP]
     rows = []
     for i, (g, a) in enumerate(pieces):
         rows.append(dict(BSM=1000000 + i + 1, DLBM=a["DLBM"], DLMC=DLMC[a["DLBM"]], QSXZ=a["QSXZ"],
@@ -1252,8 +1267,14 @@ def verify(parcels, path):
     L = {n: gpd.read_file(path, layer=n) for n in
          ["zd", "dltb", "dltb_2009", "yjjbnt", "stbhhx", "czkfbj", "ghyt", "jzw", "pzyd", "xzq"]}
     print("verification:")
-    for n in ["dltb", "dltb_2009", "ghyt", "xzq"]:
+    for n in ["dltb_2009", "ghyt", "xzq"]:
         check_coverage(n, L[n], EXTENT.area)
+    # the 三调 covers the county but for the planted gaps (each a hole cut along its parcel's axis)
+    gaps = shapely.union_all(L["dltb"].geometry.values).symmetric_difference(EXTENT)
+    gap_parcels = [p for p in parcels if "survey_gap" in p]
+    check_coverage("dltb", L["dltb"], EXTENT.area - gaps.area)
+    assert all(gaps.intersects(effective(p["geom"])) for p in gap_parcels) and \
+        sum(g.area > 1.0 for g in explode(gaps)) == len(gap_parcels), "dltb: gaps other than the planted ones"
     for n, f in [("zd", "ZDDM"), ("dltb", "BSM"), ("dltb_2009", "BSM"), ("yjjbnt", "BSM"), ("jzw", "BSM"),
                  ("yjjbnt", "JBNTTBBH")]:
         assert L[n][f].is_unique, f"{n}.{f} not unique"
@@ -1349,6 +1370,11 @@ def verify(parcels, path):
             if isinstance(sv, list):
                 (code, share), other = sv
                 need(abs(m["survey"].get(code, 0) - share) < 0.5, f"survey mix {m['survey']}")
+        uncovered = g.area - sum(m["survey"].values())
+        if "survey_gap" in p:
+            need(abs(uncovered - p["survey_gap"]) < 0.5, f"survey gap {uncovered}")
+        else:
+            need(uncovered < 1e-3, f"unexpected survey gap {uncovered:.3f}")
     # sanity on the whole zd layer
     print(f"  zd: {len(zd)} parcels; QSXZ=30: {(zd['QSXZ'] == '30').sum()}, with PZWH: {(zd['PZWH'] != '').sum()}, "
           f"layer-approved: {sum(p['approval'].startswith('pzyd') for p in parcels)}")
@@ -1386,6 +1412,9 @@ def fmt_planted(p, m):
         parts.append(f"开发边界内 {m['udb']:.2f} m² ({100 * m['udb'] / m['area']:.1f}%)")
     if isinstance(p["survey"], list):
         parts.append("三调 " + ", ".join(f"{k} {v:.2f} m²" for k, v in sorted(m["survey"].items())))
+    if "survey_gap" in p:
+        parts.append(f"三调未覆盖 {m['area'] - sum(m['survey'].values()):.2f} m², "
+                     + ", ".join(f"{k} {v:.2f} m²" for k, v in sorted(m["survey"].items())))
     if isinstance(p["zoning"], list):
         parts.append("规划 " + ", ".join(f"{k} {100 * v / m['area']:.1f}%" for k, v in sorted(m["zoning"].items())))
     row = next(r for r in PLANTED if r["key"] == p["key"])

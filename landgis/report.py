@@ -401,7 +401,7 @@ def result_html(result: ScreeningResult) -> str:
     Examples
     --------
     >>> result  # the sample county screened once, as in the ScreeningResult example
-    <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+    <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
     >>> html = result_html(result)
     >>> "可入市" in html and "亩" in html and "<script" not in html
     True

@@ -98,12 +98,12 @@ class ScreeningResult:
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result
-    <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
-    >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00021"]
+    <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+    >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00020"]
     >>> row["verdict"], row["reasons"], float(row["farmland_m2"])
     ('ineligible', 'FARMLAND;PLAN-USE', 300.0)
     >>> [p.features for p in result.problems if p.severity == "warning"][:1]
-    ['450399103003JC00014, 450399102003JC00038']
+    ['450399103002JC00014, 450399102002JC00011']
     """
 
     inventory: gpd.GeoDataFrame
@@ -123,10 +123,10 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
         >>> list(result.table.columns[:6])
         ['parcel_id', 'area_m2', 'area_mu', 'verdict', 'reasons', 'legacy']
-        >>> len(result.table) == len(result.inventory) == 412
+        >>> len(result.table) == len(result.inventory) == 416
         True
         """
         return pd.DataFrame(self.inventory.drop(columns="geometry"))
@@ -143,12 +143,12 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
         >>> sorted(result.summary())
         ['by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
         >>> by_rule = result.summary()["by_rule"]
         >>> dict(zip(by_rule["rule"][:2], by_rule["parcels"][:2]))
-        {'PLAN-USE': 73, 'NEG-AGRI': 8}
+        {'PLAN-USE': 66, 'NEG-AGRI': 8}
         """
         return summaries(self.inventory)
 
@@ -158,9 +158,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
         >>> result.counts()
-        {'eligible': 296, 'conditional': 18, 'ineligible': 98}
+        {'eligible': 302, 'conditional': 20, 'ineligible': 94}
         """
         vc = self.inventory["verdict"].value_counts()
         return {v: int(vc.get(v, 0)) for v in ("eligible", "conditional", "ineligible")}
@@ -193,7 +193,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
         >>> import tempfile
         >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
         >>> sorted(p.name for p in out.iterdir())
@@ -247,7 +247,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
         >>> m = result.map()
         >>> hasattr(m, "_repr_html_") and hasattr(m, "save")
         True
@@ -261,9 +261,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 296, 'conditional': 18, 'ineligible': 98} profile=guilin>
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
         >>> print(result.text_summary().splitlines()[2])
-          eligible        296 parcels      708,743.89 m²    1,063.1158 亩
+          eligible        302 parcels      729,341.75 m²    1,094.0126 亩
         """
         c = self.counts()
         by = self.summary()["by_verdict"].set_index("verdict")
@@ -341,14 +341,14 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result.counts()
-    {'eligible': 296, 'conditional': 18, 'ineligible': 98}
+    {'eligible': 302, 'conditional': 20, 'ineligible': 94}
 
     The same parcels under another profile:
 
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     taian = landgis.screen(sample, profile="taian", progress=False)
     >>> taian.profile.id, len(taian.inventory)
-    ('taian', 412)
+    ('taian', 416)
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} is not one of {', '.join(ENGINES)}")

@@ -57,7 +57,7 @@ QUICKSTART = [
     md("""
 # 01 · Quickstart: screen the sample county
 
-Screen every parcel of the bundled sample county (桂南县, 412 parcels) with the
+Screen every parcel of the bundled sample county (桂南县, 416 parcels) with the
 `guilin` profile named in its project file, read the result as tables, look at the
 map, and write every output `landgis screen` writes. The equivalent command line is
 

@@ -47,9 +47,9 @@ def test_gpkg_and_xlsx(screened):
     layers = [name for name, _ in pyogrio.list_layers(out / "screening.gpkg")]
     assert layers == ["parcels", "conflicts"]
     parcels = pyogrio.read_dataframe(out / "screening.gpkg", layer="parcels")
-    assert len(parcels) == 412 and parcels.crs.to_epsg() == 4546
+    assert len(parcels) == 416 and parcels.crs.to_epsg() == 4546
     conflicts = pyogrio.read_dataframe(out / "screening.gpkg", layer="conflicts")
-    farm = conflicts[(conflicts["rule"] == "FARMLAND") & (conflicts["parcel_id"] == "450399102003JC00048")]
+    farm = conflicts[(conflicts["rule"] == "FARMLAND") & (conflicts["parcel_id"] == "450399102003JC00045")]
     assert farm["area_m2"].tolist() == [729.29]  # two overlapping farmland patches, ground counted once
     wb = openpyxl.load_workbook(out / "inventory.xlsx", read_only=True)
     assert wb.sheetnames[:6] == ["入市地块清单", "按结论汇总", "按乡镇汇总", "按村汇总", "按规划用途汇总", "规则触发统计"]
@@ -59,7 +59,7 @@ def test_gpkg_and_xlsx(screened):
     head, *rows = wb["按村汇总"].iter_rows(values_only=True)
     assert head[:4] == ("乡镇", "村", "可入市宗数", "可入市面积(亩)") and head[-2:] == ("合计宗数", "合计面积(亩)")
     inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False)
-    assert len(rows) == len(inv.groupby(["town", "village"])) == 14 and sum(r[-2] for r in rows) == 412
+    assert len(rows) == len(inv.groupby(["town", "village"])) == 14 and sum(r[-2] for r in rows) == 416
     town, village, n, mu = rows[0][:4]
     eligible = inv[(inv["town"] == town) & (inv["village"] == village) & (inv["verdict"] == "eligible")]
     assert (n, mu) == (len(eligible), round(eligible["area_m2"].astype(float).sum() / (10000 / 15), 4))
@@ -116,16 +116,49 @@ def test_unknown_layer_name_lists_layers(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+#: the sample's planted SURVEY-GAP and PLAN-PART parcels (data/README.md), each conditional on that rule alone
+GAP_PARCELS = ("450399100002JC00020", "450399103001JC00008")
+PART_PARCELS = ("450399101004JC00034", "450399102003JC00043")
+
+
+def test_survey_gaps_and_partly_other_planned_use_are_drawn_where_they_are(screened):
+    out, _ = screened
+    inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False).set_index("parcel_id")
+    rows = inv.loc[[*GAP_PARCELS, *PART_PARCELS]]
+    assert rows["verdict"].tolist() == ["conditional"] * 4
+    assert rows["reasons"].tolist() == ["SURVEY-GAP"] * 2 + ["PLAN-PART"] * 2
+    assert rows["survey_uncovered_m2"].astype(float).tolist() == [300.0, 300.0, 0.0, 0.0]
+    # the planted plan: 0901 commerce over 60 % of the parcel, 0103 dry land over the rest
+    part = rows.loc[list(PART_PARCELS)]
+    assert part["planned_use"].tolist() == ["0901"] * 2
+    assert part["planned_use_other_m2"].astype(float).tolist() == [1035.6, 815.14]
+    assert part["area_m2"].astype(float).tolist() == [2589.0, 2037.86]
+
+    conflicts = pyogrio.read_dataframe(out / "screening.gpkg", layer="conflicts")
+    drawn = conflicts[conflicts["rule"].isin(["SURVEY-GAP", "PLAN-PART"])].set_index("parcel_id")
+    assert sorted(drawn.index) == sorted([*GAP_PARCELS, *PART_PARCELS])
+    assert drawn.loc[list(GAP_PARCELS), "area_m2"].tolist() == [300.0, 300.0]
+    assert drawn.loc[list(PART_PARCELS), "area_m2"].tolist() == [1035.6, 815.14]
+    survey = pyogrio.read_dataframe(ROOT / "data" / "sample_county.gpkg", layer="dltb")
+    zoning = pyogrio.read_dataframe(ROOT / "data" / "sample_county.gpkg", layer="ghyt")
+    parcels = pyogrio.read_dataframe(out / "screening.gpkg", layer="parcels").set_index("parcel_id")
+    for pid in GAP_PARCELS:  # the piece is the parcel's ground under no 图斑: inside it, off every patch
+        gap = drawn.loc[pid, "geometry"]
+        assert gap.difference(parcels.loc[pid, "geometry"]).area < 1e-6
+        assert survey.geometry.intersection(gap).area.sum() < 1e-6
+    for pid in PART_PARCELS:  # the piece lies on the dry-land patches of the plan
+        piece = drawn.loc[pid, "geometry"]
+        under = zoning[zoning.intersects(piece)]
+        assert abs(under.geometry.intersection(piece).area[under["YDYHFLDM"] == "0103"].sum() - piece.area) < 1e-6
+
+
 def test_every_rule_fires_in_the_sample_under_every_profile():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for profile in landgis.builtin_profiles():
             res = landgis.screen(SAMPLE, profile=profile)
             fired = set(";".join(res.table["reasons"]).split(";")) - {""}
-            # the sample's survey covers every parcel (a gap is a data fault), and no parcel an allowed
-            # planned use lets through is planned in part for another: SURVEY-GAP and PLAN-PART fire
-            # in the planted cases (tests/test_rules_planted.py) instead
-            assert set(res.profile.rule_ids) - {"SURVEY-GAP", "PLAN-PART"} <= fired, profile
+            assert set(res.profile.rule_ids) <= fired, (profile, set(res.profile.rule_ids) - fired)
             assert set(res.table["verdict"]) == {"eligible", "conditional", "ineligible"}
 
 
@@ -172,7 +205,7 @@ def test_csv_writes_odd_values_exactly(tmp_path):
 def test_unusable_geometry_rows_carry_the_geometry_reason_with_its_source(screened):
     out, _ = screened
     inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False).set_index("parcel_id")
-    bad = inv.loc[["450399103003JC00014", "450399102003JC00038"]]
+    bad = inv.loc[["450399103002JC00014", "450399102002JC00011"]]
     assert bad["verdict"].tolist() == ["ineligible"] * 2 and bad["reasons"].tolist() == ["GEOMETRY"] * 2
     assert bad["reasons_zh"].tolist() == ["GEOMETRY 宗地图形无效，无法计算（contract §3）"] * 2
     assert (inv["reasons"] != "").sum() == (inv["verdict"] != "eligible").sum()  # every other verdict has a reason

@@ -112,7 +112,7 @@ def test_result_html_summarises_and_escapes(sample_result):
     for verdict in ("eligible", "conditional", "ineligible"):
         assert f"{by.loc[verdict, 'area_m2']:,.2f}" in html and f"{by.loc[verdict, 'area_mu']:,.4f}" in html
     assert "PLAN-USE" in html and "guilin §三(二)1" in html  # most frequent reason with its article
-    assert "450399103003JC00014" in html  # the unrepairable parcel named among the problems
+    assert "450399103002JC00014" in html  # the unrepairable parcel named among the problems
 
 
 def test_progress_callback_false_and_bar(capsys):
