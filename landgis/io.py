@@ -408,6 +408,8 @@ def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     must not hold landgis outputs unless ``overwrite``, and its parent must be
     writable. On any error (or Ctrl-C) the temporary folder is removed and
     ``out`` is left as it was, so a half-written inventory never looks finished.
+    On success, the earlier screening's outputs not written again are removed
+    (:func:`_remove_stale`): nothing in ``out`` describes another screening.
     """
     out = Path(out)
     check_output_dir(out, overwrite)
@@ -416,16 +418,36 @@ def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     try:
         yield tmp
         out.mkdir(exist_ok=True)
-        for item in sorted(tmp.iterdir()):
+        written = sorted(tmp.iterdir())
+        for item in written:
             target = out / item.name
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
             os.replace(item, target)
+        _remove_stale(out, {item.name for item in written})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "map.html")
+#: the maps ``landgis map`` draws from a screening into its folder
+DRAWN_NAMES = ("overview.png", "overview.pdf", "redline.pdf")
+
+
+def _remove_stale(out: Path, written: set[str]) -> list[str]:
+    """Remove the outputs of an earlier screening in ``out`` that this one did not write again.
+
+    A map of the earlier screening (``map.html`` when this one ran with ``--no-map``, or
+    ``landgis map``'s overviews and red-line sheets) would otherwise sit beside the new
+    inventory showing the old verdicts.
+    """
+    stale = [name for name in (*OUTPUT_NAMES, *DRAWN_NAMES) if name not in written and (out / name).is_file()]
+    for name in stale:
+        (out / name).unlink()
+    if stale:
+        log.warning("removed %s of the earlier screening in %s: they showed its verdicts, not this one's",
+                    ", ".join(stale), out)
+    return stale
 
 
 def check_output_dir(out: Path, overwrite: bool) -> None:
@@ -434,7 +456,7 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file, not a folder; choose another path")
     if out.is_dir():
-        existing = [n for n in OUTPUT_NAMES if (out / n).exists()]
+        existing = [n for n in (*OUTPUT_NAMES, *DRAWN_NAMES) if (out / n).exists()]
         if existing and not overwrite:
             raise OutputError(f"--out {out} already holds {', '.join(existing)}; "
                               "pass --overwrite to replace them, or choose another folder")

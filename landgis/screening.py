@@ -179,7 +179,9 @@ class ScreeningResult:
         out
             the output folder (created if needed).
         overwrite
-            replace the outputs of an earlier screening in ``out``.
+            replace the outputs of an earlier screening in ``out``. Those not written
+            again (its ``map.html`` when ``map_html=False``, the maps ``landgis map``
+            drew) are removed: they would show its verdicts beside this inventory.
         map_html
             also write the interactive map.
         progress

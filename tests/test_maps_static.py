@@ -136,3 +136,15 @@ def test_cli_map_redraws_without_screening(tmp_path):
     assert again.exit_code == 2 and "--overwrite" in again.output and "Traceback" not in again.output
     missing = runner.invoke(main, ["map", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "screening.gpkg" in missing.output
+    # screening again into the folder: the maps of the earlier screening go (they show its verdicts),
+    # and only with --overwrite; a file of the user's stays
+    (out / "notes.txt").write_text("mine", encoding="utf-8")
+    (out / "inventory.csv").unlink()
+    for name in ("inventory.xlsx", "screening.gpkg"):
+        (out / name).unlink()
+    refused = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(out), "--no-map"])
+    assert refused.exit_code == 2 and "already holds map.html, overview.png, overview.pdf, redline.pdf" in refused.output
+    rescreened = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(out), "--no-map", "--overwrite"])
+    assert rescreened.exit_code == 0, rescreened.output
+    assert "removed map.html, overview.png, overview.pdf, redline.pdf of the earlier screening" in rescreened.output
+    assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "notes.txt", "screening.gpkg"]
