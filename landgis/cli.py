@@ -77,19 +77,29 @@ def main(click_ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> No
 @click.option("--profile", default=None, help="Override the project's profile (name or file).")
 @click.option("--strict", is_flag=True, help="Treat input warnings (guessed CRS, datum shift…) as errors.")
 @click.option("--no-map", is_flag=True, help="Skip map.html.")
+@click.option("--compare-with", "compare_with", type=click.Path(path_type=Path), default=None, metavar="EARLIER",
+              help="Also write changes.csv: the parcels whose verdict, reasons or measures differ from the "
+                   "screening EARLIER (its --out folder, inventory.csv or screening.gpkg; with --overwrite, "
+                   "--out itself: the screening being replaced).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="dask: screen spatial tiles on a dask.distributed cluster (pip install 'landgis[dask]').")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="With --engine dask: the scheduler (tcp://host:8786); default a local cluster.")
 @click.pass_obj
 def screen(ctx: _Ctx, project: Path, out: Path, overwrite: bool, profile: str | None, strict: bool,
-           no_map: bool, engine: str = "local", scheduler: str | None = None) -> None:
+           no_map: bool, compare_with: Path | None = None, engine: str = "local",
+           scheduler: str | None = None) -> None:
     """Screen every parcel of PROJECT and write the inventory, GeoPackage and map to --out."""
     from landgis import io
+    from landgis.comparison import compare, read_screening_table
     from landgis.screening import screen as run_screen
 
     def work():
         io.check_output_dir(out, overwrite)  # fail before any work is done
+        # read now: the earlier screening may be the one in --out that this run replaces
+        earlier = read_screening_table(compare_with) if compare_with is not None else None
+        if earlier is not None:
+            earlier.attrs["label"] = f"earlier ({earlier.attrs['label']})"
         t0 = time.perf_counter()
 
         def step(name: str) -> None:
@@ -98,13 +108,20 @@ def screen(ctx: _Ctx, project: Path, out: Path, overwrite: bool, profile: str | 
 
         options = {"client": scheduler} if engine == "dask" else {}
         result = run_screen(project, profile=profile, strict=strict, progress=step, engine=engine, **options)
+        changes = None
+        if earlier is not None:
+            step("compare")
+            changes = compare(earlier, result)
         step("write outputs")
-        result.write(out, overwrite=overwrite, map_html=not no_map)
+        result.write(out, overwrite=overwrite, map_html=not no_map, changes=changes)
         if not ctx.quiet:
             for p in result.problems:
                 if p.severity == "warning" or (ctx.verbose and p.severity == "info"):
                     click.echo(f"  {p}", err=True)
             click.echo(result.text_summary())
+            if changes is not None:
+                click.echo(changes.text_summary())
+                click.echo(f"{len(changes.changes)} changed parcels in {out / 'changes.csv'}")
             click.echo(f"outputs in {out} ({time.perf_counter() - t0:.1f} s)")
 
     _run(ctx, work)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from landgis.errors import LandgisError
 
-__all__ = ["compare", "Comparison", "CHANGE_KINDS"]
+__all__ = ["compare", "read_screening_table", "Comparison", "CHANGE_KINDS"]
 
 #: kinds of change, most decisive first (a parcel gets the first that applies)
 CHANGE_KINDS = ("added", "removed", "verdict", "reasons", "measures")
@@ -219,18 +219,31 @@ def compare(before: Any, after: Any) -> Comparison:
                       before_label=old_label, after_label=new_label)
 
 
+def read_screening_table(source: str | Path) -> pd.DataFrame:
+    """The columns :func:`compare` uses of a finished screening (its folder, ``inventory.csv`` or
+    ``screening.gpkg``), read now: ``landgis screen --compare-with`` reads the screening it is
+    about to replace before replacing it. ``attrs["label"]`` names it.
+
+    Raises
+    ------
+    landgis.errors.LandgisError
+        when there is no such screening or it is not an inventory.
+    """
+    from landgis import io
+
+    return io.read_inventory(source, columns=(*REQUIRED, *CONTEXT_COLUMNS, *TEXT_COLUMNS, *AREA_COLUMNS),
+                             areas=AREA_COLUMNS)
+
+
 def _as_table(source: Any, label: str) -> tuple[pd.DataFrame, str]:
     if isinstance(source, pd.DataFrame):
         frame = pd.DataFrame(source.drop(columns="geometry", errors="ignore"))
-        text = label
+        text = source.attrs.get("label", label)
     elif hasattr(source, "table") and hasattr(source, "inventory"):  # a ScreeningResult
         frame = source.table
         text = f"{label} ({source.profile.id})"
     else:
-        from landgis import io
-
-        frame = io.read_inventory(source, columns=(*REQUIRED, *CONTEXT_COLUMNS, *TEXT_COLUMNS, *AREA_COLUMNS),
-                                  areas=AREA_COLUMNS)
+        frame = read_screening_table(source)
         text = frame.attrs.get("label", label)
     missing = [c for c in REQUIRED if c not in frame]
     if missing:

@@ -429,7 +429,7 @@ def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "map.html")
+OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "map.html", "changes.csv")
 #: the maps ``landgis map`` draws from a screening into its folder
 DRAWN_NAMES = ("overview.png", "overview.pdf", "redline.pdf")
 
@@ -445,7 +445,7 @@ def _remove_stale(out: Path, written: set[str]) -> list[str]:
     for name in stale:
         (out / name).unlink()
     if stale:
-        log.warning("removed %s of the earlier screening in %s: they showed its verdicts, not this one's",
+        log.warning("removed %s of the earlier screening in %s: they describe it, not this one",
                     ", ".join(stale), out)
     return stale
 

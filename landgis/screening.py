@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -42,6 +43,9 @@ from landgis.legacy import classify_legacy
 from landgis.load import LoadedLayers, load_layers, usable_geometry
 from landgis.profiles import Profile, load_profile
 from landgis.rules import SkippedRule, evaluate_rules
+
+if TYPE_CHECKING:
+    from landgis.comparison import Comparison
 
 __all__ = ["screen", "ScreeningResult", "screen_layers", "KEPT_LAYERS"]
 
@@ -166,11 +170,11 @@ class ScreeningResult:
         return {v: int(vc.get(v, 0)) for v in ("eligible", "conditional", "ineligible")}
 
     def write(self, out: str | Path, *, overwrite: bool = False, map_html: bool = True,
-              progress: ProgressArg = None) -> Path:
+              progress: ProgressArg = None, changes: Comparison | None = None) -> Path:
         """Write every output ``landgis screen`` writes into the folder ``out``.
 
-        ``inventory.csv``, ``inventory.xlsx``, ``screening.gpkg`` and (unless
-        ``map_html=False``) ``map.html``. Outputs appear only when all are
+        ``inventory.csv``, ``inventory.xlsx``, ``screening.gpkg``, (unless
+        ``map_html=False``) ``map.html`` and (given ``changes``) ``changes.csv``. Outputs appear only when all are
         complete (written in a temporary folder, then moved); an existing
         screening is replaced only with ``overwrite=True``.
 
@@ -186,6 +190,9 @@ class ScreeningResult:
             also write the interactive map.
         progress
             as for :func:`screen`.
+        changes
+            a :func:`~landgis.comparison.compare` of an earlier screening with this one,
+            written as ``changes.csv`` (the parcels that changed, as ``landgis compare --out``).
 
         Returns
         -------
@@ -221,6 +228,8 @@ class ScreeningResult:
                 try:
                     step("inventory.csv")
                     io.write_csv(table, tmp / "inventory.csv")
+                    if changes is not None:
+                        changes.write(tmp / "changes.csv")
                     if map_html:
                         from landgis.maps import web_map
                         step("map.html")

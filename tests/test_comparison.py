@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
@@ -132,6 +133,35 @@ def test_the_sample_under_two_profiles_compared_from_their_output_folders(two_pr
     # where each changed parcel is, as the later inventory says
     assert list(changes.columns[:5]) == ["parcel_id", "town", "village", "owner", "change"]
     assert (row["town"], row["village"], row["owner"]) == (b["town"].iat[i], b["village"].iat[i], b["owner"].iat[i])
+
+
+def test_a_screening_replacing_another_writes_what_changed_since(two_profiles, tmp_path):
+    out, a, b = two_profiles
+    folder = tmp_path / "county"
+    shutil.copytree(out / "guilin", folder)
+    runner = CliRunner()
+    result = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(folder), "--overwrite", "--no-map",
+                                  "--profile", "taian", "--compare-with", str(folder)])
+    assert result.exit_code == 0, result.output
+    # the screening replaced is compared (read before it was replaced), as `landgis compare` does it
+    written = read_changes(folder / "changes.csv")
+    expected = compare(out / "guilin", out / "taian").changes
+    assert written["parcel_id"].tolist() == expected["parcel_id"].tolist()
+    assert written["what_changed"].tolist() == expected["what_changed"].tolist()
+    verdict = int((a["verdict"].to_numpy() != b["verdict"].to_numpy()).sum())
+    assert f"earlier ({folder}): {len(a)} parcels; after (taian): {len(b)} parcels" in result.output
+    assert f"{verdict} changed verdict" in result.output and f"{len(expected)} changed parcels in" in result.output
+    assert (folder / "inventory.csv").read_bytes() == (out / "taian" / "inventory.csv").read_bytes()
+    # screened again without a comparison: the old changes.csv (of another pair) goes
+    again = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(folder), "--overwrite", "--no-map"])
+    assert again.exit_code == 0 and "removed changes.csv of the earlier screening" in again.output
+    assert not (folder / "changes.csv").exists()
+    # what is not a screening is refused before any work, the folder untouched
+    before = (folder / "inventory.csv").stat().st_mtime_ns
+    bad = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(folder), "--overwrite",
+                               "--compare-with", str(tmp_path / "nowhere")])
+    assert bad.exit_code == 2 and "does not exist" in bad.output and "Traceback" not in bad.output
+    assert (folder / "inventory.csv").stat().st_mtime_ns == before
 
 
 def test_the_geopackage_gives_the_same_comparison_as_the_csv(two_profiles):
