@@ -1072,6 +1072,13 @@ def make_dltb_2009(rng, W, parcels):
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
 
 
+#: 规划条件 of the planned construction plots, by use: 容积率 RJL, 建筑密度 JZMD (%), 绿地率 LDL (%), 建筑限高 JZXG (m)
+PLANNING_CONDITIONS = {
+    "0901": (2.0, 40.0, 20.0, 24.0), "1001": (1.2, 45.0, 15.0, 24.0), "100101": (1.5, 50.0, 15.0, 24.0),
+    "1101": (1.0, 50.0, 10.0, 18.0), "070199": (2.5, 30.0, 30.0, 45.0),
+}
+
+
 def make_ghyt(rng, W, parcels):
     cells = []
     for c in voronoi_cells(rng, 1000):
@@ -1094,7 +1101,10 @@ def make_ghyt(rng, W, parcels):
         for g, code in split_region(p, control_region(p["geom"]), p["zoning"]):
             overlays.append((g, dict(YDYHFLDM=code), True))
     pieces = build_coverage(cells, overlays)
-    rows = [dict(YDYHFLDM=a["YDYHFLDM"], YDYHFLMC=YDYH[a["YDYHFLDM"]], geometry=g) for g, a in pieces]
+    none = (None, None, None, None)
+    rows = [dict(YDYHFLDM=a["YDYHFLDM"], YDYHFLMC=YDYH[a["YDYHFLDM"]],
+                 **dict(zip(("RJL", "JZMD", "LDL", "JZXG"), PLANNING_CONDITIONS.get(a["YDYHFLDM"], none), strict=True)),
+                 geometry=g) for g, a in pieces]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
 
 

@@ -92,7 +92,9 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
         },
         "survey": {"class_code": ("DLBM",), "ownership": ("QSXZ",)},
         "survey_2009": {"class_code": ("DLBM",)},
-        "zoning": {"class_code": ("YDYHFLDM", "GHYTDM", "YTDM")},
+        # 规划条件 of a planned plot (详细规划 / 村庄规划 地块): 容积率, 建筑密度, 绿地率, 建筑限高
+        "zoning": {"class_code": ("YDYHFLDM", "GHYTDM", "YTDM"), "plot_ratio": ("RJL",),
+                   "building_density": ("JZMD",), "green_ratio": ("LDL",), "height_limit": ("JZXG", "JZGD")},
         "approvals": {"approval_no": ("PZWH",), "approval_date": ("PZRQ",)},
         "price_zones": {"price": ("JZDJ", "DJ"), "use": ("YT",)},
         "admin": {"code": ("XZQDM",), "name": ("XZQMC",)},

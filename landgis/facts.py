@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from landgis.clip import clip_parts
-from landgis.config import ATTRIBUTE_FACTS
+from landgis.config import ATTRIBUTE_FACTS, STANDARD_FIELDS
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.errors import Problem
@@ -71,6 +71,11 @@ FACT_DOCS: Mapping[str, str] = {
     "retain_buildings": "the plan allows keeping the buildings (bool)",
     "legacy": "historical-legacy category (L1…L4) or empty",
     "base_price": "基准地价 of the price zone covering most of the parcel (yuan/m²)",
+    "plot_ratio_max": "容积率 upper limit the plan sets (the strictest of the planned-use patches over the parcel)",
+    "building_density_max": "建筑密度 upper limit, % (the strictest of the planned-use patches over the parcel)",
+    "green_ratio_min": "绿地率 lower limit, % (the strictest of the planned-use patches over the parcel)",
+    "height_max_m": "建筑限高, m (the strictest of the planned-use patches over the parcel)",
+    "planning_conditions_note": "where the planned-use patches over the parcel set different conditions: which",
     "unapproved": "construction land with no approval and no legacy category (bool)",
     "slope_mean_deg": "mean DEM slope over the parcel (degrees, Horn's method, cell-area weighted)",
     "slope_max_deg": "steepest DEM cell touching the parcel (degrees)",
@@ -195,6 +200,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
     _attribute_facts(facts, parcels, unavailable, tolerance)
     _approval_facts(facts, parcels, layers, overlays, settings, unavailable)
     _price_facts(facts, layers, overlays, unavailable)
+    _planning_facts(facts, layers, overlays, unavailable, tolerance)
     return ft
 
 
@@ -437,6 +443,48 @@ def _price_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],
         use = np.full(len(facts), "", dtype=object)
         use[best["parcel"].to_numpy()] = layers["price_zones"]["use"].to_numpy()[best["feature"].to_numpy()]
         facts["base_price_use"] = use
+
+
+#: planning condition (canonical zoning field) → (fact, its name in a note, unit); each an upper limit but 绿地率
+PLANNING_FACTS = {"plot_ratio": ("plot_ratio_max", "容积率", ""), "building_density": ("building_density_max", "建筑密度", "%"),
+                  "green_ratio": ("green_ratio_min", "绿地率", "%"), "height_limit": ("height_max_m", "建筑限高", " 米")}
+
+
+def _planning_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame], overlays: Mapping[str, LayerOverlay],
+                    unavailable: dict[str, str], tolerance: float) -> None:
+    """The 规划条件 of each parcel (the 入市方案's 容积率, 建筑密度, 绿地率, 建筑限高) from its planned-use patches.
+
+    A parcel under patches that set different conditions gets the strictest (the lowest
+    upper limit, the highest 绿地率) and a note naming the range; patches it overlaps by no
+    more than ``tolerance`` (slivers) do not count.
+    """
+    zoning = layers.get("zoning")
+    present = [c for c in PLANNING_FACTS if zoning is not None and c in zoning]
+    for canon, (fact, _, _) in PLANNING_FACTS.items():
+        if canon not in present:
+            unavailable[fact] = (f"the project's [layers.zoning] has no {canon} field "
+                                 f"({' or '.join(STANDARD_FIELDS['zoning'][canon])})")
+    if not present or "zoning" not in overlays:
+        return
+    pairs = overlays["zoning"].pairs
+    pairs = pairs[pairs["overlap_m2"].to_numpy() > tolerance]
+    parcel, feature = pairs["parcel"].to_numpy(), pairs["feature"].to_numpy()
+    notes = pd.Series("", index=range(len(facts)), dtype=object)
+    for canon in present:
+        fact, label, unit = PLANNING_FACTS[canon]
+        value = pd.Series(zoning[canon].to_numpy(dtype=float)[feature]).groupby(parcel)
+        low, high = value.min(), value.max()
+        strict = low if canon != "green_ratio" else high
+        out = np.full(len(facts), np.nan)
+        out[strict.index.to_numpy()] = strict.to_numpy()
+        facts[fact] = out
+        differ = (low < high).to_numpy()
+        if differ.any():
+            at = low.index.to_numpy()[differ]
+            notes.iloc[at] += [f"{label} {a:g}–{b:g}{unit}、" for a, b in zip(low[differ], high[differ], strict=True)]
+    noted = notes != ""
+    notes[noted] = "规划图斑条件不一：" + notes[noted].str.rstrip("、") + "，取最严"
+    facts["planning_conditions_note"] = notes.to_numpy()
 
 
 def _approval_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],

@@ -43,7 +43,9 @@ _MORE_COLUMNS = (
     "approved", "approval_found", "approval_source", "approval_m2",
     "legacy_basis", "survey_2009_class", "survey_2009_class_name", "survey_2009_construction_m2",
     "survey_2009_construction_share", "formed_year", "registered", "restricted", "collective",
-    "collective_basis", "survey_state_m2", "max_term_years", "base_price", "slope_mean_deg", "slope_max_deg",
+    "collective_basis", "survey_state_m2", "max_term_years", "base_price",
+    "plot_ratio_max", "building_density_max", "green_ratio_min", "height_max_m", "planning_conditions_note",
+    "slope_mean_deg", "slope_max_deg",
     "slope_steep_share", "road_distance_m", "road_access",
     "geometry_status",
 )
@@ -66,7 +68,9 @@ COLUMN_NAMES_ZH: Mapping[str, str] = {
     "survey_2009_class": "二调地类代码", "survey_2009_class_name": "二调地类",
     "survey_2009_construction_m2": "二调建设用地(平方米)", "survey_2009_construction_share": "二调建设用地占比",
     "formed_year": "形成年份", "registered": "所有权已登记", "restricted": "查封限制", "collective": "集体所有",
-    "max_term_years": "最高出让年限(年)", "base_price": "基准地价(元/平方米)", "slope_mean_deg": "平均坡度(度)", "slope_max_deg": "最大坡度(度)",
+    "max_term_years": "最高出让年限(年)", "base_price": "基准地价(元/平方米)",
+    "plot_ratio_max": "容积率上限", "building_density_max": "建筑密度上限(%)", "green_ratio_min": "绿地率下限(%)",
+    "height_max_m": "建筑限高(米)", "planning_conditions_note": "规划条件说明", "slope_mean_deg": "平均坡度(度)", "slope_max_deg": "最大坡度(度)",
     "slope_steep_share": "陡坡占比", "road_distance_m": "距最近道路(米)", "road_access": "通路", "geometry_status": "图形状态",
 }
 

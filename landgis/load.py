@@ -26,6 +26,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import geopandas as gpd
@@ -795,6 +796,49 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
     return gpd.GeoDataFrame(out, geometry=geoms, crs=frame.crs)
 
 
+#: 规划条件 a planned-use patch may carry: canonical field → (the bound of a range that is the
+#: condition, whether it is a percentage). 容积率 and 建筑限高 are upper limits, 建筑密度 an upper
+#: and 绿地率 a lower one (GB 50180, 详细规划 规划条件)
+PLANNING_CONDITIONS: Mapping[str, tuple[str, bool]] = MappingProxyType({
+    "plot_ratio": ("upper", False), "building_density": ("upper", True),
+    "green_ratio": ("lower", True), "height_limit": ("upper", False)})
+_LIMIT_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_LIMIT_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[%％]?\s*(?:-|~|～|—|－|至|到)\s*(\d+(?:\.\d+)?)\s*[%％]?\s*$")
+_LIMIT_ONE = re.compile(r"^\s*(?:≤|<=|<|＜|不大于|不高于|不超过|≥|>=|>|＞|不小于|不低于)?\s*(\d+(?:\.\d+)?)"
+                        r"\s*(?:[%％]|米|m)?\s*$", re.IGNORECASE)
+
+
+def parse_limits(values: pd.Series, bound: str, percent: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A planning condition as numbers (NaN where blank), and a mask of the values that are not one.
+
+    A plan writes a limit as a number (``1.2``), with its sign (``≤1.2``, ``不大于24米``) or as a
+    range (``1.0-1.5``, ``30%～35%``: its ``bound``, upper or lower). A percentage written as a
+    fraction below 1 (``0.35``) is read as percent. Each distinct value is read once.
+
+    >>> v, bad = parse_limits(pd.Series(["1.2", "≤1.5", "1.0-2.0", "", None, "高层"]), "upper", False)
+    >>> v.tolist()[:4], bad.tolist()
+    ([1.2, 1.5, 2.0, nan], [False, False, False, False, False, True])
+    >>> parse_limits(pd.Series(["35%", "0.3", "30～35"]), "lower", True)[0].tolist()
+    [35.0, 30.0, 30.0]
+    """
+    def read(text: str) -> float | None:
+        if text.strip() == "":
+            return np.nan
+        if (m := _LIMIT_RANGE.match(text)) is not None:
+            low, high = float(m[1]), float(m[2])
+            value = max(low, high) if bound == "upper" else min(low, high)
+        elif (m := _LIMIT_ONE.match(text)) is not None:
+            value = float(m[1])
+        else:
+            return None  # not a limit
+        return value * 100 if percent and 0 < value < 1 and "%" not in text and "％" not in text else value
+
+    read_values = map_distinct(values, read, missing=np.nan)
+    bad = np.array([v is None for v in read_values], dtype=bool)
+    numbers = np.where(bad, np.nan, read_values).astype(float)
+    return numbers, bad
+
+
 def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem],
                     known_valid: tuple[np.ndarray, np.ndarray] | None = None) -> gpd.GeoDataFrame:
     """A constraint or class layer with canonical columns; unusable rows dropped (and counted)."""
@@ -810,6 +854,15 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
     for canon in names:
         if canon in fields and canon != "feature_id":
             out[canon] = _text(frame[fields[canon]])
+    for canon, (bound, percent) in PLANNING_CONDITIONS.items():
+        if canon in out:
+            out[canon], bad = parse_limits(out[canon], bound, percent)
+            if bad.any():
+                shown = ", ".join(sorted({str(v) for v in frame[fields[canon]].to_numpy()[bad]})[:5])
+                problems.append(Problem("warning", role, f"{int(bad.sum())} value(s) of {canon} are not a number "
+                                        f"or a range of numbers ({shown}); those patches give no {canon}: write "
+                                        "e.g. 1.2, ≤1.2 or 1.0-1.5", field=fields[canon],
+                                        features=_ids(out, bad, "feature_id")))
     if role in _CLASS_ROLES and "class_code" not in out:
         std = " or ".join(STANDARD_FIELDS[role]["class_code"])
         cols = _source_fields(frame)

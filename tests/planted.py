@@ -42,7 +42,7 @@ class Case:
     attrs: dict = field(default_factory=dict)
     parcel: object = None               # shapely geometry relative to the cell, default box(10,10,30,30)
     survey: list = field(default_factory=lambda: [((0, 0, 40, 40), "0601")])
-    zoning: list = field(default_factory=lambda: [((0, 0, 40, 40), "100101")])
+    zoning: list = field(default_factory=lambda: [((0, 0, 40, 40), "100101")])  # (box, code[, attributes])
     survey_2009: list = field(default_factory=lambda: [((0, 0, 40, 40), "203")])
     farmland: list = field(default_factory=list)
     redline: list = field(default_factory=list)   # boxes or shapely geometries
@@ -104,8 +104,8 @@ def build_project(cases: list[Case], folder: Path, profile: str = "national", *,
                            "geometry": shapely.affinity.translate(parcel, ox, oy)})
         for layer, items, field_name in (("dltb", case.survey, "DLBM"), ("ghyt", case.zoning, "YDYHFLDM"),
                                          ("dltb_2009", case.survey_2009, "DLBM")):
-            for box, code in items:
-                rows[layer].append({field_name: code, "geometry": _geom(box, ox, oy)})
+            for box, code, *more in items:  # a third item: more attributes of the patch (规划条件…)
+                rows[layer].append({field_name: code, **(more[0] if more else {}), "geometry": _geom(box, ox, oy)})
         for layer, items in (("yjjbnt", case.farmland), ("stbhhx", case.redline), ("czkfbj", case.udb),
                              ("jzw", case.buildings)):
             for spec in items:
