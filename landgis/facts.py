@@ -23,7 +23,7 @@ from landgis.config import ATTRIBUTE_FACTS, STANDARD_FIELDS
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.errors import Problem
-from landgis.load import ownership_collective, usable_geometry
+from landgis.load import PLANNING_CONDITIONS, ownership_collective, usable_geometry
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 
 __all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
@@ -445,7 +445,8 @@ def _price_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],
         facts["base_price_use"] = use
 
 
-#: planning condition (canonical zoning field) → (fact, its name in a note, unit); each an upper limit but 绿地率
+#: planning condition (canonical zoning field) → (fact, its name in a note, unit); which bound each is:
+#: landgis.load.PLANNING_CONDITIONS
 PLANNING_FACTS = {"plot_ratio": ("plot_ratio_max", "容积率", ""), "building_density": ("building_density_max", "建筑密度", "%"),
                   "green_ratio": ("green_ratio_min", "绿地率", "%"), "height_limit": ("height_max_m", "建筑限高", " 米")}
 
@@ -474,7 +475,7 @@ def _planning_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],
         fact, label, unit = PLANNING_FACTS[canon]
         value = pd.Series(zoning[canon].to_numpy(dtype=float)[feature]).groupby(parcel)
         low, high = value.min(), value.max()
-        strict = low if canon != "green_ratio" else high
+        strict = low if PLANNING_CONDITIONS[canon][0] == "upper" else high
         out = np.full(len(facts), np.nan)
         out[strict.index.to_numpy()] = strict.to_numpy()
         facts[fact] = out

@@ -802,18 +802,19 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
 PLANNING_CONDITIONS: Mapping[str, tuple[str, bool]] = MappingProxyType({
     "plot_ratio": ("upper", False), "building_density": ("upper", True),
     "green_ratio": ("lower", True), "height_limit": ("upper", False)})
-_LIMIT_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LIMIT_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[%％]?\s*(?:-|~|～|—|－|至|到)\s*(\d+(?:\.\d+)?)\s*[%％]?\s*$")
-_LIMIT_ONE = re.compile(r"^\s*(?:≤|<=|<|＜|不大于|不高于|不超过|≥|>=|>|＞|不小于|不低于)?\s*(\d+(?:\.\d+)?)"
-                        r"\s*(?:[%％]|米|m)?\s*$", re.IGNORECASE)
+#: a single limit, with the signs of its bound only: ``≥1.0`` is no upper limit of 容积率 (it is a floor)
+_LIMIT_ONE = {bound: re.compile(rf"^\s*(?:{signs})?\s*(\d+(?:\.\d+)?)\s*(?:[%％]|米|m)?\s*$", re.IGNORECASE)
+              for bound, signs in (("upper", "≤|<=|<|＜|不大于|不高于|不超过"), ("lower", "≥|>=|>|＞|不小于|不低于"))}
 
 
 def parse_limits(values: pd.Series, bound: str, percent: bool) -> tuple[np.ndarray, np.ndarray]:
     """A planning condition as numbers (NaN where blank), and a mask of the values that are not one.
 
     A plan writes a limit as a number (``1.2``), with its sign (``≤1.2``, ``不大于24米``) or as a
-    range (``1.0-1.5``, ``30%～35%``: its ``bound``, upper or lower). A percentage written as a
-    fraction below 1 (``0.35``) is read as percent. Each distinct value is read once.
+    range (``1.0-1.5``, ``30%～35%``: its ``bound``, upper or lower). A sign of the other bound
+    (``≥1.0`` for an upper limit) is not one. A percentage written as a fraction below 1
+    (``0.35``) is read as percent. Each distinct value is read once.
 
     >>> v, bad = parse_limits(pd.Series(["1.2", "≤1.5", "1.0-2.0", "", None, "高层"]), "upper", False)
     >>> v.tolist()[:4], bad.tolist()
@@ -827,7 +828,7 @@ def parse_limits(values: pd.Series, bound: str, percent: bool) -> tuple[np.ndarr
         if (m := _LIMIT_RANGE.match(text)) is not None:
             low, high = float(m[1]), float(m[2])
             value = max(low, high) if bound == "upper" else min(low, high)
-        elif (m := _LIMIT_ONE.match(text)) is not None:
+        elif (m := _LIMIT_ONE[bound].match(text)) is not None:
             value = float(m[1])
         else:
             return None  # not a limit
@@ -860,8 +861,9 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
             if bad.any():
                 shown = ", ".join(sorted({str(v) for v in frame[fields[canon]].to_numpy()[bad]})[:5])
                 problems.append(Problem("warning", role, f"{int(bad.sum())} value(s) of {canon} are not a number "
-                                        f"or a range of numbers ({shown}); those patches give no {canon}: write "
-                                        "e.g. 1.2, ≤1.2 or 1.0-1.5", field=fields[canon],
+                                        f"or a range of numbers, or bound it the other way ({shown}); those patches "
+                                        f"give no {canon}: write e.g. 1.2, {'≤1.2' if bound == 'upper' else '≥30%'} "
+                                        "or 1.0-1.5", field=fields[canon],
                                         features=_ids(out, bad, "feature_id")))
     if role in _CLASS_ROLES and "class_code" not in out:
         std = " or ".join(STANDARD_FIELDS[role]["class_code"])

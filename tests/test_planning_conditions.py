@@ -91,7 +91,8 @@ def test_limits_are_read_as_plans_write_them(text, bound, percent, expected):
     assert values.tolist() == [expected] and not bad.any()
 
 
-@pytest.mark.parametrize("text", ["高层", "1.2/1.5", "1-2-3", "约1.2"])
-def test_what_is_not_a_limit_is_flagged(text):
-    values, bad = parse_limits(pd.Series([text]), "upper", False)
+@pytest.mark.parametrize(("text", "bound"), [("高层", "upper"), ("1.2/1.5", "upper"), ("1-2-3", "upper"),
+                                             ("约1.2", "upper"), ("≥1.0", "upper"), ("不大于30%", "lower")])
+def test_what_is_not_a_limit_is_flagged(text, bound):
+    values, bad = parse_limits(pd.Series([text]), bound, False)
     assert math.isnan(values[0]) and bad.tolist() == [True]
