@@ -103,7 +103,8 @@ def test_redline_pdf_pages_and_tables(result, tmp_path):
                              text=True, check=True).stdout
         row = batch.tables["450399102003JC00045"].iloc[0]
         assert f"{row.x_north:.3f}" in txt and f"{row.y_east:.3f}" in txt
-        for word in ("界址点坐标表", "莲塘村股份经济合作社", "3.9578 亩", "永久基本农田：重叠 729.29 平方米"):
+        for word in ("界址点坐标表", "莲塘村股份经济合作社", "3.9578 亩", "永久基本农田：重叠 729.29 平方米",
+                     "规划条件", "容积率 ≤1.5；建筑密度 ≤50%；绿地率 ≥15%；建筑限高 ≤24 米"):
             assert word in txt, word
     with pytest.raises(KeyError, match="no usable parcel NOPE"):
         redline_sheets(result, tmp_path / "x.pdf", ["NOPE"])

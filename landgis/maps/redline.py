@@ -135,6 +135,26 @@ def _style_table(table: Any, fontsize: float, shade: Any, colour: str) -> None:
             cell.set_facecolor(colour)
 
 
+#: the 规划条件 an inventory row may carry, as a red-line sheet states them: (column, label, sign, unit)
+_CONDITIONS = (("plot_ratio_max", "容积率", "≤", ""), ("building_density_max", "建筑密度", "≤", "%"),
+               ("green_ratio_min", "绿地率", "≥", "%"), ("height_max_m", "建筑限高", "≤", " 米"))
+
+
+def planning_text(row: pd.Series) -> str:
+    """The parcel's planning conditions in one line ("" when the plan gives none), its note after.
+
+    >>> planning_text(pd.Series({"plot_ratio_max": 1.2, "green_ratio_min": 15.0, "height_max_m": None}))
+    '容积率 ≤1.2；绿地率 ≥15%'
+    """
+    parts = []
+    for col, label, sign, unit in _CONDITIONS:
+        value = pd.to_numeric(row.get(col), errors="coerce")
+        if value is not None and not pd.isna(value):
+            parts.append(f"{label} {sign}{float(value):g}{unit}")
+    note = text(row.get("planning_conditions_note"))
+    return "；".join(parts) + (f"（{note}）" if parts and note else "")
+
+
 def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFrame, neighbours: list[str],
            others: gpd.GeoDataFrame, sheet_no: int) -> int:
     from matplotlib.figure import Figure
@@ -150,6 +170,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         ("坐落", " ".join(filter(None, [text(row.get("town")), text(row.get("village"))]))),
         ("面积", f"{area:,.2f} 平方米（{area / M2_PER_MU:,.4f} 亩）"),
         ("规划用途", " ".join(filter(None, [text(row.get("planned_use")), text(row.get("planned_use_name"))]))),
+        *([("规划条件", conditions)] if (conditions := planning_text(row)) else []),
         ("筛查结论", VERDICT_ZH.get(verdict, verdict) + ("（" + text(row.get("reasons")) + "）"
                                                           if text(row.get("reasons")) else "")),
         ("邻近限制", "；".join(neighbours) or "无"),
