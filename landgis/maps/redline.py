@@ -23,7 +23,9 @@ import pandas as pd
 import shapely
 from shapely.geometry.polygon import orient
 
+from landgis.facts import PLANNING_FACTS
 from landgis.inventory import M2_PER_MU, VERDICT_ZH
+from landgis.load import PLANNING_CONDITIONS
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
 from landgis.maps.static import figure_context, north_arrow, scale_bar
 
@@ -135,11 +137,6 @@ def _style_table(table: Any, fontsize: float, shade: Any, colour: str) -> None:
             cell.set_facecolor(colour)
 
 
-#: the 规划条件 an inventory row may carry, as a red-line sheet states them: (column, label, sign, unit)
-_CONDITIONS = (("plot_ratio_max", "容积率", "≤", ""), ("building_density_max", "建筑密度", "≤", "%"),
-               ("green_ratio_min", "绿地率", "≥", "%"), ("height_max_m", "建筑限高", "≤", " 米"))
-
-
 def planning_text(row: pd.Series) -> str:
     """The parcel's planning conditions in one line ("" when the plan gives none), its note after.
 
@@ -147,7 +144,8 @@ def planning_text(row: pd.Series) -> str:
     '容积率 ≤1.2；绿地率 ≥15%'
     """
     parts = []
-    for col, label, sign, unit in _CONDITIONS:
+    for canon, (col, label, unit) in PLANNING_FACTS.items():
+        sign = "≤" if PLANNING_CONDITIONS[canon][0] == "upper" else "≥"
         value = pd.to_numeric(row.get(col), errors="coerce")
         if value is not None and not pd.isna(value):
             parts.append(f"{label} {sign}{float(value):g}{unit}")
