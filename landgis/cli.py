@@ -160,8 +160,8 @@ def validate(ctx: _Ctx, project: Path, strict: bool) -> None:
 def rules(ctx: _Ctx, profile: str, show_facts: bool, catalogue: bool, out: Path | None) -> None:
     """Print each rule of a profile: id, Chinese and English text, source article, outcome."""
     from landgis.catalogue import catalogue_markdown, profile_text
-    from landgis.facts import FACT_DOCS
     from landgis.profiles import load_profile
+    from landgis.schema import FACT_DOCS
 
     if out is not None and not catalogue:
         raise click.UsageError("--out goes with --catalogue")

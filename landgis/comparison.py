@@ -120,7 +120,7 @@ def compare(before: Any, after: Any) -> Comparison:
     Parameters
     ----------
     before, after
-        each a :class:`~landgis.screening.ScreeningResult`, an inventory table (as
+        each a :class:`~landgis.result.ScreeningResult`, an inventory table (as
         ``result.table`` or ``inventory.csv`` read), or the path of a screening's output
         folder, ``inventory.csv`` or ``screening.gpkg``.
 

@@ -7,7 +7,6 @@ nothing downstream needs to second-guess the configuration.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,14 +16,9 @@ from types import MappingProxyType
 from typing import Any
 
 from landgis.errors import ProjectError
+from landgis.schema import FEATURE_ID_FIELDS, LAYER_ROLES, PARCEL_ATTRIBUTES, RASTER_ROLES, STANDARD_FIELDS, suggest
 
 __all__ = [
-    "LAYER_ROLES",
-    "PARCEL_ATTRIBUTES",
-    "BOOLEAN_ATTRIBUTES",
-    "ATTRIBUTE_FACTS",
-    "STANDARD_FIELDS",
-    "FEATURE_ID_FIELDS",
     "used_fields",
     "LayerSpec",
     "CodeOverride",
@@ -32,85 +26,12 @@ __all__ = [
     "load_project",
 ]
 
-#: Input layer roles a project may declare, with a one-line description.
-LAYER_ROLES: Mapping[str, str] = MappingProxyType(
-    {
-        "parcels": "candidate parcels (宗地 / 拟入市地块) — required",
-        "survey": "current land survey (三调 + 年度变更 DLTB)",
-        "survey_2009": "2nd national land survey (二调 DLTB)",
-        "farmland": "永久基本农田 permanent basic farmland",
-        "redline": "生态保护红线 ecological protection red line",
-        "udb": "城镇开发边界 urban development boundary",
-        "zoning": "planned land use (用地用海分类)",
-        "buildings": "existing buildings and structures",
-        "approvals": "land with legal approval (批准文号)",
-        "price_zones": "基准地价 zones",
-        "admin": "乡镇 / 村 boundaries",
-        "dem": "elevation raster (GeoTIFF; slope for 土地平整)",
-        "roads": "roads (lines or polygons) for 通路 road access",
-    }
-)
-
-#: Canonical parcel attributes a profile may use (contract §2).
-PARCEL_ATTRIBUTES: tuple[str, ...] = (
-    "parcel_id",
-    "owner",
-    "town",
-    "village",
-    "ownership",
-    "registered",
-    "restricted",
-    "approval_no",
-    "formed_year",
-    "house_cert",
-    "land_use_cert",
-    "penalized",
-    "street_front",
-    "retain_buildings",
-    "county_approved",
-)
-
-#: the parcel attributes read as yes/no (是/否, 1/0, Y/N …)
-BOOLEAN_ATTRIBUTES: tuple[str, ...] = ("registered", "restricted", "house_cert", "county_approved", "land_use_cert",
-                                       "penalized", "street_front", "retain_buildings")
-#: the parcel attributes the rules test as facts; one the parcels layer lacks is blank for every parcel
-ATTRIBUTE_FACTS: tuple[str, ...] = ("formed_year", *BOOLEAN_ATTRIBUTES)
-
-#: Canonical field → national standard source field names tried in order (where the standard
-#: has none, the default name landgis recognises).
-STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "parcels": {
-            "parcel_id": ("ZDDM", "BSM"),
-            "owner": ("QLR", "QLRMC"),
-            "town_code": ("ZLDWDM",),
-            "village": ("ZLDWMC",),
-            "ownership": ("QSXZ", "QLXZ"),
-            "approval_no": ("PZWH",),
-            # 经县级人民政府批准 (taian §三(三)9(2)); no national standard field: landgis's default name
-            "county_approved": ("XZFPZ",),
-        },
-        "survey": {"class_code": ("DLBM",), "ownership": ("QSXZ",)},
-        "survey_2009": {"class_code": ("DLBM",)},
-        # 规划条件 of a planned plot (详细规划 / 村庄规划 地块): 容积率, 建筑密度, 绿地率, 建筑限高
-        "zoning": {"class_code": ("YDYHFLDM", "GHYTDM", "YTDM"), "plot_ratio": ("RJL",),
-                   "building_density": ("JZMD",), "green_ratio": ("LDL",), "height_limit": ("JZXG", "JZGD")},
-        "approvals": {"approval_no": ("PZWH",), "approval_date": ("PZRQ",)},
-        "price_zones": {"price": ("JZDJ", "DJ"), "use": ("YT",)},
-        "admin": {"code": ("XZQDM",), "name": ("XZQMC",)},
-    }
-)
-
 #: a name in an attribute filter (Unicode letters: Chinese field names too)
 _WORD = re.compile(r"[^\W\d]\w*")
-#: a constraint or class layer feature's id: the first of these fields it has (else its position)
-FEATURE_ID_FIELDS: tuple[str, ...] = ("BSM", "OBJECTID", "FID")
 
 
 _LAYER_KEYS = ("path", "layer", "fields", "where", "crs", "transform", "four_param", "helmert", "encoding",
                "band", "values", "cell_rule")
-#: roles whose layer may be a raster: the DEM and constraints measured as ground covered
-RASTER_ROLES = ("dem", "farmland", "redline", "udb", "buildings", "approvals")
 _RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc")
 _CELL_RULES = ("area", "centre", "all_touched")
 _FOUR_PARAM_KEYS = ("dx", "dy", "rotation_arcsec", "scale_ppm", "origin_x", "origin_y", "target_crs")
@@ -227,7 +148,7 @@ class Project:
         for role, spec in layers_raw.items():
             if role not in LAYER_ROLES:
                 raise ProjectError(
-                    f"{where}: unknown layer role [layers.{role}]{_suggest(role, LAYER_ROLES)}; "
+                    f"{where}: unknown layer role [layers.{role}]{suggest(role, LAYER_ROLES)}; "
                     f"known roles: {', '.join(LAYER_ROLES)}"
                 )
             layers[role] = _layer_spec(role, spec, base, where)
@@ -296,7 +217,7 @@ def parse_code_overrides(raw: Mapping[str, Any], where: str) -> Mapping[str, Map
     out: dict[str, dict[str, CodeOverride]] = {}
     for table, entries in raw.items():
         if table not in _CODE_TABLES:
-            raise ProjectError(f"{where}: unknown code table `{table}`{_suggest(table, _CODE_TABLES)}; "
+            raise ProjectError(f"{where}: unknown code table `{table}`{suggest(table, _CODE_TABLES)}; "
                                f"known: {', '.join(_CODE_TABLES)}")
         if not isinstance(entries, Mapping):
             raise ProjectError(f"{where}.{table} must be a table of code = {{ name = …, use = … }}")
@@ -332,7 +253,7 @@ def _layer_spec(role: str, spec: Any, base: Path, where: str) -> LayerSpec:
             if canon not in PARCEL_ATTRIBUTES:
                 raise ProjectError(
                     f"{where}: [layers.parcels.fields] `{canon}` is not a parcel attribute"
-                    f"{_suggest(canon, PARCEL_ATTRIBUTES)}; known: {', '.join(PARCEL_ATTRIBUTES)}")
+                    f"{suggest(canon, PARCEL_ATTRIBUTES)}; known: {', '.join(PARCEL_ATTRIBUTES)}")
     band = spec.get("band", 1)
     if isinstance(band, bool) or not isinstance(band, int) or band < 1:
         raise ProjectError(f"{where}: {key}.band must be a positive integer, got {band!r}")
@@ -425,10 +346,5 @@ def _str(data: Mapping[str, Any], key: str, where: str, default: Any) -> Any:
 def _check_keys(data: Mapping[str, Any], allowed: tuple[str, ...], where: str) -> None:
     for key in data:
         if key not in allowed:
-            raise ProjectError(f"{where}: unknown key `{key}`{_suggest(key, allowed)}; "
+            raise ProjectError(f"{where}: unknown key `{key}`{suggest(key, allowed)}; "
                                f"allowed: {', '.join(allowed)}")
-
-
-def _suggest(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""

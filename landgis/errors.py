@@ -13,7 +13,11 @@ Warnings are named classes so that a user can accept exactly what they accept::
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
 
 __all__ = [
     "LandgisError",
@@ -30,6 +34,10 @@ __all__ = [
     "EncodingGuessWarning",
     "SkippedRuleWarning",
     "DataQualityWarning",
+    "GdalWriteError",
+    "FontError",
+    "listed_features",
+    "warn_problem",
 ]
 
 
@@ -88,6 +96,14 @@ class InputError(LandgisError, ValueError):
         super().__init__("\n".join([head, *("  - " + line for line in lines)]))
 
 
+class GdalWriteError(LandgisError, RuntimeError):
+    """GDAL refused a step of an output's write; the message is GDAL's."""
+
+
+class FontError(LandgisError, RuntimeError):
+    """No Chinese (CJK) font for the static maps and red-line sheets."""
+
+
 class LandgisWarning(UserWarning):
     """Base class of every warning landgis emits."""
 
@@ -114,3 +130,22 @@ class SkippedRuleWarning(LandgisWarning):
 
 class DataQualityWarning(LandgisWarning):
     """The data is usable but something in it needs an analyst's look."""
+
+
+def listed_features(frame: pd.DataFrame, mask: np.ndarray | pd.Series, id_col: str | None, limit: int = 8) -> str:
+    """The ids of the features ``mask`` selects, for a message: ``a, b, c and 5 more`` (``#n`` without ids)."""
+    idx = np.flatnonzero(np.asarray(mask))
+    if id_col is not None and id_col in frame:
+        labels = [str(v) for v in frame[id_col].iloc[idx[:limit]]]
+    else:
+        labels = [f"#{i + 1}" for i in idx[:limit]]
+    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
+    return ", ".join(labels) + more
+
+
+def warn_problem(problems: list[Problem], role: str, msg: str, category: type[Warning]) -> None:
+    """Record a warning about layer ``role`` in ``problems`` and issue it as ``category``."""
+    problems.append(Problem("warning", role, msg))
+    warnings.warn(f"layer `{role}`: {msg}", category, stacklevel=4)
+
+

@@ -19,72 +19,14 @@ import pandas as pd
 import shapely
 
 from landgis.clip import clip_parts
-from landgis.config import ATTRIBUTE_FACTS, STANDARD_FIELDS
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.errors import Problem
-from landgis.load import PLANNING_CONDITIONS, ownership_collective, usable_geometry
+from landgis.fields import PLANNING_CONDITIONS, ownership_collective
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
+from landgis.schema import ATTRIBUTE_FACTS, CLASS_LAYERS, MEASURE_LAYERS, STANDARD_FIELDS, usable_geometry
 
-__all__ = ["MEASURE_LAYERS", "CLASS_LAYERS", "FACT_DOCS", "FactTable", "compute_overlays",
-           "parcel_facts", "code_tables_for", "known_fact", "dominant_rows"]
-
-#: constraint layers measured as "ground covered", role → fact prefix
-MEASURE_LAYERS: Mapping[str, str] = {"farmland": "farmland", "redline": "redline", "udb": "udb",
-                                     "approvals": "approval", "buildings": "buildings"}
-#: class layers broken down by class code
-CLASS_LAYERS = ("survey", "survey_2009", "zoning")
-
-#: Documented facts (dynamic ones: ``zoning_<use>_m2``, ``survey_<landcat|role>_m2``, ``survey_2009_<landcat>_m2``).
-FACT_DOCS: Mapping[str, str] = {
-    "area_m2": "parcel area, planar in the working CRS (m²)",
-    "farmland_m2": "ground covered by 永久基本农田 (m², overlapping patches counted once)",
-    "redline_m2": "ground covered by 生态保护红线 (m²)",
-    "udb_m2": "ground inside 城镇开发边界 (m²)",
-    "approval_m2": "ground covered by approved land (m²)",
-    "buildings_m2": "ground covered by buildings (m²)",
-    "survey_class": "dominant current survey class (DLBM)",
-    "survey_nonconstruction_m2": "current agricultural + unused land (m²)",
-    "survey_covered_m2": "area covered by the current survey (m²)",
-    "survey_uncovered_m2": "parcel area no current survey patch covers (m²): its land class is unknown",
-    "survey_uncovered_share": "share of the parcel no current survey patch covers",
-    "survey_state_m2": "current survey land of state ownership, QSXZ 10–29 or 国有, read as a parcel's is (m²)",
-    "survey_2009_class": "dominant 二调 class",
-    "planned_use": "dominant planned-use code (用地用海分类)",
-    "planned_use_tag": "dominant planned-use tag (industrial, commercial, …)",
-    "planned_use_other_m2": ("where the dominant planned use is one the profile's PLAN-USE allows, the part of "
-                             "the parcel planned for other uses or for codes of no known use (m²); 0 elsewhere"),
-    "planned_use_other_share": "planned_use_other_m2 as a share of the parcel",
-    "registered": "collective ownership registered (bool)",
-    "restricted": "sealed or restricted (bool)",
-    "collective": ("collectively owned (bool; the parcel's QSXZ where valid, else false when the survey's "
-                   "state land under it is above tolerance, unknown when no survey covers it)"),
-    "collective_basis": "where `collective` came from: the parcel's QSXZ, or the survey's state land (m², %)",
-    "approved": "has a 批准文号 or lies ≥ approval_min_share on approved land (bool)",
-    "formed_year": "year the construction land was formed",
-    "house_cert": "holds a house ownership certificate (bool)",
-    "county_approved": ("approved by the county-level people's government (县级人民政府批准; bool), "
-                        "not a legal land-use approval (taian §三(三)9(2))"),
-    "land_use_cert": "holds a collective construction land use certificate (bool)",
-    "penalized": "illegal land use penalised (bool; blank = no illegal use)",
-    "street_front": "street-facing commercial site (bool)",
-    "retain_buildings": "the plan allows keeping the buildings (bool)",
-    "legacy": "historical-legacy category (L1…L4) or empty",
-    "base_price": "基准地价 of the price zone covering most of the parcel (yuan/m²)",
-    "plot_ratio_max": "容积率 upper limit the plan sets (the strictest of the planned-use patches over the parcel)",
-    "building_density_max": "建筑密度 upper limit, % (the strictest of the planned-use patches over the parcel)",
-    "green_ratio_min": "绿地率 lower limit, % (the strictest of the planned-use patches over the parcel)",
-    "height_max_m": "建筑限高, m (the strictest of the planned-use patches over the parcel)",
-    "planning_conditions_note": "where the planned-use patches over the parcel set different conditions: which",
-    "unapproved": "construction land with no approval and no legacy category (bool)",
-    "slope_mean_deg": "mean DEM slope over the parcel (degrees, Horn's method, cell-area weighted)",
-    "slope_max_deg": "steepest DEM cell touching the parcel (degrees)",
-    "slope_steep_share": "share of the parcel steeper than the profile's slope_max_deg (default 15°)",
-    "slope_covered_share": "share of the parcel with a valid DEM slope (nodata and DEM edge excluded)",
-    "road_distance_m": "distance to the nearest road (m; roads layer, else survey 1003/1004/1006)",
-    "road_access": "a road within the profile's road_max_distance_m (default 200 m) (bool)",
-    "road_source": "where the roads came from (roads layer or survey classes)",
-}
+__all__ = ["FactTable", "compute_overlays", "parcel_facts", "code_tables_for", "dominant_rows"]
 
 
 
@@ -96,17 +38,6 @@ class FactTable:
     unavailable: dict[str, str] = field(default_factory=dict)
     overlays: dict[str, LayerOverlay] = field(default_factory=dict)
     class_long: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-
-def known_fact(name: str) -> bool:
-    """Whether ``name`` is a fact landgis can compute (for profile checks)."""
-    if name in FACT_DOCS:
-        return True
-    for prefix in ("zoning_", "survey_2009_", "survey_"):
-        if name.startswith(prefix) and (name.endswith("_m2") or name.endswith("_share")):
-            return True
-    return name in ("survey_class_share", "planned_use_share", "survey_2009_class_share",
-                    "legacy_basis", "approval_no", "approval_found")
 
 
 def code_tables_for(project_codes: Mapping, profile_codes: Mapping) -> dict[str, CodeTable]:

@@ -33,10 +33,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from landgis.config import ATTRIBUTE_FACTS
 from landgis.conditions import categories_used, evaluate_bounds, facts_used
 from landgis.distinct import map_distinct
 from landgis.profiles import Profile
+from landgis.schema import ATTRIBUTE_FACTS
 
 __all__ = ["classify_legacy", "ATTRIBUTE_FACTS", "DERIVED_FACTS", "unknown_derived", "untold_categories"]
 

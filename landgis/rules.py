@@ -28,10 +28,10 @@ import pandas as pd
 
 from landgis.conditions import evaluate, evaluate_bounds
 from landgis.distinct import map_distinct
-from landgis.facts import known_fact
-from landgis.legacy import unknown_derived, untold_categories, with_attribute_columns
 from landgis.errors import ProfileError
+from landgis.legacy import unknown_derived, untold_categories, with_attribute_columns
 from landgis.profiles import Profile, Rule
+from landgis.schema import known_fact
 
 __all__ = ["evaluate_rules", "SkippedRule", "VERDICTS", "GEOMETRY_RULE"]
 

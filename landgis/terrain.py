@@ -61,7 +61,7 @@ from pyproj import CRS, Transformer
 
 from landgis.config import LayerSpec
 from landgis.errors import LayerError
-from landgis.load import usable_geometry
+from landgis.schema import usable_geometry
 from landgis.threads import is_valid
 
 __all__ = ["RASTER_SUFFIXES", "CELL_RULES", "DEFAULT_SLOPE_MAX_DEG", "is_raster_path", "horn_slope",

@@ -46,9 +46,10 @@ def test_dask_inventory_equals_local(client, tmp_path):
 
 
 def test_tiles_cover_every_parcel_once():
+    import pyogrio
+
     from landgis.config import load_project
     from landgis.engines.dask import _keypoints, parcel_tiles
-    import pyogrio
 
     tiles = parcel_tiles(load_project(SAMPLE), tile_parcels=50)
     frame = pyogrio.read_dataframe(SAMPLE.parent / "sample_county.gpkg", layer="zd")

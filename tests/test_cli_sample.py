@@ -164,10 +164,11 @@ def test_every_rule_fires_in_the_sample_under_every_profile():
 
 def test_spreadsheet_cells_keep_their_types_and_long_tables_continue(monkeypatch, tmp_path):
     from landgis import report
+    from landgis.io import xlsx
 
     with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
         result = landgis.screen(SAMPLE, progress=False)
-    monkeypatch.setattr(report, "SHEET_ROWS", 150)  # Excel's 1,048,575 rows, scaled down
+    monkeypatch.setattr(xlsx, "SHEET_ROWS", 150)  # Excel's 1,048,575 rows, scaled down
     report.write_xlsx(result, tmp_path / "x.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)
     assert wb.sheetnames[:3] == ["入市地块清单", "入市地块清单 (2)", "入市地块清单 (3)"]
@@ -215,10 +216,11 @@ def test_spreadsheet_text_is_shared_strings_that_round_trip_across_blocks(monkey
     import zipfile
 
     from landgis import report
+    from landgis.io import xlsx
 
     with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
         result = landgis.screen(SAMPLE, progress=False)
-    monkeypatch.setattr(report._Workbook, "BLOCK_ROWS", 100)  # five blocks, each adding its own strings
+    monkeypatch.setattr(xlsx.Workbook, "BLOCK_ROWS", 100)  # five blocks, each adding its own strings
     report.write_xlsx(result, tmp_path / "x.xlsx")
     with zipfile.ZipFile(tmp_path / "x.xlsx") as zf:
         sheet = zf.read("xl/worksheets/sheet1.xml").decode("utf-8")
@@ -241,11 +243,11 @@ def test_spreadsheet_text_is_shared_strings_that_round_trip_across_blocks(monkey
 def test_constraint_pieces_cut_beside_the_rules_equal_those_cut_after_them(monkeypatch):
     import shapely
 
-    import landgis.screening
+    import landgis.pipeline
 
     with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
         beside = landgis.screen(SAMPLE, progress=False)
-        monkeypatch.setattr(landgis.screening, "ground_conflict_pieces", lambda overlays: {})
+        monkeypatch.setattr(landgis.pipeline, "ground_conflict_pieces", lambda overlays: {})
         after = landgis.screen(SAMPLE, progress=False)
     a, b = beside.conflicts, after.conflicts
     assert set(a["rule"]) >= {"FARMLAND", "REDLINE"}

@@ -103,7 +103,7 @@ def test_arrow_encoding_error_becomes_a_layer_error(tmp_path, monkeypatch):
     shp = tmp_path / "ghyt.shp"
     write_shp(zoning_frame(), shp, "GBK")
     pytest.importorskip("pyarrow")
-    monkeypatch.setattr("landgis.io._detect_dbf_encoding", lambda *a: None)  # a layer detection misses
+    monkeypatch.setattr("landgis.io.sources.detect_dbf_encoding", lambda *a: None)  # a layer detection misses
     with pytest.raises(LayerError, match=r"^layer `zoning`: .*not UTF-8\. Set encoding = \"GBK\" "
                                          r"in \[layers.zoning\].*add ghyt\.cpg") as info:
         read_vector(LayerSpec(role="zoning", path=shp))

@@ -25,7 +25,7 @@ from landgis.cli import main
 from landgis.config import load_project
 from landgis.errors import GeometryRepairWarning, InputError, OutputError
 from landgis.load import load_layers
-from landgis.screening import screen_layers
+from landgis.pipeline import screen_layers
 from tests.planted import Case, build_project
 
 pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
@@ -277,7 +277,7 @@ def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkey
     def broken(values, strings=None):
         raise RuntimeError("cell maker broke")
 
-    monkeypatch.setattr("landgis.report._column_cells", broken)
+    monkeypatch.setattr("landgis.io.xlsx._column_cells", broken)
     with pytest.raises(RuntimeError, match="cell maker broke"):
         landgis.report.write_xlsx(res, tmp_path / "x.xlsx")
     assert not [t for t in threading.enumerate() if t.name == "xlsx-xml"]
@@ -286,7 +286,8 @@ def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkey
 def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_path, monkeypatch):
     import pyogrio
 
-    from landgis import _gdal, io
+    from landgis import io
+    from landgis.io import _gdal
 
     frame = gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
     pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
@@ -326,7 +327,7 @@ def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_pat
 def test_multipolygon_wkb_is_geos_wkb_byte_for_byte(seed):
     # polygons with and without holes, multipolygons of up to three parts, empties and missing
     # geometries in any order, at zone-prefixed eastings: the same bytes as GEOS's writer
-    from landgis.io import multipolygon_wkb
+    from landgis.io.gpkg import multipolygon_wkb
 
     rng = np.random.default_rng(seed)
 
@@ -351,7 +352,7 @@ def test_multipolygon_wkb_is_geos_wkb_byte_for_byte(seed):
 
 
 def test_multipolygon_wkb_leaves_what_it_cannot_write_to_geos():
-    from landgis.io import multipolygon_wkb
+    from landgis.io.gpkg import multipolygon_wkb
 
     assert multipolygon_wkb(np.array([shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (1, 1)])])) is None
     assert multipolygon_wkb(np.array([shapely.Polygon([(0, 0, 1), (1, 0, 1), (1, 1, 2)])])) is None
@@ -362,7 +363,8 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
     # fields and their types, geometry type, CRS, every value and every vertex
     import pyogrio
 
-    from landgis import _gdal, io
+    from landgis import io
+    from landgis.io import _gdal
 
     if not _gdal.available():
         pytest.skip("GDAL's Arrow write API is not reachable here; pyogrio writes (covered elsewhere)")
@@ -408,16 +410,17 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
 
 
 def test_geopackage_write_errors_name_the_file_and_gdals_reason(tmp_path):
-    from landgis import _gdal, io
+    from landgis import io
+    from landgis.io import _gdal
 
     if not _gdal.available():
         pytest.skip("GDAL's Arrow write API is not reachable here")
     frame = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
-    with pytest.raises(_gdal.GdalWriteError, match=r"cannot create .*nowhere/s\.gpkg"):
+    with pytest.raises(landgis.errors.GdalWriteError, match=r"cannot create .*nowhere/s\.gpkg"):
         io.write_gpkg({"parcels": frame}, tmp_path / "nowhere" / "s.gpkg")
     # an error inside a layer is the one reported, not a later one from closing the file
-    (schema, batches), geom, gtype, _ = io._gpkg_batches(frame)
-    with pytest.raises(_gdal.GdalWriteError, match="layer parcels: GDAL cannot read its CRS 'not a CRS'"):
+    (schema, batches), geom, gtype, _ = io.gpkg._gpkg_batches(frame)
+    with pytest.raises(landgis.errors.GdalWriteError, match="layer parcels: GDAL cannot read its CRS 'not a CRS'"):
         _gdal.write_layers(tmp_path / "bad.gpkg", [("parcels", (schema, batches), geom, gtype, "not a CRS")])
 
 
@@ -579,7 +582,7 @@ def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(s
 
 
 def test_malloc_is_tuned_once_per_process_and_an_explicit_setting_is_kept(monkeypatch):
-    import landgis.screening as screening
+    import landgis._runtime as screening
 
     calls = []
 

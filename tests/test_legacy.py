@@ -12,8 +12,8 @@ import pytest
 from pyproj import CRS, Transformer
 
 import landgis
+from landgis.crs import four_param_transform, helmert_pipeline
 from landgis.errors import DatumShiftWarning, ProjectError, SkippedRuleWarning
-from landgis.load import four_param_transform, helmert_pipeline
 from tests.planted import Case, build_project
 
 pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
@@ -351,7 +351,7 @@ def test_l2_keeps_its_title_and_source_and_reads_both_grounds():
 
 
 def test_county_approved_is_a_parcel_attribute_with_a_default_field(tmp_path):
-    from landgis.config import PARCEL_ATTRIBUTES, STANDARD_FIELDS
+    from landgis.schema import PARCEL_ATTRIBUTES, STANDARD_FIELDS
 
     assert "county_approved" in PARCEL_ATTRIBUTES
     assert STANDARD_FIELDS["parcels"]["county_approved"] == ("XZFPZ",)

@@ -23,7 +23,7 @@ from landgis.errors import (
     InputError,
     ProjectError,
 )
-from landgis.load import parse_bool
+from landgis.fields import parse_bool
 
 pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
 
@@ -220,7 +220,7 @@ def test_parse_bool_spellings():
 
 
 def test_validity_tested_while_reading_is_used_only_for_the_same_geometries():
-    from landgis.load import clean_polygons
+    from landgis.repair import clean_polygons
 
     bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
     square = shapely.box(0, 0, 1, 1)
@@ -423,7 +423,7 @@ def test_four_parameters_need_no_crs_for_a_layer_without_prj(tmp_path):
 
 
 def test_ownership_codes_that_went_through_a_spreadsheet_are_read():
-    from landgis.load import ownership_collective
+    from landgis.fields import ownership_collective
 
     got = ownership_collective(pd.Series(["20.0", "30.0", "10", " 30 ", "集体", "国有", "", "99", 20.0]))
     assert got.tolist() == [False, True, False, True, True, False, pd.NA, pd.NA, False]
@@ -448,8 +448,7 @@ def test_class_codes_that_lost_their_zeros_are_reported_as_the_tables(tmp_path):
 def test_every_attribute_fact_can_be_mapped_and_is_documented():
     # one list (config.ATTRIBUTE_FACTS) feeds the loader's yes/no parsing, the facts and the legacy
     # categories: an attribute added there must also be mappable and described for `landgis rules --facts`
-    from landgis.config import ATTRIBUTE_FACTS, BOOLEAN_ATTRIBUTES, PARCEL_ATTRIBUTES
-    from landgis.facts import FACT_DOCS
+    from landgis.schema import ATTRIBUTE_FACTS, BOOLEAN_ATTRIBUTES, FACT_DOCS, PARCEL_ATTRIBUTES
 
     assert set(ATTRIBUTE_FACTS) == {"formed_year", *BOOLEAN_ATTRIBUTES}
     assert set(ATTRIBUTE_FACTS) <= set(PARCEL_ATTRIBUTES)

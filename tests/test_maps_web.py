@@ -400,7 +400,7 @@ def test_page_data_made_in_parts_is_the_single_dump():
 
 
 def test_polygon_ragged_is_shapelys_ragged_array():
-    from landgis.clip import polygon_ragged
+    from landgis.ragged import polygon_ragged
 
     square = shapely.box(0, 0, 4, 4)
     holed = square.difference(shapely.box(1, 1, 2, 2))
@@ -422,7 +422,7 @@ def test_polygon_ragged_tells_one_ring_from_the_coordinates_alone():
     # polygons and one-part multipolygons, with and without holes, in random order; a hole
     # touching the shell at the shell's first vertex, a repeated first vertex, and empties
     # among them: the arrays of shapely.to_ragged_array every time
-    from landgis.clip import polygon_ragged
+    from landgis.ragged import polygon_ragged
 
     shell = shapely.box(0, 0, 4, 4)                                     # its first vertex is (4, 0)
     touching = shapely.Polygon(shell.exterior.coords, [[(4, 0), (3, 1), (3.5, 2), (4, 0)]])

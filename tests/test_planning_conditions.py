@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import landgis
-from landgis.load import parse_limits
+from landgis.fields import parse_limits
 from tests.planted import Case, build_project
 
 LIMITS = ("plot_ratio_max", "building_density_max", "green_ratio_min", "height_max_m")

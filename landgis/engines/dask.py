@@ -46,7 +46,8 @@ from pyproj import CRS, Transformer
 from landgis import io
 from landgis.config import LayerSpec, Project, load_project, used_fields
 from landgis.errors import LandgisError, Problem
-from landgis.load import usable_geometry
+from landgis.profiles import resolve_profile
+from landgis.schema import usable_geometry
 from landgis.threads import is_valid
 
 __all__ = ["screen_dask", "parcel_tiles", "TILE_PARCELS"]
@@ -70,7 +71,7 @@ def parcel_tiles(project: Project, tile_parcels: int = TILE_PARCELS) -> list[tup
     Each tile is ``(x0, y0, x1, y1, last_column, last_row)``.
     """
     spec = project.layers["parcels"]
-    source, layer, _ = io._resolve_source(spec, [])
+    source, layer, _ = io.resolve_source(spec, [])
     info = pyogrio.read_info(source, layer=layer, force_feature_count=True, force_total_bounds=True)
     x0, y0, x1, y1 = (float(v) for v in info["total_bounds"])
     count = int(info["features"])
@@ -128,13 +129,12 @@ def _screen_tile(source: str, profile, strict: bool, tile: tuple | None, fids: l
     """Screen the parcels of one tile (or the listed FIDs); runs on a worker."""
     import warnings
 
-    from landgis.access import load_deferred_layers, vector_layers_only
     from landgis.load import load_layers
-    from landgis.screening import _profile, screen_layers
+    from landgis.pipeline import screen_layers
 
     t0 = time.perf_counter()
     project = load_project(source)
-    prof = _profile(project, profile)
+    prof = resolve_profile(project, profile)
     pspec = project.layers["parcels"]
     if tile is not None:
         x0, y0, x1, y1, last_x, last_y = tile
@@ -182,8 +182,7 @@ def _screen_tile(source: str, profile, strict: bool, tile: tuple | None, fids: l
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            loaded = load_layers(vector_layers_only(project), strict=strict, reader=reader)
-            load_deferred_layers(loaded, project)
+            loaded = load_layers(project, strict=strict, reader=reader)
             result = screen_layers(loaded, project, prof)
         if road_margin[0] == math.inf or "survey" not in project.layers or "roads" in project.layers:
             break
@@ -225,7 +224,7 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     _require_dask()
     from distributed import Client, LocalCluster, get_client
 
-    from landgis.screening import ScreeningResult, _profile
+    from landgis.result import ScreeningResult
 
     step = progress or (lambda name: None)
     if isinstance(project, Project):
@@ -238,7 +237,7 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     if isinstance(project, Project) and project != proj:  # changed after reading: the workers would not see it
         raise LandgisError(f"engine 'dask': this project differs from {source}, which the workers read; write "
                            "the changes (a layer's where, the tolerance…) to a project file and screen that")
-    prof = _profile(proj, profile)
+    prof = resolve_profile(proj, profile)
     profile_arg = profile if isinstance(profile, (str, Path)) or profile is None else prof
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -304,7 +303,7 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
 
 def _all_fids(project: Project) -> np.ndarray:
     spec = project.layers["parcels"]
-    source, layer, _ = io._resolve_source(spec, [])
+    source, layer, _ = io.resolve_source(spec, [])
     columns: list[str] = []
     if spec.where:  # a shapefile is filtered on the fields read: those the filter names are
         columns = [f for f in pyogrio.read_info(source, layer=layer)["fields"] if f.lower() in used_fields(spec)]

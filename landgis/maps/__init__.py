@@ -1,6 +1,6 @@
 """Maps of a screening: the interactive web map, static overview maps and red-line sheets.
 
-All three take a :class:`~landgis.screening.ScreeningResult` or a :class:`MapData`
+All three take a :class:`~landgis.result.ScreeningResult` or a :class:`MapData`
 (what :func:`read_screening` gives back from a finished screening folder).
 """
 

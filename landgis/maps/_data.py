@@ -2,7 +2,7 @@
 
 :class:`MapData` is the common input of the web map, the static overview map and
 the red-line sheets. :func:`map_data` makes one from a
-:class:`~landgis.screening.ScreeningResult`; :func:`read_screening` makes one from
+:class:`~landgis.result.ScreeningResult`; :func:`read_screening` makes one from
 a finished screening folder (``screening.gpkg``), optionally with the project's
 constraint layers and the profile's rule texts, without screening again.
 """

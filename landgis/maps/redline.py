@@ -24,10 +24,10 @@ import shapely
 from shapely.geometry.polygon import orient
 
 from landgis.facts import PLANNING_FACTS
-from landgis.inventory import M2_PER_MU, VERDICT_ZH
-from landgis.load import PLANNING_CONDITIONS
+from landgis.fields import PLANNING_CONDITIONS
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
 from landgis.maps.static import figure_context, north_arrow, scale_bar
+from landgis.schema import M2_PER_MU, VERDICT_ZH
 
 __all__ = ["boundary_points", "redline_sheets", "RedlineBatch"]
 

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.inventory import M2_PER_MU, VERDICT_ZH
+from landgis.errors import FontError
 from landgis.maps._data import CONSTRAINT_STYLE, drawable, map_data
+from landgis.schema import M2_PER_MU, VERDICT_ZH
 
 __all__ = ["overview_map", "cjk_font", "figure_context", "scale_bar", "north_arrow"]
 
@@ -38,7 +39,7 @@ def cjk_font() -> str:
 
     Raises
     ------
-    RuntimeError
+    landgis.errors.FontError
         when no CJK font can be found, saying what to install.
     """
     from matplotlib import font_manager as fm
@@ -57,7 +58,7 @@ def cjk_font() -> str:
             continue
         if found:
             return family
-    raise RuntimeError("no Chinese (CJK) font found for static maps: `pip install mplfonts` "
+    raise FontError("no Chinese (CJK) font found for static maps: `pip install mplfonts` "
                        "(ships Noto Sans CJK SC) or install fonts-noto-cjk")
 
 

@@ -44,11 +44,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
 
-from landgis.clip import polygon_ragged
 from landgis.distinct import first_positions, map_distinct, map_factorized
-from landgis.inventory import M2_PER_MU, VERDICT_ZH
-from landgis.threads import query_in_threads, run_chunks
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
+from landgis.ragged import polygon_ragged
+from landgis.schema import M2_PER_MU, VERDICT_ZH
+from landgis.threads import query_in_threads, run_chunks
 
 __all__ = ["web_map", "WebMap", "VERDICT_COLOURS", "BASEMAPS"]
 
@@ -573,7 +573,7 @@ def web_map(result: Any, *, basemap: str = "none", tianditu_token: str | None = 
     Parameters
     ----------
     result
-        a :class:`~landgis.screening.ScreeningResult` or a :class:`~landgis.maps.MapData`.
+        a :class:`~landgis.result.ScreeningResult` or a :class:`~landgis.maps.MapData`.
     basemap
         basemap shown when the page opens: ``"none"`` (default; works offline),
         ``"osm"`` (OpenStreetMap) or ``"tianditu"`` (天地图, needs ``tianditu_token``).
@@ -589,7 +589,7 @@ def web_map(result: Any, *, basemap: str = "none", tianditu_token: str | None = 
     if basemap == "tianditu" and not tianditu_token:
         raise ValueError("basemap 'tianditu' needs tianditu_token (the tk key issued by 天地图)")
     data = map_data(result)
-    from landgis.screening import release_free_memory
+    from landgis._runtime import release_free_memory
 
     release_free_memory()
     payload = _payload(data, basemap, tianditu_token, detail_limit)

@@ -27,7 +27,6 @@ is replaced whole); a new id is appended; ``settings.disable`` removes rules.
 
 from __future__ import annotations
 
-import difflib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,10 +38,10 @@ from typing import Any
 from landgis.conditions import Condition, facts_used, parse_condition
 from landgis.config import parse_code_overrides
 from landgis.errors import ProfileError, ProjectError
+from landgis.schema import OUTCOMES, suggest
 
-__all__ = ["Rule", "LegacyCategory", "Profile", "load_profile", "builtin_profiles", "OUTCOMES"]
+__all__ = ["Rule", "LegacyCategory", "Profile", "load_profile", "resolve_profile", "builtin_profiles", "OUTCOMES"]
 
-OUTCOMES = ("exclude", "condition", "note")
 _RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "outcome", "when")
 _LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "when")
 _PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document")
@@ -199,9 +198,7 @@ def _read(name_or_path: str | Path, base_dir: Path | None) -> tuple[dict, str]:
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if not path.exists():
-            close = difflib.get_close_matches(name, builtin_profiles(), n=1)
-            hint = f" (did you mean `{close[0]}`?)" if close else ""
-            raise ProjectError(f"profile {name!r} is neither a built-in profile{hint} "
+            raise ProjectError(f"profile {name!r} is neither a built-in profile{suggest(name, builtin_profiles())} "
                                f"({', '.join(builtin_profiles())}) nor an existing file")
         text = path.read_text(encoding="utf-8-sig")
         where = f"profile file {path}"
@@ -214,14 +211,14 @@ def _read(name_or_path: str | Path, base_dir: Path | None) -> tuple[dict, str]:
 def _resolve(raw: dict, where: str, base_dir: Path | None, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
     for key in raw:
         if key not in _TOP_KEYS:
-            raise ProfileError(f"{where}: unknown section `{key}`{_suggest(key, _TOP_KEYS)}; "
+            raise ProfileError(f"{where}: unknown section `{key}`{suggest(key, _TOP_KEYS)}; "
                                f"sections: {', '.join(_TOP_KEYS)}")
     head = raw.get("profile", {})
     if not isinstance(head, Mapping) or "id" not in head:
         raise ProfileError(f"{where}: needs a [profile] table with an `id`")
     for key in head:
         if key not in _PROFILE_KEYS:
-            raise ProfileError(f"{where} [profile]: unknown key `{key}`{_suggest(key, _PROFILE_KEYS)}")
+            raise ProfileError(f"{where} [profile]: unknown key `{key}`{suggest(key, _PROFILE_KEYS)}")
     pid = head["id"]
     if pid in seen:
         raise ProfileError(f"{where}: `extends` loops back to {pid} ({' → '.join(seen)})")
@@ -266,7 +263,7 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
     settings = dict(raw.get("settings", {}))
     for key, value in settings.items():
         if key not in _SETTINGS:
-            raise ProfileError(f"{where} [settings]: unknown key `{key}`{_suggest(key, _SETTINGS)}; "
+            raise ProfileError(f"{where} [settings]: unknown key `{key}`{suggest(key, _SETTINGS)}; "
                                f"known: {', '.join(_SETTINGS)}")
         if not isinstance(value, _SETTINGS[key]) or isinstance(value, bool):
             raise ProfileError(f"{where} [settings] {key}: wrong type {type(value).__name__}")
@@ -301,7 +298,7 @@ def _rule(r: Mapping[str, Any], where: str) -> Rule:
     rid = r.get("id", "?")
     for key in r:
         if key not in _RULE_KEYS:
-            raise ProfileError(f"{where} rule {rid}: unknown key `{key}`{_suggest(key, _RULE_KEYS)}; "
+            raise ProfileError(f"{where} rule {rid}: unknown key `{key}`{suggest(key, _RULE_KEYS)}; "
                                f"keys: {', '.join(_RULE_KEYS)}")
     for key in ("source", "outcome", "when", "title_zh"):
         if key not in r:
@@ -317,13 +314,16 @@ def _legacy(c: Mapping[str, Any], where: str) -> LegacyCategory:
     cid = c.get("id", "?")
     for key in c:
         if key not in _LEGACY_KEYS:
-            raise ProfileError(f"{where} legacy {cid}: unknown key `{key}`{_suggest(key, _LEGACY_KEYS)}")
+            raise ProfileError(f"{where} legacy {cid}: unknown key `{key}`{suggest(key, _LEGACY_KEYS)}")
     if "when" not in c:
         raise ProfileError(f"{where} legacy {cid}: missing `when`")
     return LegacyCategory(id=str(cid), title_zh=str(c.get("title_zh", "")), title_en=str(c.get("title_en", "")),
                           source=str(c.get("source", "")), when=parse_condition(c["when"], f"{where} legacy {cid}"))
 
 
-def _suggest(word: str, options: Any) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean `{close[0]}`?)" if close else ""
+def resolve_profile(project: Any, override: str | Path | Profile | None = None) -> Profile:
+    """The profile a screening of ``project`` applies: ``override`` (a Profile, a built-in name
+    or a file, relative to the project's folder), else the project's own."""
+    if isinstance(override, Profile):
+        return override
+    return load_profile(override if override is not None else project.profile, base_dir=project.base_dir)

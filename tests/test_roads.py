@@ -1,16 +1,16 @@
-"""Road access (landgis.access): distances to the nearest road, from a roads layer or the survey's road classes."""
+"""Road access (landgis.roads): distances to the nearest road, from a roads layer or the survey's road classes."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import pandas as pd
-import shapely
 import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
 
 import landgis
-from landgis.access import access_facts, nearest_distance, road_distance, survey_roads
 from landgis.codes import code_table
+from landgis.roads import access_facts, nearest_distance, road_distance, survey_roads
 from tests.planted import Case, build_project
 
 

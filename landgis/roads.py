@@ -13,12 +13,10 @@ tianning §6 for basic infrastructure. What a GIS can measure of it:
 
 Water and power supply are not in any input layer; they stay a site visit.
 
-:func:`site_facts` adds ``road_distance_m``, ``road_access``, ``road_source``
+:func:`landgis.pipeline` adds ``road_distance_m``, ``road_access``, ``road_source``
 and the slope facts to the fact table, or records why they are unavailable
-(the rules that need them are then skipped with a warning). The roads layer
-and raster constraints are read here (:func:`load_deferred_layers`) because
-the vector loader keeps polygons only: this module and :mod:`landgis.terrain`
-are I/O edges; :func:`road_distance` is pure.
+(the rules that need them are then skipped with a warning). Everything here is
+pure: the roads layer is read by :mod:`landgis.load`.
 
 >>> import shapely
 >>> parcels = np.array([shapely.box(0, 0, 10, 10), shapely.box(0, 300, 10, 310), None])
@@ -29,27 +27,21 @@ are I/O edges; :func:`road_distance` is pure.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from landgis import io
 from landgis.codes import CodeTable, normalize_codes
-from landgis.config import Project
 from landgis.distinct import map_distinct
 from landgis.overlay import subdivide
+from landgis.schema import usable_geometry
 from landgis.threads import in_threads
-from landgis.errors import LayerError, Problem
-from landgis.load import usable_geometry
 
-__all__ = ["DEFAULT_ROAD_MAX_DISTANCE_M", "road_distance", "survey_roads", "access_facts", "site_facts",
-           "vector_layers_only", "load_deferred_layers", "read_roads", "nearest_distance"]
+__all__ = ["DEFAULT_ROAD_MAX_DISTANCE_M", "road_distance", "survey_roads", "access_facts", "nearest_distance"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -186,86 +178,3 @@ def access_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
     access = pd.array(np.where(usable, dist <= limit, pd.NA), dtype="boolean")
     return pd.DataFrame({"road_distance_m": dist, "road_access": access,
                          "road_source": np.where(usable, source, "")}, index=parcels.index)
-
-
-def site_facts(facts: pd.DataFrame, unavailable: dict[str, str], parcels: gpd.GeoDataFrame,
-               layers: Mapping[str, gpd.GeoDataFrame], project: Project, settings: Mapping,
-               tables: Mapping[str, CodeTable], timings: dict[str, float] | None = None,
-               step: Callable[[str], None] | None = None) -> None:
-    """Add the terrain (DEM slope) and road-access facts to ``facts`` in place."""
-    from landgis.terrain import terrain_facts
-
-    step = step or (lambda name: None)
-    t = time.perf_counter()
-    spec = project.layers.get("dem")
-    if spec is not None:
-        step("terrain")
-    terrain = terrain_facts(parcels, spec, settings, unavailable)
-    if terrain is not None:
-        for col in terrain:
-            facts[col] = terrain[col]
-    if timings is not None:
-        timings["terrain"] = time.perf_counter() - t
-    t = time.perf_counter()
-    roads = access_facts(parcels, layers, tables, settings, unavailable)
-    if roads is not None:
-        for col in roads:
-            facts[col] = roads[col]
-    if timings is not None:
-        timings["access"] = time.perf_counter() - t
-
-
-# ------------------------------------------------------------------ loading
-
-
-def vector_layers_only(project: Project) -> Project:
-    """The project without the layers the vector loader does not read (rasters, roads)."""
-    keep = {role: spec for role, spec in project.layers.items()
-            if not (spec.is_raster or role == "roads")}
-    if len(keep) == len(project.layers):
-        return project
-    from types import MappingProxyType
-    return dataclasses.replace(project, layers=MappingProxyType(keep))
-
-
-def read_roads(spec, crs, problems: list[Problem]) -> gpd.GeoDataFrame:
-    """The roads layer in the working CRS: lines or polygons, null and empty features dropped."""
-    from landgis.load import resolve_layer_crs, to_working_crs
-
-    frame, notes = io.read_vector(spec)
-    problems += [Problem("info", "roads", n) for n in notes]
-    src = resolve_layer_crs(frame, spec, problems)
-    if src is None and spec.transform is None and getattr(spec, "four_param", None) is None:
-        raise LayerError("layer `roads`: its CRS is unknown; declare crs = \"EPSG:…\" in [layers.roads]")
-    projected = to_working_crs(frame, spec, src, crs, problems)
-    geoms = shapely.force_2d(np.asarray(projected.geometry.values, dtype=object))
-    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if (~keep).any():
-        problems.append(Problem("warning", "roads", f"{int((~keep).sum())} features without geometry left out"))
-    problems.append(Problem("info", "roads", f"{int(keep.sum())} road features"))
-    return gpd.GeoDataFrame({"feature_id": [str(i + 1) for i in np.flatnonzero(keep)]},
-                            geometry=gpd.GeoSeries(geoms[keep], crs=crs), crs=crs)
-
-
-def load_deferred_layers(loaded, project: Project) -> None:
-    """Read the roads layer and turn raster constraints into their vector twins (in ``loaded``, in place)."""
-    from landgis.errors import InputError
-    from landgis.terrain import raster_constraint_layer
-
-    parcels = loaded.parcels
-    usable = usable_geometry(parcels)
-    geoms = np.where(usable, parcels.geometry.values, None)
-    errors: list[Problem] = []
-    for role, spec in project.layers.items():
-        try:
-            if role == "roads":
-                loaded.layers[role] = read_roads(spec, loaded.crs, loaded.problems)
-            elif spec.is_raster and role != "dem":
-                layer = raster_constraint_layer(spec, geoms, loaded.crs)
-                loaded.layers[role] = layer
-                loaded.problems.append(Problem("info", role, f"raster {spec.path.name}: cells with values "
-                                               f"{list(spec.values)} near the parcels → {len(layer)} polygons"))
-        except LayerError as exc:
-            errors.append(Problem("error", role, str(exc).removeprefix(f"layer `{role}`: ")))
-    if errors:
-        raise InputError(loaded.problems + errors)

@@ -21,15 +21,13 @@ import functools
 import glob
 from pathlib import Path
 
-__all__ = ["available", "write_layers", "GdalWriteError"]
+from landgis.errors import GdalWriteError
+
+__all__ = ["available", "write_layers"]
 
 _OAMS_TRADITIONAL_GIS_ORDER = 0
 _WKB_TYPES = {"Polygon": 3, "MultiPolygon": 6, "Point": 1, "LineString": 2, "MultiPoint": 4,
               "MultiLineString": 5, "GeometryCollection": 7, "Unknown": 0}
-
-
-class GdalWriteError(RuntimeError):
-    """GDAL refused a step of the write; the message is GDAL's."""
 
 
 class _ArrowSchema(ctypes.Structure):

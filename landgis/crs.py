@@ -1,0 +1,308 @@
+"""CRS of each layer: declared, read or inferred, and the way into the working CRS.
+
+* :func:`resolve_layer_crs` — declared CRS, the file's CRS, or an inference
+  from zone-prefixed Gauss-Krüger eastings or degrees (loudly warned);
+* :func:`working_crs_for` — the CGCS2000 Gauss-Krüger CRS areas are computed in;
+* :func:`to_working_crs` — reprojection, or an explicit PROJ pipeline, Helmert or
+  four parameters; a ballpark datum shift is warned about, naming the layer.
+
+Pure functions on GeoDataFrames; every guess becomes a :class:`~landgis.errors.Problem`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError, ProjError
+
+from landgis.config import LayerSpec
+from landgis.errors import CRSGuessWarning, DatumShiftWarning, LayerError, Problem, warn_problem
+
+__all__ = ["resolve_layer_crs", "coordinates_fit_crs", "working_crs_for", "to_working_crs", "converted_as_declared",
+           "four_param_transform", "helmert_pipeline"]
+
+
+def converted_as_declared(spec: LayerSpec) -> bool:
+    """Whether the layer comes into the working CRS by the conversion its spec declares
+    (a PROJ pipeline, or planar four parameters), which needs no source CRS."""
+    return bool(spec.transform) or spec.four_param is not None
+
+
+def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Problem],
+                      hint: CRS | None = None) -> CRS | None:
+    """The CRS a layer's coordinates are in, or ``None`` (an error is recorded).
+
+    A declared ``crs`` wins over the file's; a layer with neither is inferred
+    from zone-prefixed Gauss-Krüger eastings (8 digits, zone in the first two)
+    or from coordinates in degrees, with a :class:`CRSGuessWarning`.
+    """
+    role = spec.role
+    if spec.crs:
+        try:
+            declared = CRS.from_user_input(spec.crs)
+        except CRSError:
+            problems.append(Problem("error", role, f"crs = {spec.crs!r} is not a CRS PROJ knows; "
+                                    "use an EPSG code such as \"EPSG:4546\"", field="crs"))
+            return None
+        if frame.crs is not None and not frame.crs.equals(declared):
+            problems.append(Problem("info", role, f"declared crs {spec.crs} overrides the file's "
+                                    f"{frame.crs.to_string()}"))
+        return declared
+    if frame.crs is not None:
+        return CRS.from_user_input(frame.crs)
+    if converted_as_declared(spec):
+        return None
+    geoms = frame.geometry.values
+    bounds = shapely.total_bounds(geoms[~shapely.is_empty(geoms)]) if len(geoms) else np.full(4, np.nan)
+    if np.isnan(bounds).any():
+        problems.append(Problem("error", role, "has no CRS and no coordinates to infer one from; "
+                                f"declare crs = \"EPSG:…\" in [layers.{role}]"))
+        return None
+    minx, miny, maxx, maxy = bounds
+    if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+        msg = (f"has no CRS (.prj missing?); its coordinates are degrees, taken as CGCS2000 "
+               f"geographic EPSG:4490. Declare crs = \"EPSG:4490\" in [layers.{role}] to confirm")
+        warn_problem(problems, role, msg, CRSGuessWarning)
+        return CRS.from_epsg(4490)
+    zone_lo, zone_hi = int(minx // 1_000_000), int(maxx // 1_000_000)
+    if zone_lo == zone_hi and 0 < miny < 6_500_000:
+        epsg = _prefixed_gk(zone_lo)
+        kind = "3-degree" if zone_lo >= 25 else "6-degree"
+        if epsg:
+            crs = CRS.from_epsg(epsg)
+            msg = (f"has no CRS (.prj missing?); eastings carry the zone prefix {zone_lo}, so it is "
+                   f"taken as {crs.name} (EPSG:{epsg}). If it is Xian 1980 or Beijing 1954 instead, "
+                   f"declare crs (and a transform) in [layers.{role}]")
+            warn_problem(problems, role, msg, CRSGuessWarning)
+            problems.append(Problem("info", role, f"inferred {kind} Gauss-Krüger zone {zone_lo}"))
+            return crs
+    if 100_000 <= minx and maxx <= 900_000 and 0 < miny < 6_500_000:
+        suggestion = (f"the parcels layer is in {hint.to_string()} ({hint.name}); if this layer is too, "
+                      f"declare crs = \"{hint.to_string()}\"") if hint is not None else (
+            "for CGCS2000 3-degree zones without prefix use EPSG:4534 (CM 75E) … EPSG:4554 (CM 135E), "
+            "e.g. EPSG:4546 for CM 111E")
+        problems.append(Problem("error", role, "has no CRS (.prj missing?) and its eastings "
+                                f"({minx:.0f}…{maxx:.0f}) carry no zone prefix, so the zone cannot be told; "
+                                f"{suggestion} in [layers.{role}]", field="crs"))
+        return None
+    problems.append(Problem("error", role, f"has no CRS and coordinates {minx:.1f},{miny:.1f} … "
+                            f"{maxx:.1f},{maxy:.1f} that match no Chinese grid; declare crs = \"EPSG:…\" "
+                            f"in [layers.{role}]", field="crs"))
+    return None
+
+
+#: how far from a Gauss-Krüger zone's false easting a county can lie (a 6-degree zone is ~670 km wide)
+_GK_HALF_WIDTH_M = 1_000_000
+
+
+def coordinates_fit_crs(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems: list[Problem]) -> bool:
+    """Whether the layer's coordinates can be in ``crs``; if not, an error naming the fix is recorded.
+
+    The common mislabel in this field is the false easting: a CGCS2000 Gauss-Krüger
+    layer exported with zone-prefixed eastings (37 xxx xxx) but a ``.prj`` of the
+    zone's central-meridian CRS without prefix (500 000 false easting), or the other
+    way round. Such a layer lands 37 000 km away: it would meet no parcel, and the
+    maps could not draw it. Transverse Mercator eastings must lie within 1 000 km of
+    the false easting, degrees within ±180/±90.
+
+    >>> import shapely, geopandas as gpd
+    >>> f = gpd.GeoDataFrame(geometry=[shapely.box(37_414_000, 2_780_000, 37_415_000, 2_781_000)], crs=4546)
+    >>> problems = []
+    >>> coordinates_fit_crs(f, CRS.from_epsg(4546), "farmland", problems)
+    False
+    >>> print(problems[0].message)  # doctest: +ELLIPSIS
+    eastings 37414000…37415000 carry the zone prefix 37, but its CRS ... has none (false easting 500000); ...
+    """
+    geoms = frame.geometry.values
+    live = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not live.any():
+        return True
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms[live])
+    if crs.is_geographic:
+        if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
+            return True
+        problems.append(Problem("error", role, f"coordinates {minx:.0f},{miny:.0f} … {maxx:.0f},{maxy:.0f} are not "
+                                f"degrees, but its CRS {crs.to_string()} ({crs.name}) is geographic; declare the "
+                                f"projected CRS they are in as crs = \"EPSG:…\" in [layers.{role}]", field="crs"))
+        return False
+    op = crs.coordinate_operation
+    if op is None or op.method_name != "Transverse Mercator":
+        return True
+    false_easting = next((p.value for p in op.params if p.name == "False easting"), None)
+    if false_easting is None or (false_easting - _GK_HALF_WIDTH_M <= minx and maxx <= false_easting + _GK_HALF_WIDTH_M):
+        return True
+    zone_lo, zone_hi = int(minx // 1_000_000), int(maxx // 1_000_000)
+    label = f"{crs.to_string()} ({crs.name})"
+    if zone_lo == zone_hi and zone_lo >= 13 and false_easting < 1_000_000:
+        prefixed = _prefixed_gk(zone_lo)
+        fix = (f"if it is CGCS2000, declare crs = \"EPSG:{prefixed}\" ({CRS.from_epsg(prefixed).name}) in "
+               f"[layers.{role}], or export the layer again with the right .prj") if prefixed else (
+               f"declare the zone-prefixed CRS as crs = \"EPSG:…\" in [layers.{role}]")
+        message = (f"eastings {minx:.0f}…{maxx:.0f} carry the zone prefix {zone_lo}, but its CRS {label} has "
+                   f"none (false easting {false_easting:.0f}); {fix}")
+    else:
+        message = (f"eastings {minx:.0f}…{maxx:.0f} cannot be in its CRS {label} (false easting "
+                   f"{false_easting:.0f}: eastings lie within {_GK_HALF_WIDTH_M // 1000:.0f} km of it); the "
+                   f".prj is wrong: declare the CRS the coordinates are in as crs = \"EPSG:…\" in [layers.{role}]")
+    problems.append(Problem("error", role, message, field="crs"))
+    return False
+
+
+def _prefixed_gk(zone: int) -> int | None:
+    """The CGCS2000 Gauss-Krüger CRS with zone-prefixed eastings for a zone number (3- or 6-degree)."""
+    if 25 <= zone <= 45:
+        return 4513 + zone - 25
+    if 13 <= zone <= 23:
+        return 4491 + zone - 13
+    return None
+
+
+def working_crs_for(parcels: gpd.GeoDataFrame, parcels_crs: CRS | None, declared: str | None) -> CRS:
+    """The projected CRS all areas are computed in.
+
+    The project's ``crs`` if given (must be projected); else the parcels' CRS
+    if it is a CGCS2000 Gauss-Krüger CRS; else the CGCS2000 3-degree
+    Gauss-Krüger CRS (no zone prefix) whose central meridian is nearest the
+    parcels' centre.
+
+    >>> import shapely, geopandas as gpd
+    >>> p = gpd.GeoDataFrame(geometry=[shapely.box(110.2, 25.2, 110.21, 25.21)], crs=4490)
+    >>> working_crs_for(p, p.crs, None).to_epsg()
+    4546
+    """
+    if declared:
+        try:
+            crs = CRS.from_user_input(declared)
+        except CRSError:
+            raise LayerError(f"[project] crs = {declared!r} is not a CRS PROJ knows") from None
+        if not crs.is_projected:
+            raise LayerError(f"[project] crs = {declared!r} is {crs.name}, not projected; areas need a "
+                             "projected CRS such as CGCS2000 Gauss-Krüger (EPSG:4534–4554)")
+        return crs
+    if parcels_crs is not None and parcels_crs.is_projected and (parcels_crs.to_epsg() or 0) in range(4491, 4555):
+        return parcels_crs
+    geoms = parcels.geometry.values
+    geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
+    if parcels_crs is None or len(geoms) == 0:
+        return CRS.from_epsg(4546)
+    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    lon, _ = Transformer.from_crs(parcels_crs, 4490, always_xy=True).transform((x0 + x1) / 2, (y0 + y1) / 2)
+    cm = int(np.clip(round(lon / 3) * 3, 75, 135))
+    return CRS.from_epsg(4534 + (cm - 75) // 3)
+
+
+def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, dst: CRS,
+                   problems: list[Problem]) -> gpd.GeoDataFrame:
+    """Bring a layer into ``dst``: an explicit PROJ pipeline, or a reprojection.
+
+    A reprojection PROJ can only do with a "ballpark" datum shift (Xian 1980 or
+    Beijing 1954 → CGCS2000 has no published parameters; the error is tens of
+    metres) raises a :class:`DatumShiftWarning` naming the layer.
+    """
+    role = spec.role
+    if spec.four_param is not None:
+        return _four_param(frame, spec, dst, problems)
+    if spec.helmert is not None:
+        assert src is not None
+        pipeline = helmert_pipeline(src, dst, spec.helmert)
+        spec = LayerSpec(role=role, transform=pipeline)
+        problems.append(Problem("info", role, "seven-parameter Helmert conversion " + pipeline))
+    if spec.transform:
+        try:
+            tr = Transformer.from_pipeline(spec.transform)
+        except ProjError as exc:
+            raise LayerError(f"transform = {spec.transform!r} is not a PROJ pipeline PROJ accepts: {exc}") from None
+        geoms = shapely.transform(frame.geometry.values, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+        problems.append(Problem("info", role, f"converted with the declared pipeline {spec.transform}"))
+        return gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs=dst)
+    assert src is not None
+    frame = frame.set_crs(src, allow_override=True)
+    if src.equals(dst):
+        return frame.set_crs(dst, allow_override=True)
+    tr = Transformer.from_crs(src, dst, always_xy=True)
+    if "ballpark" in tr.description.lower() and not (_modern(src) and _modern(dst)):
+        msg = (f"converting {src.name} to {dst.name} needs a datum shift PROJ has no parameters for; "
+               f"it would use a ballpark shift that can be tens of metres off. Declare the parameters "
+               f"you were issued as `transform` in [layers.{role}] (a PROJ pipeline)")
+        warn_problem(problems, role, msg, DatumShiftWarning)
+    return frame.to_crs(dst)
+
+
+def four_param_transform(x: np.ndarray, y: np.ndarray, params: Mapping) -> tuple[np.ndarray, np.ndarray]:
+    """Plane four-parameter (similarity) conversion, the one surveyors are issued.
+
+    With ``x`` = easting and ``y`` = northing (GIS order; Chinese surveying calls
+    northing X), ``θ`` = ``rotation_arcsec`` (counter-clockwise positive),
+    ``k`` = 1 + ``scale_ppm``·10⁻⁶ and an optional origin (x₀, y₀)::
+
+        x' = x₀ + dx + k·((x − x₀)·cos θ − (y − y₀)·sin θ)
+        y' = y₀ + dy + k·((x − x₀)·sin θ + (y − y₀)·cos θ)
+
+    >>> four_param_transform(np.array([100.0]), np.array([0.0]), {"dx": 1, "dy": 2, "rotation_arcsec": 324000})
+    (array([1.]), array([102.]))
+    """
+    theta = np.deg2rad(float(params.get("rotation_arcsec", 0.0)) / 3600.0)
+    k = 1.0 + float(params.get("scale_ppm", 0.0)) * 1e-6
+    x0, y0 = float(params.get("origin_x", 0.0)), float(params.get("origin_y", 0.0))
+    c, s = np.cos(theta), np.sin(theta)
+    u, v = x - x0, y - y0
+    return (x0 + float(params["dx"]) + k * (u * c - v * s)).round(10), (y0 + float(params["dy"]) + k * (u * s + v * c)).round(10)
+
+
+def _four_param(frame: gpd.GeoDataFrame, spec: LayerSpec, dst: CRS, problems: list[Problem]) -> gpd.GeoDataFrame:
+    params = spec.four_param
+    assert params is not None
+    target = CRS.from_user_input(params["target_crs"]) if "target_crs" in params else dst
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(four_param_transform(xy[:, 0], xy[:, 1], params))
+
+    geoms = shapely.transform(frame.geometry.values, fn)
+    out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs=target)
+    problems.append(Problem("info", spec.role, "converted with the declared four-parameter transformation "
+                            + ", ".join(f"{k}={v}" for k, v in params.items())))
+    return out if target.equals(dst) else out.to_crs(dst)
+
+
+def helmert_pipeline(src: CRS, dst: CRS, p: Mapping) -> str:
+    """A PROJ pipeline: src plane → geocentric → 7-parameter Helmert → CGCS2000 → dst plane.
+
+    >>> helmert_pipeline(CRS.from_epsg(2382), CRS.from_epsg(4546), {"dx": 1, "dy": 2, "dz": 3,
+    ...                  "convention": "coordinate_frame"}).split(" +step ")[3]
+    '+proj=helmert +x=1 +y=2 +z=3 +rx=0 +ry=0 +rz=0 +s=0 +convention=coordinate_frame'
+    """
+    def proj(crs: CRS) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            text = crs.to_proj4()
+        return " ".join(t for t in text.split() if t not in ("+no_defs", "+type=crs") and not t.startswith("+towgs84"))
+
+    def ellps(crs: CRS) -> str:
+        e = crs.ellipsoid
+        return f"+a={e.semi_major_metre} +rf={e.inverse_flattening}"
+
+    helmert = (f"+proj=helmert +x={p['dx']} +y={p['dy']} +z={p['dz']} +rx={p.get('rx_arcsec', 0)} "
+               f"+ry={p.get('ry_arcsec', 0)} +rz={p.get('rz_arcsec', 0)} +s={p.get('scale_ppm', 0)} "
+               f"+convention={p['convention']}")
+    return " +step ".join([
+        "+proj=pipeline",
+        f"+inv {proj(src)}" if src.is_projected else "+proj=unitconvert +xy_in=deg +xy_out=rad",
+        f"+proj=cart {ellps(src)}",
+        helmert,
+        f"+inv +proj=cart {ellps(dst)}",
+        proj(dst),
+    ])
+
+
+#: datums that agree with CGCS2000 to a decimetre or better (a "ballpark" between them is harmless)
+_MODERN_DATUMS = ("China 2000", "World Geodetic System 1984", "International Terrestrial Reference Frame")
+
+
+def _modern(crs: CRS) -> bool:
+    datum = crs.geodetic_crs.datum.name if crs.geodetic_crs is not None else ""
+    return any(name in datum for name in _MODERN_DATUMS)

@@ -1,0 +1,234 @@
+"""Attribute fields as registers keep them, read into canonical values.
+
+Standard field names resolved (:func:`resolve_fields`), yes/no in every spelling
+the contract lists (:func:`parse_bool`), years and dates (:func:`parse_year`),
+planning limits (:func:`parse_limits`), ownership codes (:func:`ownership_collective`).
+Each parser returns its values and a mask of those it could not read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from landgis.config import LayerSpec
+from landgis.distinct import factorize_values, map_distinct
+from landgis.errors import Problem
+
+__all__ = ["parse_bool", "parse_year", "parse_limits", "PLANNING_CONDITIONS", "resolve_fields", "source_fields",
+           "text_values", "ownership_collective"]
+
+
+_TRUE = {"1", "true", "t", "yes", "y", "是", "有", "√"}
+
+
+_FALSE = {"0", "false", "f", "no", "n", "否", "无", "×"}
+
+
+def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Booleans from 1/0, true/false, yes/no, Y/N, 是/否 (any case); blanks → NA.
+
+    Returns the parsed series (pandas ``boolean``) and a mask of values that
+    could not be read.
+
+    >>> parse_bool(pd.Series(["是", "N", "", "TRUE", 0, "maybe"]))[0].tolist()
+    [True, False, <NA>, True, False, <NA>]
+    """
+    return _per_distinct(values, _parse_bool_distinct)
+
+
+def _parse_bool_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA
+                      else str(int(v)) if isinstance(v, (bool, np.bool_, int, np.integer))
+                      else str(v)).astype(object).str.strip().str.lower()
+    text = text.str.replace(r"\.0+$", "", regex=True)
+    parsed = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    parsed[text.isin(_TRUE)] = True
+    parsed[text.isin(_FALSE)] = False
+    bad = ~(text.isin(_TRUE) | text.isin(_FALSE) | (text == "") | (text == "nan") | (text == "none"))
+    return parsed, bad
+
+
+def _per_distinct(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
+    """``parse(values)`` computed once per distinct value (a county has 150k rows, a dozen values).
+
+    ``parse`` takes a Series and returns ``(parsed, bad)`` Series. Values equal in
+    Python (``1``, ``1.0``, ``True``) share one parse, so ``parse`` must give them
+    the same result; missing values are parsed as ``None``.
+    """
+    codes, uniques = factorize_values(values)
+    distinct = pd.Series(uniques + [None], dtype=object)
+    parsed, bad = parse(distinct)
+    take = np.where(codes < 0, len(distinct) - 1, codes)
+    return (pd.Series(parsed.to_numpy()[take], index=values.index, dtype=parsed.dtype),
+            pd.Series(bad.to_numpy(dtype=bool)[take], index=values.index))
+
+
+def parse_year(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        years = values.dt.year.astype("Int64")
+        return years, pd.Series(False, index=values.index)
+    return _per_distinct(values, _parse_year_distinct)
+
+
+#: a year, alone or starting a date: 2005, 2005.0, 2005年, 2005年度, 2005-06, 2005年6月, 2005-06-01,
+#: 2005/6/1, 2005.6.1, 2005年6月1日, 20050601, each optionally with a time (2005-06-01 00:00:00)
+_YEAR = re.compile(r"^(?P<y>\d{4})(?:\.0+|年度?"
+                   r"|(?:[-/.]|年)(?P<m>\d{1,2})月?(?:(?:[-/.]|(?<=月))(?P<d>\d{1,2})日?)?"
+                   r"|(?P<m8>\d{2})(?P<d8>\d{2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+
+
+def _parse_year_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Years (1900–2100) from years or dates as typed in this field; what is none is ``bad``.
+
+    >>> years, bad = _parse_year_distinct(pd.Series(["2003年", "2003年5月", "2003年度", "20030512", "2003.0",
+    ...                                              "2003-05-12 00:00:00", "2003年5月12日", "2003/13/01", "八五年", None]))
+    >>> years.tolist(), bad.tolist()
+    ([2003, 2003, 2003, 2003, 2003, 2003, 2003, <NA>, <NA>, <NA>], [False, False, False, False, False, False, False, True, True, False])
+    """
+    def year(v: Any) -> tuple[Any, bool]:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return pd.NA, False
+        text = str(v).strip()
+        if not text:
+            return pd.NA, False
+        m = _YEAR.match(text)
+        if m is None:
+            return pd.NA, True
+        month, day = m["m"] or m["m8"], m["d"] or m["d8"]
+        if not 1900 <= int(m["y"]) <= 2100 or (month and not 1 <= int(month) <= 12) or (day and not 1 <= int(day) <= 31):
+            return pd.NA, True
+        return int(m["y"]), False
+
+    pairs = [year(v) for v in values]
+    return (pd.Series([y for y, _ in pairs], index=values.index, dtype="Int64"),
+            pd.Series([b for _, b in pairs], index=values.index, dtype=bool))
+
+
+def _find_field(columns: list[str], wanted: str) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    return lower.get(wanted.lower())
+
+
+def source_fields(frame: gpd.GeoDataFrame) -> list[str]:
+    """All the fields of the layer as found on disk (:func:`landgis.io.read_vector` reads only those
+    landgis uses), else the frame's own."""
+    known = frame.attrs.get("source_fields")
+    return list(known) if known is not None else [c for c in frame.columns if c != frame.geometry.name]
+
+
+def resolve_fields(frame: gpd.GeoDataFrame, spec: LayerSpec, canon_names: Mapping[str, tuple[str, ...]],
+                    problems: list[Problem]) -> dict[str, str]:
+    cols = [c for c in frame.columns if c != frame.geometry.name]
+    everything = source_fields(frame)
+    out: dict[str, str] = {}
+    for canon, source in spec.fields.items():
+        found = _find_field(cols, source)
+        if found is None:
+            close = difflib.get_close_matches(source.upper(), [c.upper() for c in everything], n=1, cutoff=0.5)
+            hint = f" (did you mean `{_find_field(everything, close[0])}`?)" if close else ""
+            problems.append(Problem("error", spec.role,
+                                    f"[layers.{spec.role}.fields] {canon} = \"{source}\", but the layer has "
+                                    f"no field {source}{hint}; it has {', '.join(everything[:25])}", field=source))
+            continue
+        out[canon] = found
+    for canon, standard in canon_names.items():
+        if canon in out or canon in spec.fields:
+            continue
+        for name in standard:
+            found = _find_field(cols, name)
+            if found is not None:
+                out[canon] = found
+                break
+    return out
+
+
+#: 规划条件 a planned-use patch may carry: canonical field → (the bound of a range that is the
+#: condition, whether it is a percentage). 容积率 and 建筑限高 are upper limits, 建筑密度 an upper
+#: and 绿地率 a lower one (GB 50180, 详细规划 规划条件)
+PLANNING_CONDITIONS: Mapping[str, tuple[str, bool]] = MappingProxyType({
+    "plot_ratio": ("upper", False), "building_density": ("upper", True),
+    "green_ratio": ("lower", True), "height_limit": ("upper", False)})
+
+
+_LIMIT_RANGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[%％]?\s*(?:-|~|～|—|－|至|到)\s*(\d+(?:\.\d+)?)\s*[%％]?\s*$")
+
+
+#: a single limit, with the signs of its bound only: ``≥1.0`` is no upper limit of 容积率 (it is a floor)
+_LIMIT_ONE = {bound: re.compile(rf"^\s*(?:{signs})?\s*(\d+(?:\.\d+)?)\s*(?:[%％]|米|m)?\s*$", re.IGNORECASE)
+              for bound, signs in (("upper", "≤|<=|<|＜|不大于|不高于|不超过"), ("lower", "≥|>=|>|＞|不小于|不低于"))}
+
+
+def parse_limits(values: pd.Series, bound: str, percent: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A planning condition as numbers (NaN where blank), and a mask of the values that are not one.
+
+    A plan writes a limit as a number (``1.2``), with its sign (``≤1.2``, ``不大于24米``) or as a
+    range (``1.0-1.5``, ``30%～35%``: its ``bound``, upper or lower). A sign of the other bound
+    (``≥1.0`` for an upper limit) is not one. A percentage written as a fraction below 1
+    (``0.35``) is read as percent. Each distinct value is read once.
+
+    >>> v, bad = parse_limits(pd.Series(["1.2", "≤1.5", "1.0-2.0", "", None, "高层"]), "upper", False)
+    >>> v.tolist()[:4], bad.tolist()
+    ([1.2, 1.5, 2.0, nan], [False, False, False, False, False, True])
+    >>> parse_limits(pd.Series(["35%", "0.3", "30～35"]), "lower", True)[0].tolist()
+    [35.0, 30.0, 30.0]
+    """
+    def read(text: str) -> float | None:
+        if text.strip() == "":
+            return np.nan
+        if (m := _LIMIT_RANGE.match(text)) is not None:
+            low, high = float(m[1]), float(m[2])
+            value = max(low, high) if bound == "upper" else min(low, high)
+        elif (m := _LIMIT_ONE[bound].match(text)) is not None:
+            value = float(m[1])
+        else:
+            return None  # not a limit
+        return value * 100 if percent and 0 < value < 1 and "%" not in text and "％" not in text else value
+
+    read_values = map_distinct(values, read, missing=np.nan)
+    bad = np.array([v is None for v in read_values], dtype=bool)
+    numbers = np.where(bad, np.nan, read_values).astype(float)
+    return numbers, bad
+
+
+def text_values(values: pd.Series) -> pd.Series:
+    """Attribute values as stripped text; integral floats without ``.0``; missing → ``""``."""
+    values = values.reset_index(drop=True)
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return values.astype(str).astype(object)
+    if pd.api.types.is_string_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return pd.Series(map_distinct(values, str.strip, missing=""), dtype=object)
+    return pd.Series(map_distinct(values, _plain_text, missing=""), dtype=object)
+
+
+def _plain_text(value: object) -> str:
+    """A value as text: integral floats without ``.0`` (codes and ids read as floats), stripped."""
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return ""
+        if float(value).is_integer():
+            return str(int(value))
+    return str(value).strip()
+
+
+def ownership_collective(ownership: pd.Series) -> pd.Series:
+    """权属性质 as collective (True), state (False) or unknown (NA): 30–34, 40 or 集体; 10–29 or 国有."""
+    def one(v: str):
+        s = re.sub(r"^(\d+)\.0+$", r"\1", str(v).strip())  # "20.0": a code that went through a spreadsheet
+        if not s:
+            return pd.NA
+        if "集体" in s or re.fullmatch(r"3[0-4]|40", s):
+            return True
+        if "国有" in s or re.fullmatch(r"1[0-9]|2[0-9]", s):
+            return False
+        return pd.NA
+    parsed, _ = _per_distinct(ownership, lambda u: (u.map(one).astype("boolean"), pd.Series(False, index=u.index)))
+    return parsed

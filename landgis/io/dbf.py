@@ -1,0 +1,116 @@
+"""A shapefile's text encoding, from its ``.cpg``, its DBF language driver id or its bytes.
+
+Shapefiles without a ``.cpg`` (or with one that lies) are decoded by looking at the
+DBF bytes: valid UTF-8 stays UTF-8, otherwise GB18030 (a superset of GBK/GB2312), and
+the guess is reported.
+"""
+
+from __future__ import annotations
+
+import codecs
+import warnings
+
+from landgis.config import LayerSpec
+from landgis.errors import EncodingGuessWarning, LayerError
+
+__all__ = ["DbfBytes", "dbf_bytes", "detect_dbf_encoding"]
+
+
+# DBF language driver ids that name a Chinese code page
+_LDID_CHINESE = {0x4D: "GB18030", 0x7A: "GB18030"}
+
+
+def dbf_bytes(read, declared: str | None) -> DbfBytes:
+    return DbfBytes(read(), declared)
+
+
+class DbfBytes(bytes):
+    """DBF content together with the encoding its .cpg declares (if any)."""
+
+    def __new__(cls, data: bytes, declared: str | None):
+        obj = super().__new__(cls, data)
+        obj.declared = declared  # type: ignore[attr-defined]
+        return obj
+
+
+_CPG_ALIASES = {
+    "UTF-8": "utf-8", "UTF8": "utf-8", "65001": "utf-8",
+    "GBK": "gbk", "CP936": "gbk", "936": "gbk", "GB2312": "gb18030", "GB18030": "gb18030",
+    "ANSI 936": "gbk", "88591": "latin-1", "ISO-8859-1": "latin-1", "ISO88591": "latin-1",
+    "LATIN1": "latin-1", "1252": "cp1252", "ANSI 1252": "cp1252", "BIG5": "big5",
+}
+
+
+def detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str | None:
+    """The encoding of a DBF's text, from its field names and records; warn when guessing.
+
+    Field names (in the header) count as much as the records: a layer whose
+    field names are Chinese but whose values are all ASCII codes is still GBK.
+    """
+    declared = getattr(data, "declared", None)
+    if len(data) < 32:
+        return None
+    header_len = int.from_bytes(data[8:10], "little")
+    body = bytes(data[header_len:])
+    names = _dbf_field_names(data, header_len)
+    ldid = data[29]
+    in_names = any(b >= 0x80 for name in names for b in name)
+    in_body = any(b >= 0x80 for b in body)
+    if not (in_names or in_body):
+        return None  # pure ASCII: every reading is right
+    what = {(True, False): "field names", (False, True): "text",
+            (True, True): "field names and text"}[in_names, in_body]
+    verb = "they are" if in_names else "it is"
+
+    def decodes(codec: str) -> bool:
+        # a name is cut at 10 bytes, possibly inside a character: only a name's end may be incomplete
+        return _decodes(body, codec) and all(_decodes(name, codec, partial=True) for name in names)
+
+    name = spec.path.name if spec.path else ""
+    utf8_ok = decodes("utf-8")
+    if declared:
+        key = declared.strip().upper()
+        codec = _CPG_ALIASES.get(key) or (f"cp{key}" if key.isdigit() else key.lower())
+        single_byte = codec in ("latin-1", "cp1252")
+        if decodes(codec) and not (single_byte and (utf8_ok or decodes("gb18030"))):
+            return "UTF-8" if codec == "utf-8" else codec.upper()
+        actual = "UTF-8" if utf8_ok else "GB18030"
+        msg = (f"{name} has a .cpg that says {declared!r}, but its {what} {'are' if in_names else 'is'} "
+               f"not {declared}; decoded as {actual}. "
+               f"Fix the .cpg or set encoding = \"{actual}\" in [layers.{spec.role}]")
+        warnings.warn(f"layer `{spec.role}`: {msg}", EncodingGuessWarning, stacklevel=3)
+        notes.append(msg)
+        return actual
+    if utf8_ok:
+        return "UTF-8"
+    if decodes("gb18030"):
+        why = "its language driver id says so" if ldid in _LDID_CHINESE else f"{verb} not UTF-8"
+        msg = (f"{name} has no .cpg; {what} decoded as "
+               f"GB18030 (GBK) because {why}. Set encoding = \"GBK\" in [layers.{spec.role}] to say so")
+        warnings.warn(f"layer `{spec.role}`: {msg}", EncodingGuessWarning, stacklevel=3)
+        notes.append(msg)
+        return "GB18030"
+    raise LayerError(f"layer `{spec.role}`: cannot tell the text encoding of {spec.path}; "
+                     f"set encoding = \"…\" in [layers.{spec.role}] (GBK, UTF-8, BIG5…)")
+
+
+def _dbf_field_names(data: bytes, header_len: int) -> list[bytes]:
+    """The raw field names of a dBase III header (32-byte descriptors up to 0x0D)."""
+    names = []
+    for at in range(32, min(header_len, len(data)) - 31, 32):
+        if data[at] == 0x0D:
+            break
+        names.append(bytes(data[at:at + 11]).split(b"\0", 1)[0])
+    return names
+
+
+def _decodes(body: bytes, codec: str, partial: bool = False) -> bool:
+    """Whether ``body`` is valid ``codec``; with ``partial``, it may end inside a character."""
+    try:
+        if partial:
+            codecs.getincrementaldecoder(codec)().decode(body, final=False)
+        else:
+            body.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True

@@ -1,0 +1,96 @@
+"""The output folder: written whole in a temporary folder, then moved in place; never overwritten unasked."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from landgis.errors import OutputError
+
+log = logging.getLogger(__name__)
+log.addHandler(logging.NullHandler())
+
+__all__ = ["output_dir", "check_output_dir", "OUTPUT_NAMES", "DRAWN_NAMES"]
+
+
+@contextlib.contextmanager
+def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A temporary folder to write outputs into, moved into ``out`` on success.
+
+    The destination is checked before any work is done: it must not be a file,
+    must not hold landgis outputs unless ``overwrite``, and its parent must be
+    writable. On any error (or Ctrl-C) the temporary folder is removed and
+    ``out`` is left as it was, so a half-written inventory never looks finished.
+    On success, the earlier screening's outputs not written again are removed
+    (:func:`_remove_stale`): nothing in ``out`` describes another screening.
+    """
+    out = Path(out)
+    check_output_dir(out, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        out.mkdir(exist_ok=True)
+        written = sorted(tmp.iterdir())
+        for item in written:
+            target = out / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(item, target)
+        _remove_stale(out, {item.name for item in written})
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "map.html", "changes.csv")
+
+
+#: the maps ``landgis map`` draws from a screening into its folder
+DRAWN_NAMES = ("overview.png", "overview.pdf", "redline.pdf")
+
+
+def _remove_stale(out: Path, written: set[str]) -> list[str]:
+    """Remove the outputs of an earlier screening in ``out`` that this one did not write again.
+
+    A map of the earlier screening (``map.html`` when this one ran with ``--no-map``, or
+    ``landgis map``'s overviews and red-line sheets) would otherwise sit beside the new
+    inventory showing the old verdicts.
+    """
+    stale = [name for name in (*OUTPUT_NAMES, *DRAWN_NAMES) if name not in written and (out / name).is_file()]
+    for name in stale:
+        (out / name).unlink()
+    if stale:
+        log.warning("removed %s of the earlier screening in %s: they describe it, not this one",
+                    ", ".join(stale), out)
+    return stale
+
+
+def check_output_dir(out: Path, overwrite: bool) -> None:
+    """Fail early, with the fix, if ``out`` cannot receive the outputs."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file, not a folder; choose another path")
+    if out.is_dir():
+        existing = [n for n in (*OUTPUT_NAMES, *DRAWN_NAMES) if (out / n).exists()]
+        if existing and not overwrite:
+            raise OutputError(f"--out {out} already holds {', '.join(existing)}; "
+                              "pass --overwrite to replace them, or choose another folder")
+    parent = out if out.is_dir() else _existing_parent(out)
+    try:  # a real probe: os.access says yes to root on read-only file systems
+        fd, probe = tempfile.mkstemp(prefix=".landgis-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {parent} ({exc.strerror}); choose another --out") from None
+
+
+def _existing_parent(path: Path) -> Path:
+    path = path.absolute()
+    while not path.exists():
+        path = path.parent
+    return path

@@ -1,0 +1,275 @@
+"""The result of a screening: the inventory, conflict pieces, summaries, and its outputs.
+
+:class:`ScreeningResult` shows itself in Jupyter, hands out the inventory as a
+GeoDataFrame and writes every output the CLI writes (through :mod:`landgis.io`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from landgis import io
+from landgis._runtime import Progress, ProgressArg, release_free_memory
+from landgis.config import Project
+from landgis.errors import Problem
+from landgis.inventory import summaries
+from landgis.profiles import Profile
+from landgis.rules import SkippedRule
+from landgis.schema import VERDICTS
+
+if TYPE_CHECKING:
+    from landgis.comparison import Comparison
+
+__all__ = ["ScreeningResult"]
+
+
+@dataclass
+class ScreeningResult:
+    """Everything a screening produced.
+
+    Attributes
+    ----------
+    inventory
+        GeoDataFrame, one row per input parcel, contract columns first.
+    conflicts
+        where each fired spatial rule hits each parcel (farmland, red line…).
+    profile, project
+        what was applied.
+    problems
+        input problems found (repairs, guesses, warnings), for the record.
+    skipped
+        rules that could not be checked, and why.
+    timings
+        seconds per stage.
+    facts
+        every fact per parcel the rules read (aligned with ``inventory``).
+    layers
+        the canonical input layers the maps draw (farmland, red line, urban
+        development boundary, planned use, admin). The survey layers are not
+        kept once screened: at county scale they are the largest layers in
+        memory and nothing after screening reads them.
+
+    In Jupyter the result displays as a summary: parcels and areas (m², 亩) by
+    verdict, the most frequent reasons, legacy land, input problems and
+    rules that could not be checked.
+
+    Examples
+    --------
+    Screen the bundled sample county (its two unrepairable parcels raise a
+    :class:`~landgis.errors.GeometryRepairWarning`; they stay in the
+    inventory as ``ineligible``/``GEOMETRY`` and are listed in ``problems``):
+
+    >>> import warnings, landgis
+    >>> from pathlib import Path
+    >>> sample = Path(landgis.__file__).parents[1] / "data" / "sample_county.toml"
+    >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
+    ...     result = landgis.screen(sample, progress=False)
+    >>> result
+    <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+    >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00020"]
+    >>> row["verdict"], row["reasons"], float(row["farmland_m2"])
+    ('ineligible', 'FARMLAND;PLAN-USE', 300.0)
+    >>> [p.features for p in result.problems if p.severity == "warning"][:1]
+    ['450399103002JC00014, 450399102002JC00011']
+    """
+
+    inventory: gpd.GeoDataFrame
+    conflicts: gpd.GeoDataFrame
+    profile: Profile
+    project: Project
+    problems: list[Problem] = field(default_factory=list)
+    skipped: list[SkippedRule] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    facts: pd.DataFrame | None = None
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The inventory without geometry: exactly what ``inventory.csv`` holds.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        >>> list(result.table.columns[:6])
+        ['parcel_id', 'area_m2', 'area_mu', 'verdict', 'reasons', 'legacy']
+        >>> len(result.table) == len(result.inventory) == 416
+        True
+        """
+        return pd.DataFrame(self.inventory.drop(columns="geometry"))
+
+    def summary(self) -> dict[str, pd.DataFrame]:
+        """Summary tables, as in the summary sheets of ``inventory.xlsx``.
+
+        Returns
+        -------
+        dict of DataFrame
+            ``by_verdict``, ``by_town``, ``by_village``, ``by_planned_use``, ``by_rule``
+            (parcels per rule id, most frequent first) and ``legacy``.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        >>> sorted(result.summary())
+        ['by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
+        >>> by_rule = result.summary()["by_rule"]
+        >>> dict(zip(by_rule["rule"][:2], by_rule["parcels"][:2]))
+        {'PLAN-USE': 66, 'NEG-AGRI': 8}
+        """
+        return summaries(self.inventory)
+
+    def counts(self) -> dict[str, int]:
+        """Parcels per verdict.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        >>> result.counts()
+        {'eligible': 302, 'conditional': 20, 'ineligible': 94}
+        """
+        vc = self.inventory["verdict"].value_counts()
+        return {v: int(vc.get(v, 0)) for v in VERDICTS}
+
+    def write(self, out: str | Path, *, overwrite: bool = False, map_html: bool = True,
+              progress: ProgressArg = None, changes: Comparison | None = None) -> Path:
+        """Write every output ``landgis screen`` writes into the folder ``out``.
+
+        ``inventory.csv``, ``inventory.xlsx``, ``screening.gpkg``, (unless
+        ``map_html=False``) ``map.html`` and (given ``changes``) ``changes.csv``. Outputs appear only when all are
+        complete (written in a temporary folder, then moved); an existing
+        screening is replaced only with ``overwrite=True``.
+
+        Parameters
+        ----------
+        out
+            the output folder (created if needed).
+        overwrite
+            replace the outputs of an earlier screening in ``out``. Those not written
+            again (its ``map.html`` when ``map_html=False``, the maps ``landgis map``
+            drew) are removed: they would show its verdicts beside this inventory.
+        map_html
+            also write the interactive map.
+        progress
+            as for :func:`screen`.
+        changes
+            a :func:`~landgis.comparison.compare` of an earlier screening with this one,
+            written as ``changes.csv`` (the parcels that changed, as ``landgis compare --out``).
+
+        Returns
+        -------
+        Path
+            ``out``.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        >>> import tempfile
+        >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
+        >>> sorted(p.name for p in out.iterdir())
+        ['inventory.csv', 'inventory.xlsx', 'screening.gpkg']
+        """
+        from landgis.report import write_xlsx
+
+        out = Path(out)
+        t0 = time.perf_counter()
+        step = Progress(progress, total=3 if map_html else 2, desc="writing")
+        try:
+            with io.output_dir(out, overwrite=overwrite) as tmp, \
+                    ThreadPoolExecutor(1, thread_name_prefix="landgis-write") as pool:
+                # two lanes of about equal length on two cores: GDAL writes the GeoPackage
+                # (GIL released, landgis._gdal), then the spreadsheet is made, in a thread,
+                # while the CSV and the map are made here (a third lane only shared the
+                # cores: no faster, and 40 MB more at its peak)
+                step("screening.gpkg, inventory.xlsx")
+                gpkg = pool.submit(self._timed, "write_gpkg", io.write_gpkg,
+                                   {"parcels": self.inventory, "conflicts": self.conflicts}, tmp / "screening.gpkg")
+                table = self.table  # one copy for the csv and the spreadsheet, which only read it
+                xlsx = pool.submit(self._timed, "write_xlsx", write_xlsx, self, tmp / "inventory.xlsx", table)
+                try:
+                    step("inventory.csv")
+                    io.write_csv(table, tmp / "inventory.csv")
+                    if changes is not None:
+                        changes.write(tmp / "changes.csv")
+                    if map_html:
+                        from landgis.maps import web_map
+                        step("map.html")
+                        web_map(self).save(str(tmp / "map.html"))
+                finally:
+                    wait([gpkg, xlsx])  # never leave the folder (removed on error) while a thread writes in it
+                gpkg.result()
+                xlsx.result()
+        finally:
+            step.close()
+        self.timings["write"] = time.perf_counter() - t0
+        release_free_memory()
+        return out
+
+    def _timed(self, key: str, func: Callable, *args) -> None:
+        t = time.perf_counter()
+        func(*args)
+        self.timings[key] = time.perf_counter() - t
+
+    def map(self):
+        """The interactive map (a :class:`~landgis.maps.webmap.WebMap`); displays inline in Jupyter.
+
+        Parcels by verdict, the constraint layers and the conflict pieces;
+        ``result.map().save("map.html")`` writes it alone.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        >>> m = result.map()
+        >>> hasattr(m, "_repr_html_") and hasattr(m, "save")
+        True
+        """
+        from landgis.maps import web_map
+        return web_map(self)
+
+    def text_summary(self) -> str:
+        """The plain-text summary ``landgis screen`` prints.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        >>> print(result.text_summary().splitlines()[2])
+          eligible        302 parcels      729,341.75 m²    1,094.0126 亩
+        """
+        c = self.counts()
+        by = self.summary()["by_verdict"].set_index("verdict")
+        lines = [f"{self.project.name} — profile {self.profile.id} ({self.profile.name_zh})",
+                 f"{len(self.inventory)} parcels screened{self._parcel_filter()}:"]
+        for v in VERDICTS:
+            lines.append(f"  {v:<12} {c[v]:>6} parcels  {by.loc[v, 'area_m2']:>14,.2f} m²  "
+                         f"{by.loc[v, 'area_mu']:>12,.4f} 亩")
+        rules = self.summary()["by_rule"].head(8)
+        if len(rules):
+            lines.append("most frequent reasons: " + ", ".join(f"{r} ({n})" for r, n in zip(rules["rule"], rules["parcels"], strict=True)))
+        for s in self.skipped:
+            lines.append(f"not checked: {s.rule} — {s.why}")
+        return "\n".join(lines)
+
+    def _parcel_filter(self) -> str:
+        """`` (those where = "…")`` when the parcels layer is filtered, else nothing: the count is not the layer's."""
+        spec = self.project.layers.get("parcels")
+        where = getattr(spec, "where", None)
+        return f" (those where = \"{where}\")" if where else ""
+
+    def __repr__(self) -> str:
+        return f"<ScreeningResult {self.counts()} profile={self.profile.id}>"
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        from landgis.report import result_html
+        return result_html(self)
