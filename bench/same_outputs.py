@@ -139,7 +139,7 @@ def compare(a: Path, b: Path) -> list[tuple[str, bool | None, str]]:
             continue
         try:
             rows.append((label, *check(pa, pb)))
-        except Exception as err:  # a file one side wrote but cannot be read is a difference
+        except Exception as err:  # noqa: BLE001 - a file one side wrote but cannot be read is a difference
             rows.append((label, False, f"{type(err).__name__}: {err}"))
     ma, mb = a / "map.html", b / "map.html"
     if ma.exists() and mb.exists() and ma.read_bytes() == mb.read_bytes():

@@ -105,12 +105,12 @@ def stage_screen(data: Path, out_dir: Path) -> dict:
 
 def stage_overlay(data: Path) -> dict:
     import landgis
-    from landgis.clip import clip_parts
     from landgis.config import load_project
+    from landgis.conflicts import conflict_piece_masks
     from landgis.facts import code_tables_for
-    from landgis.inventory import conflict_piece_masks
     from landgis.load import load_layers
     from landgis.overlay import overlay_layer
+    from landgis.overlay.parts import clip_parts
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -121,8 +121,9 @@ def stage_overlay(data: Path) -> dict:
     geoms = np.asarray(parcels.geometry.values, dtype=object)
     # the pieces the screening keeps (constraint layers, the survey's agricultural and homestead
     # patches), so the overlay does here what it does in `landgis screen`
-    tables = code_tables_for(project.codes, landgis.load_profile(project.profile).codes)
-    piece_masks = conflict_piece_masks(loaded.layers, tables)
+    profile = landgis.load_profile(project.profile)
+    tables = code_tables_for(project.codes, profile.codes)
+    piece_masks = conflict_piece_masks(profile, loaded.layers, tables)
     t = time.perf_counter()
     convex = clip_parts(geoms)
     out: dict = {"load": t_load, "layers": {}, "convex_parcels": time.perf_counter() - t}

@@ -17,13 +17,11 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import geopandas as gpd
+import numpy as np
 import shapely
 from shapely import affinity
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
@@ -1370,7 +1368,6 @@ def verify(parcels, path):
             elif s == "udb_edge":
                 need(abs(m["udb"] / g.area - p["target"]) < 1e-3, f"udb edge {m['udb'] / g.area}")
             elif s == "seat":
-                c = g.centroid
                 czc = composition(L["dltb"], "CZCSXM", g)
                 need(set(czc) == {"202"}, f"seat CZCSXM {czc}")
             if isinstance(zn, list):

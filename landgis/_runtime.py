@@ -29,8 +29,7 @@ def tune_malloc() -> None:
     glibc raises its mmap threshold each time a mapped block is freed (up to 32 MB), so
     a screening's NumPy temporaries of a few MB soon come from the heap, where the
     worker threads' arenas keep them after use. A fixed threshold of 4 MiB keeps them
-    mapped: the bench county's peak fell from 1119 to 1064 MiB, for ~0.5 s more of
-    system time (1 MiB: 1035 MiB, +2 s). An explicit
+    mapped, for a little more system time (bench/MEASUREMENTS.md). An explicit
     ``MALLOC_MMAP_THRESHOLD_`` in the environment is left as it is; other C libraries
     are left alone.
     """

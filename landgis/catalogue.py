@@ -7,7 +7,7 @@ a test checks that the committed ``docs/rules.md`` equals a fresh generation.
 >>> table = rules_table(["national", "guilin", "taian"])
 >>> table.loc["UDB", "guilin"]
 'condition'
->>> allowed_uses(load_profile("taian"))
+>>> load_profile("taian").allowed_uses
 ['industrial', 'commercial', 'warehouse']
 """
 
@@ -21,12 +21,12 @@ import pandas as pd
 
 from landgis.conditions import AllOf, AnyOf, Compare, Condition, LegacyRef, Not
 from landgis.profiles import Profile, builtin_profiles, load_profile
+from landgis.schema import OUTCOME_ZH
 
-__all__ = ["rules_table", "allowed_uses", "describe_condition", "catalogue_markdown", "profile_text",
-           "OUTCOME_ZH", "USE_ZH"]
+__all__ = ["rules_table", "describe_condition", "catalogue_markdown", "profile_text",
+           "USE_ZH"]
 
 #: Outcome → what it does to the verdict, in Chinese.
-OUTCOME_ZH = {"exclude": "不可入市", "condition": "有条件入市", "note": "提示"}
 
 _OPS = {"above": ">", "at_least": "≥", "below": "<", "at_most": "≤", "equals": "=",
         "in": "in", "not_in": "not in", "is": "is", "not_empty": "is set"}
@@ -100,25 +100,6 @@ def rules_table(profiles: Iterable[str | Profile] | None = None, *, value: str =
     return table
 
 
-def allowed_uses(profile: Profile) -> list[str] | None:
-    """The planned-use tags a profile's ``PLAN-USE`` rule lets through.
-
-    ``None`` when the profile has no ``PLAN-USE`` rule or it is not written as
-    ``planned_use_tag not_in [...]``.
-
-    Examples
-    --------
-    >>> allowed_uses(load_profile("guilin"))
-    ['industrial', 'commercial', 'mining', 'rental_housing']
-    """
-    if "PLAN-USE" not in profile.rule_ids:
-        return None
-    cond = profile.rule("PLAN-USE").when
-    if isinstance(cond, Compare) and cond.fact == "planned_use_tag" and cond.op == "not_in":
-        return [str(v) for v in cond.value]
-    return None
-
-
 def describe_condition(cond: Condition) -> str:
     """A rule's ``when`` condition in one line.
 
@@ -175,7 +156,7 @@ def profile_text(profile: Profile) -> str:
         lines.append(p.document)
     if len(p.chain) > 1:
         lines.append("extends " + " → ".join(p.chain))
-    uses = allowed_uses(p)
+    uses = p.allowed_uses
     if uses is not None:
         lines.append("allowed planned uses: " + ", ".join(f"{u} {USE_ZH.get(u, '')}".strip() for u in uses))
     lines.append("")
@@ -269,7 +250,7 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
 
     out += ["", "## Allowed planned uses (`PLAN-USE`)", "",
             "| planned use | " + " | ".join(f"`{i}`" for i in ids) + " |", "|---|" + "---|" * len(ids)]
-    allowed = {p.id: allowed_uses(p) for p in profs}
+    allowed = {p.id: p.allowed_uses for p in profs}
     tags: list[str] = []
     for p in profs:
         tags += [t for t in (allowed[p.id] or []) if t not in tags]

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from landgis.errors import LandgisError
+from landgis.schema import VERDICTS
 
 __all__ = ["compare", "read_screening_table", "Comparison", "CHANGE_KINDS"]
 
@@ -36,7 +37,6 @@ AREA_COLUMNS = ("area_m2", "farmland_m2", "redline_m2", "udb_m2")
 CONTEXT_COLUMNS = ("town", "village", "owner")
 #: columns a compared inventory must have
 REQUIRED = ("parcel_id", "verdict", "reasons")
-VERDICTS = ("eligible", "conditional", "ineligible")
 ABSENT = "(absent)"
 
 
@@ -290,7 +290,8 @@ def _transitions(before: np.ndarray, after: np.ndarray) -> pd.DataFrame:
 
 
 def _by_rule(before: list[frozenset[str]], after: list[frozenset[str]]) -> pd.DataFrame:
-    now, gone = {}, {}
+    now: dict[str, int] = {}
+    gone: dict[str, int] = {}
     for a, b in zip(before, after, strict=True):
         for r in b - a:
             now[r] = now.get(r, 0) + 1

@@ -16,7 +16,15 @@ from types import MappingProxyType
 from typing import Any
 
 from landgis.errors import ProjectError
-from landgis.schema import FEATURE_ID_FIELDS, LAYER_ROLES, PARCEL_ATTRIBUTES, RASTER_ROLES, STANDARD_FIELDS, suggest
+from landgis.schema import (
+    CLASS_LAYERS,
+    FEATURE_ID_FIELDS,
+    LAYER_ROLES,
+    PARCEL_ATTRIBUTES,
+    RASTER_ROLES,
+    STANDARD_FIELDS,
+    suggest,
+)
 
 __all__ = [
     "used_fields",
@@ -39,7 +47,6 @@ _HELMERT_KEYS = ("dx", "dy", "dz", "rx_arcsec", "ry_arcsec", "rz_arcsec", "scale
 _TOP_KEYS = ("project", "layers", "tolerance", "codes", "settings")
 _PROJECT_KEYS = ("name", "profile", "crs", "data_date")
 _TOLERANCE_KEYS = ("min_overlap_m2",)
-_CODE_TABLES = ("survey", "survey_2009", "zoning")
 
 
 @dataclass(frozen=True)
@@ -75,8 +82,7 @@ def used_fields(spec: LayerSpec) -> frozenset[str]:
     ``[layers.<role>.fields]``, the role's standard names and, but for the parcels, a feature id.
 
     The rest of a layer's attributes are never used, so they are not read: a 三调 DLTB carries
-    ~30 fields, of which the screening reads DLBM, QSXZ and BSM (a 450k-patch layer with the
-    full standard set: 2.2 s to read, 1.3 s its four fields). The roads layer (geometry only)
+    ~30 fields, of which the screening reads DLBM, QSXZ and BSM. The roads layer (geometry only)
     reads no field unless one is mapped. Every name the layer's ``where`` mentions is kept
     too: GDAL filters a shapefile on the fields it reads, and selects nothing by one it does not.
 
@@ -216,9 +222,9 @@ def parse_code_overrides(raw: Mapping[str, Any], where: str) -> Mapping[str, Map
     """``[codes.zoning] "070199" = {name=…, use=…}`` → {table: {code: CodeOverride}}."""
     out: dict[str, dict[str, CodeOverride]] = {}
     for table, entries in raw.items():
-        if table not in _CODE_TABLES:
-            raise ProjectError(f"{where}: unknown code table `{table}`{suggest(table, _CODE_TABLES)}; "
-                               f"known: {', '.join(_CODE_TABLES)}")
+        if table not in CLASS_LAYERS:
+            raise ProjectError(f"{where}: unknown code table `{table}`{suggest(table, CLASS_LAYERS)}; "
+                               f"known: {', '.join(CLASS_LAYERS)}")
         if not isinstance(entries, Mapping):
             raise ProjectError(f"{where}.{table} must be a table of code = {{ name = …, use = … }}")
         out[table] = {}

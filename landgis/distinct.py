@@ -73,8 +73,7 @@ def factorize_values(values: pd.Series) -> tuple[np.ndarray, list]:
     """
     if isinstance(values.dtype, pd.StringDtype):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        # to_numpy, not list(): iterating an Arrow-backed Index costs ~1.5 µs a value
-        # (0.22 s for 150k parcel ids), converting it whole ~0.13 µs
+        # to_numpy, not list(): iterating an Arrow-backed Index makes each value one at a time
         return np.asarray(codes), uniques.to_numpy(dtype=object).tolist()
     codes, uniques = pd.factorize(values.to_numpy(dtype=object, na_value=None), use_na_sentinel=True)
     return np.asarray(codes), list(uniques)
@@ -83,9 +82,8 @@ def factorize_values(values: pd.Series) -> tuple[np.ndarray, list]:
 def first_positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
     """For each of ``values``, the position of its first occurrence in ``keys`` (-1: not there).
 
-    Text is looked up in Arrow's hash table (``index_in``: the bench county's 256k
-    conflict pieces' parcel ids among 150k parcels' in 0.03 s, where an Index of Python
-    strings took 0.37 s); anything else as Python objects, so ``1`` finds ``1.0``. A
+    Text is looked up in Arrow's hash table (``index_in``: no Python string is made per
+    value); anything else as Python objects, so ``1`` finds ``1.0``. A
     missing value finds the first missing key.
 
     >>> first_positions(pd.Series(["a", "b", "a", None]), pd.Series(["b", "a", "c", None], dtype="str")).tolist()

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.clip import clip_parts
 from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
 from landgis.distinct import map_distinct
 from landgis.errors import Problem
 from landgis.fields import PLANNING_CONDITIONS, ownership_collective
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
+from landgis.overlay.parts import clip_parts
 from landgis.schema import ATTRIBUTE_FACTS, CLASS_LAYERS, MEASURE_LAYERS, STANDARD_FIELDS, usable_geometry
 
 __all__ = ["FactTable", "compute_overlays", "parcel_facts", "code_tables_for", "dominant_rows"]
@@ -94,15 +95,16 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
     n = len(parcels)
     usable = usable_geometry(parcels)
     area = np.where(usable, shapely.area(parcels.geometry.values), 0.0)
-    facts = pd.DataFrame({"area_m2": area}, index=parcels.index)
     unavailable: dict[str, str] = {}
-    ft = FactTable(facts, unavailable, dict(overlays))
+    class_long: dict[str, pd.DataFrame] = {}
+    # each fact group gives its columns (in order); the fact table is made of them once, at the end
+    cols: dict[str, Any] = {"area_m2": area}
 
     for role, prefix in MEASURE_LAYERS.items():
         if role in overlays:
             m2 = ground_overlap(overlays[role])
-            facts[f"{prefix}_m2"] = m2
-            facts[f"{prefix}_share"] = _share(m2, area)
+            cols[f"{prefix}_m2"] = m2
+            cols[f"{prefix}_share"] = _share(m2, area)
         else:
             unavailable[f"{prefix}_m2"] = f"the project has no [layers.{role}]"
 
@@ -113,26 +115,35 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
         layer = layers[role]
         codes = normalize_codes(layer["class_code"]).to_numpy() if "class_code" in layer else np.full(len(layer), "")
         long = class_areas(overlays[role], codes)
-        ft.class_long[role] = long
-        _class_facts(facts, role, long, tables[role], area, problems, parcels, tolerance, allowed_uses)
+        class_long[role] = long
+        cols.update(_class_facts(role, long, tables[role], area, problems, parcels, tolerance, allowed_uses))
         if role == "survey" and "ownership" in layer:
-            # 权属性质 read as the parcels' is (load.ownership_collective, each distinct value
-            # once): 10–29 or text naming 国有 is state land; a DBF's numeric 10.0 reads as "10"
-            collective = ownership_collective(normalize_codes(layer["ownership"]))
-            state = collective.eq(False).fillna(False).to_numpy(dtype=bool)
-            st = class_areas(overlays[role], state)
-            st = st[st["class"].astype(bool)]
-            facts["survey_state_m2"] = np.bincount(st["parcel"], weights=st["overlap_m2"], minlength=n)
+            cols["survey_state_m2"] = _state_land(layer, overlays[role], n)
 
     if "zoning" in overlays and allowed_uses is None:
         for name in ("planned_use_other_m2", "planned_use_other_share"):
-            unavailable[name] = ("the profile has no PLAN-USE rule written as planned_use_tag not_in [...], "
-                                 "which names the allowed planned uses")
-    _attribute_facts(facts, parcels, unavailable, tolerance)
-    _approval_facts(facts, parcels, layers, overlays, settings, unavailable)
-    _price_facts(facts, layers, overlays, unavailable)
-    _planning_facts(facts, layers, overlays, unavailable, tolerance)
-    return ft
+            unavailable[name] = ("the profile sets no allowed_uses in [settings] (the planned-use tags open "
+                                 "to market entry)")
+    cols.update(_attribute_facts(parcels, unavailable))
+    cols.update(_ownership_facts(parcels, cols, unavailable, tolerance))
+    cols.update(_approval_facts(parcels, layers, overlays, cols, settings, unavailable))
+    cols.update(_price_facts(n, layers, overlays, unavailable))
+    cols.update(_planning_facts(n, layers, overlays, unavailable, tolerance))
+    facts = pd.DataFrame(cols, index=parcels.index)
+    return FactTable(facts, unavailable, dict(overlays), class_long)
+
+
+def _state_land(survey: gpd.GeoDataFrame, overlay: LayerOverlay, n: int) -> np.ndarray:
+    """Per parcel, the survey's state land under it (m²).
+
+    权属性质 is read as the parcels' is (:func:`~landgis.fields.ownership_collective`, each
+    distinct value once): 10–29 or text naming 国有 is state land; a DBF's numeric 10.0 reads as "10".
+    """
+    collective = ownership_collective(normalize_codes(survey["ownership"]))
+    state = collective.eq(False).fillna(False).to_numpy(dtype=bool)
+    st = class_areas(overlay, state)
+    st = st[st["class"].astype(bool)]
+    return np.bincount(st["parcel"], weights=st["overlap_m2"], minlength=n)
 
 
 def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
@@ -140,10 +151,13 @@ def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
         return np.where(area > 0, np.minimum(m2 / np.where(area > 0, area, 1), 1.0), 0.0)
 
 
-def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarray,
+def _class_facts(role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarray,
                  problems: list[Problem], parcels: gpd.GeoDataFrame, tolerance: float = 1.0,
-                 allowed_uses: Sequence[str] | None = None) -> None:
-    n = len(facts)
+                 allowed_uses: Sequence[str] | None = None) -> dict[str, Any]:
+    """The facts of one class layer: its dominant class, class areas and shares by land category,
+    role or planned use; ``survey_uncovered_*`` for the survey."""
+    n = len(area)
+    facts: dict[str, Any] = {}
     # the code table is looked up once per distinct code (a county's 330k pairs have a few dozen),
     # and every per-row test below is one on the distinct codes, spread to the rows by `rank`
     # (rank = the code's place in sorted order, for ties broken towards the smaller code)
@@ -182,7 +196,7 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
     facts[f"{prefix}_share"] = share
     facts[f"{role}_covered_m2"] = covered
     if role == "survey":
-        _survey_gaps(facts, area, covered, parcels, problems, tolerance)
+        facts.update(_survey_gaps(area, covered, parcels, problems, tolerance))
 
     unknown = (of_class["matched"] == "")[rank]
     if unknown.any():
@@ -210,40 +224,40 @@ def _class_facts(facts: pd.DataFrame, role: str, long: pd.DataFrame, table: Code
                                       kind="stable").drop_duplicates("parcel")
         dom_tag = np.full(n, "", dtype=object)
         dom_tag[tag_dom["parcel"]] = np.array(tag_names, dtype=object)[tag_dom["tag"].to_numpy()]
-        facts["planned_use_tag"] = pd.Series(dom_tag, index=facts.index).replace("", pd.NA)
+        facts["planned_use_tag"] = pd.Series(dom_tag, index=parcels.index).replace("", pd.NA)
         if allowed_uses is not None:
             # a parcel PLAN-USE lets through by its dominant use may still be planned in part for
             # another use (55 % industrial, 45 % paddy): that part cannot enter the market
             allowed = set(allowed_uses)
-            other = sum((facts[f"zoning_{tag}_m2"].to_numpy() for tag in tag_names if tag not in allowed),
+            other = sum((facts[f"zoning_{tag}_m2"] for tag in tag_names if tag not in allowed),
                         np.zeros(n))
             other = np.where(np.isin(dom_tag, list(allowed)), other, 0.0)
             facts["planned_use_other_m2"] = other
             facts["planned_use_other_share"] = _share(other, area)
-        facts["planned_use"] = facts["planned_use"].replace("", pd.NA)
-        return
+        facts["planned_use"] = pd.Series(facts["planned_use"], index=parcels.index).replace("", pd.NA)
+        return facts
     landcat_of_class = np.where(np.isin(of_class["landcat"], LANDCATS), of_class["landcat"], "unknown")
     for cat in (*LANDCATS, "unknown"):
         facts[f"{role}_{cat}_m2"] = by(landcat_of_class == cat)
-        facts[f"{role}_{cat}_share"] = _share(facts[f"{role}_{cat}_m2"].to_numpy(), area)
+        facts[f"{role}_{cat}_share"] = _share(facts[f"{role}_{cat}_m2"], area)
     facts[f"{role}_nonconstruction_m2"] = facts[f"{role}_agricultural_m2"] + facts[f"{role}_unused_m2"]
     for r in ("homestead", "road", "water"):
         facts[f"{role}_{r}_m2"] = by(of_class["role"] == r)
+    return facts
 
 
-def _survey_gaps(facts: pd.DataFrame, area: np.ndarray, covered: np.ndarray, parcels: gpd.GeoDataFrame,
-                 problems: list[Problem], tolerance: float) -> None:
+def _survey_gaps(area: np.ndarray, covered: np.ndarray, parcels: gpd.GeoDataFrame,
+                 problems: list[Problem], tolerance: float) -> dict[str, np.ndarray]:
     """``survey_uncovered_m2``/``_share``, and a warning naming the parcels with a gap above tolerance.
 
     The gap is the parcel's area less the survey's pieces under it; where patches
     overlap each other (warned about separately) the sum can hide a gap.
     """
     uncovered = np.maximum(area - covered, 0.0)
-    facts["survey_uncovered_m2"] = uncovered
-    facts["survey_uncovered_share"] = _share(uncovered, area)
+    facts = {"survey_uncovered_m2": uncovered, "survey_uncovered_share": _share(uncovered, area)}
     gap = uncovered > tolerance
     if not gap.any():
-        return
+        return facts
     ids = parcels["parcel_id"].to_numpy()[gap]
     more = f" and {len(ids) - 8} more" if len(ids) > 8 else ""
     problems.append(Problem(
@@ -253,6 +267,7 @@ def _survey_gaps(facts: pd.DataFrame, area: np.ndarray, covered: np.ndarray, par
         "as construction land (rule SURVEY-GAP); check the survey layer's extent (a township, map sheet or "
         "filter left out?) or supply the missing 图斑",
         features=", ".join(map(str, ids[:8])) + more))
+    return facts
 
 
 def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.ndarray:
@@ -261,8 +276,7 @@ def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.nd
     Rows come as :func:`~landgis.overlay.class_areas` makes them, one per (parcel, class),
     sorted by parcel: each parcel's largest area and, among the rows that reach it, the
     smallest rank are found run by run (``reduceat``), in one pass each; rows in any other
-    order, or with an area that is not a number, are sorted (``lexsort`` of 300k survey rows
-    took 0.12 s, the passes 0.01 s).
+    order, or with an area that is not a number, are sorted (``lexsort``, slower than the passes).
 
     >>> dominant_rows(np.array([0, 0, 0, 2, 2]), np.array([5.0, 7.0, 7.0, 1.0, 3.0]), np.array([0, 2, 1, 0, 1])).tolist()
     [2, 4]
@@ -281,15 +295,16 @@ def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.nd
     return best[np.r_[True, run[best][1:] != run[best][:-1]]]
 
 
-def _attribute_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str],
-                     tolerance: float = 1.0) -> None:
+def _attribute_facts(parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> dict[str, np.ndarray]:
+    """The parcel attributes the rules test, as the loader read them."""
+    facts = {}
     for name in ATTRIBUTE_FACTS:
         if name in parcels:
             facts[name] = parcels[name].to_numpy()
         else:
             unavailable[name] = (f"the parcels layer has no `{name}` attribute (map it under "
                                  "[layers.parcels.fields])")
-    _ownership_facts(facts, parcels, unavailable, tolerance)
+    return facts
 
 
 def parcel_ownership(ownership: pd.Series) -> pd.Series:
@@ -305,10 +320,13 @@ def parcel_ownership(ownership: pd.Series) -> pd.Series:
     return ownership_collective(normalize_codes(ownership).reset_index(drop=True)).set_axis(ownership.index)
 
 
-def _ownership_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable: dict[str, str],
-                     tolerance: float) -> None:
-    """``collective`` and ``collective_basis``: the parcel's own QSXZ where valid, else the survey's, per parcel."""
-    n = len(facts)
+def _ownership_facts(parcels: gpd.GeoDataFrame, measured: Mapping[str, Any], unavailable: dict[str, str],
+                     tolerance: float) -> dict[str, Any]:
+    """``collective`` and ``collective_basis``: the parcel's own QSXZ where valid, else the survey's, per parcel.
+
+    ``measured`` holds the facts measured so far (``area_m2``, ``survey_state_m2``, ``survey_covered_m2``).
+    """
+    n = len(parcels)
     if "ownership" in parcels:
         codes = normalize_codes(parcels["ownership"])
         own = pd.array(parcel_ownership(parcels["ownership"]).to_numpy(), dtype="boolean")
@@ -316,10 +334,10 @@ def _ownership_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable
         codes = pd.Series("", index=parcels.index, dtype=object)
         own = pd.array(parcels["collective"].to_numpy() if "collective" in parcels else [pd.NA] * n, dtype="boolean")
     by_parcel = ~own.isna()
-    has_survey = "survey_state_m2" in facts
+    has_survey = "survey_state_m2" in measured
     if not by_parcel.any() and not has_survey:
         unavailable["collective"] = "neither the parcels (QSXZ) nor the survey layer give the ownership"
-        return
+        return {}
     collective = own.copy()
     # the texts are made once per distinct (code, reading); a county has a handful
     read = pd.Series(np.where(by_parcel, np.where(own.fillna(False).to_numpy(bool), "集体", "国有"), ""),
@@ -329,9 +347,9 @@ def _ownership_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable
     if has_survey:
         # a parcel without a valid QSXZ: state land above tolerance is not collective; one the
         # survey covers no more than a sliver of has no known ownership
-        area = facts["area_m2"].to_numpy()
-        state = facts["survey_state_m2"].to_numpy()
-        covered = facts["survey_covered_m2"].to_numpy() if "survey_covered_m2" in facts else area
+        area = np.asarray(measured["area_m2"])
+        state = np.asarray(measured["survey_state_m2"])
+        covered = np.asarray(measured["survey_covered_m2"]) if "survey_covered_m2" in measured else area
         todo = ~by_parcel & (area > 0)
         decided = todo & ((state > tolerance) | (covered > tolerance))
         collective[decided] = state[decided] <= tolerance
@@ -341,8 +359,7 @@ def _ownership_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, unavailable
                        for b, m2, s in zip(basis[rows], state[rows], share[rows], strict=True)]
         blind = np.flatnonzero(todo & ~decided)
         basis[blind] = [f"{b}；三调未覆盖，权属未知" for b in basis[blind]]
-    facts["collective"] = collective
-    facts["collective_basis"] = basis
+    return {"collective": collective, "collective_basis": basis}
 
 
 def _ownership_text(key: str) -> str:
@@ -357,23 +374,24 @@ def _ownership_text(key: str) -> str:
     return f"宗地权属性质 {code} 无法识别" if code else "宗地未填权属性质"
 
 
-def _price_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],
-                 overlays: Mapping[str, LayerOverlay], unavailable: dict[str, str]) -> None:
+def _price_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame],
+                 overlays: Mapping[str, LayerOverlay], unavailable: dict[str, str]) -> dict[str, np.ndarray]:
     """基准地价 of the price zone covering most of each parcel (yuan/m²), for the 入市方案 and price floors."""
     if "price_zones" not in overlays or "price" not in layers["price_zones"]:
         unavailable["base_price"] = "the project has no [layers.price_zones] with a price field (JZDJ)"
-        return
+        return {}
     pairs = overlays["price_zones"].pairs
     best = pairs.sort_values(["parcel", "overlap_m2", "feature"], ascending=[True, False, True],
                              kind="stable").drop_duplicates("parcel")
     price = pd.to_numeric(layers["price_zones"]["price"], errors="coerce").to_numpy()
-    out = np.full(len(facts), np.nan)
+    out = np.full(n, np.nan)
     out[best["parcel"].to_numpy()] = price[best["feature"].to_numpy()]
-    facts["base_price"] = out
+    facts = {"base_price": out}
     if "use" in layers["price_zones"]:
-        use = np.full(len(facts), "", dtype=object)
+        use = np.full(n, "", dtype=object)
         use[best["parcel"].to_numpy()] = layers["price_zones"]["use"].to_numpy()[best["feature"].to_numpy()]
         facts["base_price_use"] = use
+    return facts
 
 
 #: planning condition (canonical zoning field) → (fact, its name in a note, unit); which bound each is:
@@ -382,8 +400,8 @@ PLANNING_FACTS = {"plot_ratio": ("plot_ratio_max", "容积率", ""), "building_d
                   "green_ratio": ("green_ratio_min", "绿地率", "%"), "height_limit": ("height_max_m", "建筑限高", " 米")}
 
 
-def _planning_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame], overlays: Mapping[str, LayerOverlay],
-                    unavailable: dict[str, str], tolerance: float) -> None:
+def _planning_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame], overlays: Mapping[str, LayerOverlay],
+                    unavailable: dict[str, str], tolerance: float) -> dict[str, np.ndarray]:
     """The 规划条件 of each parcel (the 入市方案's 容积率, 建筑密度, 绿地率, 建筑限高) from its planned-use patches.
 
     A parcel under patches that set different conditions gets the strictest (the lowest
@@ -397,17 +415,18 @@ def _planning_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],
             unavailable[fact] = (f"the project's [layers.zoning] has no {canon} field "
                                  f"({' or '.join(STANDARD_FIELDS['zoning'][canon])})")
     if not present or "zoning" not in overlays:
-        return
+        return {}
+    facts: dict[str, np.ndarray] = {}
     pairs = overlays["zoning"].pairs
     pairs = pairs[pairs["overlap_m2"].to_numpy() > tolerance]
     parcel, feature = pairs["parcel"].to_numpy(), pairs["feature"].to_numpy()
-    notes = pd.Series("", index=range(len(facts)), dtype=object)
+    notes = pd.Series("", index=range(n), dtype=object)
     for canon in present:
         fact, label, unit = PLANNING_FACTS[canon]
         value = pd.Series(zoning[canon].to_numpy(dtype=float)[feature]).groupby(parcel)
         low, high = value.min(), value.max()
         strict = low if PLANNING_CONDITIONS[canon][0] == "upper" else high
-        out = np.full(len(facts), np.nan)
+        out = np.full(n, np.nan)
         out[strict.index.to_numpy()] = strict.to_numpy()
         facts[fact] = out
         differ = (low < high).to_numpy()
@@ -417,25 +436,27 @@ def _planning_facts(facts: pd.DataFrame, layers: Mapping[str, gpd.GeoDataFrame],
     noted = notes != ""
     notes[noted] = "规划图斑条件不一：" + notes[noted].str.rstrip("、") + "，取最严"
     facts["planning_conditions_note"] = notes.to_numpy()
+    return facts
 
 
-def _approval_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
-                    overlays: Mapping[str, LayerOverlay], settings: Mapping,
-                    unavailable: dict[str, str]) -> None:
-    n = len(facts)
+def _approval_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
+                    overlays: Mapping[str, LayerOverlay], measured: Mapping[str, Any], settings: Mapping,
+                    unavailable: dict[str, str]) -> dict[str, np.ndarray]:
+    """``approved``, ``approval_found`` (the 批准文号 found) and ``approval_source``, per parcel."""
+    n = len(parcels)
     has_attr = "approval_no" in parcels
     has_layer = "approvals" in overlays
     if not (has_attr or has_layer):
         unavailable["approved"] = ("the project gives no approval information (no PZWH / approval_no "
                                    "attribute and no [layers.approvals])")
-        return
+        return {}
     attr = parcels["approval_no"].astype(str).str.strip().to_numpy() if has_attr else np.full(n, "")
     found = attr.astype(object).copy()
     source = np.where(attr != "", "attribute", "")
     approved = attr != ""
     if has_layer:
         min_share = float(settings.get("approval_min_share", 0.5))
-        layer_ok = facts["approval_share"].to_numpy() >= min_share
+        layer_ok = np.asarray(measured["approval_share"]) >= min_share
         pairs = overlays["approvals"].pairs
         layer = layers["approvals"]
         if len(pairs) and "approval_no" in layer:
@@ -450,6 +471,4 @@ def _approval_facts(facts: pd.DataFrame, parcels: gpd.GeoDataFrame, layers: Mapp
         found[use_layer] = np.where(layer_no[use_layer] != "", layer_no[use_layer], "(approvals layer)")
         source = np.where(use_layer, "approvals layer", source)
         approved = approved | layer_ok
-    facts["approved"] = approved
-    facts["approval_found"] = found
-    facts["approval_source"] = source
+    return {"approved": approved, "approval_found": found, "approval_source": source}

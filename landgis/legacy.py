@@ -35,7 +35,7 @@ import pandas as pd
 
 from landgis.conditions import categories_used, evaluate_bounds, facts_used
 from landgis.distinct import map_distinct
-from landgis.profiles import Profile
+from landgis.profiles import EVIDENCE_ITEMS, LegacyCategory, Profile
 from landgis.schema import ATTRIBUTE_FACTS
 
 __all__ = ["classify_legacy", "ATTRIBUTE_FACTS", "DERIVED_FACTS", "unknown_derived", "untold_categories"]
@@ -76,9 +76,10 @@ def classify_legacy(facts: pd.DataFrame, profile: Profile, tolerance: float) -> 
         could = (legacy == "") & hi & ~lo
         untold[could] = np.where(untold[could] == "", cat.id, untold[could] + ";" + cat.id)
     missing = untold_categories(facts, profile)
+    by_id = {c.id: c for c in profile.legacy}
     basis = np.full(n, "", dtype=object)
     for i in np.flatnonzero(legacy != ""):
-        basis[i] = legacy[i] + "：" + "；".join(_basis_parts(legacy[i], work.iloc[i]))
+        basis[i] = legacy[i] + "：" + "；".join(_basis_parts(by_id[legacy[i]], work.iloc[i]))
     open_rows = np.flatnonzero((legacy == "") & (untold != ""))
     if len(open_rows):
         # a county without its 二调 layer has ~20k such parcels, of a few dozen kinds: each text once
@@ -183,25 +184,37 @@ def _untold_text(key: str, missing: Mapping[str, tuple[str, ...]]) -> str:
     return f"{'、'.join(cats)} 未能判定（缺少{'、'.join(lacks)}）：" + "；".join(parts)
 
 
-def _basis_parts(cat: str, row: pd.Series) -> list[str]:
-    parts = ["无批准文号，未落在已批准用地上"]
-    year = row.get("formed_year")
-    has_year = year is not None and not pd.isna(year)
-    if cat in ("L1", "L4") or (cat == "L2" and has_year):
-        parts.append(f"{int(year)}年形成" if has_year else "形成年份未记载（以二调为据）")
-    c09 = row.get("survey_2009_construction_m2")
-    if c09 is not None and not pd.isna(c09) and float(c09) > 0:
-        share = row.get("survey_2009_construction_share", np.nan)
-        cls = row.get("survey_2009_class", "")
-        name = row.get("survey_2009_class_name", "")
-        parts.append(f"二调建设用地 {float(c09):.2f} m²（{float(share) * 100:.1f}%），主要地类 {cls} {name}".rstrip())
-    if cat == "L2":
-        parts.append(_fmt_bool(row.get("county_approved"), "经县级人民政府批准", "未经县级人民政府批准", ""))
-        parts.append(_fmt_bool(row.get("house_cert"), "有房屋所有权证", "无房屋所有权证", "房屋所有权证未记载"))
-    if cat == "L3":
-        parts.append("临街经营性场所")
-        parts.append(_fmt_bool(row.get("land_use_cert"), "有集体建设用地使用证", "无集体建设用地使用证", ""))
-        parts.append(_fmt_bool(row.get("house_cert"), "有房屋所有权证", "", ""))
-    if cat == "L4":
-        parts.append("涉及违法用地，尚未处罚到位")
-    return [p for p in parts if p]
+def _basis_parts(cat: LegacyCategory, row: pd.Series) -> list[str]:
+    """The category's evidence items (profile data) as phrases, those that say nothing left out."""
+    return [p for p in (_evidence(EVIDENCE_ITEMS[item], row) for item in cat.evidence) if p]
+
+
+def _evidence(item: Mapping[str, str], row: pd.Series) -> str:
+    """One evidence item of a parcel, as ``landgis/evidence.toml`` writes it.
+
+    >>> row = pd.Series({"formed_year": 2005, "house_cert": pd.NA})
+    >>> _evidence(EVIDENCE_ITEMS["formed_year"], row), _evidence(EVIDENCE_ITEMS["house_cert"], row)
+    ('2005年形成', '房屋所有权证未记载')
+    """
+    kind = item["kind"]
+    if kind == "text":
+        return item["text"]
+    value = row.get(item["fact"])
+    if kind == "flag":
+        return _fmt_bool(value, item["yes"], item["no"], item["unknown"])
+    if kind == "year":
+        known = value is not None and not pd.isna(value)
+        return item["known"].format(year=int(value)) if known else item["unknown"]
+    if value is None or pd.isna(value) or not float(value) > 0:  # measure
+        return ""
+    return item["template"].format_map(_Facts(row)).rstrip()
+
+
+class _Facts(dict):
+    """A parcel's facts for a template: a fact it lacks or leaves blank is "" (a measure: NaN)."""
+
+    def __init__(self, row: pd.Series):
+        super().__init__((k, v) for k, v in row.items() if v is not None and v is not pd.NA)
+
+    def __missing__(self, key: str) -> object:
+        return float("nan") if key.endswith(("_m2", "_share")) else ""

@@ -16,7 +16,7 @@ import pandas as pd
 from landgis.distinct import map_distinct
 from landgis.inventory import COLUMN_NAMES_ZH
 from landgis.io.xlsx import Workbook, add_frame
-from landgis.schema import VERDICT_ZH
+from landgis.schema import OUTCOME_ZH, VERDICT_COLOURS, VERDICT_ZH
 
 __all__ = ["write_xlsx", "result_html", "SUMMARY_HEADERS_ZH"]
 
@@ -55,8 +55,7 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
     add_frame(wb, "历史遗留用地汇总", tables["legacy"], SUMMARY_HEADERS_ZH)
     add_frame(wb, "历史遗留用地清单", legacy_rows, COLUMN_NAMES_ZH)
     rules = pd.DataFrame([{"规则": r.id, "名称": r.title_zh, "英文": r.title_en, "政策原文要点": r.text_zh,
-                           "依据条款": r.source, "结果": {"exclude": "不可入市", "condition": "有条件入市",
-                                                       "note": "提示"}[r.outcome]}
+                           "依据条款": r.source, "结果": OUTCOME_ZH[r.outcome]}
                           for r in result.profile.rules])
     legacy = pd.DataFrame([{"类别": c.id, "名称": c.title_zh, "依据条款": c.source}
                            for c in result.profile.legacy_categories])
@@ -69,8 +68,6 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
     wb.save(path)
 
 
-_VERDICT_COLOURS = {"eligible": "#1a9850", "conditional": "#e08214", "ineligible": "#d73027"}
-_OUTCOME_ZH = {"exclude": "不可入市", "condition": "有条件入市", "note": "提示"}
 _MAX_LISTED = 10
 
 
@@ -107,7 +104,7 @@ def result_html(result: Any) -> str:
     total_m2 = float(by.loc[by["verdict"] == "total", "area_m2"].sum()) or 1.0
     rows = []
     for r in by.itertuples():
-        colour = _VERDICT_COLOURS.get(r.verdict, "inherit")
+        colour = VERDICT_COLOURS.get(r.verdict, "inherit")
         bold = " style='font-weight:bold;border-top:1px solid #888'" if r.verdict == "total" else ""
         rows.append(f"<tr{bold}><td style='text-align:left'><span style='color:{colour}'>&#9632;</span> "
                     f"{e(VERDICT_ZH.get(r.verdict, '合计'))} <code>{e(r.verdict)}</code></td>"
@@ -129,7 +126,7 @@ def result_html(result: Any) -> str:
         for r in by_rule.head(_MAX_LISTED).itertuples():
             rule = titles.get(r.rule)
             title = rule.title_zh if rule else ""
-            outcome = f"{_OUTCOME_ZH.get(rule.outcome, rule.outcome)} ({rule.outcome})" if rule else ""
+            outcome = f"{OUTCOME_ZH.get(rule.outcome, rule.outcome)} ({rule.outcome})" if rule else ""
             source = rule.source if rule else ""
             rule_rows.append(f"<tr><td style='text-align:left'><code>{e(r.rule)}</code></td>"
                              f"<td style='text-align:left'>{e(title)}</td><td style='text-align:left'>{e(outcome)}"

@@ -189,8 +189,8 @@ class ScreeningResult:
                     ThreadPoolExecutor(1, thread_name_prefix="landgis-write") as pool:
                 # two lanes of about equal length on two cores: GDAL writes the GeoPackage
                 # (GIL released, landgis._gdal), then the spreadsheet is made, in a thread,
-                # while the CSV and the map are made here (a third lane only shared the
-                # cores: no faster, and 40 MB more at its peak)
+                # while the CSV and the map are made here (a third lane only shares the
+                # two cores, and holds more memory at its peak)
                 step("screening.gpkg, inventory.xlsx")
                 gpkg = pool.submit(self._timed, "write_gpkg", io.write_gpkg,
                                    {"parcels": self.inventory, "conflicts": self.conflicts}, tmp / "screening.gpkg")

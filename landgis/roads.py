@@ -79,7 +79,7 @@ def nearest_distance(tree: shapely.STRtree, geoms: np.ndarray,
                      rings: tuple[float, ...] = _NEAREST_RINGS) -> np.ndarray:
     """Exact distance from each geometry to the nearest geometry of ``tree``.
 
-    GEOS's ``query_nearest`` costs ~50 µs a parcel among 27k road patches. Most
+    GEOS's ``query_nearest`` searches the whole tree for every parcel. Most
     parcels have a road close by, so the search widens in rings instead: the tree
     geometries whose bounds come within ``r`` of a parcel's bounds are its
     candidates, and a parcel whose nearest candidate is ≤ ``r`` away is done — any
@@ -143,7 +143,7 @@ def survey_roads(survey: gpd.GeoDataFrame, table: CodeTable, classes: list[str] 
     if "class_code" not in survey or not len(survey):
         return np.array([], dtype=object)
     codes = normalize_codes(survey["class_code"]).astype(str)
-    # each distinct code once (Series.map over 450k patches made survey_roads 0.33 s; now 0.08 s)
+    # each distinct code once (a survey has hundreds of thousands of patches but a few dozen codes)
     if classes:
         wanted = tuple(str(c) for c in classes)
         mask = map_distinct(codes, lambda c: c.startswith(wanted), missing=False)

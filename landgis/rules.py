@@ -20,8 +20,11 @@ does not fire there, and it is reported as not checked where it could have.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib import resources
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -33,13 +36,12 @@ from landgis.legacy import unknown_derived, untold_categories, with_attribute_co
 from landgis.profiles import Profile, Rule
 from landgis.schema import known_fact
 
-__all__ = ["evaluate_rules", "SkippedRule", "VERDICTS", "GEOMETRY_RULE"]
+__all__ = ["evaluate_rules", "SkippedRule", "GEOMETRY_RULE"]
 
-VERDICTS = ("eligible", "conditional", "ineligible")
 GEOMETRY_RULE = "GEOMETRY"
-#: the built-in GEOMETRY reason (no profile declares it; contract §3 does)
-GEOMETRY_TEXT = {"title_zh": "宗地图形无效，无法计算", "title_en": "geometry unusable: null, empty, not a polygon "
-                 "or nothing left after repair", "source": "contract §3"}
+#: the reasons landgis gives of itself (``landgis/reasons.toml``): id → title_zh, title_en, source
+BUILTIN_REASONS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    tomllib.loads(resources.files("landgis").joinpath("reasons.toml").read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,9 @@ def reason_texts(reasons: pd.Series, profile: Profile, lang: str = "zh") -> pd.S
             rule = by_id.get(rid)
             if rule is not None:
                 title_zh, title_en, source = rule.title_zh, rule.title_en or rule.title_zh, rule.source
-            elif rid == GEOMETRY_RULE:
-                title_zh, title_en, source = GEOMETRY_TEXT["title_zh"], GEOMETRY_TEXT["title_en"], GEOMETRY_TEXT["source"]
+            elif rid in BUILTIN_REASONS:
+                text = BUILTIN_REASONS[rid]
+                title_zh, title_en, source = text["title_zh"], text["title_en"], text["source"]
             else:  # not in this profile: the id alone, never another rule's words
                 out.append(rid)
                 continue

@@ -19,6 +19,7 @@ from landgis.errors import InputError, LandgisError, Problem
 from landgis.facts import code_tables_for
 from landgis.load import load_layers
 from landgis.profiles import load_profile
+from landgis.schema import CLASS_LAYERS
 
 __all__ = ["validate_project"]
 
@@ -43,7 +44,7 @@ def validate_project(project: Project | str | Path) -> list[Problem]:
             return problems + exc.problems
     problems += loaded.problems
     tables = code_tables_for(project.codes, profile.codes if profile else {})
-    for role in ("survey", "survey_2009", "zoning"):
+    for role in CLASS_LAYERS:
         layer = loaded.layers.get(role)
         if layer is None or "class_code" not in layer:
             continue
@@ -58,6 +59,6 @@ def validate_project(project: Project | str | Path) -> list[Problem]:
                                     field="class_code"))
         problems.append(Problem("info", role, f"{len(layer)} features, {codes.nunique()} distinct class codes"))
     for role, layer in loaded.layers.items():
-        if role not in ("survey", "survey_2009", "zoning"):
+        if role not in CLASS_LAYERS:
             problems.append(Problem("info", role, f"{len(layer)} features"))
     return problems

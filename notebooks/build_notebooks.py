@@ -188,9 +188,9 @@ the policy text, and [docs/rules.md](../docs/rules.md) puts all built-in profile
 guilin = landgis.load_profile("guilin")
 guilin'''),
     code('''\
-from landgis.catalogue import allowed_uses, describe_condition
+from landgis.catalogue import describe_condition
 
-print("PLAN-USE lets through:", allowed_uses(guilin))
+print("PLAN-USE lets through:", guilin.allowed_uses)
 print("UDB:", guilin.rule("UDB").outcome, "when", describe_condition(guilin.rule("UDB").when))'''),
     md("""
 ## Write the profile
@@ -208,12 +208,16 @@ name_zh = "某县（示例）"
 name_en = "An example county"
 document = "某县农村集体经营性建设用地入市管理办法（示例）"
 
+[settings]
+# the planned uses open to market entry: PLAN-USE lets them through, PLAN-PART measures the rest
+allowed_uses = ["industrial", "commercial", "warehouse", "mining", "rental_housing"]
+
 [[rules]]
 id = "PLAN-USE"
 title_zh = "规划用途非工业、商业、仓储、采矿或保障性租赁住房"
 title_en = "Planned use is not industrial, commercial, warehousing, mining or affordable rental housing"
 source = "my-county §3"
-when = { fact = "planned_use_tag", not_in = ["industrial", "commercial", "warehouse", "mining", "rental_housing"], missing = "fire" }
+when = { fact = "planned_use_tag", not_in = "allowed_uses", missing = "fire" }
 
 [[rules]]
 id = "UDB"
@@ -224,7 +228,7 @@ profile_path = OUT / "my-county.toml"
 profile_path.write_text(profile_toml, encoding="utf-8")
 mine = landgis.load_profile(profile_path)
 print(" → ".join(mine.chain))
-print("PLAN-USE lets through:", allowed_uses(mine))'''),
+print("PLAN-USE lets through:", mine.allowed_uses)'''),
     md("""
 Side by side with the profile it extends (only the rules that differ):
 """),

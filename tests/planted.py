@@ -9,6 +9,7 @@ plants; the expected areas follow from the boxes by hand.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,4 +146,34 @@ def build_project(cases: list[Case], folder: Path, profile: str = "national", *,
     toml.append(extra_toml)
     path = folder / "planted.toml"
     path.write_text("\n".join(toml) + "\n", encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------ single-layer files for bad-input tests
+
+X, Y = X0, Y0
+
+
+def geojson(path: Path, features: list[dict], crs: str | None = "EPSG:4546") -> Path:
+    doc = {"type": "FeatureCollection", "features": features}
+    if crs:
+        doc["crs"] = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:{crs.replace(':', '::')}"}}
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def feature(zddm, coords, kind="Polygon"):
+    geometry = None if coords is None else {"type": kind, "coordinates": coords}
+    return {"type": "Feature", "properties": {"ZDDM": zddm}, "geometry": geometry}
+
+
+def square(x, y=Y, size=20.0, close=True):
+    ring = [[x, y], [x + size, y], [x + size, y + size], [x, y + size]]
+    return [ring + [ring[0]]] if close else [ring]
+
+
+def project_file(folder: Path, parcels: str, extra: str = "") -> Path:
+    path = folder / "p.toml"
+    path.write_text(f'[project]\nname = "h"\ncrs = "EPSG:4546"\n[layers.parcels]\npath = "{parcels}"\n{extra}',
+                    encoding="utf-8")
     return path

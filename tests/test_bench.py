@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("pyarrow", reason="the bench reads with pyogrio's Arrow path: pip install pyarrow")
 
-from bench.__main__ import report, run  # noqa: E402
-from bench.generate import generate  # noqa: E402
+from bench.__main__ import report, run
+from bench.generate import generate
 
 SCALE = 0.004  # 600 parcels, 1800 survey patches, 2 red lines
 

@@ -247,7 +247,7 @@ def test_constraint_pieces_cut_beside_the_rules_equal_those_cut_after_them(monke
 
     with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
         beside = landgis.screen(SAMPLE, progress=False)
-        monkeypatch.setattr(landgis.pipeline, "ground_conflict_pieces", lambda overlays: {})
+        monkeypatch.setattr(landgis.pipeline, "ground_conflict_pieces", lambda profile, overlays: {})
         after = landgis.screen(SAMPLE, progress=False)
     a, b = beside.conflicts, after.conflicts
     assert set(a["rule"]) >= {"FARMLAND", "REDLINE"}

@@ -8,8 +8,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from landgis.clip import clip_parts, convex_overlap_areas, convex_overlaps, convex_pieces, convex_rings
 from landgis.overlay import overlay_layer
+from landgis.overlay.clip import convex_overlap_areas, convex_overlaps, convex_pieces
+from landgis.overlay.parts import clip_parts, convex_rings
 
 # zone-prefixed Gauss-Krüger eastings (zone 37): the products must not lose the metres
 X0, Y0 = 37_420_000.0, 2_790_000.0
@@ -110,7 +111,7 @@ def _circle(cx: float, cy: float, r: float, n: int) -> np.ndarray:
 
 
 def test_long_rings_lose_their_zone_runs_and_keep_their_exact_areas():
-    from landgis.clip import _cull_zone_runs
+    from landgis.overlay.clip import _cull_zone_runs
 
     parcel = shapely.box(X0, Y0, X0 + 10, Y0 + 10)                      # 100 m²
     # 400 vertices around the parcel, none in its box: the parcel lies wholly inside
@@ -156,14 +157,14 @@ def test_clipped_areas_equal_geos(seed):
 
 @_over_seeds
 def test_clipped_areas_equal_geos_when_every_ring_is_culled_first(seed):
-    import landgis.clip
+    import landgis.overlay.clip
 
-    cull_above = landgis.clip._CULL_ABOVE
-    landgis.clip._CULL_ABOVE = 0   # short rings too lose their zone runs before clipping
+    cull_above = landgis.overlay.clip._CULL_ABOVE
+    landgis.overlay.clip._CULL_ABOVE = 0   # short rings too lose their zone runs before clipping
     try:
         _clipped_areas_equal_geos(seed)
     finally:
-        landgis.clip._CULL_ABOVE = cull_above
+        landgis.overlay.clip._CULL_ABOVE = cull_above
 
 
 def _clipped_areas_equal_geos(seed):

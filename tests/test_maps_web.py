@@ -362,14 +362,14 @@ def _decode(text: str) -> list[list[list[tuple[float, float]]]]:
 
 
 def test_geometry_strings_round_trip_parts_holes_empties_and_blocks(monkeypatch):
-    from landgis.maps import webmap
+    from landgis.maps import encode
 
     square = shapely.box(110.1, 25.2, 110.1003, 25.2004)
     holed = square.difference(shapely.box(110.1001, 25.2001, 110.1002, 25.2002))
     multi = shapely.MultiPolygon([square, shapely.box(110.2, 25.3, 110.2005, 25.3001)])
     geoms = np.array([holed, shapely.Polygon(), multi, square], dtype=object)
-    monkeypatch.setattr(webmap, "_ENCODE_BLOCK", 3)  # four geometries: a block boundary falls inside
-    texts = webmap.encode_geometries(geoms)
+    monkeypatch.setattr(encode, "_ENCODE_BLOCK", 3)  # four geometries: a block boundary falls inside
+    texts = encode.encode_geometries(geoms)
     assert len(texts) == 4 and texts[1] == ""
     for geom, text in zip(geoms, texts, strict=True):
         polys = [geom] if geom.geom_type == "Polygon" else list(geom.geoms)
@@ -379,7 +379,7 @@ def test_geometry_strings_round_trip_parts_holes_empties_and_blocks(monkeypatch)
 
 
 def test_geometry_strings_from_the_working_crs_are_lon_lat():
-    from landgis.maps.webmap import encode_geometries
+    from landgis.maps.encode import encode_geometries
 
     parcel = shapely.box(420000, 2790000, 420030, 2790020)  # EPSG:4546, CM 111°E
     (text,) = encode_geometries(np.array([parcel]), crs="EPSG:4546")
@@ -389,12 +389,12 @@ def test_geometry_strings_from_the_working_crs_are_lon_lat():
 
 
 def test_page_data_made_in_parts_is_the_single_dump():
-    from landgis.maps.webmap import _json_for_html, _json_parts_for_html
+    from landgis.maps.pagejson import json_for_html, json_parts_for_html
 
     payload = {"title": "县 </script><!--", "parcels": {"g": ["a<b", "&"], "id": ["1", "2"], "empty": {}},
                "layers": [{"k": "\u2028"}], "n": 2, "none": None}
-    whole = _json_for_html(payload)
-    parts = _json_parts_for_html(json.loads(json.dumps(payload)))
+    whole = json_for_html(payload)
+    parts = json_parts_for_html(json.loads(json.dumps(payload)))
     assert "".join(parts) == whole and len(parts) > 3
     assert json.loads(whole) == payload and "</script" not in whole and "<!--" not in whole
 
@@ -445,7 +445,7 @@ def test_polygon_ragged_tells_one_ring_from_the_coordinates_alone():
 
 
 def test_display_simplification_of_rings_draws_what_geos_simplify_gives():
-    from landgis.maps.webmap import _simplified, encode_geometries
+    from landgis.maps.encode import _simplified, encode_geometries
 
     rng = np.random.default_rng(3)
 
@@ -504,27 +504,27 @@ def test_repetitive_columns_travel_as_distinct_texts_and_numbers():
 
 
 def test_page_json_with_columns_made_ahead_equals_the_json_of_the_values():
-    """Columns serialized early (``_raw``) sit in the page's JSON exactly where their values would."""
-    from landgis.maps.webmap import _json_for_html, _json_parts_for_html, _raw
+    """Columns serialized early (``raw_json``) sit in the page's JSON exactly where their values would."""
+    from landgis.maps.pagejson import json_for_html, json_parts_for_html, raw_json
 
     def payload(raw):
-        wrap = _raw if raw else (lambda v: v)
+        wrap = raw_json if raw else (lambda v: v)
         return {"title": "临桂 <县>", "parcels": {"g": wrap("A??\nB"), "id": wrap(["P1", "P2"]),
                                                   "town": wrap({"v": ["甲镇"], "c": [0, 0]}), "n": 2},
                 "layers": [{"key": "redline", "g": wrap("C@"), "m2": wrap([1.5, None])}, {"key": "udb"}],
                 "empty": {}, "flat": [1, 2], "bounds": [[25.1, 110.2], [25.3, 110.4]], "counts": {1: 2, 3: 4}}
 
-    want = _json_for_html(payload(raw=False))
-    assert "".join(_json_parts_for_html(payload(raw=True))) == want
+    want = json_for_html(payload(raw=False))
+    assert "".join(json_parts_for_html(payload(raw=True))) == want
     consumed = payload(raw=True)
-    assert "".join(_json_parts_for_html(consumed, consume=True)) == want
+    assert "".join(json_parts_for_html(consumed, consume=True)) == want
     assert consumed == {}
     assert json.loads(want)["parcels"]["town"] == {"v": ["甲镇"], "c": [0, 0]}
     assert "<" not in want                                       # still safe inside <script>
 
 
 def test_geometry_blocks_by_vertices_and_joined_strings_are_the_same_encoding():
-    from landgis.maps.webmap import encode_geometries
+    from landgis.maps.encode import encode_geometries
 
     rng = np.random.default_rng(5)
     # two red-line-sized rings (300k vertices: cut into blocks by vertex count) among small parcels
@@ -541,16 +541,16 @@ def test_every_map_converts_its_coordinates_in_one_lasting_thread(monkeypatch):
     """PROJ builds a transformer again in each new thread (0.1 s): the look-ahead thread is kept between maps."""
     import threading
 
-    from landgis.maps import webmap
+    from landgis.maps import encode
 
-    monkeypatch.setattr(webmap, "_ENCODE_BLOCK", 2)
+    monkeypatch.setattr(encode, "_ENCODE_BLOCK", 2)
     seen = []
-    convert = webmap._lonlat_ragged
-    monkeypatch.setattr(webmap, "_lonlat_ragged", lambda *a: (seen.append(threading.current_thread()), convert(*a))[1])
+    convert = encode._lonlat_ragged
+    monkeypatch.setattr(encode, "_lonlat_ragged", lambda *a: (seen.append(threading.current_thread()), convert(*a))[1])
     geoms = np.array([shapely.box(500_000 + 50 * i, 2_800_000, 500_030 + 50 * i, 2_800_020) for i in range(5)])
-    first = webmap.encode_geometries(geoms, crs=4547)
-    assert webmap.encode_geometries(geoms, crs=4547) == first and len(seen) == 6   # three blocks, twice
-    lasting = webmap._lonlat_pool().submit(threading.current_thread).result()
+    first = encode.encode_geometries(geoms, crs=4547)
+    assert encode.encode_geometries(geoms, crs=4547) == first and len(seen) == 6   # three blocks, twice
+    lasting = encode._lonlat_pool().submit(threading.current_thread).result()
     assert all(thread is lasting for thread in seen)   # not a thread per map (an ident may be reused, a Thread not)
 
 

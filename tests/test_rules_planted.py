@@ -362,18 +362,21 @@ def test_plan_part_conflict_piece_is_the_part_planned_for_other_uses(tmp_path):
     assert res.facts["planned_use_other_m2"].round(6).tolist() == [180.0, 80.0, 0.0]
 
 
-def test_plan_part_is_skipped_when_plan_use_names_no_allowed_uses(tmp_path):
-    # PLAN-USE written another way (not ... in): the allowed uses cannot be read off it, so
-    # PLAN-PART is not checked (and says why) rather than guessed
+def test_plan_part_is_skipped_when_the_profile_names_no_allowed_uses(tmp_path):
+    # a profile of its own (extending none) without [settings] allowed_uses: PLAN-PART cannot
+    # tell the other uses, so it is not checked (and says why) rather than guessed
     profile = tmp_path / "mine.toml"
-    profile.write_text('[profile]\nid = "mine"\nextends = "national"\n\n[[rules]]\nid = "PLAN-USE"\n'
-                       'when = { not = { fact = "planned_use_tag", in = ["industrial", "commercial"] } }\n',
-                       encoding="utf-8")
+    profile.write_text('[profile]\nid = "mine"\n\n[[rules]]\nid = "PLAN-USE"\noutcome = "exclude"\n'
+                       'title_zh = "规划用途非经营性"\nsource = "§1"\n'
+                       'when = { not = { fact = "planned_use_tag", in = ["industrial", "commercial"] } }\n\n'
+                       '[[rules]]\nid = "PLAN-PART"\noutcome = "condition"\n'
+                       'title_zh = "部分规划为其他用途"\nsource = "§1"\n'
+                       'when = { fact = "planned_use_other_m2", above = "tolerance" }\n', encoding="utf-8")
     cases = [Case("paddy", zoning=[((0, 0, 21, 40), "100101"), ((21, 0, 40, 40), "0101")])]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = landgis.screen(build_project(cases, tmp_path / "p"), profile=profile, progress=False)
     assert res.table["verdict"].tolist() == ["eligible"]
     skipped = {s.rule: s.why for s in res.skipped}
-    assert skipped["PLAN-PART"].startswith("the profile has no PLAN-USE rule written as planned_use_tag not_in")
+    assert skipped["PLAN-PART"].startswith("the profile sets no allowed_uses in [settings]")
     assert "planned_use_other_m2" not in res.facts

@@ -1,4 +1,4 @@
-"""DEM slope, zonal statistics and raster constraints (landgis.terrain).
+"""DEM slope, zonal statistics and raster constraints (landgis.terrain, landgis.zonal).
 
 Exact expectations: a synthetic plane DEM (Horn's method is exact on a plane),
 and python-rasterstats' own expectations for its slope raster and zones
@@ -21,10 +21,11 @@ from affine import Affine
 from pyproj import CRS, Transformer
 
 import landgis
-from landgis import terrain
+from landgis import zonal
 from landgis.config import LayerSpec, Project
 from landgis.errors import GeometryRepairWarning, ProjectError
-from landgis.terrain import cell_weights, slope_stats, zonal_stats
+from landgis.terrain import slope_stats
+from landgis.zonal import cell_weights, zonal_stats
 from tests.planted import Case, build_project
 
 RS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "rasterstats"
@@ -92,13 +93,13 @@ def test_windows_are_exact_and_small(tmp_path, monkeypatch):
     parcels = shapely.buffer(shapely.points(cx, cy), rng.uniform(5, 30, 60), quad_segs=3)
     whole = slope_stats(parcels, GK, spec, tile=10_000)
     reads = []
-    real = terrain._read
+    real = zonal._read
 
     def spy(src, band, rows, cols, halo):
         reads.append((rows[1] - rows[0]) * (cols[1] - cols[0]))
         return real(src, band, rows, cols, halo)
 
-    monkeypatch.setattr(terrain, "_read", spy)
+    monkeypatch.setattr(zonal, "_read", spy)
     tiled = slope_stats(parcels, GK, spec, tile=16)
     assert len(reads) > 20 and max(reads) < 300 * 300 / 4
     np.testing.assert_allclose(tiled.to_numpy(), whole.to_numpy(), rtol=0, atol=1e-9)
@@ -281,9 +282,9 @@ def test_vectorised_area_weights_match_geos():
                                                           c[0] + rng.uniform(2, 20), c[1] + rng.uniform(2, 20)),
                                               rng.uniform(0, 180), origin=c))
     geoms = np.array(shapes)
-    r0, r1, c0, c1, ok = terrain._pixel_boxes(geoms, t, 14, 12)                         # clipped by the grid's edge
+    r0, r1, c0, c1, ok = zonal.pixel_boxes(geoms, t, 14, 12)                         # clipped by the grid's edge
     assert ok.all() and (c1 == 12).any()
-    k, ii, jj, w = terrain._area_coverage(geoms, r0, r1, c0, c1, t)
+    k, ii, jj, w = zonal._area_coverage(geoms, r0, r1, c0, c1, t)
     for p, geom in enumerate(geoms):
         want = _geos_weights(geom, t, (r0[p], r1[p]), (c0[p], c1[p]))
         got = np.zeros_like(want)
@@ -303,10 +304,10 @@ def test_parcels_burnt_together_get_their_own_cells(tmp_path, rule):
                         shapely.box(X0 + 5.5, Y1 - 6.5, X0 + 11.5, Y1 - 1.5),           # overlaps both
                         a.buffer(-1.5),                                                # inside a
                         shapely.box(X0 + 30.2, Y1 - 30.4, X0 + 33.7, Y1 - 27.2)])      # far away
-    r0, r1, c0, c1, _ = terrain._pixel_boxes(parcels, t, 50, 50)
-    k, ii, jj, w = terrain._burn_coverage(parcels, r0, r1, c0, c1, t, rule == "all_touched")
+    r0, r1, c0, c1, _ = zonal.pixel_boxes(parcels, t, 50, 50)
+    k, ii, jj, w = zonal._burn_coverage(parcels, r0, r1, c0, c1, t, rule == "all_touched")
     for p, geom in enumerate(parcels):
-        alone = terrain.cell_weights(geom, t, (r0[p], r1[p]), (c0[p], c1[p]), rule)
+        alone = zonal.cell_weights(geom, t, (r0[p], r1[p]), (c0[p], c1[p]), rule)
         got = np.zeros_like(alone)
         got[ii[k == p] - r0[p], jj[k == p] - c0[p]] = w[k == p]
         assert (got == alone).all() and alone.sum() > 0

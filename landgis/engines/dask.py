@@ -45,6 +45,7 @@ from pyproj import CRS, Transformer
 
 from landgis import io
 from landgis.config import LayerSpec, Project, load_project, used_fields
+from landgis.conflicts import conflict_rules
 from landgis.errors import LandgisError, Problem
 from landgis.profiles import resolve_profile
 from landgis.schema import usable_geometry
@@ -281,8 +282,7 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     inventory = gpd.GeoDataFrame(inventory, geometry="geometry", crs=parts[0]["inventory"].crs)
     facts = pd.concat([p["facts"] for p in parts], ignore_index=True).iloc[order].reset_index(drop=True)
     conflicts = pd.concat([p["conflicts"] for p in parts], ignore_index=True)
-    from landgis.inventory import conflict_sources  # the local engine's order: rule, then parcel
-    rule_rank = {r: i for i, r in enumerate(conflict_sources(allowed_uses=()))}
+    rule_rank = {r: i for i, r in enumerate(conflict_rules(prof))}  # the local engine's order: rule, then parcel
     conflicts["_rank"] = conflicts["rule"].map(rule_rank).fillna(len(rule_rank))
     conflicts = conflicts.sort_values(["_rank", "_fid"], kind="stable").drop(columns=["_rank", "_fid"])
     conflicts = gpd.GeoDataFrame(conflicts.reset_index(drop=True), geometry="geometry",

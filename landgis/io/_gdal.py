@@ -2,7 +2,7 @@
 
 pyogrio's ``write_arrow`` holds Python's GIL for the whole write (measured: a
 Python loop beside a 150k-parcel GeoPackage write slows by the write's own
-duration), so the output GeoPackage — 5 s of a county screening — cannot run
+duration), so the output GeoPackage — a large part of a county screening — cannot run
 beside the spreadsheet and the web map. This module calls the same GDAL
 functions pyogrio calls (``GDALCreate``, ``GDALDatasetCreateLayer``,
 ``OGR_L_CreateFieldFromArrowSchema``, ``OGR_L_WriteArrowBatch``, in one

@@ -19,15 +19,13 @@ __all__ = ["write_gpkg", "multipolygon_wkb", "gdal_config", "GPKG_WRITE_CONFIG"]
 
 #: SQLite settings for writing an output GeoPackage in bulk:
 #:
-#: * no fsync per transaction (GDAL's advice for bulk loads; 6.0 s -> 5.2 s for a county's
-#:   197 MB). An output is rewritten whole by the next run, so a crash mid-write loses nothing;
-#: * 16 KiB pages instead of 4 KiB: a parcel row of 53 columns is ~470 bytes, and fewer,
-#:   fuller pages made the bench county's file 188 MB instead of 198 MB and its write
-#:   3.2 s instead of 4.1 s (medians of 8 alternating runs; 64 KiB: no better, and a window
-#:   read 8 % slower). Any page size from 512 B to 64 KiB is a valid GeoPackage.
+#: * no fsync per transaction (GDAL's advice for bulk loads). An output is written in a
+#:   temporary folder and moved in place whole, so a crash mid-write loses nothing;
+#: * 16 KiB pages instead of 4 KiB: a parcel row of ~50 columns is several hundred bytes, and
+#:   fewer, fuller pages make a smaller file written faster. Any page size from 512 B to
+#:   64 KiB is a valid GeoPackage.
 #:
-#: (A 512 MB page cache saved 0.4 s more but raised the run's peak memory by 30 MB, to 5.05×
-#: the inputs.)
+#: What each setting measured is in bench/MEASUREMENTS.md.
 GPKG_WRITE_CONFIG = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_PRAGMA": "page_size=16384"}
 
 
@@ -74,9 +72,8 @@ def multipolygon_wkb(geoms: np.ndarray) -> pa.BinaryArray | None:
     block would pass Arrow's 2 GB of binary. WKB is headers and coordinates in order: a
     MultiPolygon's (type 6, its polygon count), then for each polygon its own (type 3,
     ring count) and for each ring its point count and points. The coordinates come
-    from :func:`landgis.clip.polygon_ragged` in that very order, so the headers are
+    from :func:`landgis.ragged.polygon_ragged` in that very order, so the headers are
     inserted among their bytes in one pass; no geometry is made or visited in Python.
-    The bench county's 256k conflict pieces, polygons all but 8k: 0.6 s instead of 1.0–1.5 s.
 
     >>> import shapely
     >>> square, empty = shapely.box(0, 0, 1, 1), shapely.MultiPolygon()
@@ -181,7 +178,7 @@ def _gpkg_batches(frame: gpd.GeoDataFrame) -> tuple:
             block = geoms[start: start + _WKB_BLOCK]
             kinds = shapely.get_type_id(block)
             # mostly polygons to promote (conflict pieces): WKB from their coordinates; rows that
-            # are multipolygons already (parcels as stored) GEOS writes faster (0.2 s for 150k)
+            # are multipolygons already (parcels as stored) GEOS writes faster
             wkb = multipolygon_wkb(block) if gtype == 6 and 2 * np.count_nonzero(kinds == 3) > len(block) else None
             if wkb is None:
                 if promote is not None:

@@ -151,11 +151,11 @@ def _encoding_error(spec: LayerSpec, encoding: str | None, exc: UnicodeDecodeErr
 
 
 def use_arrow(kwargs: dict, source: str = "") -> bool:
-    """Read through Arrow (3–4× faster on large layers) when pyarrow is installed.
+    """Read through Arrow (faster on large layers) when pyarrow is installed.
 
     A shapefile read with an explicit or detected encoding (GBK) is read through Arrow
     too: GDAL decodes its DBF (pyogrio ≥ 0.8 hands it the encoding), the same text as the
-    classic reader, and a 450k-patch GBK DLTB took 7.6 s instead of 9.1 s. Other formats
+    classic reader, and faster. Other formats
     with an encoding keep the classic reader: Arrow takes only UTF-8 from them.
 
     >>> use_arrow({"encoding": "GBK"}, "/vsizip/zd.zip/zd.shp"), use_arrow({"encoding": "GBK"}, "ghyt.tab")

@@ -17,8 +17,7 @@ __all__ = ["write_csv", "read_inventory", "INVENTORY_KEY_COLUMNS"]
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """UTF-8 with BOM (Excel opens it right), ``\\n`` line ends, stable formatting.
 
-    Written by Arrow's CSV writer (C++, 7× faster than ``DataFrame.to_csv`` on 150k
-    inventory rows): text is quoted, numbers are not, booleans are ``true``/``false``,
+    Written by Arrow's CSV writer (C++, no Python per cell): text is quoted, numbers are not, booleans are ``true``/``false``,
     missing values are empty. An object column Arrow cannot type (numbers mixed with
     text in a user's attribute) is written as text.
     """

@@ -120,7 +120,7 @@ class _SharedStrings:
 
     A text cell then holds only the number of its string: the inventory repeats a
     handful of verdicts, reasons, towns and class names 150 000 times, and as inline
-    strings they were two thirds of a county's 300 MB of sheet XML. Each block of a
+    strings they were most of a county's sheet XML. Each block of a
     column adds its distinct values (a value may be listed twice, as the format
     allows); they go to disk as they come, so the table costs no memory.
     """
@@ -173,7 +173,7 @@ class Workbook:
         self.big: list[bool] = []
         self.strings = _SharedStrings()
 
-    #: rows turned into XML at a time: a 150k-row sheet is ~400 MB of XML, never held whole
+    #: rows turned into XML at a time: a county's sheet is hundreds of MB of XML, never held whole
     BLOCK_ROWS = 10_000
 
     def add_sheet(self, title: str, header: list[str], frame: pd.DataFrame) -> None:
@@ -257,10 +257,9 @@ class Workbook:
             self.strings.close()
 
 
-#: zlib's level for the workbook's parts. On a county's 153 MB inventory sheet level 2 is no
-#: slower than level 1 (0.67-0.71 s against 0.71-0.87 s, 5 runs each) and 16 % smaller
-#: (16.4 MB against 19.5 MB): level 1's matcher finds fewer of the XML's long repeats.
-#: Level 3 is smaller still (14.0 MB) but slower (0.75-0.85 s).
+#: zlib's level for the workbook's parts: on a county's inventory sheet level 2 is no slower
+#: than level 1 and smaller (level 1's matcher finds fewer of the XML's long repeats); level
+#: 3 is smaller still but slower (bench/MEASUREMENTS.md).
 DEFLATE_LEVEL = 2
 
 
@@ -269,7 +268,7 @@ def _made_ahead(parts: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryv
 
     zlib and Arrow's string kernels both release the GIL, so on two cores a big
     sheet's XML is made and deflated at once. At most four blocks are alive at once
-    (two queued, one being made, one being deflated: ~100 MB).
+    (two queued, one being made, one being deflated).
     """
     ready: queue.Queue = queue.Queue(maxsize=2)
     stop = threading.Event()
@@ -281,7 +280,7 @@ def _made_ahead(parts: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryv
                     return
                 ready.put(("part", part))
             ready.put(("end", None))
-        except BaseException as exc:  # handed to the caller, raised there
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
             ready.put(("error", exc))
 
     maker = threading.Thread(target=make, name="xlsx-xml", daemon=True)

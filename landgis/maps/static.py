@@ -24,11 +24,10 @@ import shapely
 
 from landgis.errors import FontError
 from landgis.maps._data import CONSTRAINT_STYLE, drawable, map_data
-from landgis.schema import M2_PER_MU, VERDICT_ZH
+from landgis.schema import M2_PER_MU, VERDICT_COLOURS, VERDICT_ZH
 
 __all__ = ["overview_map", "cjk_font", "figure_context", "scale_bar", "north_arrow"]
 
-VERDICT_COLOURS = {"eligible": "#1a9850", "conditional": "#f28e2b", "ineligible": "#d73027"}
 _SYSTEM_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
                "WenQuanYi Micro Hei", "Droid Sans Fallback")
 

@@ -11,18 +11,19 @@ it by centimetres), converted from the working Gauss-Krüger CRS and simplified
 by 0.5 m for display only; the legend says so.
 
 Safety: every attribute value travels as JSON inside a non-executed
-``<script type="application/json">`` block (with ``<``, ``>``, ``&`` escaped),
-and the page script puts it into the document only with ``textContent`` — an
-owner name with markup in it shows as text. A Content-Security-Policy allows
-only the page's own scripts (by hash), so even an injected handler would not run.
+``<script type="application/json">`` block (with ``<``, ``>``, ``&`` escaped; see
+:mod:`landgis.maps.pagejson`), and the page script puts it into the document only
+with ``textContent`` — an owner name with markup in it shows as text. A
+Content-Security-Policy allows only the page's own scripts (by hash), so even an
+injected handler would not run.
 
 Scale: geometry is sent as delta-encoded integer strings (about 3 bytes per
-coordinate), one newline-joined string per layer; a repetitive column (towns,
-reasons, class names) as its distinct texts and a number per row, expanded by
-the page. The page draws the parcels and constraints in view as canvas
-polygons when there are at most ``detail_limit`` of them, and otherwise draws
-each parcel as a dot coloured by verdict (county overview), so a county of
-100 000 parcels stays usable.
+coordinate; see :mod:`landgis.maps.encode`), one newline-joined string per layer;
+a repetitive column (towns, reasons, class names) as its distinct texts and a
+number per row, expanded by the page. The page draws the parcels and constraints
+in view as canvas polygons when there are at most ``detail_limit`` of them, and
+otherwise draws each parcel as a dot coloured by verdict (county overview), so a
+county of 100 000 parcels stays usable.
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
-import os
-from concurrent.futures import ThreadPoolExecutor, wait
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -42,13 +40,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from landgis.distinct import first_positions, map_distinct, map_factorized
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
-from landgis.ragged import polygon_ragged
+from landgis.maps.encode import SIMPLIFY_M, display_geometries, encode_geometries, to_lonlat
+from landgis.maps.pagejson import RawJSON, json_parts_for_html, raw_json
 from landgis.schema import M2_PER_MU, VERDICT_ZH
-from landgis.threads import query_in_threads, run_chunks
+from landgis.threads import query_in_threads
 
 __all__ = ["web_map", "WebMap", "VERDICT_COLOURS", "BASEMAPS"]
 
@@ -67,10 +66,8 @@ ZONING_CLASSES: dict[str, tuple[str, str]] = {
     "17": ("陆地水域", "#9dc3e6"), "23": ("其他土地", "#d9d9d9"),
 }
 _OTHER_ZONING = ("其他", "#eeeeee")
-_SIMPLIFY_M = 0.5
-_SIMPLIFY_ABOVE = 64
-_ENCODE_BLOCK = 20_000
-_ENCODE_VERTICES = 200_000
+#: above this many planned-use patches only those touching a parcel are drawn
+_ZONING_ALL_LIMIT = 5000
 _ASSETS = resources.files("landgis.maps") / "assets"
 
 
@@ -88,290 +85,10 @@ def _leaflet_css() -> str:
     return css
 
 
-def _json_for_html(obj: Any) -> str:
-    """JSON safe inside an HTML ``<script>`` element (no ``</script>``, no ``<!--``)."""
-    raw = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"),
-                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        if char in raw:  # a 60 MB page is not copied for a character it does not hold
-            raw = raw.replace(char, escaped)
-    return raw
-
-
-class _RawJSON(str):
-    """A value already made into page-safe JSON by :func:`_json_for_html`: the page takes it as it is."""
-
-
-def _raw(obj: Any) -> _RawJSON:
-    """``obj`` as page-safe JSON now, so its Python objects (150k strings of a county column) can go.
-
-    The payload holds each big column as this text, about a tenth of the memory of the
-    list it was made from; :func:`_json_parts_for_html` emits it unchanged.
-    """
-    return _RawJSON(_json_for_html(obj))
-
-
-def _json_parts_for_html(obj: Any, consume: bool = False) -> list[str]:
-    """``_json_for_html(obj)`` as a list of parts, :class:`_RawJSON` values emitted as they are.
-
-    Joined, the parts are the JSON of ``obj`` with every raw value in its place, exactly
-    what ``json.dumps`` (compact) would give for the original values. ``consume=True``
-    empties the dicts of ``obj`` as it goes, so a value's memory can go once it is a part.
-    """
-    parts: list[str] = []
-    _emit(obj, parts, consume)
-    return parts
-
-
-def _emit(obj: Any, parts: list[str], consume: bool) -> None:
-    if isinstance(obj, _RawJSON):
-        parts.append(obj)
-    elif isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj):  # json.dumps's own key rules otherwise
-        parts.append("{")
-        for i, key in enumerate(list(obj)):
-            value = obj.pop(key) if consume else obj[key]
-            parts.append(("," if i else "") + _json_for_html(key) + ":")
-            _emit(value, parts, consume)
-            del value
-        parts.append("}")
-    elif isinstance(obj, list) and any(isinstance(v, (dict, list, _RawJSON)) for v in obj):
-        parts.append("[")
-        for i, value in enumerate(obj):
-            if i:
-                parts.append(",")
-            _emit(value, parts, consume)
-        parts.append("]")
-    else:
-        parts.append(_json_for_html(obj))
-
-
-# ---------------------------------------------------------------- geometry encoding
-
-def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None,
-                      joined: bool = False) -> list[str] | str:
-    """Polygons as compact lon/lat strings: one per geometry.
-
-    ``geoms`` are in ``crs`` (a CRS, or a Transformer to EPSG:4326; default: already
-    lon/lat); their coordinates are converted in one pass, without building converted
-    geometries.
-
-    Each ring is a run of zig-zag, delta-encoded integers (coordinate × 10⁶, lon then
-    lat) written five bits per character as in Google's polyline algorithm
-    (characters ``?``…``~``); rings are separated by a space, polygons by ``!``.
-    ``joined=True`` gives them as one string, a newline between geometries (what the
-    page is sent: one JSON string instead of a list of 150k).
-
-    >>> import shapely
-    >>> encode_geometries(np.array([shapely.box(0, 0, 1e-6, 2e-6)]))
-    ['A??C@??BA?']
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    if not len(geoms):
-        return "" if joined else []
-    if crs is not None and not isinstance(crs, Transformer):
-        crs = _to_lonlat(CRS.from_user_input(crs))
-    # block by block, of at most _ENCODE_BLOCK geometries and about _ENCODE_VERTICES vertices:
-    # the per-character arrays of 150k parcels took 400 MB at once, those of a county's 20 red
-    # lines (1M vertices) 250 MB
-    size = np.cumsum(shapely.get_num_coordinates(geoms))
-    cuts = np.unique(np.concatenate([np.arange(_ENCODE_BLOCK, len(geoms), _ENCODE_BLOCK),
-                                     np.searchsorted(size, np.arange(_ENCODE_VERTICES, size[-1], _ENCODE_VERTICES))]))
-    cuts = cuts[(cuts > 0) & (cuts < len(geoms))]
-    if not len(cuts):
-        stream = _encode_ragged(*_lonlat_ragged(geoms, crs), precision)
-        return stream if joined else stream.split("\n")
-    # the next block's coordinates are read and converted in a thread (PROJ frees the GIL)
-    # while this one is encoded
-    blocks = np.split(geoms, cuts)
-    streams: list[str] = []
-    pool = _lonlat_pool()
-    ahead = pool.submit(_lonlat_ragged, blocks[0], crs)
-    try:
-        for i in range(len(blocks)):
-            ragged = ahead.result()
-            if i + 1 < len(blocks):
-                ahead = pool.submit(_lonlat_ragged, blocks[i + 1], crs)
-            streams.append(_encode_ragged(*ragged, precision))
-    finally:
-        wait([ahead])  # an error here leaves no block converting behind it
-    stream = "\n".join(streams)
-    return stream if joined else stream.split("\n")
-
-
-@cache
-def _lonlat_pool() -> ThreadPoolExecutor:
-    """The one thread that converts the next block's coordinates, kept for the process's life.
-
-    PROJ objects are per thread: pyproj gives each new thread that uses a
-    :class:`~pyproj.Transformer` its own copy, built again from the database
-    (0.10–0.15 s). A thread per call paid that for every layer of every map
-    (0.7 s of a county's map); this one pays it once per CRS.
-    """
-    return ThreadPoolExecutor(1, thread_name_prefix="landgis-lonlat")
-
-
-def _lonlat_ragged(geoms: np.ndarray, crs: Transformer | None) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """:func:`landgis.clip.polygon_ragged` of ``geoms``, coordinates converted to lon/lat."""
-    if shapely.has_z(geoms).any():
-        geoms = shapely.force_2d(geoms)
-    coords, offsets = polygon_ragged(geoms)
-    if crs is not None:
-        lon, lat = crs.transform(coords[:, 0], coords[:, 1])
-        coords = np.column_stack([lon, lat])
-    return coords, offsets
-
-
-def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precision: float) -> str:
-    """:func:`encode_geometries` (``joined``) from lon/lat ragged arrays."""
-    ring_off, poly_off, geom_off = offsets
-    q = np.rint(coords * precision).astype(np.int64)
-    n = len(q)
-    starts = np.zeros(n, dtype=bool)
-    starts[ring_off[:-1][np.diff(ring_off) > 0]] = True
-    delta = q.copy()
-    delta[1:] -= q[:-1]
-    delta[starts] = q[starts]
-    values = delta.reshape(-1)                       # lon, lat, lon, lat…
-    zig = ((values << 1) ^ (values >> 63)).astype(np.uint64)
-    # bit length of each value: the binary exponent, exact below 2**53 (deltas of
-    # micro-degrees are far smaller; a guard keeps an absurd input from being garbled)
-    if len(zig) and int(zig.max()) >= 2**53:
-        raise ValueError("coordinates too large to encode (not longitude/latitude?)")
-    nbits = np.frexp(zig.astype(np.float64))[1].astype(np.int64)
-    nchunks = np.maximum(1, (nbits + 4) // 5)
-    owner = np.repeat(np.arange(len(zig)), nchunks)
-    first = np.repeat(np.cumsum(nchunks) - nchunks, nchunks)
-    k = np.arange(len(owner)) - first
-    chunk = ((zig[owner] >> (5 * k).astype(np.uint64)) & np.uint64(31)).astype(np.int64)
-    more = k < (nchunks[owner] - 1)
-    chars = (chunk | (more * 32)) + 63
-    # character offset of each coordinate pair
-    per_coord = nchunks.reshape(-1, 2).sum(axis=1)
-    coord_char = np.concatenate([[0], np.cumsum(per_coord)])
-    ring_char = coord_char[ring_off]
-    # separators go into the character stream: " " between rings, "!" between polygons,
-    # "\n" between geometries (the encoding alphabet is ?…~, so none of them occurs)
-    n_geoms = len(geom_off) - 1
-    n_polys_of = np.diff(geom_off)
-    n_rings_of = np.diff(poly_off)
-    ring_ids = np.arange(len(ring_off) - 1)
-    ring_poly = np.repeat(np.arange(len(poly_off) - 1), n_rings_of)
-    ring_not_last = ring_ids + 1 < poly_off[1:][ring_poly]
-    poly_ids = np.arange(len(poly_off) - 1)
-    poly_geom = np.repeat(np.arange(n_geoms), n_polys_of)
-    poly_not_last = poly_ids + 1 < geom_off[1:][poly_geom]
-    at = np.concatenate([ring_char[1:][ring_not_last],
-                         ring_char[poly_off[1:]][poly_not_last],
-                         ring_char[poly_off[geom_off[1:-1]]]])
-    sep = np.concatenate([np.full(int(ring_not_last.sum()), ord(" ")),
-                          np.full(int(poly_not_last.sum()), ord("!")),
-                          np.full(n_geoms - 1, ord("\n"))]).astype(np.uint8)
-    order = np.argsort(at, kind="stable")
-    stream = np.insert(chars.astype(np.uint8), at[order], sep[order])
-    out = stream.tobytes().decode("ascii")
-    assert out.count("\n") == n_geoms - 1
-    return out
-
-
-@lru_cache(maxsize=4)
-def _to_lonlat(crs: CRS) -> Transformer:
-    """The transformer from ``crs`` to lon/lat, built once per CRS (~0.1 s each; a map has seven layers)."""
-    return Transformer.from_crs(crs, 4326, always_xy=True)
-
-
-#: above this many planned-use patches only those touching a parcel are drawn
-_ZONING_ALL_LIMIT = 5000
-
-
-def _display(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> np.ndarray:
-    """Geometries simplified (in metres), polygonal parts only, still in the working CRS.
-
-    Only geometries of more than ``_SIMPLIFY_ABOVE`` vertices are simplified: a small
-    parcel loses nothing visible at half a metre, and copying 150 000 of them costs a
-    second.
-    """
-    geoms = np.asarray(frame.geometry.values, dtype=object).copy()
-    big = np.flatnonzero(shapely.get_num_coordinates(geoms) > _SIMPLIFY_ABOVE)
-    if len(big):
-        # Douglas-Peucker, not the topology-preserving variant (2.5× slower on a red line
-        # of 50 000 vertices): a drawing need not be valid; a ring it collapses keeps its original
-        simple = _simplified(geoms[big], tolerance)
-        lost = shapely.is_empty(simple)
-        simple[lost] = geoms[big][lost]
-        geoms[big] = simple
-    parts = geoms
-    # drop anything that is not a polygon (simplification can leave lines in a collection)
-    poly = shapely.get_type_id(parts)
-    bad = ~np.isin(poly, (3, 6))
-    if bad.any():
-        parts = parts.copy()
-        for i in np.flatnonzero(bad):
-            sub = [g for g in shapely.get_parts(parts[i]) if shapely.get_type_id(g) in (3, 6)]
-            parts[i] = shapely.multipolygons(sub) if sub else shapely.from_wkt("POLYGON EMPTY")
-    return parts
-
-
-def _simplified(geoms: np.ndarray, tolerance: float) -> np.ndarray:
-    """Douglas-Peucker of ``geoms``' rings, each ring on its own, over threads when there is much to do.
-
-    ``shapely.simplify`` of a polygon simplifies its rings and then proves the result
-    valid (GEOS's ``isValid``, a ``buffer(0)`` when it is not): two thirds of the time
-    on a county's red line (0.74 s of 1M vertices, against 0.19 s for its rings). A
-    drawing need not be valid, so the rings are simplified as they are and put back
-    together; whenever GEOS's result is valid, the two are the same vertex for vertex.
-    A ring that collapses (fewer than four points left) is dropped: a hole as GEOS
-    drops it, a shell with its holes. A geometry with nothing left comes back empty
-    (the caller keeps its original). Not polygons: ``shapely.simplify``.
-
-    A county's red line is a few dozen polygons of 50 000 vertices: the threads take
-    the rings round-robin by size (GEOS frees the GIL).
-    """
-    out = np.empty(len(geoms), dtype=object)
-    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
-    if not polygonal.all():
-        out[~polygonal] = shapely.simplify(geoms[~polygonal], tolerance, preserve_topology=False)
-    if not polygonal.any():
-        return out
-    at = np.flatnonzero(polygonal)
-    polys, poly_geom = shapely.get_parts(geoms[at], return_index=True)
-    rings, ring_poly = shapely.get_rings(polys, return_index=True)
-    out[at] = shapely.from_wkt("POLYGON EMPTY")
-    if not len(rings):
-        return out
-    size = shapely.get_num_coordinates(rings)
-    workers = min(2, os.cpu_count() or 1)
-    if workers < 2 or len(rings) < 2 or int(size.sum()) < 200_000:
-        simple = shapely.simplify(rings, tolerance, preserve_topology=False)
-    else:
-        order = np.argsort(-size, kind="stable")
-        groups = [order[i::workers] for i in range(workers)]
-        simple = np.empty(len(rings), dtype=object)
-        for idx, part in zip(groups, run_chunks(lambda i: shapely.simplify(rings[i], tolerance, preserve_topology=False),
-                                                groups, workers), strict=True):
-            simple[idx] = part
-    kept = (shapely.get_type_id(simple) == 2) & ~shapely.is_empty(simple)  # still a LinearRing
-    shell = np.r_[True, ring_poly[1:] != ring_poly[:-1]]
-    alive = np.zeros(len(polys), dtype=bool)                               # the polygons whose shell is kept
-    alive[ring_poly[shell & kept]] = True
-    keep = kept & alive[ring_poly]
-    # the first ring of each polygon is its shell; indices are made consecutive, as shapely wants them
-    rebuilt = shapely.polygons(simple[keep], indices=np.unique(ring_poly[keep], return_inverse=True)[1])
-    owner = poly_geom[alive]                                               # rebuilt[i]'s geometry (of ``at``)
-    result = out[at]
-    multi = shapely.get_type_id(geoms[at]) == 6
-    one = ~multi[owner]
-    result[owner[one]] = rebuilt[one]
-    if not one.all():
-        present, index = np.unique(owner[~one], return_inverse=True)
-        result[present] = shapely.multipolygons(rebuilt[~one], indices=index)
-    out[at] = result
-    return out
-
-
-def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = _SIMPLIFY_M) -> tuple[np.ndarray, str]:
+def _layer_payload(frame: gpd.GeoDataFrame, tolerance: float = SIMPLIFY_M) -> tuple[np.ndarray, str]:
     ok = drawable(frame)
     sub = frame.loc[ok]
-    geoms = _display(sub, tolerance)
+    geoms = display_geometries(sub, tolerance)
     keep = ~shapely.is_empty(geoms)
     return np.flatnonzero(ok)[keep], encode_geometries(geoms[keep], crs=frame.crs, joined=True)
 
@@ -381,14 +98,14 @@ SAME_AS_PARCEL = "="
 
 
 def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
-                      tolerance: float = _SIMPLIFY_M) -> tuple[np.ndarray, str, np.ndarray]:
+                      tolerance: float = SIMPLIFY_M) -> tuple[np.ndarray, str, np.ndarray]:
     """The conflict pieces to draw: (their rows, their geometry lines, each one's parcel on the page).
 
     ``parcels`` are the parcels as drawn, in the page's order. A piece's parcel is the
     first drawn parcel of its ``parcel_id`` (-1: none is drawn). A piece that is its
     parcel's own geometry, vertex for vertex (a parcel wholly on farmland or in the
-    red line, or tiled by agricultural patches: 115k of the bench county's 256k
-    pieces), is sent as :data:`SAME_AS_PARCEL` and drawn from the parcel's decoded
+    red line, or tiled by agricultural patches: a large share of a county's pieces),
+    is sent as :data:`SAME_AS_PARCEL` and drawn from the parcel's decoded
     rings, so the page carries its coordinates once.
     """
     ok = drawable(conflicts)
@@ -398,7 +115,7 @@ def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
     same[same] = shapely.equals_identical(np.asarray(sub.geometry.values, dtype=object)[same],
                                           np.asarray(parcels.geometry.values, dtype=object)[parcel[same]])
     own = np.flatnonzero(~same)
-    geoms = _display(sub.iloc[own], tolerance)
+    geoms = display_geometries(sub.iloc[own], tolerance)
     keep = ~shapely.is_empty(geoms)
     lines = np.full(len(sub), SAME_AS_PARCEL, dtype=object)
     lines[own[keep]] = encode_geometries(geoms[keep], crs=conflicts.crs)
@@ -406,8 +123,8 @@ def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
     return np.flatnonzero(ok)[rows], "\n".join(lines[rows].tolist()), parcel[rows]
 
 
-def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> _RawJSON:
-    """A column as display text (its JSON, see :func:`_raw`); each distinct value is converted once.
+def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> RawJSON:
+    """A column as display text (its JSON, see :func:`raw_json`); each distinct value is converted once.
 
     A repetitive column (towns, verdict reasons, class names: fewer distinct values
     than half its rows) is sent as its distinct texts and one number per row,
@@ -415,14 +132,14 @@ def _col(frame: pd.DataFrame, name: str, shared: bool = True) -> _RawJSON:
     ``landgis-map.js``): a county's page is smaller and made faster.
     """
     if name not in frame:
-        return _raw([""] * len(frame))
+        return raw_json([""] * len(frame))
     factorized = map_factorized(frame[name], text, missing="") if shared else None
     if factorized is None:
-        return _raw(_texts(frame, name).tolist())
+        return raw_json(_texts(frame, name).tolist())
     codes, mapped = factorized
     if len(mapped) > len(codes) // 2:
-        return _raw(mapped[codes].tolist())
-    return _raw({"v": mapped.tolist(), "c": codes.tolist()})
+        return raw_json(mapped[codes].tolist())
+    return raw_json({"v": mapped.tolist(), "c": codes.tolist()})
 
 
 def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -432,11 +149,11 @@ def _texts(frame: pd.DataFrame, name: str) -> np.ndarray:
     return map_distinct(frame[name], text, missing="")
 
 
-def _num(frame: pd.DataFrame, name: str, digits: int) -> _RawJSON:
+def _num(frame: pd.DataFrame, name: str, digits: int) -> RawJSON:
     if name not in frame:
-        return _raw([None] * len(frame))
+        return raw_json([None] * len(frame))
     vals = pd.to_numeric(frame[name], errors="coerce").round(digits).to_numpy(dtype=float, na_value=np.nan)
-    return _raw(np.where(np.isnan(vals), None, vals).tolist())
+    return raw_json(np.where(np.isnan(vals), None, vals).tolist())
 
 
 def _meeting_any(geoms: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -445,8 +162,8 @@ def _meeting_any(geoms: np.ndarray, others: np.ndarray) -> np.ndarray:
     The answer of ``STRtree(others).query(geoms, "intersects")``, for less work: of the
     pairs whose bounds meet, a pair where ``other``'s first vertex lies in (or on)
     ``geom`` intersects for certain, a cheap point-in-polygon test; only the pairs of
-    geometries no such vertex settled are tested in full. The map's planned-use
-    patches under a county's 150k parcels: 76k of 100k patches either way.
+    geometries no such vertex settled are tested in full (most of a plan's patches
+    under a county's parcels are settled by a vertex).
 
     >>> squares = shapely.box(np.arange(4) * 10.0, 0, np.arange(4) * 10.0 + 10, 10)
     >>> _meeting_any(squares, np.array([shapely.box(2, 2, 4, 4), shapely.Point(25, 15).buffer(5.5)])).tolist()
@@ -496,7 +213,7 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
     zoning = data.layers.get("zoning")
     zoning_note = ""
     if zoning is not None and len(zoning) > _ZONING_ALL_LIMIT and ok.any():
-        # a county's plan has 100k+ patches (26 MB of page at 150k parcels); the briefing needs
+        # a county's plan has 100k+ patches (tens of MB of page); the briefing needs
         # the planned use of the candidate parcels, so only patches touching a parcel are drawn
         touching = _meeting_any(np.asarray(zoning.geometry.values, dtype=object),
                                np.asarray(inv.geometry.values, dtype=object)[ok])
@@ -512,7 +229,7 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         classes = sorted({c[:2] for c in names if c[:2] in ZONING_CLASSES})
         layers.append({"key": "zoning", "name": "规划用途" + (f"（{zoning_note}）" if zoning_note else ""),
                        "kind": "zoning", "g": g, "show": False,
-                       "code": _raw(codes.tolist()), "code_name": _raw([names.get(c, "") for c in codes]),
+                       "code": raw_json(codes.tolist()), "code_name": raw_json([names.get(c, "") for c in codes]),
                        "classes": {k: list(ZONING_CLASSES[k]) for k in classes},
                        "other": list(_OTHER_ZONING)})
     conf = data.conflicts
@@ -520,11 +237,11 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
         ci, g, parcel_of = _conflict_payload(conf, sel)
         sub = conf.iloc[ci]
         layers.append({"key": "conflicts", "name": "冲突范围", "kind": "conflicts", "colour": "#111111",
-                       "g": g, "show": True, "parcel": _raw(parcel_of.tolist()), "rule": _col(sub, "rule"),
+                       "g": g, "show": True, "parcel": raw_json(parcel_of.tolist()), "rule": _col(sub, "rule"),
                        "m2": _num(sub, "area_m2", 2)})
     if ok.any():
-        to_lonlat = _to_lonlat(CRS.from_user_input(inv.crs))
-        bounds = np.array(to_lonlat.transform_bounds(*shapely.total_bounds(inv.geometry.values[ok])))
+        lonlat = to_lonlat(CRS.from_user_input(inv.crs))
+        bounds = np.array(lonlat.transform_bounds(*shapely.total_bounds(inv.geometry.values[ok])))
     else:
         bounds = np.array([0.0, 0.0, 0.0, 0.0])
     epsg = data.crs.to_epsg()
@@ -604,7 +321,7 @@ def render_page(payload: dict[str, Any]) -> str:
 def render_page_parts(payload: dict[str, Any], consume: bool = False) -> list[str]:
     """:func:`render_page` in parts (head, the data's parts, tail), never copied into one page string.
 
-    ``consume=True`` empties ``payload`` while its JSON is made (see :func:`_json_parts_for_html`).
+    ``consume=True`` empties ``payload`` while its JSON is made (see :func:`json_parts_for_html`).
     """
     boot = ("window.__landgisErrors=[];window.addEventListener('error',function(e){"
             "window.__landgisErrors.push(String(e.message||e));});")
@@ -629,5 +346,5 @@ def render_page_parts(payload: dict[str, Any], consume: bool = False) -> list[st
         f"<script>{leaflet_js}</script>\n</head>\n<body>\n<div id=\"map\"></div>\n"
         "<script type=\"application/json\" id=\"landgis-data\">"
     )
-    data = _json_parts_for_html(payload, consume=consume)
+    data = json_parts_for_html(payload, consume=consume)
     return [head, *data, f"</script>\n<script>{page_js}</script>\n</body>\n</html>\n"]

@@ -40,13 +40,15 @@ from landgis.config import parse_code_overrides
 from landgis.errors import ProfileError, ProjectError
 from landgis.schema import OUTCOMES, suggest
 
-__all__ = ["Rule", "LegacyCategory", "Profile", "load_profile", "resolve_profile", "builtin_profiles", "OUTCOMES"]
+__all__ = ["Rule", "LegacyCategory", "ConflictSource", "EVIDENCE_ITEMS", "Profile", "load_profile", "resolve_profile", "builtin_profiles", "OUTCOMES"]
 
 _RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "outcome", "when")
-_LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "when")
+_LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "when", "evidence")
 _PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document")
-_TOP_KEYS = ("profile", "settings", "terms", "rules", "legacy", "codes")
-_SETTINGS = {
+_TOP_KEYS = ("profile", "settings", "terms", "rules", "legacy", "codes", "conflicts")
+_CONFLICT_KEYS = ("rule", "layer", "features", "piece", "cut")
+_FEATURE_SELECTORS = ("landcat", "role", "use")
+_SETTINGS: dict[str, type | tuple[type, ...]] = {
     "approval_min_share": (int, float),
     "legacy_categories": list,
     "disable": list,
@@ -54,7 +56,13 @@ _SETTINGS = {
     "slope_max_deg": (int, float),        # ground steeper than this is "steep" (slope_steep_share)
     "road_max_distance_m": (int, float),  # road_access: a road within this distance of the parcel
     "road_classes": list,                 # survey (三调) classes that are roads; default: role "road"
+    "allowed_uses": list,                 # planned-use tags open to market entry (PLAN-USE, PLAN-PART)
 }
+#: the evidence items a legacy category's basis may list (``landgis/evidence.toml``): item → how it reads
+EVIDENCE_ITEMS: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    tomllib.loads(resources.files("landgis").joinpath("evidence.toml").read_text(encoding="utf-8")))
+#: settings a condition or a conflict source may name instead of writing their list out
+_LIST_SETTINGS = ("allowed_uses", "road_classes")
 
 
 @dataclass(frozen=True)
@@ -76,13 +84,33 @@ class Rule:
 
 @dataclass(frozen=True)
 class LegacyCategory:
-    """A historical-legacy (历史遗留) category and the condition that defines it."""
+    """A historical-legacy (历史遗留) category, the condition that defines it, and the evidence
+    its basis lists (items of :data:`EVIDENCE_ITEMS`)."""
 
     id: str
     title_zh: str
     title_en: str
     source: str
     when: Condition
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConflictSource:
+    """Where a fired rule hits a parcel, as drawn in the conflicts layer.
+
+    ``piece`` is ``ground`` (the parcel's ground under the layer's features, those of
+    ``classes`` only when given), or ``uncovered`` (its ground under no feature of the
+    layer). ``classes`` is (code-table column, values, whether the values are excluded).
+    ``cut`` is ``overlay`` (pieces kept by the overlay) or ``after`` (cut after the
+    verdicts, for the parcels the rule fired on: for selections that are most of a layer).
+    """
+
+    rule: str
+    layer: str
+    classes: tuple[str, tuple[str, ...], bool] | None = None
+    piece: str = "ground"
+    cut: str = "overlay"
 
 
 @dataclass(frozen=True)
@@ -99,6 +127,13 @@ class Profile:
     terms: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     codes: Mapping[str, Any] = field(default_factory=dict)
     chain: tuple[str, ...] = ()
+    conflicts: tuple[ConflictSource, ...] = ()
+
+    @property
+    def allowed_uses(self) -> list[str] | None:
+        """The planned-use tags open to market entry (``settings.allowed_uses``), or None."""
+        uses = self.settings.get("allowed_uses")
+        return None if uses is None else [str(u) for u in uses]
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -254,6 +289,17 @@ def _merge(parent: dict, child: dict, where: str) -> dict:
                 index[r["id"]] = len(items)
                 items.append(dict(r))
         out[section] = items
+    conflicts = [dict(c) for c in parent.get("conflicts", [])]
+    at = {c.get("rule"): i for i, c in enumerate(conflicts)}
+    for c in child.get("conflicts", []):
+        if not isinstance(c, Mapping) or "rule" not in c:
+            raise ProfileError(f"{where}: every [[conflicts]] entry needs a `rule`")
+        if c["rule"] in at:
+            conflicts[at[c["rule"]]] = dict(c)
+        else:
+            at[c["rule"]] = len(conflicts)
+            conflicts.append(dict(c))
+    out["conflicts"] = conflicts
     return out
 
 
@@ -272,6 +318,8 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
     for r in raw.get("rules", []):
         if r.get("id") in disabled:
             continue
+        if isinstance(r, Mapping) and "when" in r:
+            r = {**r, "when": _named_lists(r["when"], settings, f"{where} rule {r.get('id', '?')}")}
         rules.append(_rule(r, where))
     unknown_disabled = disabled - {r.get("id") for r in raw.get("rules", [])}
     if unknown_disabled:
@@ -288,10 +336,11 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
             raise ProfileError(f"{where} [terms.{kind}] must map planned-use tags to years")
         terms[kind] = MappingProxyType(dict(table))
     codes = parse_code_overrides(raw.get("codes", {}), f"{where} [codes]")
+    conflicts = tuple(c for c in (_conflict(c, settings, where) for c in raw.get("conflicts", [])) if c is not None)
     return Profile(id=head["id"], name_zh=head.get("name_zh", ""), name_en=head.get("name_en", ""),
                    document=head.get("document", ""), rules=tuple(rules), legacy=legacy,
                    settings=MappingProxyType(settings), terms=MappingProxyType(terms), codes=codes,
-                   chain=chain)
+                   chain=chain, conflicts=conflicts)
 
 
 def _rule(r: Mapping[str, Any], where: str) -> Rule:
@@ -317,8 +366,16 @@ def _legacy(c: Mapping[str, Any], where: str) -> LegacyCategory:
             raise ProfileError(f"{where} legacy {cid}: unknown key `{key}`{suggest(key, _LEGACY_KEYS)}")
     if "when" not in c:
         raise ProfileError(f"{where} legacy {cid}: missing `when`")
+    evidence = c.get("evidence", [])
+    if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
+        raise ProfileError(f"{where} legacy {cid}: evidence must be a list of item names")
+    unknown = [e for e in evidence if e not in EVIDENCE_ITEMS]
+    if unknown:
+        raise ProfileError(f"{where} legacy {cid}: no evidence item {', '.join(map(repr, unknown))}"
+                           f"{suggest(unknown[0], EVIDENCE_ITEMS)}; items: {', '.join(EVIDENCE_ITEMS)}")
     return LegacyCategory(id=str(cid), title_zh=str(c.get("title_zh", "")), title_en=str(c.get("title_en", "")),
-                          source=str(c.get("source", "")), when=parse_condition(c["when"], f"{where} legacy {cid}"))
+                          source=str(c.get("source", "")), when=parse_condition(c["when"], f"{where} legacy {cid}"),
+                          evidence=tuple(evidence))
 
 
 def resolve_profile(project: Any, override: str | Path | Profile | None = None) -> Profile:
@@ -327,3 +384,53 @@ def resolve_profile(project: Any, override: str | Path | Profile | None = None) 
     if isinstance(override, Profile):
         return override
     return load_profile(override if override is not None else project.profile, base_dir=project.base_dir)
+
+
+def _named_lists(cond: Any, settings: Mapping[str, Any], where: str) -> Any:
+    """``cond`` with each ``in``/``not_in`` that names a list setting (``not_in = "allowed_uses"``) given its list."""
+    if isinstance(cond, Mapping):
+        out = {}
+        for key, value in cond.items():
+            if key in ("in", "not_in") and isinstance(value, str):
+                if value not in _LIST_SETTINGS:
+                    raise ProfileError(f"{where}: `{key} = \"{value}\"` names no list setting; "
+                                       f"write the list, or one of {', '.join(_LIST_SETTINGS)}")
+                if value not in settings:
+                    raise ProfileError(f"{where}: `{key} = \"{value}\"` but [settings] has no `{value}`")
+                value = list(settings[value])
+            else:
+                value = _named_lists(value, settings, where)
+            out[key] = value
+        return out
+    if isinstance(cond, list):
+        return [_named_lists(c, settings, where) for c in cond]
+    return cond
+
+
+def _conflict(c: Mapping[str, Any], settings: Mapping[str, Any], where: str) -> ConflictSource | None:
+    """A ``[[conflicts]]`` entry; None when it names a list setting the profile does not set."""
+    rule = str(c.get("rule", "?"))
+    at = f"{where} [[conflicts]] {rule}"
+    for key in c:
+        if key not in _CONFLICT_KEYS:
+            raise ProfileError(f"{at}: unknown key `{key}`{suggest(key, _CONFLICT_KEYS)}")
+    if not isinstance(c.get("layer"), str):
+        raise ProfileError(f"{at}: `layer` (an input layer role) is required")
+    piece, cut = c.get("piece", "ground"), c.get("cut", "overlay")
+    if piece not in ("ground", "uncovered"):
+        raise ProfileError(f"{at}: piece = {piece!r}; one of ground, uncovered")
+    if cut not in ("overlay", "after"):
+        raise ProfileError(f"{at}: cut = {cut!r}; one of overlay, after")
+    classes = None
+    if "features" in c:
+        sel = dict(c["features"])
+        exclude = bool(sel.pop("except", False))
+        if len(sel) != 1 or next(iter(sel)) not in _FEATURE_SELECTORS:
+            raise ProfileError(f"{at}: features = {{ {' | '.join(_FEATURE_SELECTORS)} = [...], except = false }}")
+        attr, values = next(iter(sel.items()))
+        if isinstance(values, str):
+            if values not in settings:
+                return None
+            values = settings[values]
+        classes = (attr, tuple(str(v) for v in values), exclude)
+    return ConflictSource(rule=rule, layer=c["layer"], classes=classes, piece=piece, cut=cut)

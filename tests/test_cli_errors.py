@@ -1,0 +1,110 @@
+"""CLI error messages and exit codes for bad layers, project and profile files and --out (no traceback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from landgis.cli import main
+from tests.planted import X, Y, feature, geojson, project_file, square
+
+pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    return result
+
+
+def test_no_id_field_suggests_mapping(tmp_path):
+    frame = gpd.GeoDataFrame({"DKBH": ["1"]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
+    frame.to_file(tmp_path / "zd.gpkg")
+    result = cli("screen", project_file(tmp_path, "zd.gpkg"), "--out", tmp_path / "o")
+    assert result.exit_code == 2
+    assert "no parcel id field (ZDDM or BSM)" in result.output and "DKBH" in result.output
+
+
+def test_empty_parcels_layer_is_an_error(tmp_path):
+    gpd.GeoDataFrame({"ZDDM": []}, geometry=gpd.GeoSeries([], crs=4546)).to_file(tmp_path / "zd.gpkg")
+    result = cli("validate", project_file(tmp_path, "zd.gpkg"))
+    assert result.exit_code == 2 and "holds no feature: there is nothing to screen" in result.output
+
+
+def test_empty_and_far_away_layers_are_warned(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    gpd.GeoDataFrame({"BSM": []}, geometry=gpd.GeoSeries([], crs=4546)).to_file(tmp_path / "e.gpkg")
+    geojson(tmp_path / "far.geojson", [feature("1", square(X + 50_000))])
+    path = project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "e.gpkg"\n'
+                                                 '[layers.redline]\npath = "far.geojson"\n')
+    result = cli("validate", path)
+    assert result.exit_code == 0
+    assert "layer `farmland`: is empty" in result.output
+    assert "layer `redline`: does not overlap the parcels at all" in result.output
+    assert "wrong CRS suspected" in result.output
+
+
+def test_missing_file_and_missing_layer(tmp_path):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    result = cli("validate", project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "nope.gpkg"\n'))
+    assert result.exit_code == 2 and "nope.gpkg does not exist" in result.output and "[layers.farmland]" in result.output
+    gpd.GeoDataFrame({"BSM": ["1"]}, geometry=[shapely.box(X, Y, X + 1, Y + 1)], crs=4546).to_file(
+        tmp_path / "two.gpkg", layer="jbnt")
+    gpd.GeoDataFrame({"BSM": ["1"]}, geometry=[shapely.box(X, Y, X + 1, Y + 1)], crs=4546).to_file(
+        tmp_path / "two.gpkg", layer="hx")
+    result = cli("validate", project_file(tmp_path, "zd.geojson", '[layers.farmland]\npath = "two.gpkg"\n'))
+    assert result.exit_code == 2 and "holds 2 layers" in result.output and "jbnt, hx" in result.output
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("erdiao.mdb", "ESRI personal geodatabase (二调 data is often delivered so)"),
+    ("zd.dwg", "a CAD drawing, whose parcels are lines, not polygons"),
+])
+def test_formats_gdal_cannot_read_polygons_from_say_how_to_convert_them(tmp_path, name, says):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    (tmp_path / name).write_bytes(b"\0" * 64)
+    result = cli("validate", project_file(tmp_path, "zd.geojson", f'[layers.survey_2009]\npath = "{name}"\n'))
+    assert result.exit_code == 2 and f"layer `survey_2009`: {name} is not a vector format landgis reads" in result.output
+    assert says in result.output and ("ogr2ogr -f GPKG" in result.output or "export the 宗地 as polygons" in result.output)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[project]\nname = 3\n[layers.parcels]\npath = "x.gpkg"\n', "`name` must be a string"),
+    ('[project]\n[layers.parcel]\npath = "x.gpkg"\n', "no [layers.parcels]"),
+    ('[project]\n[layers.parcels]\npath = "x.gpkg"\n[layers.farmlnd]\npath = "y"\n', "did you mean `farmland`"),
+    ('[project]\n[layers.parcels]\npath = "x.gpkg"\n[tolerance]\nmin_overlap_m2 = -1\n', "must be a number ≥ 0"),
+    ('[project\n', "is not valid TOML"),
+])
+def test_project_file_errors(tmp_path, text, message):
+    (tmp_path / "p.toml").write_text(text, encoding="utf-8")
+    result = cli("validate", tmp_path / "p.toml")
+    assert result.exit_code == 2 and message in result.output
+
+
+@pytest.mark.parametrize("profile, message", [
+    ('[profile]\nid = "x"\nextends = "guilin"\n[[rules]]\nid = "UDB"\noutcome = "maybe"\n', "outcome 'maybe'"),
+    ('[profile]\nid = "x"\nextends = "guilin"\n[[rules]]\nid = "NEW"\ntitle_zh = "新"\nsource = "x"\n'
+     'outcome = "exclude"\nwhen = { fact = "farmland_m3", above = 1 }\n', "unknown fact(s) farmland_m3"),
+    ('[profile]\nid = "x"\nextends = "guilin"\n[[rules]]\nid = "UDB"\nwhen = { fact = "udb_m2", abov = 1 }\n',
+     "unknown key(s) abov"),
+    ('[profile]\nid = "x"\nextends = "guilin"\n[settings]\ndisable = ["NOPE"]\n', "disable: no rule NOPE"),
+    ('[profile]\nid = "x"\nextends = "guilni"\n', "did you mean `guilin`"),
+])
+def test_profile_file_errors(tmp_path, profile, message):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    (tmp_path / "mine.toml").write_text(profile, encoding="utf-8")
+    path = project_file(tmp_path, "zd.geojson")
+    path.write_text(path.read_text(encoding="utf-8").replace('name = "h"', 'name = "h"\nprofile = "mine.toml"'),
+                    encoding="utf-8")
+    result = cli("screen", path, "--out", tmp_path / "o")
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_output_path_is_a_file(tmp_path):
+    (tmp_path / "o").write_text("x")
+    result = cli("screen", Path(__file__).parents[1] / "data" / "sample_county.toml", "--out", tmp_path / "o")
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output

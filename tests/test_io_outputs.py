@@ -1,0 +1,258 @@
+"""Writing outputs: the --out folder, the xlsx, the GeoPackage writers and failures while writing."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import landgis
+import landgis.report
+from landgis.errors import OutputError
+from tests.planted import X, Y, feature, geojson, project_file, square
+
+pytestmark = pytest.mark.filterwarnings("ignore::landgis.errors.SkippedRuleWarning")
+
+
+def test_unwritable_destination_fails_before_any_work():
+    with pytest.raises(OutputError, match="cannot write to /proc"):
+        landgis.io.check_output_dir(Path("/proc/landgis-out"), overwrite=False)
+
+
+def test_interrupted_write_leaves_nothing_that_looks_finished(tmp_path, monkeypatch):
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    res = landgis.screen(project_file(tmp_path, "zd.geojson"))
+
+    def boom(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("landgis.report.write_xlsx", boom)
+    with pytest.raises(KeyboardInterrupt):
+        res.write(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp")]
+
+
+def test_spreadsheet_cells_are_never_formulas(tmp_path):
+    frame = gpd.GeoDataFrame({"ZDDM": ["=1+1", "+SUM(A1)", "-2", "@cmd"], "QLR": ["=HYPERLINK(\"x\")", "a", "b", "c"]},
+                             geometry=[shapely.box(X + i * 50, Y, X + i * 50 + 20, Y + 20) for i in range(4)], crs=4546)
+    frame.to_file(tmp_path / "zd.gpkg")
+    res = landgis.screen(project_file(tmp_path, "zd.gpkg"))
+    res.write(tmp_path / "out", map_html=False)
+    ws = openpyxl.load_workbook(tmp_path / "out" / "inventory.xlsx")["入市地块清单"]
+    ids = [ws.cell(row=r, column=1) for r in range(2, 6)]
+    assert [c.value for c in ids] == ["=1+1", "+SUM(A1)", "-2", "@cmd"]
+    assert all(c.data_type == "s" for c in ids)
+    owner_col = [c.value for c in ws[1]].index("权利人") + 1
+    assert ws.cell(row=2, column=owner_col).data_type == "s"
+
+
+def test_spreadsheet_text_round_trips_markup_and_drops_control_characters(tmp_path):
+    owners = ["A&B <村> 'x' \"y\"", "tab\there", "bell\x07gone", None, "张三 &amp; 李四"]
+    frame = gpd.GeoDataFrame({"ZDDM": [f"P{i}" for i in range(5)], "QLR": owners},
+                             geometry=[shapely.box(X + i * 50, Y, X + i * 50 + 20, Y + 20) for i in range(5)], crs=4546)
+    frame.to_file(tmp_path / "zd.gpkg")
+    res = landgis.screen(project_file(tmp_path, "zd.gpkg"))
+    res.write(tmp_path / "out", map_html=False)
+    ws = openpyxl.load_workbook(tmp_path / "out" / "inventory.xlsx")["入市地块清单"]
+    owner_col = [c.value for c in ws[1]].index("权利人") + 1
+    assert [ws.cell(row=r, column=owner_col).value for r in range(2, 7)] == [
+        "A&B <村> 'x' \"y\"", "tab\there", "bellgone", "", "张三 &amp; 李四"]  # a missing owner loads as ""
+
+
+def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkeypatch):
+    # the sheet XML is made in a helper thread; its failure must surface, not hang or vanish
+    geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
+    res = landgis.screen(project_file(tmp_path, "zd.geojson"))
+
+    def broken(values, strings=None):
+        raise RuntimeError("cell maker broke")
+
+    monkeypatch.setattr("landgis.io.xlsx._column_cells", broken)
+    with pytest.raises(RuntimeError, match="cell maker broke"):
+        landgis.report.write_xlsx(res, tmp_path / "x.xlsx")
+    assert not [t for t in threading.enumerate() if t.name == "xlsx-xml"]
+
+
+def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_path, monkeypatch):
+    import pyogrio
+
+    from landgis import io
+    from landgis.io import _gdal
+
+    frame = gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
+    seen = {}
+    try:
+        if _gdal.available():  # GDAL called directly: the settings are the writing thread's own
+            lib = _gdal._lib()
+
+            def failing_gdal(*args, **kwargs):
+                seen.update({key: lib.CPLGetConfigOption(key.encode(), None) for key in io.GPKG_WRITE_CONFIG})
+                raise OSError("disk full")
+
+            monkeypatch.setattr(_gdal, "_write", failing_gdal)
+            with pytest.raises(OSError, match="disk full"):
+                io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
+            assert seen == {"OGR_SQLITE_SYNCHRONOUS": b"OFF", "OGR_SQLITE_PRAGMA": b"page_size=16384"}  # while writing
+            assert lib.CPLGetThreadLocalConfigOption(b"OGR_SQLITE_SYNCHRONOUS", None) is None
+            assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
+            seen.clear()
+            monkeypatch.setattr(_gdal, "available", lambda: False)
+
+        def failing_write(*args, **kwargs):
+            seen.update({key: pyogrio.get_gdal_config_option(key) for key in io.GPKG_WRITE_CONFIG})
+            raise OSError("disk full")
+
+        monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
+        with pytest.raises(OSError, match="disk full"):
+            io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
+        assert seen == {"OGR_SQLITE_SYNCHRONOUS": False, "OGR_SQLITE_PRAGMA": "page_size=16384"}  # while writing
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32 - 1))
+def test_multipolygon_wkb_is_geos_wkb_byte_for_byte(seed):
+    # polygons with and without holes, multipolygons of up to three parts, empties and missing
+    # geometries in any order, at zone-prefixed eastings: the same bytes as GEOS's writer
+    from landgis.io.gpkg import multipolygon_wkb
+
+    rng = np.random.default_rng(seed)
+
+    def polygon():
+        x, y = 37_500_000 + rng.uniform(0, 1e4), 2_800_000 + rng.uniform(0, 1e4)
+        shell = shapely.Point(x, y).buffer(rng.uniform(5, 50), quad_segs=int(rng.integers(1, 9)))
+        return shell.difference(shapely.Point(x, y).buffer(2)) if rng.random() < 0.3 else shell
+
+    def geometry():
+        kind = rng.integers(0, 6)
+        if kind == 0:
+            return [None, shapely.Polygon(), shapely.MultiPolygon()][int(rng.integers(0, 3))]
+        if kind < 3:
+            return shapely.MultiPolygon([polygon() for _ in range(int(rng.integers(1, 4)))])
+        return polygon()
+
+    geoms = np.array([geometry() for _ in range(int(rng.integers(1, 30)))], dtype=object)
+    promoted = geoms.copy()
+    single = shapely.get_type_id(geoms) == 3
+    promoted[single] = shapely.multipolygons(np.atleast_2d(geoms[single]), axis=0)
+    assert multipolygon_wkb(geoms).to_pylist() == shapely.to_wkb(promoted).tolist()
+
+
+def test_multipolygon_wkb_leaves_what_it_cannot_write_to_geos():
+    from landgis.io.gpkg import multipolygon_wkb
+
+    assert multipolygon_wkb(np.array([shapely.box(0, 0, 1, 1), shapely.LineString([(0, 0), (1, 1)])])) is None
+    assert multipolygon_wkb(np.array([shapely.Polygon([(0, 0, 1), (1, 0, 1), (1, 1, 2)])])) is None
+
+
+def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_path, monkeypatch):
+    # the GIL-free writer (landgis._gdal) and pyogrio.write_dataframe give the same layers:
+    # fields and their types, geometry type, CRS, every value and every vertex
+    import pyogrio
+
+    from landgis import io
+    from landgis.io import _gdal
+
+    if not _gdal.available():
+        pytest.skip("GDAL's Arrow write API is not reachable here; pyogrio writes (covered elsewhere)")
+    layers = {"parcels": sample_result.inventory, "conflicts": sample_result.conflicts}
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("pyogrio wrote the GeoPackage: the direct writer was not used")
+
+    with monkeypatch.context() as direct_only:
+        direct_only.setattr(pyogrio, "write_dataframe", not_here)
+        io.write_gpkg(layers, tmp_path / "direct.gpkg")
+    monkeypatch.setattr(_gdal, "available", lambda: False)
+    io.write_gpkg(layers, tmp_path / "pyogrio.gpkg")
+    for name, source in layers.items():
+        a = pyogrio.read_info(tmp_path / "direct.gpkg", layer=name)
+        b = pyogrio.read_info(tmp_path / "pyogrio.gpkg", layer=name)
+        for key in ("fields", "dtypes", "geometry_type", "crs", "features", "encoding"):
+            assert np.array_equal(a[key], b[key]) if key in ("fields", "dtypes") else a[key] == b[key], key
+        assert a["features"] == len(source) and a["geometry_type"] == "MultiPolygon"
+        direct = pyogrio.read_dataframe(tmp_path / "direct.gpkg", layer=name)
+        ref = pyogrio.read_dataframe(tmp_path / "pyogrio.gpkg", layer=name)
+        pd.testing.assert_frame_equal(direct.drop(columns="geometry"), ref.drop(columns="geometry"))
+        assert shapely.equals_exact(direct.geometry.values, ref.geometry.values, 0).all()
+    for written in ("direct", "pyogrio"):  # the bulk settings reached SQLite either way
+        with contextlib.closing(sqlite3.connect(tmp_path / f"{written}.gpkg")) as db:
+            assert db.execute("PRAGMA page_size").fetchone() == (16384,), written
+    # an empty layer (no conflicts) and a mixed one are typed as pyogrio types them
+    odd = {"empty": sample_result.conflicts.iloc[:0],
+           "mixed": gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(X, Y, X + 1, Y + 1), shapely.Point(X, Y)],
+                                     crs=4546),
+           "geometry_only": gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 1, Y + 1), None], crs=4546)}
+    monkeypatch.undo()
+    io.write_gpkg(odd, tmp_path / "odd-direct.gpkg")
+    monkeypatch.setattr(_gdal, "available", lambda: False)
+    io.write_gpkg(odd, tmp_path / "odd-pyogrio.gpkg")
+    for name in odd:
+        a = pyogrio.read_info(tmp_path / "odd-direct.gpkg", layer=name)
+        b = pyogrio.read_info(tmp_path / "odd-pyogrio.gpkg", layer=name)
+        assert (a["geometry_type"], a["features"], list(a["fields"])) == (b["geometry_type"], b["features"],
+                                                                         list(b["fields"])), name
+    # a spatial index, as pyogrio makes, for QGIS on a county's 150k parcels
+    assert pyogrio.read_info(tmp_path / "direct.gpkg", layer="parcels")["capabilities"]["fast_spatial_filter"]
+
+
+def test_geopackage_write_errors_name_the_file_and_gdals_reason(tmp_path):
+    from landgis import io
+    from landgis.io import _gdal
+
+    if not _gdal.available():
+        pytest.skip("GDAL's Arrow write API is not reachable here")
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
+    with pytest.raises(landgis.errors.GdalWriteError, match=r"cannot create .*nowhere/s\.gpkg"):
+        io.write_gpkg({"parcels": frame}, tmp_path / "nowhere" / "s.gpkg")
+    # an error inside a layer is the one reported, not a later one from closing the file
+    (schema, batches), geom, gtype, _ = io.gpkg._gpkg_batches(frame)
+    with pytest.raises(landgis.errors.GdalWriteError, match="layer parcels: GDAL cannot read its CRS 'not a CRS'"):
+        _gdal.write_layers(tmp_path / "bad.gpkg", [("parcels", (schema, batches), geom, gtype, "not a CRS")])
+
+
+def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(sample_result, tmp_path, monkeypatch):
+    # the GeoPackage and then the spreadsheet are written in a thread beside the csv and the
+    # map: an error in either lane reaches the caller, the other lane is waited for, and no
+    # output appears
+    from landgis import io
+
+    def broken_gpkg(layers, path):
+        raise OSError("disk full while writing the GeoPackage")
+
+    monkeypatch.setattr(io, "write_gpkg", broken_gpkg)
+    with pytest.raises(OSError, match="disk full while writing the GeoPackage"):
+        sample_result.write(tmp_path / "a", map_html=False)
+    monkeypatch.undo()
+
+    def broken_xlsx(result, path, table=None):
+        raise RuntimeError("spreadsheet broke")
+
+    monkeypatch.setattr("landgis.report.write_xlsx", broken_xlsx)
+    with pytest.raises(RuntimeError, match="spreadsheet broke"):
+        sample_result.write(tmp_path / "b", map_html=False)
+    monkeypatch.undo()
+
+    def broken_map(result, **kw):
+        raise RuntimeError("map broke")
+
+    monkeypatch.setattr("landgis.maps.web_map", broken_map)
+    with pytest.raises(RuntimeError, match="map broke"):
+        sample_result.write(tmp_path / "c", map_html=True)
+    assert not [p for p in "abc" if (tmp_path / p).exists()]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]           # no temporary folder left
+    assert not [t for t in threading.enumerate() if t.name.startswith("landgis-write")]
