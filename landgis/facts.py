@@ -195,8 +195,8 @@ def _class_facts(role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarr
     facts[name_col] = name
     facts[f"{prefix}_share"] = share
     facts[f"{role}_covered_m2"] = covered
-    if role == "survey":
-        facts.update(_survey_gaps(area, covered, parcels, problems, tolerance))
+    if role in ("survey", "zoning"):
+        facts.update(_coverage_gaps(role, area, covered, parcels, problems, tolerance))
 
     unknown = (of_class["matched"] == "")[rank]
     if unknown.any():
@@ -246,27 +246,35 @@ def _class_facts(role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarr
     return facts
 
 
-def _survey_gaps(area: np.ndarray, covered: np.ndarray, parcels: gpd.GeoDataFrame,
-                 problems: list[Problem], tolerance: float) -> dict[str, np.ndarray]:
-    """``survey_uncovered_m2``/``_share``, and a warning naming the parcels with a gap above tolerance.
+#: what a gap in a class layer's cover means, for the warning naming the parcels with one
+_GAP_MEANS = {
+    "survey": ("are not fully covered by the current survey (三调 / 年度变更)", "图斑",
+               "so their land class cannot be confirmed as construction land (rule SURVEY-GAP); check the survey "
+               "layer's extent (a township, map sheet or filter left out?) or supply the missing 图斑"),
+    "zoning": ("lie in part under no planned-use patch", "规划图斑",
+               "the plan (村庄规划 / 国土空间规划) does not cover them yet (rule PLAN-GAP); if it does, check the "
+               "zoning layer's extent or filter"),
+}
 
-    The gap is the parcel's area less the survey's pieces under it; where patches
+
+def _coverage_gaps(role: str, area: np.ndarray, covered: np.ndarray, parcels: gpd.GeoDataFrame,
+                   problems: list[Problem], tolerance: float) -> dict[str, np.ndarray]:
+    """``<role>_uncovered_m2``/``_share``, and a warning naming the parcels with a gap above tolerance.
+
+    The gap is the parcel's area less the layer's pieces under it; where patches
     overlap each other (warned about separately) the sum can hide a gap.
     """
     uncovered = np.maximum(area - covered, 0.0)
-    facts = {"survey_uncovered_m2": uncovered, "survey_uncovered_share": _share(uncovered, area)}
+    facts = {f"{role}_uncovered_m2": uncovered, f"{role}_uncovered_share": _share(uncovered, area)}
     gap = uncovered > tolerance
     if not gap.any():
         return facts
     ids = parcels["parcel_id"].to_numpy()[gap]
     more = f" and {len(ids) - 8} more" if len(ids) > 8 else ""
+    what, patch, means = _GAP_MEANS[role]
     problems.append(Problem(
-        "warning", "survey",
-        f"{len(ids)} parcel(s) are not fully covered by the current survey (三调 / 年度变更): "
-        f"{uncovered[gap].sum():.2f} m² of them lie under no 图斑, so their land class cannot be confirmed "
-        "as construction land (rule SURVEY-GAP); check the survey layer's extent (a township, map sheet or "
-        "filter left out?) or supply the missing 图斑",
-        features=", ".join(map(str, ids[:8])) + more))
+        "warning", role, f"{len(ids)} parcel(s) {what}: {uncovered[gap].sum():.2f} m² of them lie under no "
+        f"{patch}, {means}", features=", ".join(map(str, ids[:8])) + more))
     return facts
 
 

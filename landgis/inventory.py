@@ -19,19 +19,19 @@ from pyproj import CRS, Proj, Transformer
 
 from landgis.distinct import map_distinct
 from landgis.profiles import Profile
-from landgis.rules import reason_texts
+from landgis.rules import NODATA, reason_texts
 from landgis.schema import M2_PER_MU, VERDICTS
 
-__all__ = ["CONTRACT_COLUMNS", "COLUMN_NAMES_ZH", "build_inventory", "summaries", "ellipsoidal_area"]
+__all__ = ["CONTRACT_COLUMNS", "COLUMN_NAMES_ZH", "build_inventory", "summaries", "data_only", "ellipsoidal_area"]
 
 CONTRACT_COLUMNS = ("parcel_id", "area_m2", "area_mu", "verdict", "reasons", "legacy",
                     "farmland_m2", "redline_m2", "udb_m2", "planned_use", "survey_class")
 
 _MORE_COLUMNS = (
-    "owner", "town", "village", "area_ellipsoid_m2", "reasons_zh", "notes",
+    "owner", "town", "village", "area_ellipsoid_m2", "reasons_zh", "notes", "actions", "unchecked",
     "planned_use_name", "planned_use_tag", "planned_use_share", "planned_use_other_m2",
     "survey_class_name", "survey_class_share", "survey_construction_m2", "survey_agricultural_m2",
-    "survey_unused_m2", "survey_homestead_m2", "survey_uncovered_m2",
+    "survey_unused_m2", "survey_homestead_m2", "survey_uncovered_m2", "zoning_uncovered_m2",
     "farmland_share", "redline_share", "udb_share", "buildings_m2",
     "approved", "approval_found", "approval_source", "approval_m2",
     "legacy_basis", "survey_2009_class", "survey_2009_class_name", "survey_2009_construction_m2",
@@ -49,6 +49,7 @@ COLUMN_NAMES_ZH: Mapping[str, str] = {
     "redline_m2": "占生态保护红线(平方米)", "udb_m2": "城镇开发边界内(平方米)", "planned_use": "规划用途代码",
     "survey_class": "现状地类代码", "owner": "权利人", "town": "乡镇", "village": "村",
     "area_ellipsoid_m2": "椭球面积(平方米)", "reasons_zh": "规则说明", "notes": "提示",
+    "actions": "入市前须办理", "unchecked": "未能核查的规则", "zoning_uncovered_m2": "规划未覆盖(平方米)",
     "planned_use_name": "规划用途", "planned_use_tag": "规划用途类别", "planned_use_share": "规划用途占比",
     "planned_use_other_m2": "部分规划为其他用途(平方米)",
     "survey_class_name": "现状地类", "survey_class_share": "现状地类占比",
@@ -89,8 +90,10 @@ def build_inventory(parcels: gpd.GeoDataFrame, facts: pd.DataFrame, verdicts: pd
         out[col] = base[col] if col in base else pd.NA
     for col in ("owner", "town", "village"):
         out[col] = parcels[col] if col in parcels else ""
-    out["reasons_zh"] = reason_texts(verdicts["reasons"], profile)
+    out["reasons_zh"] = reason_texts(verdicts["reasons"], profile, nodata=verdicts.attrs.get("nodata"))
     out["notes"] = verdicts["notes"]
+    out["actions"] = verdicts["actions"] if "actions" in verdicts else ""
+    out["unchecked"] = verdicts["unchecked"] if "unchecked" in verdicts else ""
     for col in _MORE_COLUMNS:
         if col in out:
             continue
@@ -154,18 +157,42 @@ def ellipsoidal_area(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     return out
 
 
+def data_only(inventory: pd.DataFrame) -> np.ndarray:
+    """The conditional parcels whose every reason is a rule not checked (``NODATA-…``): conditional
+    only for want of data.
+
+    >>> data_only(pd.DataFrame({"verdict": ["conditional", "conditional", "eligible"],
+    ...                         "reasons": ["NODATA-FARMLAND;NODATA-LEGACY", "NODATA-LEGACY;OWN-REG", ""]})).tolist()
+    [True, False, False]
+    """
+    def only(ids: str) -> bool:
+        parts = [p for p in ids.split(";") if p]
+        return bool(parts) and all(p.startswith(NODATA) for p in parts)
+
+    flags = map_distinct(inventory["reasons"].astype(object).fillna(""), only, missing=False).astype(bool)
+    return flags & (inventory["verdict"].astype(str).to_numpy() == "conditional")
+
+
 def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Summary tables: by verdict, by town, by village (the collective that offers the land; within
-    its town, as village names repeat across towns), by planned use, by rule, legacy."""
+    """Summary tables: by verdict (with the parcels conditional only for want of data), by town, by
+    village (the collective that offers the land; within its town, as village names repeat across
+    towns), by planned use, by rule, by action (what conditional parcels need), legacy."""
     # only the columns summed or grouped by: the group-bys below copy what they are given
-    wanted = ["parcel_id", "verdict", "area_m2", "town", "village", "planned_use_tag", "reasons", "legacy"]
+    wanted = ["parcel_id", "verdict", "area_m2", "town", "village", "planned_use_tag", "reasons", "legacy",
+              "actions"]
     inv = pd.DataFrame(inventory[[c for c in wanted if c in inventory]])
     out: dict[str, pd.DataFrame] = {}
     by_verdict = (inv.groupby("verdict").agg(parcels=("parcel_id", "size"), area_m2=("area_m2", "sum"))
                   .reindex(list(VERDICTS), fill_value=0))
     by_verdict["area_mu"] = by_verdict["area_m2"] / M2_PER_MU
+    lacking = data_only(inv)
+    parcel_m2 = inv["area_m2"].to_numpy(dtype=float)
+    by_verdict["data_only_parcels"] = 0
+    by_verdict["data_only_mu"] = 0.0
+    by_verdict.loc["conditional", "data_only_parcels"] = int(lacking.sum())
+    by_verdict.loc["conditional", "data_only_mu"] = float(parcel_m2[lacking].sum() / M2_PER_MU)
     by_verdict.loc["total"] = by_verdict.sum()
-    out["by_verdict"] = by_verdict.reset_index().round({"area_m2": 2, "area_mu": 4})
+    out["by_verdict"] = by_verdict.reset_index().round({"area_m2": 2, "area_mu": 4, "data_only_mu": 4})
     for key, cols in (("by_town", ["town"]), ("by_village", ["town", "village"]),
                       ("by_planned_use", ["planned_use_tag"])):
         keyed = inv.assign(**{col: _or_none(inv[col] if col in inv else pd.Series("", index=inv.index))
@@ -180,6 +207,9 @@ def summaries(inventory: pd.DataFrame) -> dict[str, pd.DataFrame]:
         table["total_mu"] = (area.sum(axis=1) / M2_PER_MU).round(4)
         out[key] = table.reset_index()
     out["by_rule"] = _rule_counts(inv["reasons"], inv["area_m2"].to_numpy(dtype=float))
+    actions = inv["actions"] if "actions" in inv else pd.Series("", index=inv.index, dtype=object)
+    out["by_action"] = _rule_counts(actions.str.replace("；", ";", regex=False), parcel_m2).rename(
+        columns={"rule": "action"})
     leg = inv[inv["legacy"].fillna("") != ""]
     if len(leg):
         legacy = (leg.groupby(["legacy", "town"]).agg(parcels=("parcel_id", "size"), area_m2=("area_m2", "sum"))

@@ -27,6 +27,7 @@ SUMMARY_HEADERS_ZH = {
     "conditional_parcels": "有条件入市宗数", "conditional_mu": "有条件入市面积(亩)",
     "ineligible_parcels": "不可入市宗数", "ineligible_mu": "不可入市面积(亩)",
     "total_parcels": "合计宗数", "total_mu": "合计面积(亩)",
+    "data_only_parcels": "其中仅因数据缺失(宗)", "data_only_mu": "其中仅因数据缺失(亩)", "action": "入市前须办理",
 }
 
 
@@ -49,6 +50,7 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
     add_frame(wb, "按村汇总", tables["by_village"], SUMMARY_HEADERS_ZH)
     add_frame(wb, "按规划用途汇总", tables["by_planned_use"], SUMMARY_HEADERS_ZH)
     add_frame(wb, "规则触发统计", tables["by_rule"], SUMMARY_HEADERS_ZH)
+    add_frame(wb, "按办理事项汇总", tables["by_action"], SUMMARY_HEADERS_ZH)
     legacy_rows = table.loc[table["legacy"].fillna("") != "", ["parcel_id", "town", "village", "owner", "area_m2",
                                                                "area_mu", "legacy", "legacy_basis", "verdict",
                                                                "reasons"]]

@@ -112,15 +112,16 @@ class ScreeningResult:
         Returns
         -------
         dict of DataFrame
-            ``by_verdict``, ``by_town``, ``by_village``, ``by_planned_use``, ``by_rule``
-            (parcels per rule id, most frequent first) and ``legacy``.
+            ``by_verdict`` (with the parcels conditional only for want of data), ``by_town``,
+            ``by_village``, ``by_planned_use``, ``by_rule`` (parcels per rule id, most frequent
+            first), ``by_action`` (parcels per action a conditional parcel needs) and ``legacy``.
 
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
         <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
         >>> sorted(result.summary())
-        ['by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
+        ['by_action', 'by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
         >>> by_rule = result.summary()["by_rule"]
         >>> dict(zip(by_rule["rule"][:2], by_rule["parcels"][:2]))
         {'PLAN-USE': 66, 'NEG-AGRI': 8}
@@ -254,6 +255,10 @@ class ScreeningResult:
         for v in VERDICTS:
             lines.append(f"  {v:<12} {c[v]:>6} parcels  {by.loc[v, 'area_m2']:>14,.2f} m²  "
                          f"{by.loc[v, 'area_mu']:>12,.4f} 亩")
+        lacking = int(by.loc["conditional", "data_only_parcels"])
+        if lacking:
+            lines.append(f"    of which {lacking} conditional only for want of data "
+                         f"({by.loc['conditional', 'data_only_mu']:,.4f} 亩): supply it and screen again")
         rules = self.summary()["by_rule"].head(8)
         if len(rules):
             lines.append("most frequent reasons: " + ", ".join(f"{r} ({n})" for r, n in zip(rules["rule"], rules["parcels"], strict=True)))

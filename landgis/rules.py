@@ -29,14 +29,14 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from landgis.conditions import evaluate, evaluate_bounds
+from landgis.conditions import evaluate_bounds
 from landgis.distinct import map_distinct
 from landgis.errors import ProfileError
-from landgis.legacy import unknown_derived, untold_categories, with_attribute_columns
+from landgis.legacy import unknown_derived, untold_categories
 from landgis.profiles import Profile, Rule
 from landgis.schema import known_fact
 
-__all__ = ["evaluate_rules", "SkippedRule", "GEOMETRY_RULE"]
+__all__ = ["evaluate_rules", "reason_texts", "SkippedRule", "GEOMETRY_RULE", "NODATA", "BUILTIN_REASONS"]
 
 GEOMETRY_RULE = "GEOMETRY"
 #: the reasons landgis gives of itself (``landgis/reasons.toml``): id → title_zh, title_en, source
@@ -46,81 +46,154 @@ BUILTIN_REASONS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 
 @dataclass(frozen=True)
 class SkippedRule:
+    """A rule that could not be checked on some parcels, and why (English, for the log)."""
+
     rule: str
     why: str
+
+
+#: the reason of a rule not checked on a parcel: ``NODATA-<rule id>``
+NODATA = "NODATA-"
 
 
 def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
                    unavailable: Mapping[str, str] | None = None, geometry_ok: Iterable[bool] | None = None,
                    only: Iterable[str] | None = None) -> pd.DataFrame:
-    """Verdict, reasons and notes per parcel, plus one boolean column per rule.
+    """Verdict, reasons, notes and actions per parcel, plus one boolean column per rule.
 
-    Returns a frame aligned to ``facts`` with ``verdict``, ``reasons``
-    (fired exclude/condition rule ids, sorted, ``;``-separated), ``notes``
-    (fired note rules) and ``fired_<RULE>`` columns; ``.attrs["skipped"]``
-    lists the rules that could not be checked and why.
+    Every rule is evaluated in three values (:func:`~landgis.conditions.evaluate_bounds`):
+    it fires, it does not, or it cannot be told — a fact it tests is missing from the
+    table (no layer, no attribute) or unknown on the parcel (a legacy category that cannot
+    be told). Nothing unchecked is eligible: a parcel on which a rule cannot be told, and
+    which no exclude rule puts out, is ``conditional`` with the reason ``NODATA-<rule>``
+    (for a rule its profile marks ``optional``, a note instead).
+
+    Returns a frame aligned to ``facts`` with ``verdict``, ``reasons`` (the fired
+    exclude/condition rule ids and ``NODATA-`` reasons, sorted, ``;``-separated),
+    ``notes`` (fired note rules; ``NODATA-`` of optional rules, and of every rule on an
+    ineligible parcel), ``unchecked`` (every rule not checked on the parcel), ``actions``
+    (what cures a conditional parcel, ``；``-separated) and ``fired_<RULE>`` columns;
+    ``.attrs["skipped"]`` lists the rules not checked and why, ``.attrs["nodata"]`` the
+    data that would settle each (Chinese, for the reasons).
     """
     unavailable = dict(unavailable or {})
-    work = with_attribute_columns(facts)
     rules = [r for r in profile.rules if only is None or r.id in set(only)]
     for r in rules:
-        unknown = [f for f in r.facts if not known_fact(f)]
-        if unknown:
-            raise ProfileError(f"profile {profile.id} rule {r.id}: unknown fact(s) {', '.join(unknown)}; "
+        unknown_facts = [f for f in r.facts if not known_fact(f)]
+        if unknown_facts:
+            raise ProfileError(f"profile {profile.id} rule {r.id}: unknown fact(s) {', '.join(unknown_facts)}; "
                                "`landgis rules --facts` lists the facts")
     n = len(facts)
     ok = np.ones(n, bool) if geometry_ok is None else np.asarray(list(geometry_ok), dtype=bool)
-    unknown = unknown_derived(work)  # fact → parcels where it could not be told; usually empty
+    unknown = unknown_derived(facts)  # fact → parcels where it could not be told; usually empty
     fired: dict[str, np.ndarray] = {}
+    open_: dict[str, np.ndarray] = {}
     skipped: list[SkippedRule] = []
+    nodata: dict[str, str] = {}
     for r in rules:
-        missing = [f for f in sorted(r.facts) if f not in work]
-        if missing:
-            why = "; ".join(sorted({_why(f, unavailable) for f in missing}))
-            skipped.append(SkippedRule(r.id, why))
-            continue
-        if not r.facts & unknown.keys():
-            fired[r.id] = np.array(evaluate(r.when, work, tolerance), dtype=bool)
-            continue
-        surely, maybe = evaluate_bounds(r.when, work, tolerance, unknown)
+        surely, maybe = evaluate_bounds(r.when, facts, tolerance, unknown)
         fired[r.id] = np.array(surely, dtype=bool)  # fires only where it surely does: never guessed
-        if (maybe & ~surely & ok).any():
-            skipped.append(SkippedRule(r.id, _why_untold(work, profile, unavailable)))
-    by_outcome = {o: [r for r in rules if r.id in fired and r.outcome == o] for o in ("exclude", "condition", "note")}
+        untold = np.asarray(maybe, dtype=bool) & ~fired[r.id] & ok
+        if untold.any():
+            open_[r.id] = untold
+            lacking = _lacking(r, facts, unknown, profile)
+            skipped.append(SkippedRule(r.id, f"on {int(untold.sum())} parcel(s): "
+                                       + "; ".join(sorted({_why(f, unavailable) for f in lacking}))))
+            nodata[r.id] = "、".join(dict.fromkeys(_data_zh(f) for f in lacking))
+    by_outcome = {o: [r for r in rules if r.outcome == o] for o in ("exclude", "condition", "note")}
     exclude = _any(fired, by_outcome["exclude"], n)
-    condition = _any(fired, by_outcome["condition"], n)
+    required = [r for r in rules if r.id in open_ and not r.optional]
+    need_data = _any(open_, required, n)
+    condition = _any(fired, by_outcome["condition"], n) | (need_data & ~exclude)
     verdict = np.where(exclude, "ineligible", np.where(condition, "conditional", "eligible")).astype(object)
-    decisive = sorted(r.id for r in by_outcome["exclude"] + by_outcome["condition"])
-    notes_ids = sorted(r.id for r in by_outcome["note"])
-    reasons = _join(fired, decisive, n)
-    notes = _join(fired, notes_ids, n)
+    open_ids = {NODATA + rid: arr for rid, arr in open_.items()}
+    decisive = {r.id: fired[r.id] for r in by_outcome["exclude"] + by_outcome["condition"]}
+    decisive.update({NODATA + r.id: open_[r.id] & ~exclude for r in required})
+    noted = {r.id: fired[r.id] for r in by_outcome["note"]}
+    noted.update({NODATA + r.id: open_[r.id] & (exclude | r.optional) for r in rules if r.id in open_})
+    reasons = _join(decisive, sorted(decisive), n)
+    notes = _join(noted, sorted(noted), n)
+    unchecked = _join(open_ids, sorted(open_ids), n)
+    actions = _actions(reasons, profile, verdict)
     if geometry_ok is not None:
         bad = ~ok
         verdict[bad] = "ineligible"
         reasons[bad] = GEOMETRY_RULE
         notes[bad] = ""
+        actions[bad] = ""
         for arr in fired.values():
             arr[bad] = False
-    out = pd.DataFrame({"verdict": verdict, "reasons": reasons, "notes": notes}, index=facts.index)
+    out = pd.DataFrame({"verdict": verdict, "reasons": reasons, "notes": notes, "unchecked": unchecked,
+                        "actions": actions}, index=facts.index)
     for rid, arr in fired.items():
         out[f"fired_{rid}"] = arr
     out.attrs["skipped"] = skipped
+    out.attrs["nodata"] = nodata
     return out
 
 
-def reason_texts(reasons: pd.Series, profile: Profile, lang: str = "zh") -> pd.Series:
-    """``"FARMLAND;UDB"`` → ``"FARMLAND 占用永久基本农田（guilin §一…）；UDB …"``."""
+#: what a derived fact is made of: a rule on it lacks these when the fact is missing
+_DERIVED_FROM = {"legacy": ("approved",), "unapproved": ("approved", "survey_construction_m2")}
+
+
+def _lacking(rule: Rule, facts: pd.DataFrame, unknown: Mapping[str, np.ndarray], profile: Profile) -> list[str]:
+    """The facts a rule could not be told without: those missing from the table, and for a derived
+    fact that could not be told (``legacy``, ``unapproved``), what its legacy categories lack."""
+    lacking = sorted({g for f in rule.facts if f not in facts
+                      for g in ([i for i in _DERIVED_FROM.get(f, ()) if i not in facts] or [f])})
+    if rule.facts & unknown.keys():
+        untold = untold_categories(facts, profile)
+        lacking += sorted({f for fs in untold.values() for f in fs} - set(lacking))
+    return lacking
+
+
+def _data_zh(fact: str) -> str:
+    """What data settles a fact that is missing (Chinese, from ``reasons.toml`` [NODATA.data])."""
+    data = BUILTIN_REASONS["NODATA"]["data"]
+    for key in sorted(data, key=len, reverse=True):
+        if fact == key or fact.startswith(key + "_"):
+            return data[key]
+    return f"事实 {fact}"
+
+
+def _actions(reasons: np.ndarray, profile: Profile, verdict: np.ndarray) -> np.ndarray:
+    """What cures each conditional parcel: the ``action_zh`` of its reasons, once each, ``；``-joined."""
+    by_id = {r.id: r.action_zh for r in profile.rules}
+    nodata_action = BUILTIN_REASONS["NODATA"]["action_zh"]
+
+    def text(ids: str) -> str:
+        acts = [nodata_action if rid.startswith(NODATA) else by_id.get(rid, "") for rid in ids.split(";") if rid]
+        return "；".join(dict.fromkeys(a for a in acts if a))
+
+    out = map_distinct(pd.Series(reasons, dtype=object), text, missing="")
+    return np.where(verdict == "conditional", out, "").astype(object)
+
+
+def reason_texts(reasons: pd.Series, profile: Profile, lang: str = "zh",
+                 nodata: Mapping[str, str] | None = None) -> pd.Series:
+    """``"FARMLAND;UDB"`` → ``"FARMLAND 占用永久基本农田（guilin §一…）；UDB …"``.
+
+    ``nodata`` gives, per rule not checked, the data that would settle it (``NODATA-<rule>``
+    reasons name it).
+    """
     by_id: dict[str, Rule] = {r.id: r for r in profile.rules}
+    nodata = nodata or {}
 
     def text(ids: str) -> str:
         out = []
         for rid in filter(None, ids.split(";")):
             rule = by_id.get(rid)
+            if rid.startswith(NODATA) and rid[len(NODATA):] in by_id:
+                of = by_id[rid[len(NODATA):]]
+                data = nodata.get(of.id, "")
+                out.append(f"{rid} 未能核查“{of.title_zh}”" + (f"：缺少{data}" if data else "") if lang == "zh"
+                           else f"{rid} not checked: {of.title_en or of.title_zh}")
+                continue
             if rule is not None:
                 title_zh, title_en, source = rule.title_zh, rule.title_en or rule.title_zh, rule.source
             elif rid in BUILTIN_REASONS:
-                text = BUILTIN_REASONS[rid]
-                title_zh, title_en, source = text["title_zh"], text["title_en"], text["source"]
+                builtin = BUILTIN_REASONS[rid]
+                title_zh, title_en, source = builtin["title_zh"], builtin["title_en"], builtin["source"]
             else:  # not in this profile: the id alone, never another rule's words
                 out.append(rid)
                 continue
@@ -146,14 +219,6 @@ def _why(fact: str, unavailable: Mapping[str, str]) -> str:
     if fact.startswith("survey_"):
         return unavailable.get("survey", f"fact {fact} not computed")
     return f"fact {fact} is not available"
-
-
-def _why_untold(work: pd.DataFrame, profile: Profile, unavailable: Mapping[str, str]) -> str:
-    """Why a rule on ``legacy`` / ``unapproved`` is not checked on some parcels (the same in every tile)."""
-    untold = untold_categories(work, profile)
-    lacks = "; ".join(sorted({_why(f, unavailable) for fs in untold.values() for f in fs}))
-    return (f"on the parcels legacy {'category' if len(untold) == 1 else 'categories'} {', '.join(untold)} "
-            f"could cover, which cannot be told (legacy_basis names them: 未能判定): {lacks}")
 
 
 def _any(fired: Mapping[str, np.ndarray], rules: list[Rule], n: int) -> np.ndarray:

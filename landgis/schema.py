@@ -60,11 +60,12 @@ PARCEL_ATTRIBUTES: tuple[str, ...] = (
     "street_front",
     "retain_buildings",
     "county_approved",
+    "plan_committed",
 )
 
 #: the parcel attributes read as yes/no (是/否, 1/0, Y/N …)
 BOOLEAN_ATTRIBUTES: tuple[str, ...] = ("registered", "restricted", "house_cert", "county_approved", "land_use_cert",
-                                       "penalized", "street_front", "retain_buildings")
+                                       "penalized", "street_front", "retain_buildings", "plan_committed")
 #: the parcel attributes the rules test as facts; one the parcels layer lacks is blank for every parcel
 ATTRIBUTE_FACTS: tuple[str, ...] = ("formed_year", *BOOLEAN_ATTRIBUTES)
 
@@ -81,6 +82,8 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "approval_no": ("PZWH",),
             # 经县级人民政府批准 (taian §三(三)9(2)); no national standard field: landgis's default name
             "county_approved": ("XZFPZ",),
+            # 属地政府承诺纳入规划 (taian §三(三)3); no national standard field: landgis's default name
+            "plan_committed": ("CNNRGH",),
         },
         "survey": {"class_code": ("DLBM",), "ownership": ("QSXZ",)},
         "survey_2009": {"class_code": ("DLBM",)},
@@ -137,6 +140,9 @@ FACT_DOCS: Mapping[str, str] = {
     "survey_covered_m2": "area covered by the current survey (m²)",
     "survey_uncovered_m2": "parcel area no current survey patch covers (m²): its land class is unknown",
     "survey_uncovered_share": "share of the parcel no current survey patch covers",
+    "zoning_uncovered_m2": "parcel area no planned-use patch covers (m²): the plan does not cover it yet",
+    "zoning_uncovered_share": "share of the parcel no planned-use patch covers",
+    "plan_committed": "the local government's written commitment to bring the parcel into the plan (bool)",
     "survey_state_m2": "current survey land of state ownership, QSXZ 10–29 or 国有, read as a parcel's is (m²)",
     "survey_2009_class": "dominant 二调 class",
     "planned_use": "dominant planned-use code (用地用海分类)",

@@ -225,25 +225,27 @@ NO_2009_CASES = [
 ]
 E, C, I = "eligible", "conditional", "ineligible"
 # profile → case → (verdict, reasons, legacy, legacy_open). Without a 二调 layer L1 cannot be told: a parcel it
-# could cover (no approval, formed before 2009 or in an unknown year) gets neither UNAPPROVED nor LEGACY;
-# land it cannot cover (formed from 2009 on) is still UNAPPROVED; categories that need no 二调 still hold.
+# could cover (no approval, formed before 2009 or in an unknown year) can be told neither UNAPPROVED nor LEGACY,
+# and nothing unchecked is eligible: it is conditional, NODATA-LEGACY and NODATA-UNAPPROVED naming the 二调
+# layer that would settle it; land it cannot cover (formed from 2009 on) is still UNAPPROVED; categories that
+# need no 二调 still hold.
+UNTOLD = "NODATA-LEGACY;NODATA-UNAPPROVED"
 NO_2009_EXPECTED = {
-    "national": {"approved_2005": (E, "", "", ""), "f2005": (E, "", "", "L1"), "f2012": (I, "UNAPPROVED", "", ""),
-                 "no_year": (E, "", "", "L1"), "cert_2012": (I, "UNAPPROVED", "", ""),
-                 "street_2005": (E, "", "", "L1"), "pending_2005": (E, "", "", "L1"),
+    "national": {"approved_2005": (E, "", "", ""), "f2005": (C, UNTOLD, "", "L1"), "f2012": (I, "UNAPPROVED", "", ""),
+                 "no_year": (C, UNTOLD, "", "L1"), "cert_2012": (I, "UNAPPROVED", "", ""),
+                 "street_2005": (C, UNTOLD, "", "L1"), "pending_2005": (C, UNTOLD, "", "L1"),
                  "f2005_farmland": (I, "FARMLAND", "", "L1")},
-    "taian": {"approved_2005": (E, "", "", ""), "f2005": (E, "", "", "L1"), "f2012": (I, "UNAPPROVED", "", ""),
-              "no_year": (E, "", "", "L1"), "cert_2012": (C, "LEGACY", "L2", ""),
-              "street_2005": (C, "LEGACY", "L3", ""), "pending_2005": (E, "", "", "L4;L1"),
+    "taian": {"approved_2005": (E, "", "", ""), "f2005": (C, UNTOLD, "", "L1"), "f2012": (I, "UNAPPROVED", "", ""),
+              "no_year": (C, UNTOLD, "", "L1"), "cert_2012": (C, "LEGACY", "L2", ""),
+              "street_2005": (C, "LEGACY", "L3", ""), "pending_2005": (C, UNTOLD, "", "L4;L1"),
               "f2005_farmland": (I, "FARMLAND", "", "L1")},
-    "tianning": {"approved_2005": (E, "", "", ""), "f2005": (E, "", "", "L1"), "f2012": (C, "UNAPPROVED", "", ""),
-                 "no_year": (E, "", "", "L1"), "cert_2012": (C, "UNAPPROVED", "", ""),
-                 "street_2005": (E, "", "", "L1"), "pending_2005": (E, "", "", "L1"),
-                 "f2005_farmland": (I, "FARMLAND", "", "L1")},
+    "tianning": {"approved_2005": (E, "", "", ""), "f2005": (C, UNTOLD, "", "L1"),
+                 "f2012": (C, "UNAPPROVED", "", ""), "no_year": (C, UNTOLD, "", "L1"),
+                 "cert_2012": (C, "UNAPPROVED", "", ""), "street_2005": (C, UNTOLD, "", "L1"),
+                 "pending_2005": (C, UNTOLD, "", "L1"), "f2005_farmland": (I, "FARMLAND", "", "L1")},
 }
 NO_2009_EXPECTED["guilin"] = NO_2009_EXPECTED["national"]
-NO_2009_WHY = ("on the parcels legacy {} could cover, which cannot be told (legacy_basis names them: 未能判定): "
-               "the project has no [layers.survey_2009]")
+NO_2009_WHY = "on {} parcel(s): the project has no [layers.survey_2009]"
 
 
 @pytest.fixture(scope="module")
@@ -273,8 +275,7 @@ def test_without_2009_survey_untold_legacy_is_not_excluded_as_unapproved(no_2009
 @pytest.mark.parametrize("profile", list(NO_2009_EXPECTED))
 def test_without_2009_survey_unapproved_and_legacy_are_reported_not_checked(no_2009, profile):
     res, _, messages = no_2009[profile]
-    cats = "categories L4, L1" if profile == "taian" else "category L1"
-    why = NO_2009_WHY.format(cats)
+    why = NO_2009_WHY.format(4 if profile == "taian" else 5)
     assert [(s.rule, s.why) for s in res.skipped] == [("UNAPPROVED", why), ("LEGACY", why)]
     assert messages == [f"rule LEGACY not checked: {why}", f"rule UNAPPROVED not checked: {why}"]
 

@@ -32,7 +32,11 @@ CASES = [
     Case("udb_inside", udb=[(0, 0, 40, 40)]),
     Case("udb_40pct", udb=[(0, 0, 18, 40)]),
     Case("plan_admin", zoning=[((0, 0, 40, 40), "0801")]),
+    # no planned-use patch over the parcel: the plan does not cover it yet (a precondition to meet), so
+    # PLAN-GAP, not PLAN-USE; under taian the local government's written commitment clears it
     Case("plan_none", zoning=[]),
+    Case("plan_none_committed", zoning=[], attrs={"CNNRGH": "是"}),
+    Case("plan_half_covered", zoning=[((0, 0, 20, 40), "100101")]),
     Case("plan_split_agri", zoning=[((0, 0, 19, 40), "0901"), ((19, 0, 40, 40), "0103")]),
     Case("plan_warehouse", zoning=[((0, 0, 40, 40), "1101")]),
     Case("plan_mining", zoning=[((0, 0, 40, 40), "1002")]),
@@ -100,7 +104,9 @@ EXPECTED = {
     "udb_inside": _same(C, "UDB"),
     "udb_40pct": _same(C, "UDB"),
     "plan_admin": _same(I, "PLAN-USE"),
-    "plan_none": _same(I, "PLAN-USE"),
+    "plan_none": _same(C, "PLAN-GAP"),
+    "plan_none_committed": {**_same(C, "PLAN-GAP"), "taian": (E, "")},
+    "plan_half_covered": _same(C, "PLAN-GAP"),
     "plan_split_agri": _same(I, "PLAN-USE"),
     "plan_warehouse": {**_same(I, "PLAN-USE"), "national": (E, ""), "taian": (E, "")},
     "plan_mining": {**_same(I, "PLAN-USE"), "guilin": (C, "PLAN-EXTRA")},
@@ -249,7 +255,10 @@ def test_reasons_carry_articles(planted):
     assert text.startswith("NEG-AGRI ") and "tianning §9" in text
 
 
-def test_no_approval_information_skips_approval_rules(tmp_path):
+def test_no_approval_information_leaves_approval_rules_unchecked_and_the_parcels_conditional(tmp_path):
+    """Nothing unchecked is eligible: without any approval information neither UNAPPROVED nor
+    LEGACY can be told, so both parcels are conditional, each rule named as not checked with the
+    data that would settle it."""
     path = build_project([Case("a", attrs={"PZWH": ""}), Case("b", attrs={"PZWH": "", "JCNF": 2005})], tmp_path,
                          approvals_layer=False)
     gpkg = tmp_path / "planted.gpkg"
@@ -258,11 +267,20 @@ def test_no_approval_information_skips_approval_rules(tmp_path):
     with pytest.warns(SkippedRuleWarning) as record:
         res = landgis.screen(path)
     messages = sorted(str(w.message) for w in record)
-    assert messages[0].startswith("rule LEGACY not checked: the project gives no approval information")
-    assert messages[1].startswith("rule UNAPPROVED not checked: the project gives no approval information")
+    assert messages[0].startswith("rule LEGACY not checked: on 2 parcel(s): the project gives no approval information")
+    assert messages[1].startswith("rule UNAPPROVED not checked: on 2 parcel(s): the project gives no approval "
+                                  "information")
     assert {s.rule for s in res.skipped} == {"UNAPPROVED", "LEGACY"}
-    assert res.table["verdict"].tolist() == ["eligible", "eligible"]
+    assert res.table["verdict"].tolist() == ["conditional", "conditional"]
+    assert res.table["reasons"].tolist() == ["NODATA-LEGACY;NODATA-UNAPPROVED"] * 2
+    assert res.table["unchecked"].tolist() == ["NODATA-LEGACY;NODATA-UNAPPROVED"] * 2
     assert res.table["legacy"].tolist() == ["", ""]
+    data = "批准文号（宗地字段 PZWH）或已批准用地图层 [layers.approvals]"
+    assert res.table["reasons_zh"].tolist() == [
+        f"NODATA-LEGACY 未能核查“历史遗留建设用地”：缺少{data}；"
+        f"NODATA-UNAPPROVED 未能核查“建设用地未依法取得”：缺少{data}"] * 2
+    assert res.table["actions"].tolist() == ["补充数据后重新筛查（县级自然资源主管部门）"] * 2
+    assert res.summary()["by_verdict"].set_index("verdict").loc["conditional", "data_only_parcels"] == 2
 
 
 def test_conflict_piece_is_the_agricultural_part_tiled_partial_or_overlapping(tmp_path):
@@ -362,7 +380,7 @@ def test_plan_part_conflict_piece_is_the_part_planned_for_other_uses(tmp_path):
     assert res.facts["planned_use_other_m2"].round(6).tolist() == [180.0, 80.0, 0.0]
 
 
-def test_plan_part_is_skipped_when_the_profile_names_no_allowed_uses(tmp_path):
+def test_plan_part_is_not_checked_when_the_profile_names_no_allowed_uses(tmp_path):
     # a profile of its own (extending none) without [settings] allowed_uses: PLAN-PART cannot
     # tell the other uses, so it is not checked (and says why) rather than guessed
     profile = tmp_path / "mine.toml"
@@ -376,7 +394,10 @@ def test_plan_part_is_skipped_when_the_profile_names_no_allowed_uses(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = landgis.screen(build_project(cases, tmp_path / "p"), profile=profile, progress=False)
-    assert res.table["verdict"].tolist() == ["eligible"]
+    assert res.table[["verdict", "reasons"]].values.tolist() == [["conditional", "NODATA-PLAN-PART"]]
+    assert res.table["reasons_zh"].tolist() == [
+        "NODATA-PLAN-PART 未能核查“部分规划为其他用途”：缺少配置文件中可入市的规划用途（[settings] allowed_uses）"]
     skipped = {s.rule: s.why for s in res.skipped}
-    assert skipped["PLAN-PART"].startswith("the profile sets no allowed_uses in [settings]")
+    assert skipped["PLAN-PART"] == ("on 1 parcel(s): the profile sets no allowed_uses in [settings] (the "
+                                    "planned-use tags open to market entry)")
     assert "planned_use_other_m2" not in res.facts

@@ -241,16 +241,21 @@ def test_raster_layer_keys_are_checked(tmp_path):
     assert p.layers["farmland"].is_raster and p.layers["farmland"].values == (1, 2)
 
 
-def test_missing_dem_skips_terrain_with_a_warning(tmp_path):
+def test_missing_dem_leaves_terrain_unchecked_with_a_warning(tmp_path):
     path = build_project([Case("a")], tmp_path, profile="taian", site=False,
                          extra_toml='\n[layers.roads]\npath = "planted.gpkg"\nlayer = "zd"')
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeometryRepairWarning)
-        with pytest.warns(landgis.errors.SkippedRuleWarning, match="rule TERRAIN not checked: the project has no "
-                                                                    "\\[layers.dem\\]"):
+        with pytest.warns(landgis.errors.SkippedRuleWarning, match="rule TERRAIN not checked: on 1 parcel\\(s\\): "
+                                                                    "the project has no \\[layers.dem\\]"):
             res = landgis.screen(path)
     assert [s.rule for s in res.skipped] == ["TERRAIN"]
     assert res.table["road_distance_m"].tolist() == [0.0]
+    # nothing unchecked is eligible: the slope could not be measured, so the parcel waits for the DEM
+    assert res.table[["verdict", "reasons", "unchecked"]].values.tolist() == [
+        ["conditional", "NODATA-TERRAIN", "NODATA-TERRAIN"]]
+    assert res.table["reasons_zh"].tolist() == [f"NODATA-TERRAIN 未能核查“{res.profile.rule('TERRAIN').title_zh}”："
+                                                "缺少数字高程模型 [layers.dem]"]
 
 
 # ------------------------------------------- vectorised weights vs GEOS / GDAL

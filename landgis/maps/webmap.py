@@ -43,6 +43,7 @@ import shapely
 from pyproj import CRS
 
 from landgis.distinct import first_positions, map_distinct, map_factorized
+from landgis.inventory import data_only
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
 from landgis.maps.encode import SIMPLIFY_M, display_geometries, encode_geometries, to_lonlat
 from landgis.maps.pagejson import RawJSON, json_parts_for_html, raw_json
@@ -191,6 +192,8 @@ def _payload(data: MapData, basemap: str, tianditu_token: str | None, detail_lim
     area = pd.to_numeric(inv["area_m2"], errors="coerce").fillna(0.0).to_numpy()
     counts = {v: {"n": int((verdict == v).sum()), "mu": round(float(area[verdict == v].sum() / M2_PER_MU), 2)}
               for v in VERDICTS}
+    if "reasons" in inv:  # conditional only for want of data: said beside the conditional count
+        counts["conditional"]["data_only"] = int(data_only(inv).sum())
     parcels = {
         "g": enc,
         "id": _col(sel, "parcel_id"), "owner": _col(sel, "owner"), "town": _col(sel, "town"),

@@ -38,11 +38,11 @@ from typing import Any
 from landgis.conditions import Condition, facts_used, parse_condition
 from landgis.config import parse_code_overrides
 from landgis.errors import ProfileError, ProjectError
-from landgis.schema import OUTCOMES, suggest
+from landgis.schema import FACT_DOCS, OUTCOMES, known_fact, suggest
 
 __all__ = ["Rule", "LegacyCategory", "ConflictSource", "EVIDENCE_ITEMS", "Profile", "load_profile", "resolve_profile", "builtin_profiles", "OUTCOMES"]
 
-_RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "outcome", "when")
+_RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "outcome", "when", "action_zh", "optional")
 _LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "when", "evidence")
 _PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document")
 _TOP_KEYS = ("profile", "settings", "terms", "rules", "legacy", "codes", "conflicts")
@@ -76,6 +76,10 @@ class Rule:
     source: str
     outcome: str
     when: Condition
+    #: what cures a parcel this rule makes conditional, and who acts (Chinese)
+    action_zh: str = ""
+    #: a rule whose data a project may lack: not checked, it is a note, not a condition
+    optional: bool = False
 
     @property
     def facts(self) -> set[str]:
@@ -354,9 +358,16 @@ def _rule(r: Mapping[str, Any], where: str) -> Rule:
             raise ProfileError(f"{where} rule {rid}: missing `{key}`")
     if r["outcome"] not in OUTCOMES:
         raise ProfileError(f"{where} rule {rid}: outcome {r['outcome']!r} is not one of {', '.join(OUTCOMES)}")
+    if not isinstance(r.get("optional", False), bool):
+        raise ProfileError(f"{where} rule {rid}: optional must be true or false")
+    when = parse_condition(r["when"], f"{where} rule {rid}")
+    unknown = sorted(f for f in facts_used(when) if not known_fact(f))
+    if unknown:
+        raise ProfileError(f"{where} rule {rid}: unknown fact(s) {', '.join(unknown)}"
+                           f"{suggest(unknown[0], FACT_DOCS)}; `landgis rules --facts` lists the facts")
     return Rule(id=str(rid), title_zh=str(r["title_zh"]), title_en=str(r.get("title_en", "")),
                 text_zh=str(r.get("text_zh", "")), source=str(r["source"]), outcome=r["outcome"],
-                when=parse_condition(r["when"], f"{where} rule {rid}"))
+                when=when, action_zh=str(r.get("action_zh", "")), optional=r.get("optional", False))
 
 
 def _legacy(c: Mapping[str, Any], where: str) -> LegacyCategory:
@@ -373,9 +384,13 @@ def _legacy(c: Mapping[str, Any], where: str) -> LegacyCategory:
     if unknown:
         raise ProfileError(f"{where} legacy {cid}: no evidence item {', '.join(map(repr, unknown))}"
                            f"{suggest(unknown[0], EVIDENCE_ITEMS)}; items: {', '.join(EVIDENCE_ITEMS)}")
+    when = parse_condition(c["when"], f"{where} legacy {cid}")
+    unknown_facts = sorted(f for f in facts_used(when) if not known_fact(f))
+    if unknown_facts:
+        raise ProfileError(f"{where} legacy {cid}: unknown fact(s) {', '.join(unknown_facts)}"
+                           f"{suggest(unknown_facts[0], FACT_DOCS)}; `landgis rules --facts` lists the facts")
     return LegacyCategory(id=str(cid), title_zh=str(c.get("title_zh", "")), title_en=str(c.get("title_en", "")),
-                          source=str(c.get("source", "")), when=parse_condition(c["when"], f"{where} legacy {cid}"),
-                          evidence=tuple(evidence))
+                          source=str(c.get("source", "")), when=when, evidence=tuple(evidence))
 
 
 def resolve_profile(project: Any, override: str | Path | Profile | None = None) -> Profile:

@@ -365,7 +365,8 @@
     D.verdicts.forEach(function (v) {
       var r = add(d, el('div', 'lg-item'));
       var sw = add(r, el('span', 'lg-sw')); sw.style.background = v.colour;
-      add(r, el('span', null, v.name + '　' + v.n + ' 宗，' + fmt(v.mu, 2) + ' 亩'));
+      add(r, el('span', null, v.name + '　' + v.n + ' 宗，' + fmt(v.mu, 2) + ' 亩'
+        + (v.data_only ? '（其中仅因数据缺失 ' + v.data_only + ' 宗）' : '')));
     });
     add(d, el('div', 'lg-h', '图层'));
     legendItems.forEach(function (spec) {
