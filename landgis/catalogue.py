@@ -20,13 +20,15 @@ from importlib import resources
 import pandas as pd
 
 from landgis.conditions import AllOf, AnyOf, Compare, Condition, LegacyRef, Not
-from landgis.profiles import Profile, builtin_profiles, load_profile
+from landgis.profiles import LegacyCategory, Profile, Rule, builtin_profiles, load_profile
 from landgis.schema import OUTCOME_ZH
 
 __all__ = ["rules_table", "describe_condition", "catalogue_markdown", "profile_text",
            "USE_ZH"]
 
 #: Outcome → what it does to the verdict, in Chinese.
+#: shown where a rule cites nothing under a profile
+_NO_CITATION = "—（所适用的文件未作规定）"
 
 _OPS = {"above": ">", "at_least": "≥", "below": "<", "at_most": "≤", "equals": "=",
         "in": "in", "not_in": "not in", "is": "is", "not_empty": "is set"}
@@ -74,7 +76,9 @@ def rules_table(profiles: Iterable[str | Profile] | None = None, *, value: str =
         default every built-in profile, ``national`` first.
     value
         the :class:`~landgis.profiles.Rule` attribute to show: ``outcome``,
-        ``source``, ``title_zh``, ``title_en`` or ``text_zh``.
+        ``source`` (articles of the profile's own document), ``title_zh``,
+        ``title_en`` or ``text_zh``; or ``citation``, the rule's full citation
+        under the profile (:meth:`~landgis.profiles.Profile.citation`).
 
     Returns
     -------
@@ -88,13 +92,20 @@ def rules_table(profiles: Iterable[str | Profile] | None = None, *, value: str =
     >>> t.loc["NEG-AGRI"].tolist()
     ['exclude', 'condition']
     >>> rules_table(["guilin"], value="source").loc["PLAN-USE", "guilin"]
-    'guilin §三(二)1'
+    '四（二）1'
+    >>> rules_table(["national"], value="citation").loc["FARMLAND", "national"]
+    '《中华人民共和国土地管理法》第三十五条第一款；《中华人民共和国土地管理法实施条例》第三条第一款'
     """
     profs = _profiles(profiles)
     ids: list[str] = []
     for p in profs:
         ids += [r for r in p.rule_ids if r not in ids]
-    data = {p.id: [getattr(p.rule(r), value) if r in p.rule_ids else "" for r in ids] for p in profs}
+
+    def get(p: Profile, rule_id: str) -> object:
+        rule = p.rule(rule_id)
+        return p.citation(rule) if value == "citation" else getattr(rule, value)
+
+    data = {p.id: [get(p, r) if r in p.rule_ids else "" for r in ids] for p in profs}
     table = pd.DataFrame(data, index=pd.Index(ids, name="rule"))
     table.columns.name = "profile"
     return table
@@ -141,8 +152,10 @@ def _group(cond: Condition) -> str:
 def profile_text(profile: Profile) -> str:
     """A profile's rules as plain text, as ``landgis rules --profile X`` prints them.
 
-    Each rule: id, outcome, Chinese and English titles, the policy text, the
-    source article and the condition; then the historical-legacy categories.
+    The profile's document (and how its articles are numbered, where the
+    document leaves numbers out); each rule: id, outcome, Chinese and English
+    titles, the policy text, its citation under this profile and the
+    condition; then the historical-legacy categories.
 
     Examples
     --------
@@ -154,6 +167,10 @@ def profile_text(profile: Profile) -> str:
     lines = [f"{p.id} — {p.name_zh} / {p.name_en}"]
     if p.document:
         lines.append(p.document)
+    else:
+        lines.append("no document of its own: each rule cites the national documents it rests on")
+    if p.numbering_note:
+        lines.append(f"条款编号说明：{p.numbering_note}")
     if len(p.chain) > 1:
         lines.append("extends " + " → ".join(p.chain))
     uses = p.allowed_uses
@@ -166,7 +183,7 @@ def profile_text(profile: Profile) -> str:
             lines.append(f"{pad}{r.title_en}")
         if r.text_zh:
             lines.append(f"{pad}政策要点 {r.text_zh}")
-        lines.append(f"{pad}依据 {r.source}")
+        lines.append(f"{pad}依据 {p.citation(r) or _NO_CITATION}")
         lines.append(f"{pad}when {describe_condition(r.when)}")
     if p.legacy_categories:
         lines.append("")
@@ -175,9 +192,16 @@ def profile_text(profile: Profile) -> str:
             lines.append(f"{c.id:<14} {c.title_zh}")
             if c.title_en:
                 lines.append(f"{pad}{c.title_en}")
-            lines.append(f"{pad}依据 {c.source}")
+            lines.append(f"{pad}依据 {p.citation(c) or _NO_CITATION}")
             lines.append(f"{pad}when {describe_condition(c.when)}")
     return "\n".join(lines)
+
+
+def _own_articles(item: Rule | LegacyCategory) -> str:
+    """A catalogue cell's citation: the articles of the profile's own document, else what kind it is."""
+    if item.source:
+        return _md(item.source)
+    return "*national only*" if item.national else "—"
 
 
 def _md(text: object) -> str:
@@ -189,10 +213,12 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
     """The rule catalogue as Markdown: all profiles side by side.
 
     Sections: the profiles and their documents; every rule id with, per
-    profile, its outcome and source article; allowed planned uses; the
-    historical-legacy categories each profile recognises; sale terms; the
-    text of each rule per profile. Deterministic: the same profiles give the
-    same text.
+    profile, its outcome and the articles of that profile's own document;
+    allowed planned uses; the historical-legacy categories each profile
+    recognises; sale terms; the text and full citation of each rule per
+    profile. Each profile cites its own document (and national ones), never
+    another's: the comparison across counties is this catalogue's, not a
+    reason's. Deterministic: the same profiles give the same text.
 
     Parameters
     ----------
@@ -204,7 +230,7 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
     >>> md = catalogue_markdown(["national", "guilin"])
     >>> md.splitlines()[0]
     '# Rule catalogue — 入市筛查规则对照表'
-    >>> "| `UDB` 位于城镇开发边界内 | **condition**" in md
+    >>> "| `UDB` 位于城镇开发边界内 | **note**" in md
     True
     """
     profs = _profiles(profiles)
@@ -228,14 +254,21 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
     ]
     for p in profs:
         parent = " → ".join(p.chain[:-1]) or "—"
-        out.append(f"| `{p.id}` | {_md(p.name_zh)}<br>{_md(p.name_en)} | {_md(parent)} | {_md(p.document)} |")
+        document = _md(p.document) or "— (national documents only, cited per rule)"
+        out.append(f"| `{p.id}` | {_md(p.name_zh)}<br>{_md(p.name_en)} | {_md(parent)} | {document} |")
+    notes = [p for p in profs if p.numbering_note]
+    if notes:
+        out.append("")
+        out += [f"Numbering, `{p.id}`: {_md(p.numbering_note)}" for p in notes]
 
     out += ["", "## Rules by profile", "",
-            "Each cell: outcome, then the source article.", "",
+            "Each cell: outcome, then the article(s) of that profile's own document (named above, in its "
+            "own numbering); *national only* where the rule rests on national documents alone; — where it "
+            "cites nothing. Full citations, national documents included, are under Rule texts.", "",
             "| rule | " + " | ".join(f"`{i}`" for i in ids) + " |",
             "|---|" + "---|" * len(ids)]
     outcomes = rules_table(profs)
-    sources = rules_table(profs, value="source")
+    by_id = {p.id: p for p in profs}
     titles = {}
     for p in profs:
         for r in p.rules:
@@ -245,7 +278,7 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
         cells = []
         for pid in ids:
             o = outcomes.loc[rid, pid]
-            cells.append(f"**{o}**<br>{_md(sources.loc[rid, pid])}" if o else "—")
+            cells.append(f"**{o}**<br>{_own_articles(by_id[pid].rule(rid))}" if o else "—")
         out.append(f"| `{rid}` {_md(r.title_zh)} | " + " | ".join(cells) + " |")
 
     out += ["", "## Allowed planned uses (`PLAN-USE`)", "",
@@ -259,10 +292,10 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
         out.append(f"| `{tag}` {_md(USE_ZH.get(tag, ''))} | " + " | ".join(cells) + " |")
 
     out += ["", "## Historical-legacy categories (历史遗留)", "",
-            "Numbers give each profile's order of precedence (the first category a parcel meets is "
-            "reported).", "",
-            "| category | " + " | ".join(f"`{i}`" for i in ids) + " | condition | source |",
-            "|---|" + "---|" * (len(ids) + 2)]
+            "Each cell: the profile's order of precedence (the first category a parcel meets is "
+            "reported), then the article(s) of that profile's own document.", "",
+            "| category | " + " | ".join(f"`{i}`" for i in ids) + " | condition |",
+            "|---|" + "---|" * (len(ids) + 1)]
     cats: dict[str, object] = {}
     for p in profs:
         for c in p.legacy:
@@ -271,9 +304,10 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
         cells = []
         for p in profs:
             order = [x.id for x in p.legacy_categories]
-            cells.append(str(order.index(cid) + 1) if cid in order else "")
+            cells.append(f"{order.index(cid) + 1}<br>{_own_articles(p.legacy_categories[order.index(cid)])}"
+                         if cid in order else "")
         out.append(f"| `{cid}` {_md(c.title_zh)}<br>{_md(c.title_en)} | " + " | ".join(cells)
-                   + f" | {_md(describe_condition(c.when))} | {_md(c.source)} |")
+                   + f" | {_md(describe_condition(c.when))} |")
 
     kinds: list[str] = []
     for p in profs:
@@ -309,18 +343,18 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
             if rid not in p.rule_ids:
                 continue
             r = p.rule(rid)
-            key = (r.title_zh, r.title_en, r.text_zh, r.source, r.outcome, describe_condition(r.when))
+            key = (r.title_zh, r.title_en, r.text_zh, p.citation(r), r.outcome, describe_condition(r.when))
             for k, members in groups:
                 if k == key:
                     members.append(p.id)
                     break
             else:
                 groups.append((key, [p.id]))
-        for (title_zh, title_en, text_zh, source, outcome, when), members in groups:
+        for (title_zh, title_en, text_zh, cited, outcome, when), members in groups:
             out.append(f"- **{', '.join(members)}** — {outcome} ({OUTCOME_ZH[outcome]}): {title_zh}"
                        + (f" / {title_en}" if title_en else ""))
             if text_zh:
                 out.append(f"  - 政策要点：{text_zh}")
-            out.append(f"  - 依据：{source}")
+            out.append(f"  - 依据：{_md(cited) or _NO_CITATION}")
             out.append(f"  - when: `{when}`")
     return "\n".join(out) + "\n"

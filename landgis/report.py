@@ -56,12 +56,17 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
                                                                "reasons"]]
     add_frame(wb, "历史遗留用地汇总", tables["legacy"], SUMMARY_HEADERS_ZH)
     add_frame(wb, "历史遗留用地清单", legacy_rows, COLUMN_NAMES_ZH)
+    profile = result.profile
     rules = pd.DataFrame([{"规则": r.id, "名称": r.title_zh, "英文": r.title_en, "政策原文要点": r.text_zh,
-                           "依据条款": r.source, "结果": OUTCOME_ZH[r.outcome]}
-                          for r in result.profile.rules])
-    legacy = pd.DataFrame([{"类别": c.id, "名称": c.title_zh, "依据条款": c.source}
-                           for c in result.profile.legacy_categories])
-    add_frame(wb, f"规则({result.profile.id})", pd.concat([rules, legacy], ignore_index=True).fillna(""), {})
+                           "依据条款": profile.citation(r), "结果": OUTCOME_ZH[r.outcome]}
+                          for r in profile.rules])
+    legacy = pd.DataFrame([{"类别": c.id, "名称": c.title_zh, "依据条款": profile.citation(c)}
+                           for c in profile.legacy_categories])
+    # the profile's own document, and how its article numbers are written (said once, here)
+    about = pd.DataFrame([{"规则": label, "名称": text} for label, text in
+                          (("依据文件", profile.document), ("条款编号说明", profile.numbering_note)) if text])
+    parts = [rules] + [f for f in (legacy, about) if len(f)]
+    add_frame(wb, f"规则({profile.id})", pd.concat(parts, ignore_index=True).fillna(""), {})
     problems = pd.DataFrame([{"级别": p.severity, "图层": p.layer, "字段": p.field, "要素": p.features,
                               "说明": p.message} for p in result.problems])
     skipped = pd.DataFrame([{"级别": "warning", "图层": "", "字段": "", "要素": "", "说明": f"{s.rule} 未检查：{s.why}"}
@@ -95,7 +100,7 @@ def result_html(result: Any) -> str:
     Examples
     --------
     >>> result  # the sample county screened once, as in the ScreeningResult example
-    <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+    <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
     >>> html = result_html(result)
     >>> "可入市" in html and "亩" in html and "<script" not in html
     True
@@ -129,7 +134,7 @@ def result_html(result: Any) -> str:
             rule = titles.get(r.rule)
             title = rule.title_zh if rule else ""
             outcome = f"{OUTCOME_ZH.get(rule.outcome, rule.outcome)} ({rule.outcome})" if rule else ""
-            source = rule.source if rule else ""
+            source = result.profile.citation(rule) if rule else ""
             rule_rows.append(f"<tr><td style='text-align:left'><code>{e(r.rule)}</code></td>"
                              f"<td style='text-align:left'>{e(title)}</td><td style='text-align:left'>{e(outcome)}"
                              f"</td><td>{int(r.parcels):,}</td><td>{r.area_mu:,.4f}</td>"

@@ -73,7 +73,7 @@ class ScreeningResult:
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result
-    <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+    <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
     >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00020"]
     >>> row["verdict"], row["reasons"], float(row["farmland_m2"])
     ('ineligible', 'FARMLAND;PLAN-USE', 300.0)
@@ -98,7 +98,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
         >>> list(result.table.columns[:6])
         ['parcel_id', 'area_m2', 'area_mu', 'verdict', 'reasons', 'legacy']
         >>> len(result.table) == len(result.inventory) == 416
@@ -119,7 +119,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
         >>> sorted(result.summary())
         ['by_action', 'by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
         >>> by_rule = result.summary()["by_rule"]
@@ -134,9 +134,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
         >>> result.counts()
-        {'eligible': 302, 'conditional': 20, 'ineligible': 94}
+        {'eligible': 304, 'conditional': 20, 'ineligible': 92}
         """
         vc = self.inventory["verdict"].value_counts()
         return {v: int(vc.get(v, 0)) for v in VERDICTS}
@@ -174,7 +174,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
         >>> import tempfile
         >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
         >>> sorted(p.name for p in out.iterdir())
@@ -230,7 +230,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
         >>> m = result.map()
         >>> hasattr(m, "_repr_html_") and hasattr(m, "save")
         True
@@ -244,9 +244,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 302, 'conditional': 20, 'ineligible': 94} profile=guilin>
+        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
         >>> print(result.text_summary().splitlines()[2])
-          eligible        302 parcels      729,341.75 m²    1,094.0126 亩
+          eligible        304 parcels      734,203.39 m²    1,101.3051 亩
         """
         c = self.counts()
         by = self.summary()["by_verdict"].set_index("verdict")

@@ -171,10 +171,20 @@ def _actions(reasons: np.ndarray, profile: Profile, verdict: np.ndarray) -> np.n
 
 def reason_texts(reasons: pd.Series, profile: Profile, lang: str = "zh",
                  nodata: Mapping[str, str] | None = None) -> pd.Series:
-    """``"FARMLAND;UDB"`` → ``"FARMLAND 占用永久基本农田（guilin §一…）；UDB …"``.
+    """``"FARMLAND;PLAN-USE"`` → ``"FARMLAND 占用永久基本农田（《…》二（工作原则）…）；PLAN-USE …"``.
 
+    Each rule: id, title and, in parentheses, what it rests on under ``profile``
+    (:meth:`~landgis.profiles.Profile.citation`: the profile's own document and
+    articles, then national documents); no parentheses when it cites nothing.
     ``nodata`` gives, per rule not checked, the data that would settle it (``NODATA-<rule>``
     reasons name it).
+
+    >>> from landgis.profiles import load_profile
+    >>> yueqing = load_profile("yueqing")
+    >>> reason_texts(pd.Series(["OWN-REG"]), yueqing)[0]
+    'OWN-REG 集体土地所有权未确权登记（《乐清市农村集体经营性建设用地入市管理办法（试行）（征求意见稿）》第八条第（三）项；《中华人民共和国土地管理法》第六十三条第一款；《中华人民共和国土地管理法实施条例》第三十八条）'
+    >>> reason_texts(pd.Series(["LEGACY"]), load_profile("national"))[0]
+    'LEGACY 历史遗留建设用地'
     """
     by_id: dict[str, Rule] = {r.id: r for r in profile.rules}
     nodata = nodata or {}
@@ -190,14 +200,17 @@ def reason_texts(reasons: pd.Series, profile: Profile, lang: str = "zh",
                            else f"{rid} not checked: {of.title_en or of.title_zh}")
                 continue
             if rule is not None:
-                title_zh, title_en, source = rule.title_zh, rule.title_en or rule.title_zh, rule.source
+                title_zh, title_en, cited = rule.title_zh, rule.title_en or rule.title_zh, profile.citation(rule)
             elif rid in BUILTIN_REASONS:
                 builtin = BUILTIN_REASONS[rid]
-                title_zh, title_en, source = builtin["title_zh"], builtin["title_en"], builtin["source"]
+                title_zh, title_en, cited = builtin["title_zh"], builtin["title_en"], builtin["source"]
             else:  # not in this profile: the id alone, never another rule's words
                 out.append(rid)
                 continue
-            out.append(f"{rid} {title_zh}（{source}）" if lang == "zh" else f"{rid} {title_en} ({source})")
+            if lang == "zh":
+                out.append(f"{rid} {title_zh}（{cited}）" if cited else f"{rid} {title_zh}")
+            else:
+                out.append(f"{rid} {title_en} ({cited})" if cited else f"{rid} {title_en}")
         return "；".join(out) if lang == "zh" else "; ".join(out)
 
     # once per distinct combination of rule ids (150k parcels, a few dozen combinations)

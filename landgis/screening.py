@@ -66,7 +66,7 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result.counts()
-    {'eligible': 302, 'conditional': 20, 'ineligible': 94}
+    {'eligible': 304, 'conditional': 20, 'ineligible': 92}
 
     The same parcels under another profile:
 

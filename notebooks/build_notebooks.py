@@ -198,6 +198,10 @@ print("UDB:", guilin.rule("UDB").outcome, "when", describe_condition(guilin.rule
 A rule with an existing id changes only the keys it gives (`when` is replaced whole);
 a new id is appended; `[settings] disable = [...]` removes rules. Unknown keys are refused
 with a message naming the key.
+
+The county's reasons cite its own document: `document` names it, each rule's `source` gives
+its articles. With a document of its own the profile does not inherit Guilin's articles; a
+rule it gives no `source` cites only the national documents it rests on (`national`).
 """),
     code('''\
 profile_toml = """
@@ -206,7 +210,7 @@ id = "my-county"
 extends = "guilin"
 name_zh = "某县（示例）"
 name_en = "An example county"
-document = "某县农村集体经营性建设用地入市管理办法（示例）"
+document = "《某县农村集体经营性建设用地入市管理办法（示例）》"
 
 [settings]
 # the planned uses open to market entry: PLAN-USE lets them through, PLAN-PART measures the rest
@@ -216,13 +220,13 @@ allowed_uses = ["industrial", "commercial", "warehouse", "mining", "rental_housi
 id = "PLAN-USE"
 title_zh = "规划用途非工业、商业、仓储、采矿或保障性租赁住房"
 title_en = "Planned use is not industrial, commercial, warehousing, mining or affordable rental housing"
-source = "my-county §3"
-when = { fact = "planned_use_tag", not_in = "allowed_uses", missing = "fire" }
+source = "第三条"
+when = { fact = "planned_use_tag", not_in = "allowed_uses" }
 
 [[rules]]
 id = "UDB"
 outcome = "note"          # inside the boundary: reported in `notes`, verdict unchanged
-source = "my-county §5"
+source = "第五条"
 """
 profile_path = OUT / "my-county.toml"
 profile_path.write_text(profile_toml, encoding="utf-8")
@@ -230,15 +234,21 @@ mine = landgis.load_profile(profile_path)
 print(" → ".join(mine.chain))
 print("PLAN-USE lets through:", mine.allowed_uses)'''),
     md("""
-Side by side with the profile it extends (only the rules that differ):
+Side by side with the profile it extends (the rules whose outcome or title differs), with
+the articles each cites in its own document:
 """),
     code('''\
 from landgis.catalogue import rules_table
 
 outcome = rules_table([guilin, mine])
+title = rules_table([guilin, mine], value="title_zh")
 source = rules_table([guilin, mine], value="source")
-differ = (outcome != outcome["guilin"].to_numpy()[:, None]).any(axis=1) | (source != source["guilin"].to_numpy()[:, None]).any(axis=1)
+differ = (outcome["guilin"] != outcome["my-county"]) | (title["guilin"] != title["my-county"])
 pd.concat({"outcome": outcome, "source": source}, axis=1)[differ]'''),
+    code('''\
+for rid in ("PLAN-USE", "FARMLAND"):   # what a reason cites under each profile
+    print(rid, "guilin:", guilin.citation(guilin.rule(rid)))
+    print(rid, "mine:  ", mine.citation(mine.rule(rid)))'''),
     md("""
 ## A stricter tolerance, in a copy of the project
 
@@ -350,9 +360,10 @@ from landgis.catalogue import describe_condition
 
 rows = []
 for name in ("national", "taian"):
-    for rank, cat in enumerate(landgis.load_profile(name).legacy_categories, 1):
+    profile = landgis.load_profile(name)
+    for rank, cat in enumerate(profile.legacy_categories, 1):
         rows.append({"profile": name, "rank": rank, "category": cat.id, "title": cat.title_zh,
-                     "condition": describe_condition(cat.when), "source": cat.source})
+                     "condition": describe_condition(cat.when), "citation": profile.citation(cat)})
 pd.DataFrame(rows)'''),
     md("""
 ## Screen under both profiles

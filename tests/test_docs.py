@@ -27,9 +27,14 @@ def test_catalogue_has_every_rule_of_every_profile():
     header = next(line for line in md.splitlines() if line.startswith("| rule |"))
     for name in builtin_profiles():
         assert f"`{name}`" in header
-        for rule in load_profile(name).rules:
+        profile = load_profile(name)
+        assert profile.document in md and profile.numbering_note in md
+        for rule in profile.rules:
             assert f"| `{rule.id}` " in md
-            assert rule.source in md
+            if rule.source:  # the articles of the profile's own document, in the side-by-side table
+                assert f"<br>{rule.source} |" in md
+            if profile.citation(rule):  # the full citation, under Rule texts
+                assert f"依据：{profile.citation(rule)}\n" in md
 
 
 def test_rules_table_side_by_side():
@@ -57,7 +62,7 @@ def test_cli_rules_prints_each_rule(name):
     profile = load_profile(name)
     for rule in profile.rules:
         assert rule.id in result.output and rule.title_zh in result.output
-        assert rule.title_en in result.output and rule.source in result.output
+        assert rule.title_en in result.output and f"依据 {profile.citation(rule)}" in result.output
         assert f"[{rule.outcome}] {rule.title_zh} → " in result.output
     for cat in profile.legacy_categories:
         assert cat.title_zh in result.output

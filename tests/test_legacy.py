@@ -104,10 +104,13 @@ def test_evidence_per_category(results):
 
 def test_profile_wording_in_reasons(results):
     assert "一事一议" in results["yueqing"].loc["f2008", "reasons_zh"]
-    assert "yueqing §18" in results["yueqing"].loc["f2008", "reasons_zh"]
-    assert "tianning §52" in results["tianning"].loc["f2008", "reasons_zh"]
-    assert "tianning §52" in results["tianning"].loc["f2010", "reasons_zh"]  # UNAPPROVED: pay fees first
-    assert "yanbian §12" in results["yanbian"].loc["f2010", "reasons_zh"]
+    yueqing = "《乐清市农村集体经营性建设用地入市管理办法（试行）（征求意见稿）》"
+    tianning = "《常州市天宁区农村集体经营性建设用地入市管理办法（试行）》（常天政规〔2021〕1号）"
+    yanbian = "《盐边县农村集体经营性建设用地入市管理暂行办法》（盐边府规〔2023〕7号）"
+    assert f"{yueqing}第十八条" in results["yueqing"].loc["f2008", "reasons_zh"]
+    assert f"{tianning}第五十二条" in results["tianning"].loc["f2008", "reasons_zh"]
+    assert f"{tianning}第五十二条" in results["tianning"].loc["f2010", "reasons_zh"]  # UNAPPROVED: pay fees first
+    assert f"{yanbian}第十二条" in results["yanbian"].loc["f2010", "reasons_zh"]
 
 
 # --------------------------------------------------------------- Xian 1980
@@ -347,7 +350,7 @@ def test_l2_keeps_its_title_and_source_and_reads_both_grounds():
 
     l2 = {c.id: c for c in load_profile("taian").legacy}["L2"]
     assert l2.title_zh == "2009年以后经县级人民政府批准或取得房屋所有权证书、尚未取得合法土地手续"
-    assert l2.source == "taian §三(三)9(2)"
+    assert l2.source == "三（三）9（2）"
     assert {"county_approved", "house_cert", "approved", "formed_year"} == facts_used(l2.when)
 
 

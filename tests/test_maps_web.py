@@ -294,7 +294,7 @@ def test_popup_shows_reasons_with_articles(loaded, result):
     browser.eval(f"window.landgis.showParcel({json.dumps(row['parcel_id'])})")
     popup = browser.eval(POPUP_TEXT)
     for part in (row["parcel_id"], row["owner"], row["town"], "亩", "平方米", "不可入市", rule.title_zh,
-                 rule.text_zh, rule.source):
+                 rule.text_zh, result.profile.citation(rule)):
         assert part in popup, part
     assert f"{row['area_mu']:.4f}" in popup
 

@@ -111,7 +111,8 @@ def test_result_html_summarises_and_escapes(sample_result):
     by = sample_result.summary()["by_verdict"].set_index("verdict")
     for verdict in ("eligible", "conditional", "ineligible"):
         assert f"{by.loc[verdict, 'area_m2']:,.2f}" in html and f"{by.loc[verdict, 'area_mu']:,.4f}" in html
-    assert "PLAN-USE" in html and "guilin §三(二)1" in html  # most frequent reason with its article
+    # most frequent reason with its citation: Guilin's own plan, then national law
+    assert "PLAN-USE" in html and "《桂林市深化农村集体经营性建设用地入市试点工作方案（征求意见稿）》四（二）1；" in html
     assert "450399103002JC00014" in html  # the unrepairable parcel named among the problems
 
 

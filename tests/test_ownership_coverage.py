@@ -219,8 +219,13 @@ def test_survey_gap_is_a_condition(coverage, profile, case):
 
 def test_survey_gap_reason_carries_its_articles(coverage):
     text = coverage["national"].table.loc["no_survey", "reasons_zh"]
-    assert text.startswith("SURVEY-GAP ") and "yueqing §8(2)" in text and "taian §三(一)3" in text
-    assert "tianning §9" in coverage["tianning"].table.loc["no_survey", "reasons_zh"]
+    assert text == ("SURVEY-GAP 三调未覆盖，现状地类无法确认"
+                    "（《关于深化农村集体经营性建设用地入市试点工作的意见》（厅字〔2022〕34号））")
+    text = coverage["taian"].table.loc["no_survey", "reasons_zh"]
+    assert "（《台安县农村集体经营性建设用地入市试点工作实施方案》三（一）3、三（三）6；" in text
+    # Tianning's joint review checks the land class (第三十二条第（四）项); not 第九条, which is about conversion
+    text = coverage["tianning"].table.loc["no_survey", "reasons_zh"]
+    assert text.endswith("（《常州市天宁区农村集体经营性建设用地入市管理办法（试行）》（常天政规〔2021〕1号）第三十二条第（四）项）")
 
 
 def test_survey_gap_warns_naming_the_layer_and_the_parcels(coverage):

@@ -101,8 +101,9 @@ EXPECTED = {
     "farmland_overlapping": _same(I, "FARMLAND"),
     "redline_100": _same(I, "REDLINE"),
     "redline_hole": _same(E),
-    "udb_inside": _same(C, "UDB"),
-    "udb_40pct": _same(C, "UDB"),
+    # only the Guilin plan speaks of the urban development boundary: a note elsewhere (NOTES)
+    "udb_inside": {**_same(E), "guilin": (C, "UDB")},
+    "udb_40pct": {**_same(E), "guilin": (C, "UDB")},
     "plan_admin": _same(I, "PLAN-USE"),
     "plan_none": _same(C, "PLAN-GAP"),
     "plan_none_committed": {**_same(C, "PLAN-GAP"), "taian": (E, "")},
@@ -124,7 +125,8 @@ EXPECTED = {
     "homestead_survey": _same(I, "NEG-HOMESTEAD"),
     "homestead_zoning": _same(I, "NEG-HOMESTEAD;PLAN-USE"),
     "housing": _same(I, "NEG-HOUSING;PLAN-USE"),
-    "restricted": _same(I, "RESTRICTED"),
+    # neither the Guilin plan nor the national documents cited speak of sealed land: a note there (NOTES)
+    "restricted": {**_same(I, "RESTRICTED"), "national": (E, ""), "guilin": (E, "")},
     "state_owned": _same(I, "COLLECTIVE"),
     "unapproved_2015": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED")},
     "legacy_2005": _same(C, "LEGACY"),
@@ -148,6 +150,13 @@ EXPECTED = {
     "farmland_and_agri": {**_same(I, "FARMLAND;NEG-AGRI"), "tianning": (I, "FARMLAND;NEG-AGRI")},
     "steep": {**_same(E), "taian": (C, "TERRAIN")},
     "no_road": {**_same(E), "taian": (C, "ACCESS"), "yueqing": (C, "ACCESS"), "tianning": (C, "ACCESS")},
+}
+
+#: case → profile → note rules that fire (every other case and profile: none)
+NOTES = {
+    "udb_inside": {p: "UDB" for p in PROFILES if p != "guilin"},
+    "udb_40pct": {p: "UDB" for p in PROFILES if p != "guilin"},
+    "restricted": {"national": "RESTRICTED", "guilin": "RESTRICTED"},
 }
 
 EXPECTED_LEGACY = {  # case → profile → category
@@ -210,6 +219,13 @@ def test_verdict_and_reasons(planted, profile, case):
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_notes(planted, profile):
+    notes = planted[profile]["notes"].fillna("")
+    want = {case: NOTES.get(case, {}).get(profile, "") for case in notes.index}
+    assert notes.to_dict() == want
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 @pytest.mark.parametrize("case", list(EXPECTED_LEGACY))
 def test_legacy_category(planted, profile, case):
     want = EXPECTED_LEGACY[case]
@@ -231,7 +247,7 @@ def test_exact_areas(planted, case):
 def test_every_rule_fires_somewhere_under_every_profile(planted):
     for profile in PROFILES:
         fired = set()
-        for reasons in planted[profile]["reasons"]:
+        for reasons in [*planted[profile]["reasons"], *planted[profile]["notes"]]:
             fired |= set(filter(None, str(reasons).split(";")))
         rules = set(landgis.load_profile(profile).rule_ids)
         assert rules <= fired, f"{profile}: never fired {rules - fired}"
@@ -252,7 +268,8 @@ def test_legacy_basis_names_the_evidence(planted):
 
 def test_reasons_carry_articles(planted):
     text = planted["tianning"].loc["agri_half", "reasons_zh"]
-    assert text.startswith("NEG-AGRI ") and "tianning §9" in text
+    assert text == ("NEG-AGRI 现状为农用地或未利用地，须办理转用手续（《常州市天宁区农村集体经营性建设用地入市管理办法（试行）》"
+                    "（常天政规〔2021〕1号）第九条；《中华人民共和国土地管理法》第四十四条第一款）")
 
 
 def test_no_approval_information_leaves_approval_rules_unchecked_and_the_parcels_conditional(tmp_path):

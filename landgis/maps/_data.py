@@ -60,10 +60,11 @@ def map_data(source: Any) -> MapData:
     """A :class:`MapData` from a ScreeningResult (or a MapData, returned as is)."""
     if isinstance(source, MapData):
         return source
-    rules = {r.id: {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": r.source}
-             for r in source.profile.rules}
-    for cat in getattr(source.profile, "legacy_categories", ()) or ():
-        rules.setdefault(cat.id, {"title_zh": cat.title_zh, "text_zh": "", "source": cat.source})
+    profile = source.profile
+    rules = {r.id: {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": profile.citation(r)}
+             for r in profile.rules}
+    for cat in getattr(profile, "legacy_categories", ()) or ():
+        rules.setdefault(cat.id, {"title_zh": cat.title_zh, "text_zh": "", "source": profile.citation(cat)})
     project = source.project
     return MapData(inventory=source.inventory, conflicts=source.conflicts, layers=dict(source.layers),
                    rules=rules, title=project.name, profile=f"{source.profile.id} {source.profile.name_zh}".strip(),
@@ -97,20 +98,58 @@ def drawable(frame: gpd.GeoDataFrame) -> np.ndarray:
     return np.asarray(ok, dtype=bool)
 
 
-_REASON = re.compile(r"^(?P<id>\S+)\s+(?P<title>.*?)(?:（(?P<source>[^（）]*)）)?$")
+_REASON = re.compile(r"^(?P<id>\S+)\s+(?P<rest>.*)$")
+
+
+def _split_reason(part: str) -> tuple[str, str, str] | None:
+    """``"ID 标题（依据）"`` → (id, title, citation); the citation is the balanced （…） that
+    ends the text (it may hold （…） of its own: 《…（征求意见稿）》四（二）1), "" when none."""
+    m = _REASON.match(part)
+    if m is None:
+        return None
+    rest = m["rest"]
+    if rest.endswith("）"):
+        depth = 0
+        for i in range(len(rest) - 1, -1, -1):
+            depth += {"）": 1, "（": -1}.get(rest[i], 0)
+            if depth == 0:
+                if i > 0:  # a title of its own before the citation
+                    return m["id"], rest[:i], rest[i + 1:-1]
+                break
+    return m["id"], rest, ""
 
 
 def _rules_from_reason_texts(inventory: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """Rule titles and articles recovered from ``reasons_zh`` ("ID 标题（依据）；…")."""
+    """Rule titles and citations recovered from ``reasons_zh`` ("ID 标题（依据）；…").
+
+    A citation holds "；" between its documents, so the reasons are split only at a
+    "；" outside parentheses.
+    """
     rules: dict[str, dict[str, str]] = {}
     if "reasons_zh" not in inventory:
         return rules
     for text in inventory["reasons_zh"].dropna().astype(str).unique():
-        for part in filter(None, (p.strip() for p in text.split("；"))):
-            m = _REASON.match(part)
-            if m and m["id"] not in rules:
-                rules[m["id"]] = {"title_zh": m["title"], "text_zh": "", "source": m["source"] or ""}
+        for part in _reason_parts(text):
+            parsed = _split_reason(part)
+            if parsed and parsed[0] not in rules:
+                rid, title, cited = parsed
+                rules[rid] = {"title_zh": title, "text_zh": "", "source": cited}
     return rules
+
+
+def _reason_parts(text: str) -> list[str]:
+    """``reasons_zh`` cut into one text per rule: at "；" outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "（":
+            depth += 1
+        elif ch == "）":
+            depth = max(depth - 1, 0)
+        elif ch == "；" and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
 
 
 def read_screening(folder: str | Path, project: str | Path | None = None,
@@ -169,7 +208,7 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
                             base_dir=proj.base_dir if proj is not None else None)
         prof_label = f"{prof.id} {prof.name_zh}".strip()
         for r in prof.rules:
-            rules[r.id] = {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": r.source}
+            rules[r.id] = {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": prof.citation(r)}
     if not data_date:
         data_date = _dt.date.fromtimestamp(gpkg.stat().st_mtime).isoformat()
     return MapData(inventory=inventory, conflicts=conflicts, layers=constraint_layers, rules=rules,

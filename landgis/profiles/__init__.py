@@ -1,7 +1,7 @@
 """Rule profiles: TOML files read into frozen dataclasses.
 
-A profile is a list of rules (id, texts, source article, outcome, condition),
-the historical-legacy categories, settings and term tables. The built-in
+A profile is a list of rules (id, texts, citation, outcome, condition), the
+historical-legacy categories, settings and term tables. The built-in
 ``national`` profile holds the rules every policy shares; each local profile
 ``extends`` it and restates only what its policy changes. A user profile can
 extend any built-in one the same way::
@@ -18,9 +18,22 @@ extend any built-in one the same way::
 Merging: a rule with an existing id changes only the keys it gives (``when``
 is replaced whole); a new id is appended; ``settings.disable`` removes rules.
 
+Citations. Under a profile a rule cites that profile's own document
+(``[profile] document``, its full title in 《》) and, where the rule rests on
+them, national documents: ``source`` holds the article(s) of the profile's own
+document only, in that document's numbering (``"第九条"``; ``""`` when the
+document says nothing), ``national`` the national citations
+(``["《中华人民共和国土地管理法》第六十三条第一款"]``). :meth:`Profile.citation`
+renders the two; every output cites through it. A profile whose ``document``
+differs from its parent's does not inherit the parent's ``source`` strings
+(they are articles of another document): it restates ``source`` for each rule
+its own document supports. ``national`` is inherited.
+
 >>> p = load_profile("tianning")
 >>> p.rule("NEG-AGRI").outcome, p.rule("NEG-AGRI").source
-('condition', 'tianning §9')
+('condition', '第九条')
+>>> p.citation(p.rule("NEG-AGRI"))
+'《常州市天宁区农村集体经营性建设用地入市管理办法（试行）》（常天政规〔2021〕1号）第九条；《中华人民共和国土地管理法》第四十四条第一款'
 >>> load_profile("guilin").rule("NEG-AGRI").outcome
 'exclude'
 """
@@ -42,9 +55,12 @@ from landgis.schema import FACT_DOCS, OUTCOMES, known_fact, suggest
 
 __all__ = ["Rule", "LegacyCategory", "ConflictSource", "EVIDENCE_ITEMS", "Profile", "load_profile", "resolve_profile", "builtin_profiles", "OUTCOMES"]
 
-_RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "outcome", "when", "action_zh", "optional")
-_LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "when", "evidence")
-_PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document")
+_RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "national", "outcome", "when", "action_zh",
+              "optional")
+_LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "national", "when", "evidence")
+_PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document", "numbering_note")
+#: joins the parts of a citation: the own document's articles, then each national citation
+CITATION_SEP = "；"
 _TOP_KEYS = ("profile", "settings", "terms", "rules", "legacy", "codes", "conflicts")
 _CONFLICT_KEYS = ("rule", "layer", "features", "piece", "cut")
 _FEATURE_SELECTORS = ("landcat", "role", "use")
@@ -67,7 +83,12 @@ _LIST_SETTINGS = ("allowed_uses", "road_classes")
 
 @dataclass(frozen=True)
 class Rule:
-    """One eligibility rule: what it checks, where it comes from, what it does."""
+    """One eligibility rule: what it checks, where it comes from, what it does.
+
+    ``source``: article(s) of the profile's own document ("" when it says
+    nothing); ``national``: the national documents (with articles) the rule
+    rests on. :meth:`Profile.citation` renders both.
+    """
 
     id: str
     title_zh: str
@@ -76,6 +97,7 @@ class Rule:
     source: str
     outcome: str
     when: Condition
+    national: tuple[str, ...] = ()
     #: what cures a parcel this rule makes conditional, and who acts (Chinese)
     action_zh: str = ""
     #: a rule whose data a project may lack: not checked, it is a note, not a condition
@@ -96,6 +118,7 @@ class LegacyCategory:
     title_en: str
     source: str
     when: Condition
+    national: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
 
 
@@ -119,7 +142,13 @@ class ConflictSource:
 
 @dataclass(frozen=True)
 class Profile:
-    """A complete, merged rule profile."""
+    """A complete, merged rule profile.
+
+    ``document``: the profile's own policy document, full title in 《》 ("" for
+    ``national``, which cites national documents only); ``numbering_note``: how
+    the document's article numbers are written where the document itself does
+    not print them all (said once, not in every citation).
+    """
 
     id: str
     name_zh: str
@@ -132,6 +161,31 @@ class Profile:
     codes: Mapping[str, Any] = field(default_factory=dict)
     chain: tuple[str, ...] = ()
     conflicts: tuple[ConflictSource, ...] = ()
+    numbering_note: str = ""
+
+    def citation(self, item: Rule | LegacyCategory) -> str:
+        """What a rule or legacy category rests on, under this profile, in one string.
+
+        ``"《document》source；national1；national2"``; only the national citations
+        when the profile's own document says nothing (``source`` empty); ``""``
+        when nothing is cited. Every output (reason texts, the xlsx rules sheet,
+        maps, the catalogue) cites through this.
+
+        Examples
+        --------
+        >>> yueqing = load_profile("yueqing")
+        >>> yueqing.citation(yueqing.rule("RESTRICTED"))
+        '《乐清市农村集体经营性建设用地入市管理办法（试行）（征求意见稿）》第八条第（六）项'
+        >>> yueqing.citation(yueqing.rule("FARMLAND"))
+        '《中华人民共和国土地管理法》第三十五条第一款；《中华人民共和国土地管理法实施条例》第三条第一款'
+        >>> yueqing.citation(yueqing.rule("UDB"))
+        ''
+        """
+        parts = []
+        if item.source:
+            parts.append(f"{self.document}{item.source}")
+        parts += [n for n in item.national if n]
+        return CITATION_SEP.join(parts)
 
     @property
     def allowed_uses(self) -> list[str] | None:
@@ -160,9 +214,9 @@ class Profile:
         from html import escape
         rows = "".join(
             f"<tr><td>{escape(r.id)}</td><td>{escape(r.title_zh)}</td><td>{escape(r.outcome)}</td>"
-            f"<td>{escape(r.source)}</td></tr>" for r in self.rules)
+            f"<td>{escape(self.citation(r))}</td></tr>" for r in self.rules)
         return (f"<b>{escape(self.id)}</b> — {escape(self.name_zh)}<table><tr><th>id</th><th>规则</th>"
-                f"<th>outcome</th><th>source</th></tr>{rows}</table>")
+                f"<th>outcome</th><th>依据</th></tr>{rows}</table>")
 
 
 def builtin_profiles() -> list[str]:
@@ -220,7 +274,7 @@ def load_profile(name_or_path: str | Path, base_dir: Path | None = None) -> Prof
     ... ''', encoding="utf-8")
     >>> mine = load_profile(path)
     >>> mine.chain, mine.rule("UDB").outcome, mine.rule("UDB").source
-    (('national', 'guilin', 'my-county'), 'note', 'guilin §三(五)1')
+    (('national', 'guilin', 'my-county'), 'note', '四（五）1、二（工作原则）')
     """
     raw, where = _read(name_or_path, base_dir)
     merged, chain = _resolve(raw, where, base_dir, seen=())
@@ -270,8 +324,12 @@ def _resolve(raw: dict, where: str, base_dir: Path | None, seen: tuple[str, ...]
 
 
 def _merge(parent: dict, child: dict, where: str) -> dict:
-    out: dict[str, Any] = {"profile": {**{k: v for k, v in parent.get("profile", {}).items() if k != "extends"},
-                                       **child.get("profile", {})}}
+    parent_head, child_head = parent.get("profile", {}), child.get("profile", {})
+    # a child with a document of its own: the parent's `source` strings are articles of another document
+    new_document = "document" in child_head and child_head["document"] != parent_head.get("document", "")
+    inherited_head = {k: v for k, v in parent_head.items()
+                      if k != "extends" and not (new_document and k == "numbering_note")}
+    out: dict[str, Any] = {"profile": {**inherited_head, **child_head}}
     out["settings"] = {**parent.get("settings", {}), **child.get("settings", {})}
     terms = {k: dict(v) for k, v in parent.get("terms", {}).items()}
     for kind, table in child.get("terms", {}).items():
@@ -283,6 +341,9 @@ def _merge(parent: dict, child: dict, where: str) -> dict:
     out["codes"] = codes
     for section in ("rules", "legacy"):
         items = [dict(r) for r in parent.get(section, [])]
+        if new_document:
+            for item in items:
+                item["source"] = ""
         index = {r["id"]: i for i, r in enumerate(items)}
         for r in child.get(section, []):
             if not isinstance(r, Mapping) or "id" not in r:
@@ -341,10 +402,13 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
         terms[kind] = MappingProxyType(dict(table))
     codes = parse_code_overrides(raw.get("codes", {}), f"{where} [codes]")
     conflicts = tuple(c for c in (_conflict(c, settings, where) for c in raw.get("conflicts", [])) if c is not None)
+    for key in ("document", "numbering_note"):
+        if not isinstance(head.get(key, ""), str):
+            raise ProfileError(f"{where} [profile] {key}: must be a string")
     return Profile(id=head["id"], name_zh=head.get("name_zh", ""), name_en=head.get("name_en", ""),
                    document=head.get("document", ""), rules=tuple(rules), legacy=legacy,
                    settings=MappingProxyType(settings), terms=MappingProxyType(terms), codes=codes,
-                   chain=chain, conflicts=conflicts)
+                   chain=chain, numbering_note=head.get("numbering_note", ""), conflicts=conflicts)
 
 
 def _rule(r: Mapping[str, Any], where: str) -> Rule:
@@ -367,7 +431,8 @@ def _rule(r: Mapping[str, Any], where: str) -> Rule:
                            f"{suggest(unknown[0], FACT_DOCS)}; `landgis rules --facts` lists the facts")
     return Rule(id=str(rid), title_zh=str(r["title_zh"]), title_en=str(r.get("title_en", "")),
                 text_zh=str(r.get("text_zh", "")), source=str(r["source"]), outcome=r["outcome"],
-                when=when, action_zh=str(r.get("action_zh", "")), optional=r.get("optional", False))
+                when=when, action_zh=str(r.get("action_zh", "")), optional=r.get("optional", False),
+                national=_national(r, f"{where} rule {rid}"))
 
 
 def _legacy(c: Mapping[str, Any], where: str) -> LegacyCategory:
@@ -390,7 +455,16 @@ def _legacy(c: Mapping[str, Any], where: str) -> LegacyCategory:
         raise ProfileError(f"{where} legacy {cid}: unknown fact(s) {', '.join(unknown_facts)}"
                            f"{suggest(unknown_facts[0], FACT_DOCS)}; `landgis rules --facts` lists the facts")
     return LegacyCategory(id=str(cid), title_zh=str(c.get("title_zh", "")), title_en=str(c.get("title_en", "")),
-                          source=str(c.get("source", "")), when=when, evidence=tuple(evidence))
+                          source=str(c.get("source", "")), when=when, evidence=tuple(evidence),
+                          national=_national(c, f"{where} legacy {cid}"))
+
+
+def _national(item: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    value = item.get("national", [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ProfileError(f"{where}: `national` must be a list of citations "
+                           f"(e.g. [\"《中华人民共和国土地管理法》第六十三条第一款\"])")
+    return tuple(value)
 
 
 def resolve_profile(project: Any, override: str | Path | Profile | None = None) -> Profile:
