@@ -19,16 +19,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.codes import LANDCATS, CodeTable, code_table, normalize_codes
-from landgis.distinct import map_distinct
+from landgis.codes import LANDCATS, CodeTable, code_table, legacy_2009_excluded, normalize_codes
 from landgis.errors import Problem
-from landgis.fields import PLANNING_CONDITIONS, ownership_collective
+from landgis.fields import PLANNING_CONDITIONS
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 from landgis.overlay.parts import clip_parts
+from landgis.ownership import ownership_facts, state_land
 from landgis.schema import ATTRIBUTE_FACTS, CLASS_LAYERS, MEASURE_LAYERS, STANDARD_FIELDS, usable_geometry
 
 __all__ = ["FactTable", "compute_overlays", "parcel_facts", "code_tables_for", "dominant_rows"]
-
 
 
 @dataclass
@@ -118,32 +117,19 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
         class_long[role] = long
         cols.update(_class_facts(role, long, tables[role], area, problems, parcels, tolerance, allowed_uses))
         if role == "survey" and "ownership" in layer:
-            cols["survey_state_m2"] = _state_land(layer, overlays[role], n)
+            cols["survey_state_m2"] = state_land(layer, overlays[role], n)
 
     if "zoning" in overlays and allowed_uses is None:
         for name in ("planned_use_other_m2", "planned_use_other_share"):
             unavailable[name] = ("the profile sets no allowed_uses in [settings] (the planned-use tags open "
                                  "to market entry)")
     cols.update(_attribute_facts(parcels, unavailable))
-    cols.update(_ownership_facts(parcels, cols, unavailable, tolerance))
-    cols.update(_approval_facts(parcels, layers, overlays, cols, settings, unavailable))
+    cols.update(ownership_facts(parcels, cols, unavailable, tolerance))
+    cols.update(_approval_facts(parcels, layers, overlays, cols, unavailable, tolerance))
     cols.update(_price_facts(n, layers, overlays, unavailable))
     cols.update(_planning_facts(n, layers, overlays, unavailable, tolerance))
     facts = pd.DataFrame(cols, index=parcels.index)
     return FactTable(facts, unavailable, dict(overlays), class_long)
-
-
-def _state_land(survey: gpd.GeoDataFrame, overlay: LayerOverlay, n: int) -> np.ndarray:
-    """Per parcel, the survey's state land under it (m²).
-
-    权属性质 is read as the parcels' is (:func:`~landgis.fields.ownership_collective`, each
-    distinct value once): 10–29 or text naming 国有 is state land; a DBF's numeric 10.0 reads as "10".
-    """
-    collective = ownership_collective(normalize_codes(survey["ownership"]))
-    state = collective.eq(False).fillna(False).to_numpy(dtype=bool)
-    st = class_areas(overlay, state)
-    st = st[st["class"].astype(bool)]
-    return np.bincount(st["parcel"], weights=st["overlap_m2"], minlength=n)
 
 
 def _share(m2: np.ndarray, area: np.ndarray) -> np.ndarray:
@@ -243,6 +229,15 @@ def _class_facts(role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarr
     facts[f"{role}_nonconstruction_m2"] = facts[f"{role}_agricultural_m2"] + facts[f"{role}_unused_m2"]
     for r in ("homestead", "road", "water"):
         facts[f"{role}_{r}_m2"] = by(of_class["role"] == r)
+    if role == "survey_2009":
+        # the 二调 construction land that can be operational legacy land, and the rest of the parcel
+        # (agricultural, unused, infrastructure classes, unknown codes, or under no 二调 patch)
+        excluded = legacy_2009_excluded()
+        codes = np.asarray(classes, dtype=object).astype(str)
+        legacy_class = (landcat_of_class == "construction") & np.array(
+            [not c.startswith(excluded) for c in codes], dtype=bool)
+        facts["survey_2009_legacy_m2"] = by(legacy_class)
+        facts["survey_2009_other_m2"] = np.maximum(area - facts["survey_2009_legacy_m2"], 0.0)
     return facts
 
 
@@ -304,82 +299,18 @@ def dominant_rows(parcel: np.ndarray, m2: np.ndarray, rank: np.ndarray) -> np.nd
 
 
 def _attribute_facts(parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> dict[str, np.ndarray]:
-    """The parcel attributes the rules test, as the loader read them."""
+    """The parcel attributes the rules test, as the loader read them, with the certificate or
+    document numbers the register gave for them (``house_cert_doc``…)."""
     facts = {}
     for name in ATTRIBUTE_FACTS:
         if name in parcels:
             facts[name] = parcels[name].to_numpy()
+            if f"{name}_doc" in parcels:  # the certificate or document number the register gave
+                facts[f"{name}_doc"] = parcels[f"{name}_doc"].to_numpy()
         else:
             unavailable[name] = (f"the parcels layer has no `{name}` attribute (map it under "
                                  "[layers.parcels.fields])")
     return facts
-
-
-def parcel_ownership(ownership: pd.Series) -> pd.Series:
-    """The parcels' 权属性质 as collective (True), state (False) or unknown (NA).
-
-    Codes are normalised as class codes are (:func:`~landgis.codes.normalize_codes`:
-    an Excel round trip's ``"20.0"``, a DBF's ``30.0``), then read as the loader reads
-    them: 30–34, 40 or text naming 集体 are collective; 10–29 or 国有 are state.
-
-    >>> parcel_ownership(pd.Series(["20.0", 30.0, " 10 ", "集体土地所有权", "", None, "99"])).tolist()
-    [False, True, False, True, <NA>, <NA>, <NA>]
-    """
-    return ownership_collective(normalize_codes(ownership).reset_index(drop=True)).set_axis(ownership.index)
-
-
-def _ownership_facts(parcels: gpd.GeoDataFrame, measured: Mapping[str, Any], unavailable: dict[str, str],
-                     tolerance: float) -> dict[str, Any]:
-    """``collective`` and ``collective_basis``: the parcel's own QSXZ where valid, else the survey's, per parcel.
-
-    ``measured`` holds the facts measured so far (``area_m2``, ``survey_state_m2``, ``survey_covered_m2``).
-    """
-    n = len(parcels)
-    if "ownership" in parcels:
-        codes = normalize_codes(parcels["ownership"])
-        own = pd.array(parcel_ownership(parcels["ownership"]).to_numpy(), dtype="boolean")
-    else:  # a frame made without the loader may carry the parsed flag alone
-        codes = pd.Series("", index=parcels.index, dtype=object)
-        own = pd.array(parcels["collective"].to_numpy() if "collective" in parcels else [pd.NA] * n, dtype="boolean")
-    by_parcel = ~own.isna()
-    has_survey = "survey_state_m2" in measured
-    if not by_parcel.any() and not has_survey:
-        unavailable["collective"] = "neither the parcels (QSXZ) nor the survey layer give the ownership"
-        return {}
-    collective = own.copy()
-    # the texts are made once per distinct (code, reading); a county has a handful
-    read = pd.Series(np.where(by_parcel, np.where(own.fillna(False).to_numpy(bool), "集体", "国有"), ""),
-                     index=parcels.index, dtype=object)
-    key = codes.astype(str) + "|" + read
-    basis = map_distinct(key, _ownership_text, missing="")
-    if has_survey:
-        # a parcel without a valid QSXZ: state land above tolerance is not collective; one the
-        # survey covers no more than a sliver of has no known ownership
-        area = np.asarray(measured["area_m2"])
-        state = np.asarray(measured["survey_state_m2"])
-        covered = np.asarray(measured["survey_covered_m2"]) if "survey_covered_m2" in measured else area
-        todo = ~by_parcel & (area > 0)
-        decided = todo & ((state > tolerance) | (covered > tolerance))
-        collective[decided] = state[decided] <= tolerance
-        share = _share(state, area)
-        rows = np.flatnonzero(decided)
-        basis[rows] = [f"{b}；三调国有土地 {m2:.2f} m²（{s * 100:.1f}%）"
-                       for b, m2, s in zip(basis[rows], state[rows], share[rows], strict=True)]
-        blind = np.flatnonzero(todo & ~decided)
-        basis[blind] = [f"{b}；三调未覆盖，权属未知" for b in basis[blind]]
-    return {"collective": collective, "collective_basis": basis}
-
-
-def _ownership_text(key: str) -> str:
-    """The basis text of a ``"code|reading"`` key.
-
-    >>> _ownership_text("20|国有"), _ownership_text("99|"), _ownership_text("|")
-    ('宗地权属性质 20（国有）', '宗地权属性质 99 无法识别', '宗地未填权属性质')
-    """
-    code, _, read = key.rpartition("|")
-    if read:
-        return f"宗地权属性质 {code}（{read}）" if code else f"宗地权属{read}"
-    return f"宗地权属性质 {code} 无法识别" if code else "宗地未填权属性质"
 
 
 def _price_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame],
@@ -448,9 +379,16 @@ def _planning_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame], overlays: Ma
 
 
 def _approval_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame],
-                    overlays: Mapping[str, LayerOverlay], measured: Mapping[str, Any], settings: Mapping,
-                    unavailable: dict[str, str]) -> dict[str, np.ndarray]:
-    """``approved``, ``approval_found`` (the 批准文号 found) and ``approval_source``, per parcel."""
+                    overlays: Mapping[str, LayerOverlay], measured: Mapping[str, Any],
+                    unavailable: dict[str, str], tolerance: float) -> dict[str, np.ndarray]:
+    """``approved``, ``approval_found`` (the 批准文号 found), ``approval_source`` and
+    ``approval_missing_m2``, per parcel.
+
+    Approval is by area, not by majority: a parcel without a 批准文号 of its own is approved
+    by the approvals layer only where approved land covers all of it but the tolerance; the
+    part above tolerance that no approval covers (``approval_missing_m2``) leaves it
+    unapproved, to be told legacy land or UNAPPROVED.
+    """
     n = len(parcels)
     has_attr = "approval_no" in parcels
     has_layer = "approvals" in overlays
@@ -463,8 +401,8 @@ def _approval_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
     source = np.where(attr != "", "attribute", "")
     approved = attr != ""
     if has_layer:
-        min_share = float(settings.get("approval_min_share", 0.5))
-        layer_ok = np.asarray(measured["approval_share"]) >= min_share
+        missing = np.maximum(np.asarray(measured["area_m2"]) - np.asarray(measured["approval_m2"]), 0.0)
+        layer_ok = missing <= tolerance
         pairs = overlays["approvals"].pairs
         layer = layers["approvals"]
         if len(pairs) and "approval_no" in layer:
@@ -479,4 +417,7 @@ def _approval_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataF
         found[use_layer] = np.where(layer_no[use_layer] != "", layer_no[use_layer], "(approvals layer)")
         source = np.where(use_layer, "approvals layer", source)
         approved = approved | layer_ok
-    return {"approved": approved, "approval_found": found, "approval_source": source}
+    out = {"approved": approved, "approval_found": found, "approval_source": source}
+    if has_layer:
+        out["approval_missing_m2"] = np.where(attr != "", 0.0, missing)
+    return out

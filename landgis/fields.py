@@ -1,7 +1,9 @@
 """Attribute fields as registers keep them, read into canonical values.
 
 Standard field names resolved (:func:`resolve_fields`), yes/no in every spelling
-the contract lists (:func:`parse_bool`), years and dates (:func:`parse_year`),
+the contract lists (:func:`parse_bool`), evidence as registers keep it — a certificate
+or document number means present (:func:`parse_register`), years and dates as
+registers write them, Excel serials and Chinese numerals included (:func:`parse_year`),
 planning limits (:func:`parse_limits`), ownership codes (:func:`ownership_collective`).
 Each parser returns its values and a mask of those it could not read.
 """
@@ -22,7 +24,7 @@ from landgis.config import LayerSpec
 from landgis.distinct import factorize_values, map_distinct
 from landgis.errors import Problem
 
-__all__ = ["parse_bool", "parse_year", "parse_limits", "PLANNING_CONDITIONS", "resolve_fields", "source_fields",
+__all__ = ["parse_bool", "parse_register", "parse_year", "parse_limits", "PLANNING_CONDITIONS", "resolve_fields", "source_fields",
            "text_values", "ownership_collective"]
 
 
@@ -56,6 +58,53 @@ def _parse_bool_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return parsed, bad
 
 
+#: a register's entry that says present without a number (已处罚, 已办理, 已发证…)
+_DONE = re.compile(r"^已")
+#: … and absent (未处罚, 未办理, 无证, 没有…)
+_NOT_DONE = re.compile(r"^(未|无|没有|尚未)")
+#: … and unknown, as blank is
+_UNKNOWN = {"不详", "不清", "不清楚", "未知", "待查", "待核实", "待定", "?", "？", "-", "—", "/"}
+#: a certificate or document reference: a number, or a register's marks (字, 号, 证, 第, 〔〕)
+_DOCUMENT = re.compile(r"[0-9０-９]|[字号證证第〔〕\[\]]")
+
+
+def parse_register(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """An evidence attribute as registers keep it: (present, document, unreadable).
+
+    A certificate or document number means present, and is kept as the document
+    (``房权证字第12号``, ``集用(2001)第5号``, ``桂南政土批〔2006〕12号``); an explicit yes or
+    no in any spelling :func:`parse_bool` reads, or a register's 已…/未… (已处罚, 未发证),
+    means present or absent; a blank, 不详 or 待查 is unknown (NA). Anything else is unreadable.
+
+    >>> present, doc, bad = parse_register(pd.Series(["房权证字第12号", "集用(2001)第5号", "否", "无", "", "已处罚",
+    ...                                              "未办理", "是", "不详", "maybe"]))
+    >>> present.tolist()
+    [True, True, False, False, <NA>, True, False, True, <NA>, <NA>]
+    >>> doc.tolist()[:3], bad.tolist()[-3:]
+    (['房权证字第12号', '集用(2001)第5号', ''], [False, False, True])
+    """
+    codes, uniques = factorize_values(values)
+    distinct = pd.Series(uniques + [None], dtype=object)
+    parsed, bad = _parse_bool_distinct(distinct)
+    text = distinct.map(lambda v: "" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v))
+                        else str(v).strip())
+    docs = pd.Series("", index=distinct.index, dtype=object)
+    for i in np.flatnonzero(bad.to_numpy(dtype=bool)):
+        value = text.iloc[i]
+        if value in _UNKNOWN:
+            bad.iloc[i] = False
+        elif _NOT_DONE.match(value):
+            parsed.iloc[i], bad.iloc[i] = False, False
+        elif _DOCUMENT.search(value):
+            parsed.iloc[i], bad.iloc[i], docs.iloc[i] = True, False, value
+        elif _DONE.match(value):
+            parsed.iloc[i], bad.iloc[i] = True, False
+    take = np.where(codes < 0, len(distinct) - 1, codes)
+    return (pd.Series(parsed.to_numpy()[take], index=values.index, dtype="boolean"),
+            pd.Series(docs.to_numpy()[take], index=values.index, dtype=object),
+            pd.Series(bad.to_numpy(dtype=bool)[take], index=values.index))
+
+
 def _per_distinct(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
     """``parse(values)`` computed once per distinct value (a county has 150k rows, a dozen values).
 
@@ -85,6 +134,44 @@ _YEAR = re.compile(r"^(?P<y>\d{4})(?:\.0+|年度?"
                    r"|(?P<m8>\d{2})(?P<d8>\d{2}))?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 
 
+_CN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+_CN_TENS = re.compile(r"([一二三四五六七八九]?)十([一二三四五六七八九]?)")
+
+
+def _arabic(text: str) -> str:
+    """Chinese numerals as registers write dates (二〇〇五年三月十二日) in Arabic digits (2005年3月12日).
+
+    >>> _arabic("二〇〇五年十二月三十一日"), _arabic("二零零五年"), _arabic("2005年")
+    ('2005年12月31日', '2005年', '2005年')
+    """
+    if not any("〇" <= c <= "零" or c in "一二三四五六七八九十" for c in text):
+        return text
+
+    def tens(m: re.Match) -> str:
+        return str(int(m[1].translate(_CN_DIGITS) or 1) * 10 + int(m[2].translate(_CN_DIGITS) or 0))
+
+    return _CN_TENS.sub(tens, text).translate(_CN_DIGITS)
+
+
+#: an Excel date serial (days since 1899-12-30) of a date from 1900 to 2100, as a spreadsheet round trip leaves one
+_SERIAL = re.compile(r"^(\d{3,5})(?:\.0+)?$")
+
+
+def _excel_serial_year(text: str) -> int | None:
+    """The year of an Excel date serial (``38443`` → 2005); None for anything else, a year included.
+
+    >>> _excel_serial_year("38443"), _excel_serial_year("38443.0"), _excel_serial_year("2005"), _excel_serial_year("12")
+    (2005, 2005, None, None)
+    """
+    m = _SERIAL.match(text)
+    if m is None:
+        return None
+    days = int(m[1])
+    if 1900 <= days <= 2100 or not 367 <= days <= 73050:  # a year, or no date of 1901–2100
+        return None
+    return (pd.Timestamp("1899-12-30") + pd.Timedelta(days=days)).year
+
+
 def _parse_year_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Years (1900–2100) from years or dates as typed in this field; what is none is ``bad``.
 
@@ -92,13 +179,18 @@ def _parse_year_distinct(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     ...                                              "2003-05-12 00:00:00", "2003年5月12日", "2003/13/01", "八五年", None]))
     >>> years.tolist(), bad.tolist()
     ([2003, 2003, 2003, 2003, 2003, 2003, 2003, <NA>, <NA>, <NA>], [False, False, False, False, False, False, False, True, True, False])
+    >>> _parse_year_distinct(pd.Series(["2005-03", "2005/3/1", 38443, "二〇〇五年", "二〇〇五年三月一日"]))[0].tolist()
+    [2005, 2005, 2005, 2005, 2005]
     """
     def year(v: Any) -> tuple[Any, bool]:
         if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             return pd.NA, False
-        text = str(v).strip()
+        text = _arabic(str(v).strip())
         if not text:
             return pd.NA, False
+        serial = _excel_serial_year(text)
+        if serial is not None:
+            return serial, False
         m = _YEAR.match(text)
         if m is None:
             return pd.NA, True

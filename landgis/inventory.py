@@ -28,7 +28,7 @@ CONTRACT_COLUMNS = ("parcel_id", "area_m2", "area_mu", "verdict", "reasons", "le
                     "farmland_m2", "redline_m2", "udb_m2", "planned_use", "survey_class")
 
 _MORE_COLUMNS = (
-    "owner", "town", "village", "area_ellipsoid_m2", "reasons_zh", "notes", "actions", "unchecked",
+    "owner", "town", "village", "area_ellipsoid_m2", "reasons_zh", "notes", "actions", "unchecked", "register_docs",
     "planned_use_name", "planned_use_tag", "planned_use_share", "planned_use_other_m2",
     "survey_class_name", "survey_class_share", "survey_construction_m2", "survey_agricultural_m2",
     "survey_unused_m2", "survey_homestead_m2", "survey_uncovered_m2", "zoning_uncovered_m2",
@@ -50,6 +50,7 @@ COLUMN_NAMES_ZH: Mapping[str, str] = {
     "survey_class": "现状地类代码", "owner": "权利人", "town": "乡镇", "village": "村",
     "area_ellipsoid_m2": "椭球面积(平方米)", "reasons_zh": "规则说明", "notes": "提示",
     "actions": "入市前须办理", "unchecked": "未能核查的规则", "zoning_uncovered_m2": "规划未覆盖(平方米)",
+    "register_docs": "登记及批准文件",
     "planned_use_name": "规划用途", "planned_use_tag": "规划用途类别", "planned_use_share": "规划用途占比",
     "planned_use_other_m2": "部分规划为其他用途(平方米)",
     "survey_class_name": "现状地类", "survey_class_share": "现状地类占比",
@@ -94,6 +95,7 @@ def build_inventory(parcels: gpd.GeoDataFrame, facts: pd.DataFrame, verdicts: pd
     out["notes"] = verdicts["notes"]
     out["actions"] = verdicts["actions"] if "actions" in verdicts else ""
     out["unchecked"] = verdicts["unchecked"] if "unchecked" in verdicts else ""
+    out["register_docs"] = register_docs(base)
     for col in _MORE_COLUMNS:
         if col in out:
             continue
@@ -114,6 +116,29 @@ def build_inventory(parcels: gpd.GeoDataFrame, facts: pd.DataFrame, verdicts: pd
                 out[col] = out[col].astype(float).round(digits)
     out.loc[out["verdict"] == "eligible", "reasons"] = ""
     return gpd.GeoDataFrame(out, geometry=parcels.geometry.values, crs=parcels.crs)
+
+
+#: the register attributes whose certificate or document numbers the inventory quotes, with their names
+_REGISTER_DOCS = {"registered": "集体土地所有权证", "house_cert": "房屋所有权证", "land_use_cert": "集体建设用地使用证",
+                  "county_approved": "县级人民政府批准文件", "penalized": "行政处罚决定", "restricted": "查封或限制文书",
+                  "plan_committed": "纳入规划承诺"}
+
+
+def register_docs(facts: pd.DataFrame) -> pd.Series:
+    """The certificate and document numbers the parcel's register gave, named: ``房屋所有权证：房权证字第12号；…``.
+
+    >>> register_docs(pd.DataFrame({"house_cert_doc": ["房权证字第12号", ""]})).tolist()
+    ['房屋所有权证：房权证字第12号', '']
+    """
+    out = pd.Series("", index=facts.index, dtype=object)
+    for attr, name in _REGISTER_DOCS.items():
+        col = f"{attr}_doc"
+        if col in facts:
+            doc = facts[col].fillna("").astype(str).to_numpy()
+            said = doc != ""
+            joined = np.where(out.to_numpy() == "", "", out.to_numpy() + "；")
+            out[said] = (joined[said] + f"{name}：" + doc[said]).astype(object)
+    return out
 
 
 def ellipsoidal_area(geoms: np.ndarray, crs: CRS) -> np.ndarray:

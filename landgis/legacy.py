@@ -195,13 +195,21 @@ def _evidence(item: Mapping[str, str], row: pd.Series) -> str:
     >>> row = pd.Series({"formed_year": 2005, "house_cert": pd.NA})
     >>> _evidence(EVIDENCE_ITEMS["formed_year"], row), _evidence(EVIDENCE_ITEMS["house_cert"], row)
     ('2005年形成', '房屋所有权证未记载')
+
+    A register's certificate number is quoted:
+
+    >>> _evidence(EVIDENCE_ITEMS["house_cert"], pd.Series({"house_cert": True, "house_cert_doc": "房权证字第12号"}))
+    '有房屋所有权证（房权证字第12号）'
     """
     kind = item["kind"]
     if kind == "text":
         return item["text"]
     value = row.get(item["fact"])
     if kind == "flag":
-        return _fmt_bool(value, item["yes"], item["no"], item["unknown"])
+        said = _fmt_bool(value, item["yes"], item["no"], item["unknown"])
+        doc = row.get(f"{item['fact']}_doc")
+        quoted = value is True or value is np.True_
+        return f"{said}（{doc}）" if said and quoted and isinstance(doc, str) and doc else said
     if kind == "year":
         known = value is not None and not pd.isna(value)
         return item["known"].format(year=int(value)) if known else item["unknown"]

@@ -41,8 +41,8 @@ from landgis.errors import (
 from landgis.fields import (
     PLANNING_CONDITIONS,
     ownership_collective,
-    parse_bool,
     parse_limits,
+    parse_register,
     parse_year,
     resolve_fields,
     source_fields,
@@ -59,6 +59,7 @@ from landgis.schema import (
 )
 from landgis.terrain import raster_constraint_layer
 from landgis.threads import is_valid
+from landgis.zonal import open_raster
 
 __all__ = ["LoadedLayers", "load_layers", "read_order", "read_roads", "canonical_parcels", "canonical_layer", "name_towns"]
 
@@ -231,7 +232,9 @@ def _lines_and_rasters(loaded: LoadedLayers, project: Project) -> None:
     errors: list[Problem] = []
     for role, spec in project.layers.items():
         try:
-            if role == "roads":
+            if role == "dem":  # read by window when the slope is measured; opened here, before any work
+                open_raster(spec).close()
+            elif role == "roads":
                 loaded.layers[role] = read_roads(spec, loaded.crs, loaded.problems)
             elif spec.is_raster and role != "dem":
                 layer = raster_constraint_layer(spec, geoms, loaded.crs)
@@ -282,13 +285,16 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         out["town"] = out["town_code"].str[:9]
     for canon in BOOLEAN_ATTRIBUTES:
         if canon in fields:
-            parsed, bad = parse_bool(frame[fields[canon]].reset_index(drop=True))
+            parsed, doc, bad = parse_register(frame[fields[canon]].reset_index(drop=True))
             if bad.any():
                 values = sorted(set(frame[fields[canon]].astype(str).reset_index(drop=True)[bad]))[:5]
-                problems.append(Problem("error", role, f"{canon}: values {', '.join(values)} are not yes/no; "
-                                        "use 1/0, true/false, yes/no, Y/N or 是/否", field=fields[canon],
-                                        features=listed_features(out, bad, "parcel_id")))
+                problems.append(Problem("error", role, f"{canon}: values {', '.join(values)} say neither yes nor "
+                                        "no, nor give a certificate or document number; write 是/否 (1/0, Y/N), "
+                                        "the number (房权证字第12号), 已…/未… (已处罚), or leave it blank if unknown",
+                                        field=fields[canon], features=listed_features(out, bad, "parcel_id")))
             out[canon] = parsed
+            if (doc != "").any():
+                out[f"{canon}_doc"] = doc
     if "formed_year" in fields:
         years, bad = parse_year(frame[fields["formed_year"]].reset_index(drop=True))
         if bad.any():

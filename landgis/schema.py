@@ -145,6 +145,10 @@ FACT_DOCS: Mapping[str, str] = {
     "plan_committed": "the local government's written commitment to bring the parcel into the plan (bool)",
     "survey_state_m2": "current survey land of state ownership, QSXZ 10–29 or 国有, read as a parcel's is (m²)",
     "survey_2009_class": "dominant 二调 class",
+    "survey_2009_legacy_m2": ("二调 construction land that can be operational legacy land (m²): construction classes "
+                              "but transport and water works (codes/legacy_2009.csv)"),
+    "survey_2009_other_m2": ("parcel area that was not such land in the 二调 (m²): agricultural, unused, "
+                             "infrastructure classes, unknown codes, or under no 二调 patch"),
     "planned_use": "dominant planned-use code (用地用海分类)",
     "planned_use_tag": "dominant planned-use tag (industrial, commercial, …)",
     "planned_use_other_m2": ("where the dominant planned use is one the profile's PLAN-USE allows, the part of "
@@ -155,7 +159,9 @@ FACT_DOCS: Mapping[str, str] = {
     "collective": ("collectively owned (bool; the parcel's QSXZ where valid, else false when the survey's "
                    "state land under it is above tolerance, unknown when no survey covers it)"),
     "collective_basis": "where `collective` came from: the parcel's QSXZ, or the survey's state land (m², %)",
-    "approved": "has a 批准文号 or lies ≥ approval_min_share on approved land (bool)",
+    "approved": "has a 批准文号, or approved land covers all of it but the tolerance (bool)",
+    "approval_missing_m2": ("the part of a parcel without a 批准文号 that no approved land covers (m²); "
+                            "above tolerance, the parcel is not approved"),
     "formed_year": "year the construction land was formed",
     "house_cert": "holds a house ownership certificate (bool)",
     "county_approved": ("approved by the county-level people's government (县级人民政府批准; bool), "

@@ -58,6 +58,15 @@ def validate_project(project: Project | str | Path) -> list[Problem]:
                                     f"{listing}; declare them in [codes.{role}] of the project",
                                     field="class_code"))
         problems.append(Problem("info", role, f"{len(layer)} features, {codes.nunique()} distinct class codes"))
+    if profile is not None and profile.allowed_uses:
+        uses = set(tables["zoning"].uses)
+        for use in profile.allowed_uses:
+            if use not in uses:
+                problems.append(Problem("warning", "zoning", f"profile {profile.id} lets planned use `{use}` enter "
+                                        "the market, but no code of the 用地用海 table maps to it, so no parcel can "
+                                        f"have it: declare the local sub-codes in [codes.zoning] of the project, "
+                                        f"e.g. \"070199\" = {{ name = \"保障性租赁住房用地\", use = \"{use}\" }}",
+                                        field="class_code"))
     for role, layer in loaded.layers.items():
         if role not in CLASS_LAYERS:
             problems.append(Problem("info", role, f"{len(layer)} features"))

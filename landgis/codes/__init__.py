@@ -198,6 +198,16 @@ class CodeTable:
         )
 
 
+def legacy_2009_excluded() -> tuple[str, ...]:
+    """二调 construction classes that are not operational legacy land (``legacy_2009.csv``; SOURCES.md says why).
+
+    >>> legacy_2009_excluded()[:3]
+    ('10', '101', '102')
+    """
+    text = resources.files("landgis.codes").joinpath("legacy_2009.csv").read_text(encoding="utf-8")
+    return tuple(row.split(",", 1)[0] for row in text.splitlines()[1:] if row.strip())
+
+
 def normalize_codes(values: pd.Series) -> pd.Series:
     """Codes as clean strings: ``203.0`` → ``"203"``, blanks → ``""``."""
     values = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)

@@ -171,6 +171,9 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         *([("规划条件", conditions)] if (conditions := planning_text(row)) else []),
         ("筛查结论", VERDICT_ZH.get(verdict, verdict) + ("（" + text(row.get("reasons")) + "）"
                                                           if text(row.get("reasons")) else "")),
+        *([("入市前须办理", text(row.get("actions")))] if text(row.get("actions")) else []),
+        *([("历史遗留依据", text(row.get("legacy_basis")))] if text(row.get("legacy_basis")) else []),
+        *([("登记及批准文件", text(row.get("register_docs")))] if text(row.get("register_docs")) else []),
         ("邻近限制", "；".join(neighbours) or "无"),
         ("坐标系", data.crs_label()),
     ]
