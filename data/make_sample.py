@@ -238,14 +238,16 @@ PLANTED = [
       attrs={"JCNF": None}, s2009="203", what="JCNF 为空，无批准，二调整宗 203 村庄",
       expect="LEGACY-L1 (by 二调 evidence; JCNF missing)"),
     P(key="L2-A", town="会仙镇", site="village", case="LEGACY-L2", approval="none",
-      attrs={"JCNF": 2012, "FWSYQZ": "是"}, s2009="011",
-      what="JCNF=2012，FWSYQZ=是，无批准，二调 011 水田", expect="LEGACY-L2 (泰安口径)"),
+      attrs={"JCNF": 2012, "FWSYQZ": "房权证字第12号"}, s2009="011",
+      what="JCNF=2012，FWSYQZ=房权证字第12号（登记簿记证号），无批准，二调 011 水田",
+      expect="LEGACY-L2 (泰安口径; the certificate number quoted)"),
     P(key="L2-B", town="五通镇", site="village", case="LEGACY-L2", approval="none",
       attrs={"JCNF": 2012, "FWSYQZ": "是"}, s2009="011",
       what="JCNF=2012，FWSYQZ=是，无批准，二调 011 水田", expect="LEGACY-L2 (泰安口径)"),
     P(key="L3-A", town="五通镇", site="seat", case="LEGACY-L3", approval="none", zoning="0901", s2009="202",
-      attrs={"JCNF": 2011, "SFLJ": "是", "JSYDSYZ": "是"},
-      what="镇区(三调 CZCSXM=202)临街，SFLJ=是，JSYDSYZ=是，规划 0901，JCNF=2011，无批准", expect="LEGACY-L3 (泰安口径)"),
+      attrs={"JCNF": 2011, "SFLJ": "是", "JSYDSYZ": "集用(2001)第5号"},
+      what="镇区(三调 CZCSXM=202)临街，SFLJ=是，JSYDSYZ=集用(2001)第5号（证号），规划 0901，JCNF=2011，无批准",
+      expect="LEGACY-L3 (泰安口径; the certificate number quoted)"),
     P(key="L3-B", town="会仙镇", site="seat", case="LEGACY-L3", approval="none", zoning="0901", s2009="202",
       attrs={"JCNF": 2011, "SFLJ": "是", "JSYDSYZ": "是"},
       what="镇区(三调 CZCSXM=202)临街，SFLJ=是，JSYDSYZ=是，规划 0901，JCNF=2011，无批准", expect="LEGACY-L3 (泰安口径)"),
@@ -260,6 +262,14 @@ PLANTED = [
       what="三调图斑缺失：宗地内约 300 m² 不在任何图斑内，其余 0601", expect="SURVEY-GAP"),
     P(key="SURVEY-GAP-B", town="两江镇", site="village", case="SURVEY-GAP", survey_gap=300.0, zoning="0901",
       what="三调图斑缺失：宗地内约 300 m² 不在任何图斑内，其余 0601", expect="SURVEY-GAP"),
+    # ---- PLAN-GAP (the plan does not cover the parcel yet: a hole in the 规划用途 coverage) ---
+    P(key="PLAN-GAP-A", town="五通镇", site="village", case="PLAN-GAP", zoning_gap=300.0, zoning="0901",
+      what="规划未覆盖：宗地内约 300 m² 不在任何规划用途图斑内（村庄规划未编制），其余 0901",
+      expect="PLAN-GAP (conditional: 待规划批准)"),
+    P(key="PLAN-GAP-B", town="会仙镇", site="village", case="PLAN-GAP", zoning_gap=300.0, zoning="0901",
+      attrs={"CNNRGH": "临桂政承〔2024〕3号"},
+      what="规划未覆盖约 300 m²，其余 0901；CNNRGH=临桂政承〔2024〕3号（属地政府承诺纳入规划）",
+      expect="PLAN-GAP, but for taian: the commitment clears it"),
     # ---- BUILDINGS ------------------------------------------------------------------------
     P(key="BLD-NO-A", town="五通镇", site="village", case="BUILDINGS", building=True, attrs={"YXBL": "否"},
       what="宗地内有建筑 (jzw)，YXBL=否", expect="BUILDINGS"),
@@ -807,7 +817,7 @@ def assign_defaults(rng, W, parcels):
         p["zone"] = zone_of(W, c.x, c.y)
         a = dict(QSXZ="30", SFQQ="是", SFXZ="否", PZWH="", JCNF=int(rng.integers(1995, 2021)),
                  FWSYQZ="是" if rng.random() < 0.3 else "否", JSYDSYZ="是" if rng.random() < 0.4 else "否",
-                 CFDW="", SFLJ="是" if rng.random() < 0.15 else "否", YXBL="是")
+                 CFDW="", SFLJ="是" if rng.random() < 0.15 else "否", YXBL="是", CNNRGH="")
         if p["planted"]:
             a.update(FWSYQZ="否", JSYDSYZ="否", SFLJ="否")
         approval = p.get("approval", "pzwh" if p["planted"] else ("pzwh" if rng.random() < 0.64 else "pzyd"))
@@ -878,7 +888,7 @@ def write_attrs(W, rng, parcels):
         row = dict(ZDDM=zddm, QLR=a.get("QLR", qlr), ZL=a.get("ZL", zl), ZLDWDM=zldwdm, ZLDWMC=vname,
                    XZMC=t, CMC=vname, QSXZ=a["QSXZ"], SFQQ=a["SFQQ"], SFXZ=a["SFXZ"], PZWH=a["PZWH"],
                    JCNF=a["JCNF"], FWSYQZ=a["FWSYQZ"], JSYDSYZ=a["JSYDSYZ"], CFDW=a["CFDW"], SFLJ=a["SFLJ"],
-                   YXBL=a["YXBL"], ZDMJ=zdmj, geometry=g)
+                   YXBL=a["YXBL"], CNNRGH=a["CNNRGH"], ZDMJ=zdmj, geometry=g)
         p["ZDDM"] = zddm
         rows.append(row)
     df = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
@@ -1096,9 +1106,11 @@ def make_ghyt(rng, W, parcels):
         cells.append((c, dict(YDYHFLDM=code)))
     overlays = [(g, dict(YDYHFLDM="1202"), False) for g, kind in W["road_polys"] if kind == "highway"]
     for p in parcels:
-        for g, code in split_region(p, control_region(p["geom"]), p["zoning"]):
+        # a planted plan gap is cut out as a locked piece of its own, then left out of the layer
+        spec = [(GAP, p["zoning_gap"]), p["zoning"]] if "zoning_gap" in p else p["zoning"]
+        for g, code in split_region(p, control_region(p["geom"]), spec):
             overlays.append((g, dict(YDYHFLDM=code), True))
-    pieces = build_coverage(cells, overlays)
+    pieces = [(g, a) for g, a in build_coverage(cells, overlays) if a["YDYHFLDM"] != GAP]
     none = (None, None, None, None)
     rows = [dict(YDYHFLDM=a["YDYHFLDM"], YDYHFLMC=YDYH[a["YDYHFLDM"]],
                  **dict(zip(("RJL", "JZMD", "LDL", "JZXG"), PLANNING_CONDITIONS.get(a["YDYHFLDM"], none), strict=True)),
@@ -1275,14 +1287,15 @@ def verify(parcels, path):
     L = {n: gpd.read_file(path, layer=n) for n in
          ["zd", "dltb", "dltb_2009", "yjjbnt", "stbhhx", "czkfbj", "ghyt", "jzw", "pzyd", "xzq"]}
     print("verification:")
-    for n in ["dltb_2009", "ghyt", "xzq"]:
+    for n in ["dltb_2009", "xzq"]:
         check_coverage(n, L[n], EXTENT.area)
-    # the 三调 covers the county but for the planted gaps (each a hole cut along its parcel's axis)
-    gaps = shapely.union_all(L["dltb"].geometry.values).symmetric_difference(EXTENT)
-    gap_parcels = [p for p in parcels if "survey_gap" in p]
-    check_coverage("dltb", L["dltb"], EXTENT.area - gaps.area)
-    assert all(gaps.intersects(effective(p["geom"])) for p in gap_parcels) and \
-        sum(g.area > 1.0 for g in explode(gaps)) == len(gap_parcels), "dltb: gaps other than the planted ones"
+    # the 三调 and the plan cover the county but for the planted gaps (each a hole cut along its parcel's axis)
+    for n, key in (("dltb", "survey_gap"), ("ghyt", "zoning_gap")):
+        gaps = shapely.union_all(L[n].geometry.values).symmetric_difference(EXTENT)
+        gap_parcels = [p for p in parcels if key in p]
+        check_coverage(n, L[n], EXTENT.area - gaps.area)
+        assert all(gaps.intersects(effective(p["geom"])) for p in gap_parcels) and \
+            sum(g.area > 1.0 for g in explode(gaps)) == len(gap_parcels), f"{n}: gaps other than the planted ones"
     for n, f in [("zd", "ZDDM"), ("dltb", "BSM"), ("dltb_2009", "BSM"), ("yjjbnt", "BSM"), ("jzw", "BSM"),
                  ("yjjbnt", "JBNTTBBH")]:
         assert L[n][f].is_unique, f"{n}.{f} not unique"
@@ -1377,11 +1390,12 @@ def verify(parcels, path):
             if isinstance(sv, list):
                 (code, share), other = sv
                 need(abs(m["survey"].get(code, 0) - share) < 0.5, f"survey mix {m['survey']}")
-        uncovered = g.area - sum(m["survey"].values())
-        if "survey_gap" in p:
-            need(abs(uncovered - p["survey_gap"]) < 0.5, f"survey gap {uncovered}")
-        else:
-            need(uncovered < 1e-3, f"unexpected survey gap {uncovered:.3f}")
+        for layer, key in (("survey", "survey_gap"), ("zoning", "zoning_gap")):
+            uncovered = g.area - sum(m[layer].values())
+            if key in p:
+                need(abs(uncovered - p[key]) < 0.5, f"{layer} gap {uncovered}")
+            else:
+                need(uncovered < 1e-3, f"unexpected {layer} gap {uncovered:.3f}")
     # sanity on the whole zd layer
     print(f"  zd: {len(zd)} parcels; QSXZ=30: {(zd['QSXZ'] == '30').sum()}, with PZWH: {(zd['PZWH'] != '').sum()}, "
           f"layer-approved: {sum(p['approval'].startswith('pzyd') for p in parcels)}")
@@ -1419,6 +1433,8 @@ def fmt_planted(p, m):
         parts.append(f"开发边界内 {m['udb']:.2f} m² ({100 * m['udb'] / m['area']:.1f}%)")
     if isinstance(p["survey"], list):
         parts.append("三调 " + ", ".join(f"{k} {v:.2f} m²" for k, v in sorted(m["survey"].items())))
+    if "zoning_gap" in p:
+        parts.append(f"规划未覆盖 {m['area'] - sum(m['zoning'].values()):.2f} m²")
     if "survey_gap" in p:
         parts.append(f"三调未覆盖 {m['area'] - sum(m['survey'].values()):.2f} m², "
                      + ", ".join(f"{k} {v:.2f} m²" for k, v in sorted(m["survey"].items())))

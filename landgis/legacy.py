@@ -9,7 +9,7 @@ legacy category covers.
 >>> import pandas as pd
 >>> from landgis.profiles import load_profile
 >>> facts = pd.DataFrame({"approved": [False, False, True], "formed_year": [2005, 2009, 2001],
-...                       "survey_2009_construction_m2": [400.0, 400.0, 400.0],
+...                       "survey_2009_legacy_m2": [400.0, 400.0, 400.0], "survey_2009_other_m2": [0.0] * 3,
 ...                       "survey_construction_m2": [400.0, 400.0, 400.0], "area_m2": [400.0] * 3})
 >>> out = classify_legacy(facts, load_profile("national"), tolerance=1.0)
 >>> out["legacy"].tolist(), out["unapproved"].tolist()
@@ -21,7 +21,8 @@ could cover gets no category, ``legacy_open`` names the category, and
 UNAPPROVED and LEGACY as not checked for those parcels. Land the category
 cannot cover (formed in 2009 or later) is still unapproved:
 
->>> out = classify_legacy(facts.drop(columns="survey_2009_construction_m2"), load_profile("national"), 1.0)
+>>> no_2009 = facts.drop(columns=["survey_2009_legacy_m2", "survey_2009_other_m2"])
+>>> out = classify_legacy(no_2009, load_profile("national"), 1.0)
 >>> out["legacy"].tolist(), out["legacy_open"].tolist(), out["unapproved"].tolist()
 (['', '', ''], ['L1', '', ''], [<NA>, True, False])
 """
@@ -114,7 +115,7 @@ def untold_categories(facts: pd.DataFrame, profile: Profile) -> dict[str, tuple[
     >>> import pandas as pd
     >>> from landgis.profiles import load_profile
     >>> untold_categories(pd.DataFrame({"approved": [False]}), load_profile("taian"))
-    {'L4': ('survey_2009_construction_m2',), 'L1': ('survey_2009_construction_m2',)}
+    {'L4': ('survey_2009_legacy_m2', 'survey_2009_other_m2'), 'L1': ('survey_2009_legacy_m2', 'survey_2009_other_m2')}
     """
     by_id = {c.id: c for c in profile.legacy}
     have = set(facts.columns) | set(ATTRIBUTE_FACTS)

@@ -73,12 +73,12 @@ class ScreeningResult:
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result
-    <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
-    >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00020"]
+    <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+    >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00021"]
     >>> row["verdict"], row["reasons"], float(row["farmland_m2"])
-    ('ineligible', 'FARMLAND;PLAN-USE', 300.0)
+    ('ineligible', 'FARMLAND', 300.0)
     >>> [p.features for p in result.problems if p.severity == "warning"][:1]
-    ['450399103002JC00014, 450399102002JC00011']
+    ['450399103002JC00013, 450399102003JC00035']
     """
 
     inventory: gpd.GeoDataFrame
@@ -98,10 +98,10 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
+        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
         >>> list(result.table.columns[:6])
         ['parcel_id', 'area_m2', 'area_mu', 'verdict', 'reasons', 'legacy']
-        >>> len(result.table) == len(result.inventory) == 416
+        >>> len(result.table) == len(result.inventory) == 418
         True
         """
         return pd.DataFrame(self.inventory.drop(columns="geometry"))
@@ -119,12 +119,12 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
+        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
         >>> sorted(result.summary())
         ['by_action', 'by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
         >>> by_rule = result.summary()["by_rule"]
         >>> dict(zip(by_rule["rule"][:2], by_rule["parcels"][:2]))
-        {'PLAN-USE': 66, 'NEG-AGRI': 8}
+        {'PLAN-USE': 75, 'UNAPPROVED': 10}
         """
         return summaries(self.inventory)
 
@@ -134,9 +134,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
+        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
         >>> result.counts()
-        {'eligible': 304, 'conditional': 20, 'ineligible': 92}
+        {'eligible': 291, 'conditional': 22, 'ineligible': 105}
         """
         vc = self.inventory["verdict"].value_counts()
         return {v: int(vc.get(v, 0)) for v in VERDICTS}
@@ -174,7 +174,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
+        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
         >>> import tempfile
         >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
         >>> sorted(p.name for p in out.iterdir())
@@ -230,7 +230,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
+        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
         >>> m = result.map()
         >>> hasattr(m, "_repr_html_") and hasattr(m, "save")
         True
@@ -244,9 +244,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 304, 'conditional': 20, 'ineligible': 92} profile=guilin>
+        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
         >>> print(result.text_summary().splitlines()[2])
-          eligible        304 parcels      734,203.39 m²    1,101.3051 亩
+          eligible        291 parcels      713,993.21 m²    1,070.9898 亩
         """
         c = self.counts()
         by = self.summary()["by_verdict"].set_index("verdict")

@@ -66,14 +66,14 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result.counts()
-    {'eligible': 304, 'conditional': 20, 'ineligible': 92}
+    {'eligible': 291, 'conditional': 22, 'ineligible': 105}
 
     The same parcels under another profile:
 
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     taian = landgis.screen(sample, profile="taian", progress=False)
     >>> taian.profile.id, len(taian.inventory)
-    ('taian', 416)
+    ('taian', 418)
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} is not one of {', '.join(ENGINES)}")

@@ -57,7 +57,7 @@ QUICKSTART = [
     md("""
 # 01 · Quickstart: screen the sample county
 
-Screen every parcel of the bundled sample county (桂南县, 416 parcels) with the
+Screen every parcel of the bundled sample county (桂南县, 418 parcels) with the
 `guilin` profile named in its project file, read the result as tables, look at the
 map, and write every output `landgis screen` writes. The equivalent command line is
 
@@ -442,19 +442,20 @@ through_2009.inventory.loc[moved, ["parcel_id", "formed_year", "legacy", "verdic
     md("""
 ## Approval evidence
 
-A parcel counts as approved by an approval number on the parcel (`PZWH`) or by an approved-land
-polygon (`pzyd`) covering at least `approval_min_share` of it. Legacy categories only apply to
-parcels with neither. In the sample two parcels without `PZWH` are 96 % covered by `pzyd`:
-approved through the layer.
+A parcel counts as approved by an approval number on the parcel (`PZWH`) or by approved-land
+polygons (`pzyd`) covering all of it but the project's tolerance: approval is by area, not by
+majority. The part no approval covers (`approval_missing_m2`) is unapproved land, told legacy land
+or UNAPPROVED like a parcel with no approval at all. In the sample two parcels without `PZWH` are
+only 96 % covered by `pzyd`: not approved.
 """),
     code('''\
 inv = taian.inventory
 pd.crosstab(inv["approval_source"].replace("", "(none)"), inv["legacy"].fillna("").replace("", "—"))'''),
     code('''\
-by_layer = inv[inv["approval_source"] == "approvals layer"].copy()
+by_layer = inv[inv["approval_m2"] > 0].copy()
 by_layer["covered"] = (by_layer["approval_m2"] / by_layer["area_m2"]).round(3)
 by_layer.sort_values("covered")[["parcel_id", "approval_found", "approval_m2", "area_m2", "covered",
-                                 "verdict"]].head(4)'''),
+                                 "verdict", "reasons"]].head(4)'''),
     md("""
 ## Export the legacy list
 

@@ -79,7 +79,7 @@ def test_dask_screens_only_the_parcels_a_where_selects_as_the_local_engine_does(
         warnings.simplefilter("ignore")
         local = landgis.screen(tmp_path / "town.toml", progress=False)
         tiled = landgis.screen(tmp_path / "town.toml", progress=False, engine="dask", client=client, tile_parcels=50)
-    assert set(local.table["town"]) == {"城关镇"} and len(local.table) == 94
+    assert set(local.table["town"]) == {"城关镇"} and len(local.table) == 97
     assert len(tiled.timings["tile_seconds"]) > 1
     assert tiled.table.equals(local.table)
 

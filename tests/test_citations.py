@@ -164,13 +164,15 @@ def test_yanbian_red_line_does_not_cite_the_forestry_bureau(screened):
     assert reasons["restricted"] == f"RESTRICTED 被查封或限制权利（{YANBIAN_DOC}第九条第（三）项）"
 
 
-def test_udb_and_restricted_are_notes_where_nothing_states_them(screened):
+def test_udb_is_a_note_and_restricted_a_condition_where_nothing_states_them(screened):
     """Only Guilin's plan speaks of the urban development boundary (四（五）1: 「探索区分城镇开发边界内外，
-    根据“不征即入”的原则」); no document guilin or national cites speaks of sealed land."""
+    根据“不征即入”的原则」); no document guilin or national cites speaks of sealed land, so a sealed
+    parcel there is neither excluded by an article nobody wrote nor eligible: it waits for the seal
+    to be lifted (conditional, cited to nothing)."""
     for name in builtin_profiles():
         profile = screened[name][2]
         assert profile.rule("UDB").outcome == ("condition" if name == "guilin" else "note"), name
-        restricted = "note" if name in ("national", "guilin") else "exclude"
+        restricted = "condition" if name in ("national", "guilin") else "exclude"
         assert profile.rule("RESTRICTED").outcome == restricted, name
         if name != "guilin":
             assert profile.citation(profile.rule("UDB")) == ""

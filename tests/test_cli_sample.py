@@ -47,9 +47,9 @@ def test_gpkg_and_xlsx(screened):
     layers = [name for name, _ in pyogrio.list_layers(out / "screening.gpkg")]
     assert layers == ["parcels", "conflicts"]
     parcels = pyogrio.read_dataframe(out / "screening.gpkg", layer="parcels")
-    assert len(parcels) == 416 and parcels.crs.to_epsg() == 4546
+    assert len(parcels) == 418 and parcels.crs.to_epsg() == 4546
     conflicts = pyogrio.read_dataframe(out / "screening.gpkg", layer="conflicts")
-    farm = conflicts[(conflicts["rule"] == "FARMLAND") & (conflicts["parcel_id"] == "450399102003JC00045")]
+    farm = conflicts[(conflicts["rule"] == "FARMLAND") & (conflicts["parcel_id"] == "450399102003JC00046")]
     assert farm["area_m2"].tolist() == [729.29]  # two overlapping farmland patches, ground counted once
     wb = openpyxl.load_workbook(out / "inventory.xlsx", read_only=True)
     assert wb.sheetnames[:6] == ["入市地块清单", "按结论汇总", "按乡镇汇总", "按村汇总", "按规划用途汇总", "规则触发统计"]
@@ -59,7 +59,7 @@ def test_gpkg_and_xlsx(screened):
     head, *rows = wb["按村汇总"].iter_rows(values_only=True)
     assert head[:4] == ("乡镇", "村", "可入市宗数", "可入市面积(亩)") and head[-2:] == ("合计宗数", "合计面积(亩)")
     inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False)
-    assert len(rows) == len(inv.groupby(["town", "village"])) == 14 and sum(r[-2] for r in rows) == 416
+    assert len(rows) == len(inv.groupby(["town", "village"])) == 14 and sum(r[-2] for r in rows) == 418
     town, village, n, mu = rows[0][:4]
     eligible = inv[(inv["town"] == town) & (inv["village"] == village) & (inv["verdict"] == "eligible")]
     assert (n, mu) == (len(eligible), round(eligible["area_m2"].astype(float).sum() / (10000 / 15), 4))
@@ -118,8 +118,8 @@ def test_unknown_layer_name_lists_layers(tmp_path):
 
 
 #: the sample's planted SURVEY-GAP and PLAN-PART parcels (data/README.md), each conditional on that rule alone
-GAP_PARCELS = ("450399100002JC00020", "450399103001JC00008")
-PART_PARCELS = ("450399101004JC00034", "450399102003JC00043")
+GAP_PARCELS = ("450399100002JC00020", "450399103001JC00007")
+PART_PARCELS = ("450399101004JC00037", "450399102003JC00042")
 
 
 def test_survey_gaps_and_partly_other_planned_use_are_drawn_where_they_are(screened):
@@ -208,7 +208,7 @@ def test_csv_writes_odd_values_exactly(tmp_path):
 def test_unusable_geometry_rows_carry_the_geometry_reason_with_its_source(screened):
     out, _ = screened
     inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False).set_index("parcel_id")
-    bad = inv.loc[["450399103002JC00014", "450399102002JC00011"]]
+    bad = inv.loc[["450399103002JC00013", "450399102003JC00035"]]
     assert bad["verdict"].tolist() == ["ineligible"] * 2 and bad["reasons"].tolist() == ["GEOMETRY"] * 2
     assert bad["reasons_zh"].tolist() == ["GEOMETRY 宗地图形无效，无法计算（contract §3）"] * 2
     assert (inv["reasons"] != "").sum() == (inv["verdict"] != "eligible").sum()  # every other verdict has a reason

@@ -324,7 +324,8 @@ def test_bounds_follow_kleene_logic():
 
 def _l2_facts(**columns):
     base = {"approved": [False] * 4, "formed_year": [2012, 2012, 2012, 2008],
-            "survey_2009_construction_m2": [0.0] * 4, "survey_construction_m2": [400.0] * 4, "area_m2": [400.0] * 4}
+            "survey_2009_construction_m2": [0.0] * 4, "survey_2009_legacy_m2": [0.0] * 4,
+            "survey_2009_other_m2": [400.0] * 4, "survey_construction_m2": [400.0] * 4, "area_m2": [400.0] * 4}
     return pd.DataFrame({**base, **columns})
 
 

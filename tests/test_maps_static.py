@@ -84,7 +84,7 @@ def test_redline_pdf_pages_and_tables(result, tmp_path):
     inv = result.inventory
     n = shapely.get_num_coordinates(inv.geometry.values)
     holed = inv["parcel_id"].iloc[int(n.argmax())]
-    ids = ["450399102003JC00045", holed, inv.loc[inv["verdict"] == "eligible", "parcel_id"].iloc[0]]
+    ids = ["450399102003JC00046", holed, inv.loc[inv["verdict"] == "eligible", "parcel_id"].iloc[0]]
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
         batch = redline_sheets(result, tmp_path / "redline.pdf", ids)
@@ -101,7 +101,7 @@ def test_redline_pdf_pages_and_tables(result, tmp_path):
     if shutil.which("pdftotext"):
         txt = subprocess.run(["pdftotext", "-layout", str(tmp_path / "redline.pdf"), "-"], capture_output=True,
                              text=True, check=True).stdout
-        row = batch.tables["450399102003JC00045"].iloc[0]
+        row = batch.tables["450399102003JC00046"].iloc[0]
         assert f"{row.x_north:.3f}" in txt and f"{row.y_east:.3f}" in txt
         for word in ("界址点坐标表", "莲塘村股份经济合作社", "3.9578 亩", "永久基本农田：重叠 729.29 平方米",
                      "规划条件", "容积率 ≤1.5；建筑密度 ≤50%；绿地率 ≥15%；建筑限高 ≤24 米"):
@@ -126,7 +126,7 @@ def test_cli_map_redraws_without_screening(tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["-q", "screen", str(SAMPLE), "--out", str(out), "--no-map"]).exit_code == 0
     res = runner.invoke(main, ["map", str(out), "--project", str(SAMPLE), "--redline",
-                               "--parcels", "450399102003JC00045"])
+                               "--parcels", "450399102003JC00046"])
     assert res.exit_code == 0, res.output
     for name in ("map.html", "overview.png", "overview.pdf", "redline.pdf"):
         assert (out / name).stat().st_size > 1000, name

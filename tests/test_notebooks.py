@@ -113,7 +113,7 @@ def test_result_html_summarises_and_escapes(sample_result):
         assert f"{by.loc[verdict, 'area_m2']:,.2f}" in html and f"{by.loc[verdict, 'area_mu']:,.4f}" in html
     # most frequent reason with its citation: Guilin's own plan, then national law
     assert "PLAN-USE" in html and "《桂林市深化农村集体经营性建设用地入市试点工作方案（征求意见稿）》四（二）1；" in html
-    assert "450399103002JC00014" in html  # the unrepairable parcel named among the problems
+    assert "450399103002JC00013" in html  # the unrepairable parcel named among the problems
 
 
 def test_progress_callback_false_and_bar(capsys):

@@ -109,7 +109,8 @@ EXPECTED = {
     "plan_none_committed": {**_same(C, "PLAN-GAP"), "taian": (E, "")},
     "plan_half_covered": _same(C, "PLAN-GAP"),
     "plan_split_agri": _same(I, "PLAN-USE"),
-    "plan_warehouse": {**_same(I, "PLAN-USE"), "national": (E, ""), "taian": (E, "")},
+    # yanbian 附件2 (入市方案示范文本): 「用地性质：XX 用地（商业/工业/仓储等）」
+    "plan_warehouse": {**_same(I, "PLAN-USE"), "national": (E, ""), "taian": (E, ""), "yanbian": (E, "")},
     "plan_mining": {**_same(I, "PLAN-USE"), "guilin": (C, "PLAN-EXTRA")},
     "plan_rental": {**_same(I, "PLAN-USE"), "guilin": (C, "PLAN-EXTRA"), "yueqing": (C, "PLAN-EXTRA")},
     "plan_education": {**_same(I, "PLAN-USE"), "yueqing": (C, "PLAN-EXTRA")},
@@ -126,7 +127,7 @@ EXPECTED = {
     "homestead_zoning": _same(I, "NEG-HOMESTEAD;PLAN-USE"),
     "housing": _same(I, "NEG-HOUSING;PLAN-USE"),
     # neither the Guilin plan nor the national documents cited speak of sealed land: a note there (NOTES)
-    "restricted": {**_same(I, "RESTRICTED"), "national": (E, ""), "guilin": (E, "")},
+    "restricted": {**_same(I, "RESTRICTED"), "national": (C, "RESTRICTED"), "guilin": (C, "RESTRICTED")},
     "state_owned": _same(I, "COLLECTIVE"),
     "unapproved_2015": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED")},
     "legacy_2005": _same(C, "LEGACY"),
@@ -156,7 +157,6 @@ EXPECTED = {
 NOTES = {
     "udb_inside": {p: "UDB" for p in PROFILES if p != "guilin"},
     "udb_40pct": {p: "UDB" for p in PROFILES if p != "guilin"},
-    "restricted": {"national": "RESTRICTED", "guilin": "RESTRICTED"},
 }
 
 EXPECTED_LEGACY = {  # case → profile → category
