@@ -21,6 +21,7 @@ import pandas as pd
 
 from landgis.conditions import AllOf, AnyOf, Compare, Condition, LegacyRef, Not
 from landgis.profiles import LegacyCategory, Profile, Rule, builtin_profiles, load_profile
+from landgis.rules import BUILTIN_REASONS
 from landgis.schema import OUTCOME_ZH
 
 __all__ = ["rules_table", "describe_condition", "catalogue_markdown", "profile_text",
@@ -357,4 +358,23 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
                 out.append(f"  - 政策要点：{text_zh}")
             out.append(f"  - 依据：{_md(cited) or _NO_CITATION}")
             out.append(f"  - when: `{when}`")
+            actions = sorted({p.rule(rid).action_zh for p in profs if p.id in members and p.rule(rid).action_zh})
+            out += [f"  - 入市前须办理：{_md(a)}" for a in actions]
+    out += _builtin_reasons_markdown()
     return "\n".join(out) + "\n"
+
+
+def _builtin_reasons_markdown() -> list[str]:
+    """The reasons landgis gives of itself, in every profile (``landgis/reasons.toml``)."""
+    nodata = BUILTIN_REASONS["NODATA"]
+    out = ["", "## Reasons landgis gives of itself", "",
+           "Not a policy's rule, so every profile has them; each is cited to nothing.", "",
+           f"- `GEOMETRY` {BUILTIN_REASONS['GEOMETRY']['title_zh']} — ineligible: the parcel's geometry is null, "
+           "empty, not a polygon or nothing is left after repair; no rule can be measured on it.",
+           f"- `NODATA-<rule>` {nodata['title_zh']} — at least conditional (a note for a rule its profile marks "
+           "`optional`): the rule could not be checked on the parcel, because a layer or attribute it tests is "
+           "missing or a legacy category it rests on cannot be told. Nothing unchecked is eligible. The reason "
+           f"names the data that settles it; the action: {nodata['action_zh']}. By the fact the rule lacks:", "",
+           "| fact (prefix) | data that settles it |", "|---|---|"]
+    out += [f"| `{key}` | {_md(text)} |" for key, text in nodata["data"].items()]
+    return out

@@ -215,7 +215,7 @@ def _evidence(item: Mapping[str, str], row: pd.Series) -> str:
         known = value is not None and not pd.isna(value)
         return item["known"].format(year=int(value)) if known else item["unknown"]
     if value is None or pd.isna(value) or not float(value) > 0:  # measure
-        return ""
+        return item.get("none", "")
     return item["template"].format_map(_Facts(row)).rstrip()
 
 
