@@ -40,9 +40,11 @@ CASES = [
     Case("l1_but_farmland", attrs={**NO, "JCNF": 2005}, farmland=[(0, 0, 40, 40)]),
 ]
 
-# case → {profile: legacy category}; "" = none. Profiles other than taian use L1 only.
+# case → {profile: legacy category}; "" = none. Profiles other than taian use L1 only; yanbian none: its
+# 第十二条 (「未经审批的存量集体建设用地，按照相关规定处置后进行确权登记。」) defines no category, so its
+# unapproved stock land of any age is UNAPPROVED (curable there), never the Tai'an L1.
 EXPECTED = {
-    "f2008": {"*": "L1"},
+    "f2008": {"*": "L1", "yanbian": ""},
     "f2009": {"*": ""},
     "f2010": {"*": ""},
     "f2008_approved": {"*": ""},
@@ -53,10 +55,10 @@ EXPECTED = {
     "street_land_cert": {"*": "", "taian": "L3"},
     "street_house_cert": {"*": "", "taian": "L2"},  # L2 precedes L3 in taian's order; both ground a flag
     "street_no_cert": {"*": ""},
-    "l1_penalty_pending": {"*": "L1", "taian": "L4"},
-    "l1_penalty_settled": {"*": "L1"},
+    "l1_penalty_pending": {"*": "L1", "taian": "L4", "yanbian": ""},
+    "l1_penalty_settled": {"*": "L1", "yanbian": ""},
     "l2_penalty_pending": {"*": "", "taian": "L4"},
-    "l1_but_farmland": {"*": "L1"},
+    "l1_but_farmland": {"*": "L1", "yanbian": ""},
 }
 PROFILES = ("national", "guilin", "taian", "yanbian", "yueqing", "tianning")
 UNAPPROVED_CURABLE = ("yanbian", "tianning")
@@ -79,8 +81,9 @@ def test_category_and_verdict(results, profile, case):
     want = EXPECTED[case].get(profile, EXPECTED[case]["*"])
     assert row["legacy"] == want
     reasons = set(filter(None, row["reasons"].split(";")))
-    if case == "l1_but_farmland":  # legacy, but another rule excludes it
-        assert row["verdict"] == "ineligible" and reasons == {"FARMLAND", "LEGACY"}
+    if case == "l1_but_farmland":  # legacy (unapproved under yanbian), but another rule excludes it
+        assert row["verdict"] == "ineligible"
+        assert reasons == ({"FARMLAND", "UNAPPROVED"} if profile == "yanbian" else {"FARMLAND", "LEGACY"})
     elif want:
         assert row["verdict"] == "conditional" and reasons == {"LEGACY"}
     elif case in ("f2008_approved", "f2008_approved_layer"):

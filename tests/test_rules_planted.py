@@ -62,6 +62,7 @@ CASES = [
     Case("unapproved_2015", attrs={**NO_APPROVAL, "JCNF": 2015}, survey_2009=[((0, 0, 40, 40), "013")]),
     Case("legacy_2005", attrs={**NO_APPROVAL, "JCNF": 2005}),
     Case("legacy_2008", attrs={**NO_APPROVAL, "JCNF": 2008}),
+    Case("legacy_no_keep", attrs={**NO_APPROVAL, "JCNF": 2005, "YXBL": "否"}),
     Case("legacy_2009", attrs={**NO_APPROVAL, "JCNF": 2009}),
     Case("legacy_no_year", attrs={**NO_APPROVAL, "JCNF": None}),
     Case("approved_by_layer", attrs={**NO_APPROVAL, "JCNF": 2015}, survey_2009=[((0, 0, 40, 40), "013")],
@@ -130,10 +131,13 @@ EXPECTED = {
     "restricted": {**_same(I, "RESTRICTED"), "national": (C, "RESTRICTED"), "guilin": (C, "RESTRICTED")},
     "state_owned": _same(I, "COLLECTIVE"),
     "unapproved_2015": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED")},
-    "legacy_2005": _same(C, "LEGACY"),
-    "legacy_2008": _same(C, "LEGACY"),
+    # yanbian tells no legacy category (第十二条 defines none): its unapproved stock land is UNAPPROVED
+    "legacy_2005": {**_same(C, "LEGACY"), "yanbian": (C, "UNAPPROVED")},
+    "legacy_2008": {**_same(C, "LEGACY"), "yanbian": (C, "UNAPPROVED")},
+    # yueqing 第十八条: 「…经规划同意允许保留地上建筑物再次利用的…」: not so, no way in by it
+    "legacy_no_keep": {**_same(C, "LEGACY"), "yanbian": (C, "UNAPPROVED"), "yueqing": (I, "LEGACY;LEGACY-KEEP")},
     "legacy_2009": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED")},
-    "legacy_no_year": _same(C, "LEGACY"),
+    "legacy_no_year": {**_same(C, "LEGACY"), "yanbian": (C, "UNAPPROVED")},
     "approved_by_layer": _same(E),
     "approval_layer_too_small": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"),
                                  "tianning": (C, "UNAPPROVED")},
@@ -141,7 +145,7 @@ EXPECTED = {
                       "taian": (C, "LEGACY")},
     "l3_street_front": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED"),
                         "taian": (C, "LEGACY")},
-    "l4_penalty_pending": _same(C, "LEGACY"),
+    "l4_penalty_pending": {**_same(C, "LEGACY"), "yanbian": (C, "UNAPPROVED")},
     "buildings_clear": {**_same(E), "yueqing": (C, "BUILDINGS")},
     "buildings_retain": _same(E),
     "geometry_degenerate": _same(I, "GEOMETRY"),
@@ -160,9 +164,10 @@ NOTES = {
 }
 
 EXPECTED_LEGACY = {  # case → profile → category
-    "legacy_2005": "L1", "legacy_2008": "L1", "legacy_no_year": "L1",
+    "legacy_2005": {"default": "L1", "yanbian": ""}, "legacy_2008": {"default": "L1", "yanbian": ""},
+    "legacy_no_year": {"default": "L1", "yanbian": ""}, "legacy_no_keep": {"default": "L1", "yanbian": ""},
     "l2_house_cert": {"taian": "L2"}, "l3_street_front": {"taian": "L3"},
-    "l4_penalty_pending": {"taian": "L4", "default": "L1"},
+    "l4_penalty_pending": {"taian": "L4", "yanbian": "", "default": "L1"},
 }
 
 #: case → column → exact value (m² and 亩 from the planted boxes)
