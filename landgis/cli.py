@@ -26,6 +26,18 @@ class _Ctx:
         self.debug, self.verbose, self.quiet = debug, verbose, quiet
 
 
+def _console_never_fails() -> None:
+    """A console or redirect in a code page without some character (GBK has no ²) gets ``?`` for it:
+    the outputs are written whatever the console, so printing them must not fail the run."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (getattr(stream, "errors", "") or "strict") == "strict":
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # a stream already written to in another way: leave it
+                pass
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
@@ -66,6 +78,7 @@ def _run(ctx: _Ctx, func):
 @click.pass_context
 def main(click_ctx: click.Context, debug: bool, verbose: int, quiet: bool) -> None:
     """Screen rural collective construction parcels for market entry (集体经营性建设用地入市)."""
+    _console_never_fails()
     _setup_logging(verbose, quiet)
     click_ctx.obj = _Ctx(debug, verbose, quiet)
 

@@ -214,7 +214,11 @@ def load_project(path: str | Path) -> Project:
     except UnicodeDecodeError as exc:
         raise ProjectError(f"{path} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(f"{path} is not valid TOML: {exc}") from None
+        hint = ""
+        if "escape" in str(exc).lower() or "\\" in str(exc):
+            hint = ("; a Windows path in double quotes needs its backslashes doubled or turned: write "
+                    "path = 'D:\\data\\zd.gpkg' (single quotes keep backslashes) or path = \"D:/data/zd.gpkg\"")
+        raise ProjectError(f"{path} is not valid TOML: {exc}{hint}") from None
     return Project.from_dict(data, source=path.resolve())
 
 

@@ -9,6 +9,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
+import landgis
 from landgis.cli import main
 from tests.planted import X, Y, feature, geojson, project_file, square
 
@@ -108,3 +109,32 @@ def test_output_path_is_a_file(tmp_path):
     (tmp_path / "o").write_text("x")
     result = cli("screen", Path(__file__).parents[1] / "data" / "sample_county.toml", "--out", tmp_path / "o")
     assert result.exit_code == 2 and "is a file, not a folder" in result.output
+
+
+def test_a_gbk_console_gets_the_summary_and_the_run_succeeds(tmp_path):
+    """A Chinese Windows console (or a scheduled task's redirect) encodes output as GBK, which has no
+    ² : the summary prints ``m?`` and the run exits 0 with every output written, not a traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_county.toml"
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    done = subprocess.run([sys.executable, "-c", "from landgis.cli import main; main()", "screen", str(sample),
+                           "--out", str(tmp_path / "out"), "--no-map"], env=env, capture_output=True, timeout=300)
+    assert done.returncode == 0, done.stderr.decode("gbk", "replace")[-2000:]
+    text = done.stdout.decode("gbk")
+    assert "parcels screened" in text and "m?" in text and "亩" in text
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["inventory.csv", "inventory.xlsx", "screening.gpkg"]
+
+
+def test_a_windows_path_in_double_quotes_is_refused_with_the_two_ways_to_write_it(tmp_path):
+    from landgis.errors import ProjectError
+
+    path = tmp_path / "p.toml"
+    path.write_text('[project]\nname = "x"\n\n[layers.parcels]\npath = "D:\\data\\zd.gpkg"\n', encoding="utf-8")
+    with pytest.raises(ProjectError) as exc:
+        landgis.load_project(path)
+    msg = str(exc.value)
+    assert "Unescaped '\\'" in msg and "path = 'D:\\data\\zd.gpkg'" in msg and 'path = "D:/data/zd.gpkg"' in msg

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from landgis.overlay import class_areas, ground_overlap, overlay_layer, subdivide, union_kept_pieces
 
-QGIS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "qgis-overlay"
-needs_qgis = pytest.mark.skipif(not QGIS.exists(), reason="shared/testdata not beside the checkout")
+QGIS = Path(__file__).resolve().parent / "data" / "qgis-overlay"  # QGIS results, copied with their licence
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,6 @@ def nybb():
     return boroughs, circles
 
 
-@needs_qgis
 @pytest.mark.parametrize("max_vertices", [0, 64, 256])
 def test_pair_areas_match_qgis_intersection(nybb, max_vertices):
     boroughs, circles = nybb
@@ -38,7 +36,6 @@ def test_pair_areas_match_qgis_intersection(nybb, max_vertices):
     np.testing.assert_allclose(got.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=1e-6)
 
 
-@needs_qgis
 def test_complex_layer_subdivided_matches_qgis(nybb):
     """Boroughs (thousands of vertices) as the constraint layer, circles as parcels."""
     boroughs, circles = nybb
@@ -52,7 +49,6 @@ def test_complex_layer_subdivided_matches_qgis(nybb):
     np.testing.assert_allclose(got.loc[expected.index].to_numpy(), expected.to_numpy(), rtol=1e-6)
 
 
-@needs_qgis
 def test_ground_counted_once_matches_qgis_difference(nybb):
     """Borough area minus QGIS's difference = ground under the circles (overlaps: see the hypothesis test)."""
     boroughs, circles = nybb

@@ -2,7 +2,7 @@
 
 Exact expectations: a synthetic plane DEM (Horn's method is exact on a plane),
 and python-rasterstats' own expectations for its slope raster and zones
-(../shared/testdata/rasterstats/test_zonal.py: counts 75 / 50 and zone-0 mean
+(python-rasterstats' test_zonal.py, data in tests/data/rasterstats: counts 75 / 50 and zone-0 mean
 14.66 with the cell-centre rule, 95 / 73 with all-touched).
 """
 
@@ -28,7 +28,7 @@ from landgis.terrain import slope_stats
 from landgis.zonal import cell_weights, zonal_stats
 from tests.planted import Case, build_project
 
-RS = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "rasterstats"
+RS = Path(__file__).resolve().parent / "data" / "rasterstats"  # python-rasterstats data, copied with its licence
 GK = "EPSG:4546"  # CGCS2000 / 3-degree GK CM 111E
 X0, Y1 = 420_000.0, 2_791_000.0
 
