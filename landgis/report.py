@@ -7,16 +7,19 @@ and the input problems, written by :mod:`landgis.io.xlsx`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from landgis.catalogue import USE_ZH
 from landgis.distinct import map_distinct
 from landgis.inventory import COLUMN_NAMES_ZH
 from landgis.io.xlsx import Workbook, add_frame
-from landgis.schema import OUTCOME_ZH, VERDICT_COLOURS, VERDICT_ZH
+from landgis.rules import BUILTIN_REASONS, NODATA
+from landgis.schema import OUTCOME_ZH, SEVERITY_ZH, VALUE_ZH, VERDICT_COLOURS, VERDICT_ZH, VERDICTS
 
 __all__ = ["write_xlsx", "result_html", "SUMMARY_HEADERS_ZH"]
 
@@ -27,8 +30,57 @@ SUMMARY_HEADERS_ZH = {
     "conditional_parcels": "有条件入市宗数", "conditional_mu": "有条件入市面积(亩)",
     "ineligible_parcels": "不可入市宗数", "ineligible_mu": "不可入市面积(亩)",
     "total_parcels": "合计宗数", "total_mu": "合计面积(亩)",
-    "data_only_parcels": "其中仅因数据缺失(宗)", "data_only_mu": "其中仅因数据缺失(亩)", "action": "入市前须办理",
+    "title": "规则名称", "data_only_parcels": "其中仅因数据缺失(宗)", "data_only_mu": "其中仅因数据缺失(亩)", "action": "入市前须办理",
 }
+
+
+#: planned-use tag → its Chinese name (用地用海分类)
+_USE_NAMES = {**USE_ZH, "other": "其他", "(none)": "（无规划）"}
+
+
+def _in_chinese(table: pd.DataFrame) -> pd.DataFrame:
+    """The values landgis writes in English in the csv, in Chinese for the sheet (planned-use tags,
+    approval and road sources, geometry status)."""
+    out = table.copy(deep=False)
+    if "planned_use_tag" in out:
+        out["planned_use_tag"] = map_distinct(out["planned_use_tag"], lambda u: _USE_NAMES.get(u, u), missing="")
+    for col, names in VALUE_ZH.items():
+        if col in out:
+            out[col] = map_distinct(out[col], lambda v, names=names: _value_zh(v, names), missing="")
+    return out
+
+
+def _value_zh(value: object, names: Mapping[str, str]) -> object:
+    text = str(value)
+    if text in names:
+        return names[text]
+    if text.startswith("survey "):  # road_source: the survey's road classes
+        return "现状调查道路地类 " + text.removeprefix("survey ")
+    return value
+
+
+def _with_total(frame: pd.DataFrame, label: str, by_verdict: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a 合计 row, the counts and 亩 of :func:`~landgis.inventory.summaries`' by-verdict
+    table (so every sheet's 合计 is the same number, not a sum of rounded rows)."""
+    totals = by_verdict.set_index("verdict")
+    row: dict[str, object] = {c: "" for c in frame.columns}
+    for v in VERDICTS:
+        row[f"{v}_parcels"] = int(totals.loc[v, "parcels"])
+        row[f"{v}_mu"] = float(totals.loc[v, "area_mu"])
+    row["total_parcels"] = int(totals.loc["total", "parcels"])
+    row["total_mu"] = float(totals.loc["total", "area_mu"])
+    row[label] = "合计"
+    return pd.concat([frame, pd.DataFrame([{c: row[c] for c in frame.columns}])], ignore_index=True)
+
+
+def _with_titles(by_rule: pd.DataFrame, profile: Any) -> pd.DataFrame:
+    """The by-rule counts with each rule's Chinese title beside its id."""
+    titles = {r.id: r.title_zh for r in profile.rules}
+    titles.update({f"{NODATA}{rid}": f"未能核查“{title}”" for rid, title in list(titles.items())})
+    titles.update({rid: text["title_zh"] for rid, text in BUILTIN_REASONS.items() if rid != "NODATA"})
+    out = by_rule.copy()
+    out.insert(1, "title", out["rule"].map(lambda r: titles.get(r, "")))
+    return out
 
 
 def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> None:
@@ -41,15 +93,18 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
     table = result.table if table is None else table
     table = table[[c for c in table.columns if not c.startswith("fired_")]]  # copy-on-write: not copied
     table["verdict"] = map_distinct(table["verdict"], lambda v: f"{VERDICT_ZH.get(v, v)}（{v}）", missing="")
+    table = _in_chinese(table)
     add_frame(wb, "入市地块清单", table, COLUMN_NAMES_ZH)
     tables = result.summary()
     by_verdict = tables["by_verdict"].copy()
     by_verdict["verdict"] = by_verdict["verdict"].map(lambda v: VERDICT_ZH.get(v, "合计"))
     add_frame(wb, "按结论汇总", by_verdict, SUMMARY_HEADERS_ZH)
-    add_frame(wb, "按乡镇汇总", tables["by_town"], SUMMARY_HEADERS_ZH)
-    add_frame(wb, "按村汇总", tables["by_village"], SUMMARY_HEADERS_ZH)
-    add_frame(wb, "按规划用途汇总", tables["by_planned_use"], SUMMARY_HEADERS_ZH)
-    add_frame(wb, "规则触发统计", tables["by_rule"], SUMMARY_HEADERS_ZH)
+    add_frame(wb, "按乡镇汇总", _with_total(tables["by_town"], "town", tables["by_verdict"]), SUMMARY_HEADERS_ZH)
+    add_frame(wb, "按村汇总", _with_total(tables["by_village"], "town", tables["by_verdict"]), SUMMARY_HEADERS_ZH)
+    by_use = tables["by_planned_use"].copy()
+    by_use["planned_use_tag"] = by_use["planned_use_tag"].map(lambda u: _USE_NAMES.get(u, u))
+    add_frame(wb, "按规划用途汇总", _with_total(by_use, "planned_use_tag", tables["by_verdict"]), SUMMARY_HEADERS_ZH)
+    add_frame(wb, "规则触发统计", _with_titles(tables["by_rule"], result.profile), SUMMARY_HEADERS_ZH)
     add_frame(wb, "按办理事项汇总", tables["by_action"], SUMMARY_HEADERS_ZH)
     legacy_rows = table.loc[table["legacy"].fillna("") != "", ["parcel_id", "town", "village", "owner", "area_m2",
                                                                "area_mu", "legacy", "legacy_basis", "verdict",
@@ -67,10 +122,10 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
                           (("依据文件", profile.document), ("条款编号说明", profile.numbering_note)) if text])
     parts = [rules] + [f for f in (legacy, about) if len(f)]
     add_frame(wb, f"规则({profile.id})", pd.concat(parts, ignore_index=True).fillna(""), {})
-    problems = pd.DataFrame([{"级别": p.severity, "图层": p.layer, "字段": p.field, "要素": p.features,
-                              "说明": p.message} for p in result.problems])
-    skipped = pd.DataFrame([{"级别": "warning", "图层": "", "字段": "", "要素": "", "说明": f"{s.rule} 未检查：{s.why}"}
-                            for s in result.skipped])
+    problems = pd.DataFrame([{"级别": SEVERITY_ZH.get(p.severity, p.severity), "图层": p.layer, "字段": p.field,
+                              "要素": p.features, "说明": p.message} for p in result.problems])
+    skipped = pd.DataFrame([{"级别": SEVERITY_ZH["warning"], "图层": "", "字段": "", "要素": "",
+                             "说明": f"{s.rule} 未检查：{s.why}"} for s in result.skipped])
     add_frame(wb, "数据问题", pd.concat([problems, skipped], ignore_index=True), {})
     wb.save(path)
 

@@ -18,7 +18,7 @@ import pandas as pd
 __all__ = [
     "LAYER_ROLES", "RASTER_ROLES", "CLASS_LAYERS", "MEASURE_LAYERS", "CONSTRAINT_LAYERS",
     "PARCEL_ATTRIBUTES", "BOOLEAN_ATTRIBUTES", "ATTRIBUTE_FACTS", "STANDARD_FIELDS", "FEATURE_ID_FIELDS",
-    "VERDICTS", "VERDICT_ZH", "VERDICT_COLOURS", "OUTCOMES", "OUTCOME_ZH", "M2_PER_MU",
+    "VERDICTS", "VERDICT_ZH", "VERDICT_COLOURS", "OUTCOMES", "OUTCOME_ZH", "M2_PER_MU", "VALUE_ZH", "SEVERITY_ZH",
     "FACT_DOCS", "known_fact", "USABLE_STATUS", "usable_geometry", "suggest",
 ]
 
@@ -121,6 +121,17 @@ VERDICT_COLOURS: Mapping[str, str] = MappingProxyType(
 #: what a rule that fires does to the verdict: exclude → ineligible, condition → conditional, note → nothing
 OUTCOMES = ("exclude", "condition", "note")
 OUTCOME_ZH: Mapping[str, str] = MappingProxyType({"exclude": "不可入市", "condition": "有条件入市", "note": "提示"})
+
+#: how the spreadsheet writes the values landgis itself puts in a column (a Chinese sheet has no English)
+VALUE_ZH: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "approval_source": {"attribute": "宗地批准文号", "approvals layer": "已批准用地图层"},
+    "approval_found": {"(approvals layer)": "（已批准用地图层，无文号）"},
+    "geometry_status": {"ok": "正常", "repaired": "已修复", "null": "无图形", "empty": "空图形",
+                        "not_polygon": "非面状图形", "unrepairable": "无法修复"},
+    "road_source": {"roads layer": "道路图层"},
+})
+#: severities of an input problem
+SEVERITY_ZH: Mapping[str, str] = MappingProxyType({"error": "错误", "warning": "警告", "info": "信息"})
 
 #: square metres per 亩 (1 亩 = 10000/15 m²)
 M2_PER_MU = 10000 / 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -56,7 +57,8 @@ def test_gpkg_and_xlsx(screened):
     header = next(wb["入市地块清单"].iter_rows(values_only=True))
     assert header[:4] == ("宗地代码", "面积(平方米)", "面积(亩)", "筛查结论")
     # per village within its town: the counts and 亩 of the inventory's own rows
-    head, *rows = wb["按村汇总"].iter_rows(values_only=True)
+    head, *rows, total = wb["按村汇总"].iter_rows(values_only=True)
+    assert total[0] == "合计" and total[-2] == 418
     assert head[:4] == ("乡镇", "村", "可入市宗数", "可入市面积(亩)") and head[-2:] == ("合计宗数", "合计面积(亩)")
     inv = pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False)
     assert len(rows) == len(inv.groupby(["town", "village"])) == 14 and sum(r[-2] for r in rows) == 418
@@ -256,3 +258,26 @@ def test_constraint_pieces_cut_beside_the_rules_equal_those_cut_after_them(monke
     assert set(a["rule"]) >= {"FARMLAND", "REDLINE"}
     assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
     assert shapely.equals(a.geometry.values, b.geometry.values).all()
+
+
+def test_the_chinese_sheets_hold_no_english_value_and_every_summary_adds_up(screened):
+    """A bureau files the spreadsheet as it is: values landgis writes itself are Chinese, each summary
+    has its 合计 row equal to 按结论汇总's, and the rule counts name their rules."""
+    out, _ = screened
+    sheets = pd.read_excel(out / "inventory.xlsx", sheet_name=None, dtype=str, keep_default_na=False)
+    parcels = sheets["入市地块清单"]
+    for column in ("规划用途类别", "批准依据来源", "图形状态"):
+        values = set(parcels[column]) - {""}
+        assert values and not any(re.search("[A-Za-z]", v) for v in values), (column, values)
+    assert set(parcels["图形状态"]) == {"正常", "已修复", "无法修复"}
+    assert set(sheets["数据问题"]["级别"]) <= {"错误", "警告", "信息"}
+    total = sheets["按结论汇总"].set_index("筛查结论").loc["合计"]
+    for name in ("按乡镇汇总", "按村汇总", "按规划用途汇总"):
+        last = sheets[name].iloc[-1]
+        assert last.iloc[0] == "合计", name
+        assert (last["合计宗数"], last["合计面积(亩)"]) == (total["宗数"], total["面积(亩)"]), name
+        assert last["可入市宗数"] == sheets["按结论汇总"].set_index("筛查结论").loc["可入市", "宗数"]
+    rules = sheets["规则触发统计"].set_index("规则")
+    assert rules.loc["FARMLAND", "规则名称"] == "占用永久基本农田"
+    assert "（无规划）" in set(sheets["按规划用途汇总"]["规划用途类别"]) and "工业用地" in set(
+        sheets["按规划用途汇总"]["规划用途类别"])
