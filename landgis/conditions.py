@@ -26,6 +26,7 @@ for some parcels — with three-valued (Kleene) logic.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -110,8 +111,9 @@ def parse_condition(raw: Any, where: str) -> Condition:
     if missing not in ("pass", "fire"):
         raise ProfileError(f"{where}: missing must be \"pass\" or \"fire\", got {missing!r}")
     if op in ("above", "at_least", "below", "at_most") and not (
-            value == "tolerance" or (isinstance(value, (int, float)) and not isinstance(value, bool))):
-        raise ProfileError(f"{where}: {op} takes a number or \"tolerance\", got {value!r}")
+            value == "tolerance" or (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                     and math.isfinite(value))):
+        raise ProfileError(f"{where}: {op} takes a finite number or \"tolerance\", got {value!r}")
     if op in ("in", "not_in"):
         if not isinstance(value, list):
             raise ProfileError(f"{where}: {op} takes a list, got {value!r}")

@@ -7,6 +7,7 @@ nothing downstream needs to second-guess the configuration.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -162,13 +163,19 @@ class Project:
         tol = _table(data, "tolerance", where)
         _check_keys(tol, _TOLERANCE_KEYS, f"{where} [tolerance]")
         min_overlap = tol.get("min_overlap_m2", 1.0)
-        if isinstance(min_overlap, bool) or not isinstance(min_overlap, (int, float)) or min_overlap < 0:
+        if isinstance(min_overlap, bool) or not isinstance(min_overlap, (int, float)) \
+                or not math.isfinite(min_overlap) or min_overlap < 0:
+            # nan would make every overlap a sliver: FARMLAND and REDLINE would never fire
             raise ProjectError(
-                f"{where}: [tolerance] min_overlap_m2 must be a number ≥ 0 (square metres), "
+                f"{where}: [tolerance] min_overlap_m2 must be a finite number ≥ 0 (square metres), "
                 f"got {min_overlap!r}"
             )
         codes = parse_code_overrides(_table(data, "codes", where), f"{where} [codes]")
         settings = dict(_table(data, "settings", where))
+        if settings:
+            raise ProjectError(f"{where}: [settings] ({', '.join(settings)}) belongs to a rule profile, not a "
+                               "project: write a profile that extends yours, e.g. [profile] id = \"my-county\" "
+                               f"extends = \"{profile}\" with your [settings], and name it in [project] profile")
         return cls(name=name, profile=profile, layers=MappingProxyType(layers), crs=crs,
                    min_overlap_m2=float(min_overlap), codes=codes, settings=settings,
                    data_date=data_date, source=source)

@@ -77,7 +77,7 @@ def test_formats_gdal_cannot_read_polygons_from_say_how_to_convert_them(tmp_path
     ('[project]\nname = 3\n[layers.parcels]\npath = "x.gpkg"\n', "`name` must be a string"),
     ('[project]\n[layers.parcel]\npath = "x.gpkg"\n', "no [layers.parcels]"),
     ('[project]\n[layers.parcels]\npath = "x.gpkg"\n[layers.farmlnd]\npath = "y"\n', "did you mean `farmland`"),
-    ('[project]\n[layers.parcels]\npath = "x.gpkg"\n[tolerance]\nmin_overlap_m2 = -1\n', "must be a number ≥ 0"),
+    ('[project]\n[layers.parcels]\npath = "x.gpkg"\n[tolerance]\nmin_overlap_m2 = -1\n', "must be a finite number ≥ 0"),
     ('[project\n', "is not valid TOML"),
 ])
 def test_project_file_errors(tmp_path, text, message):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import pytest
+import shapely
 
 import landgis
 from landgis.errors import InputError
@@ -26,3 +28,45 @@ def test_input_error_lists_everything(tmp_path):
     with pytest.raises(InputError) as exc:
         landgis.screen(path)
     assert "a.gpkg does not exist" in str(exc.value) and "b.gpkg does not exist" in str(exc.value)
+
+
+def _curved_gpkg(path):
+    """A GeoPackage whose parcel A1 is a CURVEPOLYGON (a circle of radius 10 m, two circular arcs), as
+    FileGDB and GeoPackage deliveries hold them; written as GeoPackage bytes, since shapely makes no curve."""
+    import sqlite3
+    import struct
+
+    import pyogrio
+
+    frame = gpd.GeoDataFrame({"ZDDM": ["A1", "A2"]}, geometry=[shapely.box(39420000, 2790000, 39420020, 2790020),
+                                                             shapely.box(39420100, 2790000, 39420120, 2790020)],
+                             crs="EPSG:4527")
+    pyogrio.write_dataframe(frame, path, layer="zd", driver="GPKG", layer_options={"SPATIAL_INDEX": "NO"})
+    cx, cy = 39420010.0, 2790010.0
+    pts = [(cx - 10, cy), (cx, cy + 10), (cx + 10, cy), (cx, cy - 10), (cx - 10, cy)]
+    ring = struct.pack("<BII", 1, 8, len(pts)) + b"".join(struct.pack("<dd", *p) for p in pts)  # CIRCULARSTRING
+    con = sqlite3.connect(path)
+    srs = con.execute("select srs_id from gpkg_geometry_columns").fetchone()[0]
+    blob = b"GP" + bytes([0, 1]) + struct.pack("<i", srs) + struct.pack("<BII", 1, 10, 1) + ring  # CURVEPOLYGON
+    con.execute("update zd set geom = ? where ZDDM = 'A1'", (blob,))
+    con.execute("update gpkg_geometry_columns set geometry_type_name = 'GEOMETRY'")
+    con.commit()
+    con.close()
+
+
+def test_curved_parcels_are_linearised_and_said_so(tmp_path):
+    import math
+    import warnings
+
+    _curved_gpkg(tmp_path / "zd.gpkg")
+    (tmp_path / "p.toml").write_text('[project]\nname = "c"\nprofile = "national"\n\n[layers.parcels]\n'
+                                     'path = "zd.gpkg"\n', encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(tmp_path / "p.toml", progress=False)
+    area = res.table.set_index("parcel_id")["area_m2"]
+    assert area["A2"] == 400.0
+    assert abs(area["A1"] - math.pi * 100) < 0.3       # 4° steps: 313.90 of the circle's 314.16
+    assert any("curved geometries (circular arcs) were linearised" in p.message for p in res.problems)
+    # a project of parcels alone: nothing could be checked, so nothing is eligible
+    assert set(res.table["verdict"]) == {"conditional"}

@@ -85,7 +85,18 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = pyogrio.read_dataframe(source, on_invalid="fix", use_arrow=use_arrow(kwargs, source), **kwargs)
+            arrow = use_arrow(kwargs, source)
+            try:
+                frame = pyogrio.read_dataframe(source, on_invalid="fix", use_arrow=arrow, **kwargs)
+            except NotImplementedError as exc:
+                if not arrow or "onlinear" not in str(exc):
+                    raise
+                # curves (CurvePolygon, CompoundCurve, MultiSurface: FileGDB and GeoPackage deliveries
+                # hold them): Arrow passes them on as they are, which shapely cannot read; GDAL's own
+                # reader linearises them (arcs in steps of at most 4°, GDAL's OGR_ARC_STEPSIZE)
+                frame = pyogrio.read_dataframe(source, on_invalid="fix", use_arrow=False, **kwargs)
+                notes.append("curved geometries (circular arcs) were linearised by GDAL, each arc in steps of "
+                             "at most 4° (set OGR_ARC_STEPSIZE for finer)")
         unclosed = 0
         for w in caught:
             text = str(w.message)

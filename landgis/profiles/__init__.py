@@ -40,6 +40,7 @@ its own document supports. ``national`` is inherited.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -74,6 +75,9 @@ _SETTINGS: dict[str, type | tuple[type, ...]] = {
 #: the evidence items a legacy category's basis may list (``landgis/evidence.toml``): item → how it reads
 EVIDENCE_ITEMS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     tomllib.loads(resources.files("landgis").joinpath("evidence.toml").read_text(encoding="utf-8")))
+#: the numeric settings' bounds: (above, at most)
+_SETTING_RANGES: dict[str, tuple[float, float]] = {"lease_max_years": (0.0, 70.0), "slope_max_deg": (0.0, 90.0),
+                   "road_max_distance_m": (0.0, math.inf)}
 #: settings a condition or a conflict source may name instead of writing their list out
 _LIST_SETTINGS = ("allowed_uses", "road_classes")
 
@@ -155,9 +159,11 @@ def _read(name_or_path: str | Path, base_dir: Path | None) -> tuple[dict, str]:
         text = path.read_text(encoding="utf-8-sig")
         where = f"profile file {path}"
     try:
-        return tomllib.loads(text), where
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{where} is not valid TOML: {exc}") from None
+    _check_arrays(raw, where)
+    return raw, where
 
 
 def _resolve(raw: dict, where: str, base_dir: Path | None, seen: tuple[str, ...]) -> tuple[dict, tuple[str, ...]]:
@@ -180,6 +186,23 @@ def _resolve(raw: dict, where: str, base_dir: Path | None, seen: tuple[str, ...]
     parent_raw, parent_where = _read(parent_name, base_dir)
     parent, chain = _resolve(parent_raw, parent_where, base_dir, seen + (pid,))
     return _merge(parent, raw, where), chain + (pid,)
+
+
+def _check_arrays(raw: dict, where: str) -> None:
+    """``[[rules]]``, ``[[legacy]]`` and ``[[conflicts]]`` are arrays of tables, each id once in one file."""
+    for section, key in (("rules", "id"), ("legacy", "id"), ("conflicts", "rule")):
+        items = raw.get(section, [])
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            raise ProfileError(f"{where}: `{section}` must be an array of tables: write each as [[{section}]], "
+                               f"not [{section}]")
+        ids = [i.get(key) for i in items]
+        twice = sorted({str(i) for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ProfileError(f"{where}: [[{section}]] {key} {', '.join(twice)} given twice in one file; "
+                               "write each once (a profile that extends another restates an id to change it)")
+    for section in ("settings", "terms", "codes", "profile"):
+        if section in raw and not isinstance(raw[section], Mapping):
+            raise ProfileError(f"{where}: `{section}` must be a table: write [{section}]")
 
 
 def _merge(parent: dict, child: dict, where: str) -> dict:
@@ -230,7 +253,7 @@ def _merge(parent: dict, child: dict, where: str) -> dict:
 def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
     head = raw["profile"]
     where = f"profile {head['id']}"
-    settings = dict(raw.get("settings", {}))
+    settings: dict[str, Any] = dict(raw.get("settings", {}))
     if "approval_min_share" in settings:
         raise ProfileError(f"{where} [settings] approval_min_share is no longer used: approval is by area, not by "
                            "majority (a parcel without a 批准文号 is approved where approved land covers all of it "
@@ -241,6 +264,11 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
                                f"known: {', '.join(_SETTINGS)}")
         if not isinstance(value, _SETTINGS[key]) or isinstance(value, bool):
             raise ProfileError(f"{where} [settings] {key}: wrong type {type(value).__name__}")
+        low, high = _SETTING_RANGES.get(key, (-math.inf, math.inf))
+        number = float(value) if isinstance(value, (int, float)) else math.nan
+        if key in _SETTING_RANGES and not (math.isfinite(number) and low < number <= high):
+            raise ProfileError(f"{where} [settings] {key} = {value!r}: must be a finite number above {low:g}"
+                               + (f" and at most {high:g}" if math.isfinite(high) else ""))
     disabled = set(settings.get("disable", []))
     rules = []
     for r in raw.get("rules", []):
@@ -260,8 +288,11 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
                                f"defined: {', '.join(sorted(known_legacy))}")
     terms = {}
     for kind, table in raw.get("terms", {}).items():
-        if not isinstance(table, Mapping) or not all(isinstance(v, (int, float)) for v in table.values()):
-            raise ProfileError(f"{where} [terms.{kind}] must map planned-use tags to years")
+        if not isinstance(table, Mapping) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 < v <= 70
+                for v in table.values()):
+            raise ProfileError(f"{where} [terms.{kind}] must map planned-use tags to years (finite, above 0, at most "
+                               f"70, the longest term for state land); got {dict(table) if isinstance(table, Mapping) else table!r}")
         terms[kind] = MappingProxyType(dict(table))
     codes = parse_code_overrides(raw.get("codes", {}), f"{where} [codes]")
     conflicts = tuple(c for c in (_conflict(c, settings, where) for c in raw.get("conflicts", [])) if c is not None)

@@ -1,0 +1,60 @@
+"""Settings checked whole at load: types, NaN and infinities, ranges, duplicates, misplaced tables.
+
+A tolerance of nan made every overlap a sliver (FARMLAND and REDLINE never fired: 17 eligible
+instead of 8); these are refused when the file is read, naming file, table and key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import landgis
+from landgis.errors import ProfileError, ProjectError
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_county.toml"
+
+
+def _project(tmp_path, old, new, append=""):
+    text = SAMPLE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "p.toml"
+    path.write_text(text.replace(old, new) + append, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("value", "shown"), [("nan", "nan"), ("inf", "inf"), ("-1", "-1")])
+def test_a_tolerance_that_is_not_a_finite_area_is_refused(tmp_path, value, shown):
+    path = _project(tmp_path, "min_overlap_m2 = 1.0", f"min_overlap_m2 = {value}")
+    with pytest.raises(ProjectError, match=rf"\[tolerance\] min_overlap_m2 must be a finite number ≥ 0 .*got {shown}"):
+        landgis.load_project(path)
+
+
+def test_settings_in_a_project_file_are_refused_saying_where_they_belong(tmp_path):
+    path = _project(tmp_path, "min_overlap_m2 = 1.0", "min_overlap_m2 = 1.0", "\n[settings]\nslope_max_deg = 10\n")
+    with pytest.raises(ProjectError, match=r"\[settings\] \(slope_max_deg\) belongs to a rule profile.*extends = \"guilin\""):
+        landgis.load_project(path)
+
+
+PROFILE = '[profile]\nid = "x"\nextends = "taian"\n'
+RULE = '[[rules]]\nid = "A"\ntitle_zh = "甲"\nsource = ""\noutcome = "note"\nwhen = { fact = "farmland_m2", above = 1 }\n'
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (RULE + RULE, r"\[\[rules\]\] id A given twice in one file"),
+    ('[[rules]]\nid = "FARMLAND"\nwhen = { fact = "farmland_m2", above = nan }\n',
+     r"rule FARMLAND: above takes a finite number or \"tolerance\", got nan"),
+    ("[settings]\nslope_max_deg = -5\n", r"slope_max_deg = -5: must be a finite number above 0 and at most 90"),
+    ("[settings]\nlease_max_years = inf\n", r"lease_max_years = inf: must be a finite number above 0 and at most 70"),
+    ("[settings]\nroad_max_distance_m = nan\n", r"road_max_distance_m = nan: must be a finite number above 0"),
+    ("[terms.sale]\nindustrial = -5\n", r"\[terms.sale\] must map planned-use tags to years"),
+    ('[rules]\nid = "A"\n', r"`rules` must be an array of tables: write each as \[\[rules\]\]"),
+    ('[settings]\nlegacy_categories = ["L9"]\n', r"legacy_categories: no category 'L9'"),
+    ("[settings]\napproval_min_share = 1.5\n", r"approval_min_share is no longer used: approval is by area"),
+])
+def test_a_profile_with_a_bad_setting_is_refused_naming_it(tmp_path, text, message):
+    path = tmp_path / "x.toml"
+    path.write_text(PROFILE + text, encoding="utf-8")
+    with pytest.raises(ProfileError, match=message):
+        landgis.load_profile(path)
