@@ -7,7 +7,9 @@ message and no traceback (``--debug`` shows it).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import sys
 import time
 import warnings
@@ -47,8 +49,18 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     root.setLevel(level)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that every ``finally`` runs (temporary outputs removed)."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def _run(ctx: _Ctx, func):
-    """Run ``func``; landgis errors become one message and exit code 2."""
+    """Run ``func``; landgis errors become one message and exit code 2, Ctrl-C 130, SIGTERM 143."""
+    with contextlib.suppress(ValueError):  # not the main thread (an embedding caller): leave signals alone
+        signal.signal(signal.SIGTERM, _on_sigterm)
     if ctx.debug:
         return func()
     try:
@@ -64,6 +76,9 @@ def _run(ctx: _Ctx, func):
     except KeyboardInterrupt:
         click.echo("landgis: interrupted; no output was left half-written", err=True)
         sys.exit(130)
+    except Terminated:
+        click.echo("landgis: terminated (SIGTERM); no output was left half-written", err=True)
+        sys.exit(143)
     except Exception as exc:  # noqa: BLE001 - last resort: say what, not a traceback
         click.echo(f"landgis: unexpected error {type(exc).__name__}: {exc}\n"
                    "Run again with --debug for the traceback, and report it.", err=True)
@@ -246,31 +261,34 @@ def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, 
          want_overview: bool, redline: bool, parcels: str | None, basemap: str, tianditu_token: str | None,
          overwrite: bool) -> None:
     """Redraw the maps of a finished screening (SCREENING is its --out folder) without screening again."""
-    from landgis import maps
+    from landgis import io, maps
 
     def work():
         t0 = time.perf_counter()
         data = maps.read_screening(screening, project=project, profile=profile)
         out = to or screening
+        if out.exists() and not out.is_dir():
+            raise LandgisError(f"{out} is a file; give a folder to draw the maps in (--to)")
         out.mkdir(parents=True, exist_ok=True)
         names = (["map.html"] if want_html else []) + (["overview.png", "overview.pdf"] if want_overview else []) \
             + (["redline.pdf"] if redline or parcels else [])
         existing = [n for n in names if (out / n).exists()]
         if existing and not overwrite:
             raise LandgisError(f"{out} already holds {', '.join(existing)}; add --overwrite to replace them")
-        for name in names:
-            if name == "map.html":
-                maps.web_map(data, basemap=basemap, tianditu_token=tianditu_token).save(out / name)
-            elif name.startswith("overview"):
-                maps.overview_map(data, out / name)
-            else:
-                ids = [p.strip() for p in parcels.split(",") if p.strip()] if parcels else None
-                try:
-                    batch = maps.redline_sheets(data, out / name, ids)
-                except KeyError as exc:
-                    raise LandgisError(str(exc.args[0])) from None
-                if not ctx.quiet:
-                    click.echo(f"{name}: {len(batch.tables)} parcels, {batch.page_count} pages", err=True)
+        for name in names:  # each written beside its place and moved there whole: an interruption leaves the last
+            with io.written_whole(out / name) as tmp:
+                if name == "map.html":
+                    maps.web_map(data, basemap=basemap, tianditu_token=tianditu_token).save(tmp)
+                elif name.startswith("overview"):
+                    maps.overview_map(data, tmp)
+                else:
+                    ids = [p.strip() for p in parcels.split(",") if p.strip()] if parcels else None
+                    try:
+                        batch = maps.redline_sheets(data, tmp, ids)
+                    except KeyError as exc:
+                        raise LandgisError(str(exc.args[0])) from None
+                    if not ctx.quiet:
+                        click.echo(f"{name}: {len(batch.tables)} parcels, {batch.page_count} pages", err=True)
             if not ctx.quiet:
                 click.echo(f"wrote {out / name}", err=True)
         if not ctx.quiet:

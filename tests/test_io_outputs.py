@@ -256,3 +256,22 @@ def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(s
     assert not [p for p in "abc" if (tmp_path / p).exists()]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]           # no temporary folder left
     assert not [t for t in threading.enumerate() if t.name.startswith("landgis-write")]
+
+
+def test_a_text_longer_than_an_excel_cell_is_cut_saying_so(tmp_path):
+    """Excel refuses a workbook with a cell over 32,767 characters: a 40,200-character owner is cut,
+    with a note pointing to the csv, where it is whole; other cells are untouched."""
+    import openpyxl
+    import pandas as pd
+
+    from landgis.io.xlsx import CELL_CHARS, Workbook, add_frame
+
+    owner = "某村股份经济合作社" * 4467  # 40,203 characters
+    wb = Workbook()
+    add_frame(wb, "清单", pd.DataFrame({"parcel_id": ["A", "B"], "owner": [owner, "大塘村"],
+                                        "mixed": [owner, 1]}), {})
+    wb.save(tmp_path / "x.xlsx")
+    rows = list(openpyxl.load_workbook(tmp_path / "x.xlsx", read_only=True)["清单"].iter_rows(values_only=True))
+    assert len(rows[1][1]) == len(rows[1][2]) == CELL_CHARS
+    assert rows[1][1].endswith("（超出 Excel 单元格长度，已截断；全文见 inventory.csv）") and rows[1][1].startswith("某村")
+    assert rows[2][1:] == ("大塘村", "1")  # a mixed column is text

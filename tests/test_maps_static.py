@@ -149,3 +149,16 @@ def test_cli_map_redraws_without_screening(tmp_path):
     assert rescreened.exit_code == 0, rescreened.output
     assert "removed map.html, overview.png, overview.pdf, redline.pdf of the earlier screening" in rescreened.output
     assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "notes.txt", "screening.gpkg"]
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
+def test_dollar_signs_and_underscores_are_drawn_as_written(result, tmp_path):
+    """An owner like ``$A_1$ 合作社`` is text, not mathtext: the sheet shows it character for character."""
+    from landgis.maps import map_data
+
+    data = map_data(result)
+    pid = data.inventory["parcel_id"].iloc[0]
+    data.inventory.loc[data.inventory["parcel_id"] == pid, "owner"] = "$A_1$ 合作社_2"
+    redline_sheets(data, tmp_path / "r.pdf", [pid])
+    txt = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    assert "$A_1$ 合作社_2" in txt

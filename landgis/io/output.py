@@ -6,7 +6,9 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from landgis.errors import OutputError
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-__all__ = ["output_dir", "check_output_dir", "OUTPUT_NAMES", "DRAWN_NAMES"]
+__all__ = ["output_dir", "check_output_dir", "written_whole", "signals_held", "OUTPUT_NAMES", "DRAWN_NAMES"]
 
 
 @contextlib.contextmanager
@@ -32,19 +34,42 @@ def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     out = Path(out)
     check_output_dir(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    with signals_held():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         yield tmp
-        out.mkdir(exist_ok=True)
-        written = sorted(tmp.iterdir())
-        for item in written:
-            target = out / item.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(item, target)
-        _remove_stale(out, {item.name for item in written})
+        # the new set moves in whole: a Ctrl-C or SIGTERM now waits until it has
+        with signals_held():
+            out.mkdir(exist_ok=True)
+            written = sorted(tmp.iterdir())
+            for item in written:
+                target = out / item.name
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                os.replace(item, target)
+            _remove_stale(out, {item.name for item in written})
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with signals_held():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM held back while the block runs (a move of outputs, a cleanup), delivered after.
+
+    Only the main thread receives them, so only there are they held; elsewhere (or where the
+    platform has no signal masks) the block runs as it is.
+    """
+    hold = getattr(signal, "pthread_sigmask", None)
+    if hold is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = hold(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        hold(signal.SIG_SETMASK, before)
 
 
 OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "map.html", "changes.csv")
@@ -94,3 +119,26 @@ def _existing_parent(path: Path) -> Path:
     while not path.exists():
         path = path.parent
     return path
+
+
+@contextlib.contextmanager
+def written_whole(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` to write into, moved onto it only when the write finished.
+
+    An error, Ctrl-C or SIGTERM midway removes the temporary file and leaves ``target`` as it was
+    (the earlier map, the earlier red-line sheets), never truncated.
+    """
+    target = Path(target)
+    if target.is_dir():
+        raise OutputError(f"{target} is a folder; landgis writes a file there: remove or rename the folder")
+    with signals_held():
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with signals_held():
+            os.replace(tmp, target)
+    finally:
+        with signals_held():
+            tmp.unlink(missing_ok=True)

@@ -85,14 +85,34 @@ def _column_cells(values: pd.Series, strings: _SharedStrings | None = None) -> p
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):  # numbers in an object column
         return _number_cells(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
     if kind == "string":  # all text: escaped and wrapped by Arrow, no Python per value
-        text = pa.array(values, type=pa.large_string(), from_pandas=True)
+        text = _within_a_cell(pa.array(values, type=pa.large_string(), from_pandas=True))
         return strings.cells(text) if strings is not None else _text_cells(text)
     # anything else, as its text: each distinct value converted once
-    cells = map_distinct(values, lambda v: _text_cell(v if isinstance(v, str) else _plain(v)), missing=_EMPTY)
+    cells = map_distinct(values, lambda v: _text_cell(_cut(v if isinstance(v, str) else _plain(v))), missing=_EMPTY)
     return pa.array(cells, type=pa.string())
 
 
 _XML_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"  # _XML_ILLEGAL, in RE2's syntax
+
+
+#: Excel holds at most 32,767 characters in a cell (it refuses the file otherwise): longer text is cut, saying so
+CELL_CHARS = 32_767
+_CUT_NOTE = "……（超出 Excel 单元格长度，已截断；全文见 inventory.csv）"
+
+
+def _cut(text: str) -> str:
+    """``text`` as a cell holds it: whole, or cut with :data:`_CUT_NOTE` at the end."""
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - len(_CUT_NOTE)] + _CUT_NOTE
+
+
+def _within_a_cell(text: pa.Array) -> pa.Array:
+    """:func:`_cut` of every value of an Arrow string array (the long ones only; usually none)."""
+    long = pc.greater(pc.utf8_length(text), CELL_CHARS)
+    if not pc.any(long).as_py():
+        return text
+    cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, CELL_CHARS - len(_CUT_NOTE)),
+                                      _lit(_CUT_NOTE), _lit(""))
+    return pc.if_else(long, cut, text)
 
 
 def _lit(value: str) -> pa.Scalar:

@@ -66,8 +66,9 @@ def figure_context():
     """matplotlib settings for landgis figures (CJK font, embedded PDF fonts), restored afterwards."""
     import matplotlib
 
+    # text.parse_math off: an owner or id with $ or _ is drawn as written, not as mathtext
     with matplotlib.rc_context({"font.family": [cjk_font(), "DejaVu Sans"], "pdf.fonttype": 42,
-                                "axes.unicode_minus": False, "svg.fonttype": "none"}):
+                                "axes.unicode_minus": False, "svg.fonttype": "none", "text.parse_math": False}):
         yield
 
 

@@ -1,0 +1,64 @@
+"""Interruptions lose nothing: SIGTERM or Ctrl-C ends a run with one line, the earlier outputs whole."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_county.toml"
+CLI = [sys.executable, "-c", "from landgis.cli import main; main()"]
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals as POSIX sends them")
+
+
+def _signal_when(args: list[str], marker: str, sig: int, timeout: float = 120.0) -> tuple[int, str]:
+    """Run the CLI, send ``sig`` once ``marker`` appears on its stderr; (exit code, stderr)."""
+    proc = subprocess.Popen([*CLI, *args], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            encoding="utf-8")
+    seen = []
+    deadline = time.monotonic() + timeout
+    for line in proc.stderr:
+        seen.append(line)
+        if marker in line:
+            time.sleep(0.5)
+            proc.send_signal(sig)
+            break
+        assert time.monotonic() < deadline, "".join(seen)
+    rest = proc.stderr.read()
+    return proc.wait(timeout=timeout), "".join(seen) + rest
+
+
+def test_sigterm_during_red_line_sheets_leaves_the_earlier_sheets_whole(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([*CLI, "screen", str(SAMPLE), "--out", str(out), "--no-map"], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    earlier = b"%PDF-1.4 the earlier sheets\n"
+    (out / "redline.pdf").write_bytes(earlier)
+    # 300-odd sheets take about a minute: five seconds in, the sheets are being drawn
+    proc = subprocess.Popen([*CLI, "map", str(out), "--project", str(SAMPLE), "--redline", "--no-html",
+                             "--no-overview", "--overwrite"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    time.sleep(5)
+    assert proc.poll() is None, "the sheets were drawn before the signal could come"
+    proc.send_signal(signal.SIGTERM)
+    err = proc.stderr.read().decode("utf-8")
+    assert proc.wait(timeout=60) == 143, err
+    assert err.strip().splitlines()[-1] == "landgis: terminated (SIGTERM); no output was left half-written"
+    assert (out / "redline.pdf").read_bytes() == earlier
+    assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "redline.pdf",
+                                                     "screening.gpkg"]
+
+
+@pytest.mark.parametrize(("sig", "code", "said"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),
+                                                   (signal.SIGINT, 130, "interrupted")])
+def test_a_signal_during_a_screening_ends_it_with_one_line_and_no_temporary_folder(tmp_path, sig, code, said):
+    out = tmp_path / "out"
+    got, err = _signal_when(["screen", str(SAMPLE), "--out", str(out), "--no-map"], "load", sig)
+    assert got == code, err
+    assert err.strip().splitlines()[-1] == f"landgis: {said}; no output was left half-written"
+    assert not out.exists() and list(tmp_path.iterdir()) == []
