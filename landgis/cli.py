@@ -234,6 +234,8 @@ def compare_command(ctx: _Ctx, before: Path, after: Path, out: Path | None) -> N
         comparison = compare(before, after)
         click.echo(comparison.text_summary())
         if out is not None:
+            if out.is_dir():
+                raise LandgisError(f"--out {out} is a folder; give the file to write, e.g. {out / 'changes.csv'}")
             comparison.write(out)
             click.echo(f"{len(comparison.changes)} changed parcels written to {out}")
 

@@ -270,6 +270,18 @@ def open_raster(spec: LayerSpec):
         src.close()
         raise LayerError(f"layer `{role}`: {Path(spec.path).name} is rotated or not north-up ({tuple(t)[:6]}); "
                          "warp it to a north-up grid first (gdalwarp)")
+    # a file cut short (a copy that did not finish) opens, and fails where its data ends: its last block
+    from rasterio.windows import Window
+
+    block_h, block_w = src.block_shapes[spec.band - 1]
+    last = Window(max(src.width - block_w, 0), max(src.height - block_h, 0), min(block_w, src.width),
+                  min(block_h, src.height))
+    try:
+        src.read(spec.band, window=last)
+    except RasterioIOError as exc:
+        src.close()
+        raise LayerError(f"layer `{role}`: {Path(spec.path).name} is truncated or damaged (its last block cannot be "
+                         f"read: {exc}); copy or export it again") from None
     return src
 
 
@@ -326,13 +338,18 @@ def _windows(r0, r1, c0, c1, ok, tile: int) -> Iterator[_Window]:
 
 def _read(src, band: int, rows: tuple[int, int], cols: tuple[int, int], halo: int):
     """Window ``rows × cols`` plus ``halo`` cells, padded as invalid beyond the raster; (values, valid)."""
+    from rasterio.errors import RasterioIOError
     from rasterio.windows import Window
 
     R0, R1 = rows[0] - halo, rows[1] + halo
     C0, C1 = cols[0] - halo, cols[1] + halo
     r0, r1 = max(R0, 0), min(R1, src.height)
     c0, c1 = max(C0, 0), min(C1, src.width)
-    data = src.read(band, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
+    try:
+        data = src.read(band, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
+    except RasterioIOError as exc:
+        raise LayerError(f"cannot read {src.name} (rows {r0}–{r1}, columns {c0}–{c1}): {exc}; the file is "
+                         "truncated or damaged: copy or export it again") from None
     values = np.asarray(data.data)
     valid = ~np.ma.getmaskarray(data)
     if np.issubdtype(values.dtype, np.floating):

@@ -138,3 +138,59 @@ def test_a_windows_path_in_double_quotes_is_refused_with_the_two_ways_to_write_i
         landgis.load_project(path)
     msg = str(exc.value)
     assert "Unescaped '\\'" in msg and "path = 'D:\\data\\zd.gpkg'" in msg and 'path = "D:/data/zd.gpkg"' in msg
+
+
+def _validate_errors(path):
+    from landgis.validate import validate_project
+
+    return [f"{p.layer}: {p.message}" for p in validate_project(path) if p.severity == "error"]
+
+
+def test_broken_files_are_named_with_what_is_wrong(tmp_path):
+    """A shapefile without its .dbf, an empty file, a profile that is a folder, a truncated DEM: one
+    message each, naming the file and the fix, from validate as from screen."""
+    frame = gpd.GeoDataFrame({"ZDDM": ["A1"]}, geometry=[shapely.box(X, 2_790_000, X + 20, 2_790_020)], crs=4546)
+    frame.to_file(tmp_path / "zd.shp")
+    (tmp_path / "zd.dbf").unlink()
+    (tmp_path / "empty.gpkg").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    cases = {
+        'path = "zd.shp"': "the shapefile zd.shp has no zd.dbf (its attribute table) beside it",
+        'path = "empty.gpkg"': "empty.gpkg is an empty file (0 bytes)",
+    }
+    for layer, message in cases.items():
+        (tmp_path / "p.toml").write_text(f'[project]\nname = "x"\nprofile = "national"\n\n[layers.parcels]\n{layer}\n',
+                                         encoding="utf-8")
+        errors = _validate_errors(tmp_path / "p.toml")
+        assert any(message in e for e in errors), errors
+        with pytest.raises(landgis.InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            landgis.screen(tmp_path / "p.toml", progress=False)
+    (tmp_path / "p.toml").write_text('[project]\nname = "x"\nprofile = "folder"\n\n[layers.parcels]\n'
+                                     'path = "empty.gpkg"\n', encoding="utf-8")
+    assert any("profile 'folder' is a folder" in e for e in _validate_errors(tmp_path / "p.toml"))
+
+
+def test_a_truncated_dem_is_found_by_validate_and_before_any_work(tmp_path):
+    from tests.planted import Case, build_project
+
+    path = build_project([Case("ok")], tmp_path, profile="taian")
+    dem = (tmp_path / "dem.tif").read_bytes()
+    (tmp_path / "dem.tif").write_bytes(dem[: len(dem) // 3])
+    assert any("dem.tif is truncated or damaged" in e for e in _validate_errors(path))
+    with pytest.raises(landgis.InputError, match="dem.tif is truncated or damaged"):
+        landgis.screen(path, progress=False)
+
+
+def test_output_paths_that_cannot_be_written_are_refused_with_the_fix(tmp_path):
+    import os
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_county.toml"
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    result = CliRunner().invoke(main, ["screen", str(sample), "--out", str(tmp_path / "dangling")])
+    assert result.exit_code == 2 and "is a symbolic link to" in result.output and "does not exist" in result.output
+    done = CliRunner().invoke(main, ["screen", str(sample), "--out", str(tmp_path / "out"), "--no-map"])
+    assert done.exit_code == 0, done.output
+    result = CliRunner().invoke(main, ["compare", str(tmp_path / "out"), str(tmp_path / "out"), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "is a folder; give the file to write" in result.output
+    result = CliRunner().invoke(main, ["map", str(tmp_path / "out"), "--to", str(tmp_path / "out" / "inventory.csv")])
+    assert result.exit_code == 2 and "is a file; give a folder to draw the maps in" in result.output

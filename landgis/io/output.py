@@ -98,6 +98,9 @@ def _remove_stale(out: Path, written: set[str]) -> list[str]:
 def check_output_dir(out: Path, overwrite: bool) -> None:
     """Fail early, with the fix, if ``out`` cannot receive the outputs."""
     out = Path(out)
+    if out.is_symlink() and not out.exists():
+        raise OutputError(f"--out {out} is a symbolic link to {os.readlink(out)}, which does not exist; "
+                          "remove the link or choose another folder")
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file, not a folder; choose another path")
     if out.is_dir():

@@ -209,6 +209,15 @@ def resolve_source(spec: LayerSpec, notes: list[str]):
     suffix = path.suffix.lower()
     if suffix == ".zip":
         return _resolve_zip(spec, notes)
+    if path.is_file() and path.stat().st_size == 0:
+        raise LayerError(f"layer `{role}`: {path} is an empty file (0 bytes): the export or the copy did not "
+                         "finish; export it again")
+    if suffix == ".shp" and path.is_file():
+        for part, what in ((".dbf", "attribute table"), (".shx", "index")):
+            if _sibling(path, part) is None:
+                raise LayerError(f"layer `{role}`: the shapefile {path.name} has no {path.stem}{part} (its {what}) "
+                                 f"beside it; a shapefile is several files: copy {path.stem}{part} (and .prj, .cpg) "
+                                 f"into {path.parent}")
     if path.is_dir() and suffix != ".gdb":
         shps = sorted(path.rglob("*.shp"))
         raise LayerError(f"layer `{role}`: {path} is a folder; point `path` at a file"

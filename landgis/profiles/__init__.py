@@ -153,6 +153,9 @@ def _read(name_or_path: str | Path, base_dir: Path | None) -> tuple[dict, str]:
         path = Path(name)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
+        if path.is_dir():
+            raise ProjectError(f"profile {name!r} is a folder ({path}); name a profile file (.toml) or a built-in "
+                               f"profile ({', '.join(builtin_profiles())})")
         if not path.exists():
             raise ProjectError(f"profile {name!r} is neither a built-in profile{suggest(name, builtin_profiles())} "
                                f"({', '.join(builtin_profiles())}) nor an existing file")
