@@ -116,3 +116,33 @@ def test_utf8_field_name_cut_inside_a_character(tmp_path):
     write_shp(zoning_frame(), shp, "UTF-8")  # 用地代码 is 12 bytes in UTF-8: GDAL keeps 10
     with pytest.raises(LayerError, match="field name may be cut inside a character"):
         read_vector(LayerSpec(role="zoning", path=shp))
+
+
+def test_a_geopackage_text_not_in_utf8_is_read_as_gbk_and_said(tmp_path):
+    """A register written by a GBK tool into a GeoPackage: one owner's bytes are GBK, the others UTF-8.
+    Each value is decoded as it was written (was: ArrowException 'Wrapping … failed')."""
+    import sqlite3
+    import warnings
+
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    import landgis
+
+    frame = gpd.GeoDataFrame({"ZDDM": ["A1", "A2"], "QLR": ["大塘村", "x"]},
+                             geometry=[shapely.box(500000, 2790000, 500020, 2790020),
+                                       shapely.box(500100, 2790000, 500120, 2790020)], crs="EPSG:4546")
+    pyogrio.write_dataframe(frame, tmp_path / "zd.gpkg", layer="zd", layer_options={"SPATIAL_INDEX": "NO"})
+    con = sqlite3.connect(tmp_path / "zd.gpkg")
+    con.execute("update zd set QLR = ? where ZDDM = 'A2'", (sqlite3.Binary("黄泥村".encode("gbk")),))
+    con.commit()
+    con.close()
+    (tmp_path / "p.toml").write_text('[project]\nname = "x"\nprofile = "national"\n\n[layers.parcels]\n'
+                                     'path = "zd.gpkg"\n', encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(tmp_path / "p.toml", progress=False)
+    assert res.table["owner"].tolist() == ["大塘村", "黄泥村"]
+    assert any(p.message == "field QLR: 1 value(s) not in UTF-8, read as GB18030 (GBK); fix them at the source"
+               for p in res.problems)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import pyarrow as pa
 import pyogrio
 
 from landgis.config import LayerSpec, used_fields
@@ -87,7 +88,15 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
             warnings.simplefilter("always")
             arrow = use_arrow(kwargs, source)
             try:
-                frame = pyogrio.read_dataframe(source, on_invalid="fix", use_arrow=arrow, **kwargs)
+                try:
+                    frame = pyogrio.read_dataframe(source, on_invalid="fix", use_arrow=arrow, **kwargs)
+                    _check_utf8(frame)
+                except (pa.ArrowException, UnicodeDecodeError) as exc:
+                    # text that is not UTF-8 in a GeoPackage or FileGDB (a register written by a GBK
+                    # tool): read as bytes and decoded value by value
+                    if "encoding" in kwargs or "bbox" in kwargs or dbf_bytes is not None:
+                        raise
+                    frame = _read_mixed_text(source, kwargs, notes, exc)
             except NotImplementedError as exc:
                 if not arrow or "onlinear" not in str(exc):
                     raise
@@ -133,6 +142,59 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         of = f" of {features}" if features is not None and features >= 0 and not filters else ""
         notes.append(f"where = \"{spec.where}\" selected {len(frame)}{of} features")
     return frame, notes
+
+
+def _check_utf8(frame: gpd.GeoDataFrame) -> None:
+    """Raise ArrowInvalid if an Arrow-backed text column holds bytes that are not UTF-8 (GDAL's Arrow
+    reader passes a GeoPackage's text on as it is stored; it fails only when first used)."""
+    for name in frame.columns:
+        array = getattr(frame[name].array, "_pa_array", None)
+        if array is not None and (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+            array.validate(full=True)
+
+
+def _read_mixed_text(source: str, kwargs: Mapping, notes: list[str], error: Exception) -> gpd.GeoDataFrame:
+    """The layer read with its text fields as bytes (OGR's SQLite dialect, which any source takes),
+    each value decoded as UTF-8, else GB18030, else UTF-8 with replacement characters; said in ``notes``."""
+    info = pyogrio.read_info(source, layer=kwargs.get("layer"))
+    wanted = kwargs.get("columns")
+    fields = [(f, d) for f, d in zip(info["fields"], info["dtypes"], strict=True) if wanted is None or f in wanted]
+    geometry = info.get("geometry_name") or "geometry"
+    columns = [f'CAST("{f}" AS BLOB) AS "{f}"' if d == "object" else f'"{f}"' for f, d in fields]
+    columns.append('"' + geometry + '"')
+    sql = f'SELECT {", ".join(columns)} FROM "{info["layer_name"]}"'
+    if kwargs.get("where"):
+        sql += f" WHERE {kwargs['where']}"
+    try:
+        frame = pyogrio.read_dataframe(source, sql=sql, sql_dialect="SQLITE", use_arrow=False, on_invalid="fix")
+    except Exception:  # noqa: BLE001 - the byte read is a second try: the first error is the one to report
+        raise error from None
+    for field, dtype in fields:
+        if dtype != "object" or field not in frame:
+            continue
+        said: dict[str, int] = {}
+        frame[field] = frame[field].map(lambda value, said=said: _decoded(value, said)).astype(object)
+        for how, count in said.items():
+            read = ("read as GB18030 (GBK)" if how == "gb18030"
+                    else "neither UTF-8 nor GB18030: undecodable bytes shown as \ufffd")
+            notes.append(f"field {field}: {count} value(s) not in UTF-8, {read}; fix them at the source")
+    return frame
+
+
+def _decoded(value: object, said: dict[str, int]) -> object:
+    """Bytes as text: UTF-8, else GB18030, else UTF-8 with replacement characters (counted in ``said``)."""
+    if not isinstance(value, (bytes, bytearray)):
+        return value
+    for codec in ("utf-8", "gb18030"):
+        try:
+            decoded = bytes(value).decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if codec != "utf-8":
+            said[codec] = said.get(codec, 0) + 1
+        return decoded
+    said["replacement"] = said.get("replacement", 0) + 1
+    return bytes(value).decode("utf-8", errors="replace")
 
 
 def _field_names(source: str, kwargs: Mapping) -> tuple[list[str] | None, int | None]:
