@@ -23,8 +23,27 @@ from pyproj.exceptions import CRSError, ProjError
 from landgis.config import LayerSpec
 from landgis.errors import CRSGuessWarning, DatumShiftWarning, LayerError, Problem, warn_problem
 
-__all__ = ["resolve_layer_crs", "coordinates_fit_crs", "working_crs_for", "to_working_crs", "converted_as_declared",
+__all__ = ["finite_bounds", "resolve_layer_crs", "coordinates_fit_crs", "working_crs_for", "to_working_crs", "converted_as_declared",
            "four_param_transform", "helmert_pipeline"]
+
+
+def finite_bounds(geoms: np.ndarray) -> np.ndarray:
+    """The bounds of the geometries whose coordinates are all numbers (NaN where there is none).
+
+    >>> with np.errstate(invalid="ignore"):
+    ...     corrupt = shapely.Polygon([(5, 5), (float("nan"), 5), (6, 6)])
+    >>> finite_bounds(np.array([shapely.box(0, 0, 1, 1), corrupt])).tolist()
+    [0.0, 0.0, 1.0, 1.0]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    bounds = shapely.bounds(geoms)
+    ok = np.isfinite(bounds).all(axis=1) if len(bounds) else np.zeros(0, bool)
+    coords, of = shapely.get_coordinates(geoms, return_index=True)
+    ok[np.unique(of[~np.isfinite(coords).all(axis=1)])] = False  # GEOS's bounds pass over a NaN
+    if not ok.any():
+        return np.full(4, np.nan)
+    b = bounds[ok]
+    return np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
 
 
 def converted_as_declared(spec: LayerSpec) -> bool:
@@ -57,8 +76,7 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         return CRS.from_user_input(frame.crs)
     if converted_as_declared(spec):
         return None
-    geoms = frame.geometry.values
-    bounds = shapely.total_bounds(geoms[~shapely.is_empty(geoms)]) if len(geoms) else np.full(4, np.nan)
+    bounds = finite_bounds(frame.geometry.values)
     if np.isnan(bounds).any():
         problems.append(Problem("error", role, "has no CRS and no coordinates to infer one from; "
                                 f"declare crs = \"EPSG:…\" in [layers.{role}]"))
@@ -122,7 +140,9 @@ def coordinates_fit_crs(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems: 
     live = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if not live.any():
         return True
-    minx, miny, maxx, maxy = shapely.total_bounds(geoms[live])
+    minx, miny, maxx, maxy = finite_bounds(geoms[live])
+    if np.isnan(minx):
+        return True  # no coordinate that is a number: the geometry check says so, feature by feature
     if crs.is_geographic:
         if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
             return True
@@ -190,7 +210,9 @@ def working_crs_for(parcels: gpd.GeoDataFrame, parcels_crs: CRS | None, declared
     geoms = geoms[~(shapely.is_empty(geoms) | shapely.is_missing(geoms))]
     if parcels_crs is None or len(geoms) == 0:
         return CRS.from_epsg(4546)
-    x0, y0, x1, y1 = shapely.total_bounds(geoms)
+    x0, y0, x1, y1 = finite_bounds(geoms)
+    if np.isnan(x0):
+        return CRS.from_epsg(4546)
     lon, _ = Transformer.from_crs(parcels_crs, 4490, always_xy=True).transform((x0 + x1) / 2, (y0 + y1) / 2)
     cm = int(np.clip(round(lon / 3) * 3, 75, 135))
     return CRS.from_epsg(4534 + (cm - 75) // 3)

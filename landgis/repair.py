@@ -55,6 +55,13 @@ def clean_polygons(geoms: np.ndarray,
     empty = present & shapely.is_empty(out)
     status[empty] = "empty"
     live = present & ~empty
+    # a coordinate that is not a number (NaN, infinite: a corrupt export) makes no geometry at all
+    coords, of = shapely.get_coordinates(out[live], return_index=True)
+    if len(coords) and not np.isfinite(coords).all():
+        at = np.flatnonzero(live)[np.unique(of[~np.isfinite(coords).all(axis=1)])]
+        status[at] = "non_finite"
+        out[at] = None
+        live[at] = False
     type_id = shapely.get_type_id(out)
     polygonal = live & np.isin(type_id, (3, 6))
     collection = live & (type_id == 7)
@@ -111,6 +118,8 @@ def report_geometry(problems: list[Problem], role: str, status: np.ndarray, fram
         "null": ("warning", "features without geometry"),
         "empty": ("warning", "features with empty geometry"),
         "not_polygon": ("warning", "features that are points or lines, not polygons"),
+        "non_finite": ("warning", "geometries with coordinates that are not numbers (NaN or infinite: a corrupt "
+                                  "export; export the layer again)"),
         "unrepairable": ("warning", f"geometries with no area (under {MIN_AREA_M2:g} m²) left after repair"),
     }
     for key, (severity, text) in labels.items():

@@ -127,7 +127,8 @@ VALUE_ZH: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "approval_source": {"attribute": "宗地批准文号", "approvals layer": "已批准用地图层"},
     "approval_found": {"(approvals layer)": "（已批准用地图层，无文号）"},
     "geometry_status": {"ok": "正常", "repaired": "已修复", "null": "无图形", "empty": "空图形",
-                        "not_polygon": "非面状图形", "unrepairable": "无法修复"},
+                        "not_polygon": "非面状图形", "unrepairable": "无法修复",
+                        "non_finite": "坐标非数值"},
     "road_source": {"roads layer": "道路图层"},
 })
 #: severities of an input problem

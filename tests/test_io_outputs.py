@@ -275,3 +275,32 @@ def test_a_text_longer_than_an_excel_cell_is_cut_saying_so(tmp_path):
     assert len(rows[1][1]) == len(rows[1][2]) == CELL_CHARS
     assert rows[1][1].endswith("（超出 Excel 单元格长度，已截断；全文见 inventory.csv）") and rows[1][1].startswith("某村")
     assert rows[2][1:] == ("大塘村", "1")  # a mixed column is text
+
+
+def test_one_run_at_a_time_into_an_output_folder(tmp_path):
+    """A second run into the same --out is refused naming the first; a dead run's lock is taken over."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from landgis.errors import OutputError
+    from landgis.io import output_dir
+
+    out = tmp_path / "out"
+    lock = tmp_path / ".out.landgis-lock"
+    with output_dir(out) as first:
+        (first / "inventory.csv").write_text("x", encoding="utf-8")
+        holder = json.loads(lock.read_text(encoding="utf-8"))
+        assert holder["pid"] == os.getpid()
+        with pytest.raises(OutputError, match=rf"being written by another landgis run \(pid {os.getpid()} on"):
+            with output_dir(out, overwrite=True):
+                pass
+    assert not lock.exists() and (out / "inventory.csv").read_text(encoding="utf-8") == "x"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()   # a pid that no longer lives
+    import socket
+    lock.write_text(json.dumps({"pid": gone.pid, "host": socket.gethostname(), "started": "earlier"}), encoding="utf-8")
+    with output_dir(out, overwrite=True) as again:
+        (again / "inventory.csv").write_text("y", encoding="utf-8")
+    assert not lock.exists() and (out / "inventory.csv").read_text(encoding="utf-8") == "y"

@@ -58,3 +58,32 @@ def test_warnings_are_not_swallowed_silently(tmp_path):
         warnings.simplefilter("always")
         landgis.screen(project_file(tmp_path, "zd.geojson"))
     assert any(issubclass(w.category, GeometryRepairWarning) for w in caught)
+
+
+def test_a_coordinate_that_is_not_a_number_is_stated_and_the_parcel_kept(tmp_path):
+    """NaN or infinite coordinates (a corrupt export): the parcel stays in the inventory, ineligible
+    with GEOMETRY and geometry_status non_finite, and the problem says what and what to do."""
+    import warnings
+
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    import landgis
+
+    with np.errstate(invalid="ignore"):
+        corrupt = [shapely.Polygon([(500100, 2790000), (np.nan, 2790000), (500120, 2790020)]),
+                   shapely.Polygon([(500200, 2790000), (np.inf, 2790000), (500220, 2790020)])]
+    frame = gpd.GeoDataFrame({"ZDDM": ["A1", "A2", "A3"]},
+                             geometry=[shapely.box(500000, 2790000, 500020, 2790020), *corrupt], crs="EPSG:4546")
+    frame.to_file(tmp_path / "zd.gpkg")
+    (tmp_path / "p.toml").write_text('[project]\nname = "x"\nprofile = "national"\n\n[layers.parcels]\n'
+                                     'path = "zd.gpkg"\n', encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(tmp_path / "p.toml", progress=False)
+    t = res.table.set_index("parcel_id")
+    assert t["geometry_status"].tolist() == ["ok", "non_finite", "non_finite"]
+    assert t.loc[["A2", "A3"], "reasons"].tolist() == ["GEOMETRY"] * 2
+    said = [p for p in res.problems if "not numbers" in p.message]
+    assert len(said) == 1 and said[0].features == "A2, A3"

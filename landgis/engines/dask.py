@@ -46,6 +46,7 @@ from pyproj import CRS, Transformer
 from landgis import io
 from landgis.config import LayerSpec, Project, load_project, used_fields
 from landgis.conflicts import conflict_rules
+from landgis.crs import finite_bounds
 from landgis.errors import LandgisError, Problem
 from landgis.profiles import resolve_profile
 from landgis.schema import usable_geometry
@@ -156,7 +157,9 @@ def _screen_tile(source: str, profile, strict: bool, tile: tuple | None, fids: l
     tile_fids = raw.index.to_numpy()
     raw = raw.reset_index(drop=True)
     present = ~(shapely.is_missing(raw.geometry.values) | shapely.is_empty(raw.geometry.values))
-    bounds = shapely.total_bounds(raw.geometry.values[present]) if present.any() else None
+    bounds = finite_bounds(raw.geometry.values[present]) if present.any() else None
+    if bounds is not None and np.isnan(bounds).any():
+        bounds = None
     parcels_crs = CRS.from_user_input(pspec.crs) if pspec.crs else (
         CRS.from_user_input(raw.crs) if raw.crs is not None else None)
 

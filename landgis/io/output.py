@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +37,13 @@ def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     out = Path(out)
     check_output_dir(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
+    with _one_run(out), _temporary_folder(out) as tmp:
+        yield tmp
+
+
+@contextlib.contextmanager
+def _temporary_folder(out: Path) -> Iterator[Path]:
+    """A temporary folder beside ``out``, its contents moved into ``out`` whole on success, removed always."""
     with signals_held():
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -51,6 +61,54 @@ def output_dir(out: Path, overwrite: bool = False) -> Iterator[Path]:
     finally:
         with signals_held():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _one_run(out: Path) -> Iterator[None]:
+    """One run at a time into ``out``: a lock file beside it names the run (pid, host, start).
+
+    A second run is refused naming the first; the lock of a run that no longer lives (killed)
+    is taken over.
+    """
+    lock = out.parent / f".{out.name}.landgis-lock"
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            other = _lock_holder(lock)
+            if other is not None:
+                raise OutputError(f"--out {out} is being written by another landgis run (pid {other['pid']} on "
+                                  f"{other['host']}, started {other['started']}); wait for it to finish, or "
+                                  "choose another folder") from None
+            lock.unlink(missing_ok=True)  # its run no longer lives: taken over
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(me, f)
+        break
+    try:
+        yield
+    finally:
+        with signals_held():
+            lock.unlink(missing_ok=True)
+
+
+def _lock_holder(lock: Path) -> dict | None:
+    """The run a lock file names, if it still lives (on this host); None for a stale or unreadable lock."""
+    try:
+        holder = json.loads(lock.read_text(encoding="utf-8"))
+        pid = int(holder["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if holder.get("host") != socket.gethostname():
+        return holder  # another machine's run: its liveness cannot be told from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return holder
+    return holder
 
 
 @contextlib.contextmanager
