@@ -281,3 +281,17 @@ def test_the_chinese_sheets_hold_no_english_value_and_every_summary_adds_up(scre
     assert rules.loc["FARMLAND", "规则名称"] == "占用永久基本农田"
     assert "（无规划）" in set(sheets["按规划用途汇总"]["规划用途类别"]) and "工业用地" in set(
         sheets["按规划用途汇总"]["规划用途类别"])
+
+
+def test_the_sheets_open_filtered_with_units_and_widths(screened):
+    """Every sheet opens with an autofilter on its header, shares as percentages, m² to the cent,
+    亩 to four decimals, and columns wide enough for their Chinese headers."""
+    out, _ = screened
+    wb = openpyxl.load_workbook(out / "inventory.xlsx")
+    ws = wb["入市地块清单"]
+    header = [c.value for c in ws[1]]
+    assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}419"
+    fmt = {name: ws.cell(2, header.index(name) + 1).number_format for name in ("永久基本农田占比", "面积(平方米)", "面积(亩)")}
+    assert fmt == {"永久基本农田占比": "0.00%", "面积(平方米)": "#,##0.00", "面积(亩)": "#,##0.0000"}
+    assert ws.column_dimensions["A"].width >= 19          # a 19-character parcel id
+    assert all(wb[name].auto_filter.ref for name in wb.sheetnames)

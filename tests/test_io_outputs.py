@@ -75,7 +75,7 @@ def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkey
     geojson(tmp_path / "zd.geojson", [feature("A", square(X))])
     res = landgis.screen(project_file(tmp_path, "zd.geojson"))
 
-    def broken(values, strings=None):
+    def broken(values, strings=None, style=""):
         raise RuntimeError("cell maker broke")
 
     monkeypatch.setattr("landgis.io.xlsx._column_cells", broken)

@@ -58,16 +58,16 @@ def _text_cell(value: str, style: str = "") -> str:
     return f'<c t="inlineStr"{style}><is><t xml:space="preserve">{text}</t></is></c>'
 
 
-def _number_cells(values: np.ndarray) -> pa.Array:
-    """``<c><v>…</v></c>`` for each float; NaN and infinities are empty cells."""
+def _number_cells(values: np.ndarray, style: str = "") -> pa.Array:
+    """``<c><v>…</v></c>`` for each float (with ``style``, e.g. `` s="2"``); NaN and infinities are empty cells."""
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
     digits = pc.cast(pa.array(np.where(finite, values, 0.0)), pa.string())
-    cells = pc.binary_join_element_wise("<c><v>", digits, "</v></c>", "")
+    cells = pc.binary_join_element_wise(f"<c{style}><v>", digits, "</v></c>", "")
     return pc.if_else(pa.array(finite), cells, _EMPTY)
 
 
-def _column_cells(values: pd.Series, strings: _SharedStrings | None = None) -> pa.Array:
+def _column_cells(values: pd.Series, strings: _SharedStrings | None = None, style: str = "") -> pa.Array:
     """The ``<c>`` elements of one column: bools as 是/否, numbers as numbers, missing empty.
 
     Text goes into ``strings`` (the workbook's shared strings) when given, else inline.
@@ -78,12 +78,12 @@ def _column_cells(values: pd.Series, strings: _SharedStrings | None = None) -> p
         truth = values.fillna(False).to_numpy(dtype=bool)
         return pc.if_else(pa.array(na), _EMPTY, pc.if_else(pa.array(truth), _YES, _NO))
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
-        return _number_cells(pd.to_numeric(values).to_numpy(dtype=float, na_value=np.nan))
+        return _number_cells(pd.to_numeric(values).to_numpy(dtype=float, na_value=np.nan), style)
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind == "empty":
         return pa.array([_EMPTY] * len(values), type=pa.string())
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):  # numbers in an object column
-        return _number_cells(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+        return _number_cells(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan), style)
     if kind == "string":  # all text: escaped and wrapped by Arrow, no Python per value
         text = _within_a_cell(pa.array(values, type=pa.large_string(), from_pandas=True))
         return strings.cells(text) if strings is not None else _text_cells(text)
@@ -113,6 +113,43 @@ def _within_a_cell(text: pa.Array) -> pa.Array:
     cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, CELL_CHARS - len(_CUT_NOTE)),
                                       _lit(_CUT_NOTE), _lit(""))
     return pc.if_else(long, cut, text)
+
+
+def _column_style(name: str) -> str:
+    """The cell style of a column by its unit: shares as percentages, m² to the cent, 亩 to 4 decimals."""
+    if name.endswith("_share"):
+        return ' s="2"'   # 0.00%
+    if name.endswith("_m2"):
+        return ' s="3"'   # #,##0.00
+    if name.endswith("_mu"):
+        return ' s="4"'   # #,##0.0000
+    return ""
+
+
+def _widths(header: list[str], frame: pd.DataFrame, sample: int = 200, most: float = 60.0) -> list[float]:
+    """Column widths (in characters, a CJK character counting two) from the header and the first rows."""
+    def width(text: str) -> float:
+        return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+
+    head = frame.head(sample)
+    out = []
+    for title, column in zip(header, head.columns, strict=True):
+        values = [width(str(v)) for v in head[column].tolist() if not _blank(v)]
+        out.append(min(most, max([width(str(title)), *values, 6.0]) + 2.0))
+    return out
+
+
+def _blank(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
+
+
+def _column_letter(n: int) -> str:
+    """Excel's name of column ``n`` (1 → A, 27 → AA)."""
+    letters = ""
+    while n:
+        n, rest = divmod(n - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _lit(value: str) -> pa.Scalar:
@@ -202,22 +239,29 @@ class Workbook:
         self.big.append(len(frame) > 200_000)  # may pass 2 GiB of XML: needs a ZIP64 entry
 
     def _sheet_xml(self, header: list[str], frame: pd.DataFrame) -> Iterator[bytes | memoryview]:
+        styles = [_column_style(str(c)) for c in frame.columns]
+        widths = _widths(header, frame)
+        cols = "".join(f'<col min="{i}" max="{i}" width="{w:.1f}" customWidth="1"/>'
+                       for i, w in enumerate(widths, start=1))
         yield ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                f'<worksheet xmlns="{self._NS}"><sheetViews><sheetView workbookViewId="0">'
                '<pane xSplit="1" ySplit="1" topLeftCell="B2" activePane="bottomRight" state="frozen"/>'
-               '</sheetView></sheetViews><sheetData>'
+               f'</sheetView></sheetViews>{"<cols>" + cols + "</cols>" if cols else ""}<sheetData>'
                '<row r="1">' + "".join(_text_cell(str(h), ' s="1"') for h in header) + "</row>").encode("utf-8")
 
         for start in range(0, len(frame), self.BLOCK_ROWS):
             block = frame.iloc[start: start + self.BLOCK_ROWS]
             numbers = pc.cast(pa.array(np.arange(start + 2, start + len(block) + 2)), pa.large_string())
-            columns = [_column_cells(block[c], self.strings).cast(pa.large_string()) for c in block.columns]
+            columns = [_column_cells(block[c], self.strings, s).cast(pa.large_string())
+                       for c, s in zip(block.columns, styles, strict=True)]
             rows = pc.binary_join_element_wise(_lit('<row r="'), numbers, _lit('">'), *columns, _lit("</row>"),
                                                _lit(""))
             del columns
             for chunk in rows.chunks if isinstance(rows, pa.ChunkedArray) else [rows]:
                 yield _string_bytes(chunk)
-        yield b"</sheetData></worksheet>"
+        filtered = f"A1:{_column_letter(len(header))}{len(frame) + 1}" if header else ""
+        yield (f'</sheetData><autoFilter ref="{filtered}"/></worksheet>' if filtered
+               else "</sheetData></worksheet>").encode("utf-8")
 
     def save(self, path: Path | str) -> None:
         n = len(self.sheets)
@@ -254,13 +298,17 @@ class Workbook:
                 + "</Relationships>",
             "xl/styles.xml":
                 f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{self._NS}">'
+                '<numFmts count="1"><numFmt numFmtId="164" formatCode="#,##0.0000"/></numFmts>'
                 '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/>'
                 '<name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/>'
                 '</fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border>'
                 '<left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf '
-                'numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="2"><xf '
+                'numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="5"><xf '
                 'numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="0" fontId="1" '
-                'fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs><cellStyles count="1"><cellStyle '
+                'fillId="0" borderId="0" xfId="0" applyFont="1"/><xf numFmtId="10" fontId="0" fillId="0" '
+                'borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="4" fontId="0" fillId="0" '
+                'borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="164" fontId="0" fillId="0" '
+                'borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs><cellStyles count="1"><cellStyle '
                 'name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
         }
         try:
