@@ -58,9 +58,22 @@ def _on_sigterm(signum, frame) -> None:
 
 
 def _run(ctx: _Ctx, func):
-    """Run ``func``; landgis errors become one message and exit code 2, Ctrl-C 130, SIGTERM 143."""
+    """Run ``func``; landgis errors become one message and exit code 2, Ctrl-C 130, SIGTERM 143.
+
+    SIGTERM is landgis's only while ``func`` runs: the caller's handler is restored after (a test
+    runner or an application that calls the CLI in its own process keeps its own).
+    """
+    before = None
     with contextlib.suppress(ValueError):  # not the main thread (an embedding caller): leave signals alone
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        before = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run_inside(ctx, func)
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGTERM, before)
+
+
+def _run_inside(ctx: _Ctx, func):
     if ctx.debug:
         return func()
     try:
@@ -268,6 +281,10 @@ def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, 
     def work():
         t0 = time.perf_counter()
         data = maps.read_screening(screening, project=project, profile=profile)
+        if project is None and (want_overview or redline or parcels or want_html) and not ctx.quiet:
+            click.echo("landgis: drawn without the constraint layers (永久基本农田, 生态保护红线, 城镇开发边界, "
+                       "规划用途): give --project PROJECT.toml to draw them and measure each parcel's distance "
+                       "to them; the red-line sheets say 未核查 for each", err=True)
         out = to or screening
         if out.exists() and not out.is_dir():
             raise LandgisError(f"{out} is a file; give a folder to draw the maps in (--to)")

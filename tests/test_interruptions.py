@@ -62,3 +62,22 @@ def test_a_signal_during_a_screening_ends_it_with_one_line_and_no_temporary_fold
     assert got == code, err
     assert err.strip().splitlines()[-1] == f"landgis: {said}; no output was left half-written"
     assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_the_callers_sigterm_handler_is_restored_after_an_in_process_run(tmp_path):
+    """The CLI called in another program's process (a test runner, an application) takes SIGTERM only
+    while it runs."""
+    from click.testing import CliRunner
+
+    from landgis.cli import main
+
+    def mine(signum, frame):  # pragma: no cover - never called
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        result = CliRunner().invoke(main, ["rules", "--profile", "guilin"])
+        assert result.exit_code == 0, result.output
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, before)

@@ -162,3 +162,24 @@ def test_dollar_signs_and_underscores_are_drawn_as_written(result, tmp_path):
     redline_sheets(data, tmp_path / "r.pdf", [pid])
     txt = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True, check=True).stdout
     assert "$A_1$ 合作社_2" in txt
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
+def test_a_sheet_drawn_without_the_project_says_unchecked_not_none(tmp_path):
+    """`landgis map OUT --redline` without --project has no constraint layers: the sheet says each is
+    未核查, never 邻近限制：无, and the command says how to draw them."""
+    from click.testing import CliRunner
+
+    from landgis.cli import main
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_county.toml"
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["screen", str(sample), "--out", str(out), "--no-map"]).exit_code == 0
+    result = CliRunner().invoke(main, ["map", str(out), "--redline", "--no-html", "--no-overview",
+                                       "--parcels", "450399102003JC00046"])
+    assert result.exit_code == 0, result.output
+    assert "drawn without the constraint layers" in result.output and "--project" in result.output
+    txt = subprocess.run(["pdftotext", str(out / "redline.pdf"), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "永久基本农田：未核查（绘图时无此图层）" in txt.replace("\n", "")
+    assert "邻近限制无" not in txt.replace("\n", "").replace(" ", "")

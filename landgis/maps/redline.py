@@ -87,10 +87,15 @@ class RedlineBatch:
 
 
 def _neighbours(data: MapData, geom: Any) -> list[str]:
+    """The constraint layers near the parcel, each with its overlap or distance; a layer the maps were
+    drawn without is said to be unchecked, never "none"."""
     out = []
     for role, (label, _) in CONSTRAINT_STYLE.items():
         layer = data.layers.get(role)
-        if layer is None or not len(layer):
+        if layer is None:
+            out.append(f"{label}：未核查（绘图时无此图层）")
+            continue
+        if not len(layer):
             continue
         idx = layer.sindex.query(geom.buffer(_NEAR_M))
         if not len(idx):
