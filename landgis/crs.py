@@ -114,6 +114,8 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
     return None
 
 
+#: northings (m) of China's territory in a Gauss-Krüger projection: from the South China Sea to Mohe
+_CHINA_NORTHINGS = (300_000, 6_000_000)
 #: how far from a Gauss-Krüger zone's false easting a county can lie (a 6-degree zone is ~670 km wide)
 _GK_HALF_WIDTH_M = 1_000_000
 
@@ -165,6 +167,12 @@ def coordinates_fit_crs(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems: 
                f"declare the zone-prefixed CRS as crs = \"EPSG:…\" in [layers.{role}]")
         message = (f"eastings {minx:.0f}…{maxx:.0f} carry the zone prefix {zone_lo}, but its CRS {label} has "
                    f"none (false easting {false_easting:.0f}); {fix}")
+    elif (false_easting - _GK_HALF_WIDTH_M <= miny and maxy <= false_easting + _GK_HALF_WIDTH_M
+          and _CHINA_NORTHINGS[0] <= minx and maxx <= _CHINA_NORTHINGS[1]):
+        # the x column holds northings and the y column eastings: a CAD or survey export's X = north
+        message = (f"x and y look swapped: the x values {minx:.0f}…{maxx:.0f} are northings and the y values "
+                   f"{miny:.0f}…{maxy:.0f} eastings of {label} (surveyors' X is the northing); swap the two "
+                   f"coordinates in the export (in QGIS: Swap X and Y coordinates) and read the layer again")
     else:
         message = (f"eastings {minx:.0f}…{maxx:.0f} cannot be in its CRS {label} (false easting "
                    f"{false_easting:.0f}: eastings lie within {_GK_HALF_WIDTH_M // 1000:.0f} km of it); the "
