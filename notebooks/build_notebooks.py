@@ -291,9 +291,8 @@ variants = {
 [profile]
 id = "warehouse-only"
 extends = "guilin"
-[[rules]]
-id = "PLAN-USE"
-when = { fact = "planned_use_tag", not_in = ["industrial", "commercial", "warehouse", "mining", "rental_housing"], missing = "fire" }
+[settings]
+allowed_uses = ["industrial", "commercial", "warehouse", "mining", "rental_housing"]
 """),
     "UDB as a note": (project, """
 [profile]
