@@ -304,3 +304,30 @@ def test_one_run_at_a_time_into_an_output_folder(tmp_path):
     with output_dir(out, overwrite=True) as again:
         (again / "inventory.csv").write_text("y", encoding="utf-8")
     assert not lock.exists() and (out / "inventory.csv").read_text(encoding="utf-8") == "y"
+
+
+def test_parcel_ids_of_any_characters_reach_every_output_intact_and_safely(tmp_path):
+    """Slashes, quotes, markup, emoji, 500 characters, `__proto__`: the same id in the csv, the sheet
+    and the GeoPackage, and no raw markup in the map page."""
+    import geopandas as gpd
+    import openpyxl
+    import pandas as pd
+    import pyogrio
+    import shapely
+
+    ids = ["A/B\\C", "quote\"'", "<script>alert(1)</script>", "emoji😀", "x" * 500, "__proto__", "</script><b>"]
+    geoms = [shapely.box(420000 + 40 * i, 2790000, 420020 + 40 * i, 2790020) for i in range(len(ids))]
+    gpd.GeoDataFrame({"ZDDM": ids, "QLR": ids}, geometry=geoms, crs="EPSG:4546").to_file(tmp_path / "zd.gpkg")
+    (tmp_path / "p.toml").write_text('[project]\nname = "x"\nprofile = "national"\n\n[layers.parcels]\n'
+                                     'path = "zd.gpkg"\n', encoding="utf-8")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        landgis.screen(tmp_path / "p.toml", progress=False).write(tmp_path / "out")
+    out = tmp_path / "out"
+    assert pd.read_csv(out / "inventory.csv", dtype=str, keep_default_na=False)["parcel_id"].tolist() == ids
+    sheet = openpyxl.load_workbook(out / "inventory.xlsx", read_only=True)["入市地块清单"]
+    assert [r[0] for r in list(sheet.iter_rows(values_only=True))[1:]] == ids
+    assert pyogrio.read_dataframe(out / "screening.gpkg", layer="parcels")["parcel_id"].tolist() == ids
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page and "</script><b>" not in page
