@@ -99,3 +99,18 @@ def _screen_project(project, client):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return landgis.screen(project, progress=False, engine="dask", client=client, tile_parcels=200)
+
+
+def test_an_unreachable_scheduler_fails_fast_naming_its_address(monkeypatch):
+    import time
+
+    import landgis.engines.dask as engine
+    from landgis.errors import LandgisError
+
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_S", 1.0)
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample_county.toml"
+    t0 = time.perf_counter()
+    with pytest.raises(LandgisError, match=r"cannot reach the dask scheduler at tcp://127.0.0.1:9 within 1 s"):
+        engine.screen_dask(sample, client="tcp://127.0.0.1:9")
+    assert time.perf_counter() - t0 < 8

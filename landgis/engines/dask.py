@@ -56,6 +56,8 @@ __all__ = ["screen_dask", "parcel_tiles", "TILE_PARCELS"]
 
 #: parcels per tile by default (a tile of a county takes a few seconds)
 TILE_PARCELS = 20_000
+#: how long a scheduler address may take to answer before the run gives up, naming it
+CONNECT_TIMEOUT_S = 10.0
 #: first margin (m) around a tile's parcels within which the survey's roads are read
 _ROAD_MARGIN_M = 1000.0
 
@@ -247,7 +249,13 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     t0 = time.perf_counter()
     own_cluster = None
     if isinstance(client, str):
-        client = Client(client)
+        address = client
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise LandgisError(f"cannot reach the dask scheduler at {address} within {CONNECT_TIMEOUT_S:g} s "
+                               f"({type(exc).__name__}: {exc}); check the address and that the scheduler runs "
+                               "(dask scheduler), or leave --scheduler out to use this machine") from None
     elif client is None:
         try:
             client = get_client()
