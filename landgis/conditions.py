@@ -6,8 +6,9 @@ A condition is a TOML inline table, checked once into frozen dataclasses:
   ``above``, ``at_least``, ``below``, ``at_most``, ``equals``, ``in``,
   ``not_in``, ``is`` (true/false), ``not_empty``; ``"tolerance"`` stands for
   the project's sliver tolerance in m²;
-* ``missing = "pass" | "fire"`` — what an unknown value (blank attribute)
-  means; default ``pass`` (the condition does not hold);
+* ``missing = "pass" | "fire" | "unknown"`` — what an unknown value (blank
+  attribute) means; default ``pass`` (the condition does not hold); ``unknown``
+  leaves it untold, so a rule on it is not checked on that parcel (``NODATA-``);
 * ``{ any = [ … ] }``, ``{ all = [ … ] }``, ``{ not = { … } }``;
 * ``{ legacy = ["L1", "L2"] }`` — the parcel meets one of these legacy
   categories' conditions (for categories defined in terms of others).
@@ -37,7 +38,8 @@ import pandas as pd
 from landgis.errors import ProfileError
 
 __all__ = ["Condition", "Compare", "AnyOf", "AllOf", "Not", "LegacyRef", "parse_condition",
-           "evaluate", "evaluate_bounds", "facts_used", "categories_used", "OPERATORS"]
+           "evaluate", "evaluate_bounds", "facts_used", "categories_used", "blank_unknown_facts", "is_blank",
+           "OPERATORS"]
 
 OPERATORS = ("above", "at_least", "below", "at_most", "equals", "in", "not_in", "is", "not_empty")
 
@@ -108,8 +110,8 @@ def parse_condition(raw: Any, where: str) -> Condition:
     op = ops[0]
     value = raw[op]
     missing = raw.get("missing", "pass")
-    if missing not in ("pass", "fire"):
-        raise ProfileError(f"{where}: missing must be \"pass\" or \"fire\", got {missing!r}")
+    if missing not in ("pass", "fire", "unknown"):
+        raise ProfileError(f"{where}: missing must be \"pass\", \"fire\" or \"unknown\", got {missing!r}")
     if op in ("above", "at_least", "below", "at_most") and not (
             value == "tolerance" or (isinstance(value, (int, float)) and not isinstance(value, bool)
                                      and math.isfinite(value))):
@@ -138,6 +140,22 @@ def facts_used(cond: Condition) -> set[str]:
     if isinstance(cond, Not):
         return facts_used(cond.item)
     return set()
+
+
+def blank_unknown_facts(cond: Condition) -> set[str]:
+    """The facts a condition leaves untold where blank (``missing = "unknown"``)."""
+    if isinstance(cond, Compare):
+        return {cond.fact} if cond.missing == "unknown" else set()
+    if isinstance(cond, (AnyOf, AllOf)):
+        return set().union(*(blank_unknown_facts(c) for c in cond.items))
+    if isinstance(cond, Not):
+        return blank_unknown_facts(cond.item)
+    return set()
+
+
+def is_blank(col: pd.Series) -> pd.Series:
+    """Where an attribute is blank: NA, or text of only spaces."""
+    return _is_missing(col)
 
 
 def categories_used(cond: Condition) -> set[str]:
@@ -210,8 +228,9 @@ def evaluate_bounds(cond: Condition, facts: pd.DataFrame, tolerance: float,
     inputs are missing). An unknown comparison may or may not hold; ``any``,
     ``all`` and ``not`` combine the two bounds (Kleene logic); ``legacy_bounds``
     gives each category's bounds. Where nothing is unknown both bounds equal
-    :func:`evaluate`. A blank *attribute* is not unknown here: the condition's
-    ``missing`` policy decides it, as in :func:`evaluate`.
+    :func:`evaluate`. A blank *attribute* is unknown here only under
+    ``missing = "unknown"``; otherwise its ``missing`` policy decides it, as in
+    :func:`evaluate`.
 
     >>> facts = pd.DataFrame({"approved": [False, False, True], "formed_year": [2005, 2012, 2005]})
     >>> cond = parse_condition({"all": [{"fact": "approved", "is": False},
@@ -240,6 +259,9 @@ def evaluate_bounds(cond: Condition, facts: pd.DataFrame, tolerance: float,
         return np.zeros(n, bool), np.ones(n, bool)
     value = evaluate(cond, facts, tolerance)
     unsure = (unknown or {}).get(cond.fact)
+    if cond.missing == "unknown":
+        blank = _is_missing(facts[cond.fact]).to_numpy(dtype=bool)
+        unsure = blank if unsure is None else np.asarray(unsure, dtype=bool) | blank
     if unsure is None:
         return value, value
     unsure = np.asarray(unsure, dtype=bool)

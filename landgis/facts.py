@@ -112,6 +112,9 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
             unavailable[role] = f"the project has no [layers.{role}]"
             continue
         layer = layers[role]
+        if len(layer) == 0:  # a layer with no feature is an input error, not "no plan" or "no survey"
+            unavailable[role] = f"[layers.{role}] holds no usable feature"
+            continue
         codes = normalize_codes(layer["class_code"]).to_numpy() if "class_code" in layer else np.full(len(layer), "")
         long = class_areas(overlays[role], codes)
         class_long[role] = long

@@ -64,8 +64,14 @@ _DONE = re.compile(r"^已")
 _NOT_DONE = re.compile(r"^(未|无|没有|尚未)")
 #: … and unknown, as blank is
 _UNKNOWN = {"不详", "不清", "不清楚", "未知", "待查", "待核实", "待定", "?", "？", "-", "—", "/"}
-#: a certificate or document reference: a number, or a register's marks (字, 号, 证, 第, 〔〕)
-_DOCUMENT = re.compile(r"[0-9０-９]|[字号證证第〔〕\[\]]")
+#: a certificate or document reference: a register's marks (字, 号, 证, 第, 〔〕), or a number with
+#: text around it (集用2001-5); a bare number (2, as 1 = 是 / 2 = 否 registers code 否) is not one
+_DOCUMENT = re.compile(r"[字号證证第〔〕\[\]]|[0-9０-９].*[^\W\d]|[^\W\d].*[0-9０-９]")
+#: a restriction lifted (已解除查封, 解除抵押) means absent; one not lifted (未解除查封) present
+_LIFTED = re.compile(r"^(已经?|均已)?解除")
+_NOT_LIFTED = re.compile(r"^(未|尚未|没有)解除")
+#: a status that says both (已申请未登记, 已立案未处罚): read neither way, it is refused
+_MIXED = re.compile(r"^已.*(未|尚未|没有)|^(未|尚未|没有).*已")
 
 
 def parse_register(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -76,12 +82,19 @@ def parse_register(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     no in any spelling :func:`parse_bool` reads, or a register's 已…/未… (已处罚, 未发证),
     means present or absent; a blank, 不详 or 待查 is unknown (NA). Anything else is unreadable.
 
+    A lifted restriction (已解除查封) is absent and one not lifted (未解除查封) present; a
+    status that says both (已申请未登记) and a bare number (``2``, where 1 = 是 / 2 = 否)
+    are unreadable: refused, never guessed.
+
     >>> present, doc, bad = parse_register(pd.Series(["房权证字第12号", "集用(2001)第5号", "否", "无", "", "已处罚",
     ...                                              "未办理", "是", "不详", "maybe"]))
     >>> present.tolist()
     [True, True, False, False, <NA>, True, False, True, <NA>, <NA>]
     >>> doc.tolist()[:3], bad.tolist()[-3:]
     (['房权证字第12号', '集用(2001)第5号', ''], [False, False, True])
+    >>> present, doc, bad = parse_register(pd.Series(["已解除查封", "未解除查封", "已申请未登记", "2", "集用2001-5"]))
+    >>> present.tolist(), bad.tolist()
+    ([False, True, <NA>, <NA>, True], [False, False, True, True, False])
     """
     codes, uniques = factorize_values(values)
     distinct = pd.Series(uniques + [None], dtype=object)
@@ -93,6 +106,12 @@ def parse_register(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         value = text.iloc[i]
         if value in _UNKNOWN:
             bad.iloc[i] = False
+        elif _LIFTED.match(value):
+            parsed.iloc[i], bad.iloc[i] = False, False
+        elif _NOT_LIFTED.match(value):
+            parsed.iloc[i], bad.iloc[i] = True, False
+        elif _MIXED.search(value):
+            continue
         elif _NOT_DONE.match(value):
             parsed.iloc[i], bad.iloc[i] = False, False
         elif _DOCUMENT.search(value):

@@ -290,7 +290,9 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
                 values = sorted(set(frame[fields[canon]].astype(str).reset_index(drop=True)[bad]))[:5]
                 problems.append(Problem("error", role, f"{canon}: values {', '.join(values)} say neither yes nor "
                                         "no, nor give a certificate or document number; write 是/否 (1/0, Y/N), "
-                                        "the number (房权证字第12号), 已…/未… (已处罚), or leave it blank if unknown",
+                                        "the number (房权证字第12号), 已…/未… (已处罚), or leave it blank if unknown; a "
+                                        "status saying both (已申请未登记) or a bare number (1 = 是 / 2 = 否 codes) "
+                                        "must be recoded to one of these",
                                         field=fields[canon], features=listed_features(out, bad, "parcel_id")))
             out[canon] = parsed
             if (doc != "").any():

@@ -29,7 +29,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from landgis.conditions import evaluate_bounds
+from landgis.conditions import blank_unknown_facts, evaluate_bounds, is_blank
 from landgis.distinct import map_distinct
 from landgis.errors import ProfileError
 from landgis.legacy import unknown_derived, untold_categories
@@ -97,12 +97,16 @@ def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
         if untold.any():
             open_[r.id] = untold
             lacking = _lacking(r, facts, unknown, profile)
+            blank = {f for f in blank_unknown_facts(r.when) if f in facts}
             skipped.append(SkippedRule(r.id, f"on {int(untold.sum())} parcel(s): "
-                                       + "; ".join(sorted({_why(f, unavailable) for f in lacking}))))
-            nodata[r.id] = "、".join(dict.fromkeys(_data_zh(f) for f in lacking))
+                                       + "; ".join(sorted({f"{f} is blank or unknown on them" if f in blank
+                                                           else _why(f, unavailable) for f in lacking}))))
+            nodata[r.id] = "、".join(dict.fromkeys(_data_zh(f, unavailable) + ("的取值（为空或不详）" if f in blank else "")
+                                                  for f in lacking))
     by_outcome = {o: [r for r in rules if r.outcome == o] for o in ("exclude", "condition", "note")}
     exclude = _any(fired, by_outcome["exclude"], n)
-    required = [r for r in rules if r.id in open_ and not r.optional]
+    # a note cannot change a verdict, so a note not checked is said as a note, never a condition
+    required = [r for r in rules if r.id in open_ and not r.optional and r.outcome != "note"]
     need_data = _any(open_, required, n)
     condition = _any(fired, by_outcome["condition"], n) | (need_data & ~exclude)
     verdict = np.where(exclude, "ineligible", np.where(condition, "conditional", "eligible")).astype(object)
@@ -110,7 +114,8 @@ def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
     decisive = {r.id: fired[r.id] for r in by_outcome["exclude"] + by_outcome["condition"]}
     decisive.update({NODATA + r.id: open_[r.id] & ~exclude for r in required})
     noted = {r.id: fired[r.id] for r in by_outcome["note"]}
-    noted.update({NODATA + r.id: open_[r.id] & (exclude | r.optional) for r in rules if r.id in open_})
+    noted.update({NODATA + r.id: open_[r.id] & (exclude | r.optional | (r.outcome == "note"))
+                  for r in rules if r.id in open_})
     reasons = _join(decisive, sorted(decisive), n)
     notes = _join(noted, sorted(noted), n)
     unchecked = _join(open_ids, sorted(open_ids), n)
@@ -141,15 +146,24 @@ def _lacking(rule: Rule, facts: pd.DataFrame, unknown: Mapping[str, np.ndarray],
     fact that could not be told (``legacy``, ``unapproved``), what its legacy categories lack."""
     lacking = sorted({g for f in rule.facts if f not in facts
                       for g in ([i for i in _DERIVED_FROM.get(f, ()) if i not in facts] or [f])})
-    if rule.facts & unknown.keys():
+    derived_absent = {f for f in _DERIVED_FROM if f in rule.facts and f not in facts}
+    if rule.facts & unknown.keys() or derived_absent:  # what the legacy categories lack, said at once
         untold = untold_categories(facts, profile)
         lacking += sorted({f for fs in untold.values() for f in fs} - set(lacking))
+    lacking += sorted(f for f in blank_unknown_facts(rule.when) if f in facts and f not in lacking
+                      and is_blank(facts[f]).any())
     return lacking
 
 
-def _data_zh(fact: str) -> str:
-    """What data settles a fact that is missing (Chinese, from ``reasons.toml`` [NODATA.data])."""
+def _data_zh(fact: str, unavailable: Mapping[str, str] = MappingProxyType({})) -> str:
+    """What data settles a fact that is missing (Chinese, from ``reasons.toml`` [NODATA.data]).
+
+    A planned-use share is settled by the zoning layer when that is what is missing,
+    and by ``allowed_uses`` only when the layer is there.
+    """
     data = BUILTIN_REASONS["NODATA"]["data"]
+    if fact.startswith("planned_use") and "zoning" in unavailable:
+        return data["zoning"]
     for key in sorted(data, key=len, reverse=True):
         if fact == key or fact.startswith(key + "_"):
             return data[key]

@@ -117,6 +117,88 @@ def test_years_as_registers_write_them():
     assert bad.tolist() == [False] * 9 + [True, False, False]
 
 
+def test_register_statuses_that_say_more_than_yes_or_no_are_read_by_their_meaning():
+    """已解除查封 is no longer sealed, 未解除查封 still is; 已申请未登记 says both and a bare 2 (1 = 是 /
+    2 = 否 registers) is no document number: those two are refused, never read as yes."""
+    present, doc, bad = parse_register(pd.Series(["已解除查封", "解除抵押", "未解除查封", "尚未解除", "已申请未登记",
+                                                  "未登记已申请", "2", 2, "3303020012", "集用2001-5"]))
+    assert present.tolist() == [False, False, True, True, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA, True]
+    assert bad.tolist() == [False] * 4 + [True] * 5 + [False]
+    assert doc.tolist()[-1] == "集用2001-5" and set(doc.tolist()[:-1]) == {""}
+
+
+@pytest.mark.parametrize("value", ["已申请未登记", "2"])
+def test_a_register_status_read_neither_way_is_refused_naming_the_recode(tmp_path, value):
+    cases = [Case("ok"), Case("odd", attrs={"SFQQ": value})]
+    with pytest.raises(landgis.InputError) as exc:
+        _screen(build_project(cases, tmp_path))
+    msg = str(exc.value)
+    assert "field `SFQQ`" in msg and "450399100001JC00002" in msg and f"values {value} say neither" in msg
+    assert "must be recoded" in msg
+
+
+def test_a_seal_status_left_blank_or_unknown_is_not_read_as_not_sealed(tmp_path):
+    """Nothing unchecked is eligible: a blank or 待查 查封 status leaves RESTRICTED unchecked (conditional,
+    saying the value is wanted); 未解除查封 is sealed; 已解除查封 is not."""
+    cases = [Case("blank", attrs={"SFXZ": ""}), Case("pending", attrs={"SFXZ": "待查"}),
+             Case("sealed", attrs={"SFXZ": "未解除查封"}), Case("lifted", attrs={"SFXZ": "已解除查封"}),
+             Case("clean")]
+    for profile, sealed in (("guilin", (C, "RESTRICTED")), ("taian", (I, "RESTRICTED"))):
+        t = _table(_screen(build_project(cases, tmp_path / profile, profile=profile)), cases)
+        assert list(zip(t["verdict"], t["reasons"], strict=True)) == [
+            (C, "NODATA-RESTRICTED"), (C, "NODATA-RESTRICTED"), sealed, (E, ""), (E, "")], profile
+        assert t.loc["blank", "reasons_zh"].endswith("缺少宗地字段“查封或权利受限”（restricted）的取值（为空或不详）")
+        assert t.loc["blank", "actions"] == "补充数据后重新筛查（县级自然资源主管部门）"
+
+
+def test_a_note_not_checked_never_makes_a_parcel_conditional(tmp_path):
+    """UDB is only a note under national: without the 城镇开发边界 layer a clean parcel stays eligible, the
+    gap said in its notes, and no one is told to collect data no verdict depends on."""
+    path = build_project([Case("clean")], tmp_path)
+    text = path.read_text(encoding="utf-8")
+    block = '\n[layers.udb]\npath = "planted.gpkg"\nlayer = "czkfbj"'
+    assert block in text
+    path.write_text(text.replace(block, ""), encoding="utf-8")
+    res = _screen(path, profile="national")
+    assert res.table[["verdict", "reasons", "notes", "actions"]].values.tolist() == [[E, "", "NODATA-UDB", ""]]
+    assert res.summary()["by_verdict"].set_index("verdict").loc["eligible", "parcels"] == 1
+
+
+def test_an_empty_zoning_layer_is_missing_data_not_a_missing_plan(tmp_path):
+    """A zoning layer with no feature is an input error: the planning rules are not checked (NODATA, naming the
+    zoning layer), never PLAN-GAP, which would state as fact that no plan covers the parcel."""
+    path = build_project([Case("a"), Case("b")], tmp_path, profile="guilin")
+    gpkg = path.parent / "planted.gpkg"
+    import geopandas as gpd
+    import pyogrio
+    zoning = gpd.read_file(gpkg, layer="ghyt")
+    pyogrio.write_dataframe(zoning.iloc[:0], gpkg, layer="ghyt", driver="GPKG")
+    t = _screen(path).table
+    assert set(t["verdict"]) == {C}
+    assert not t["reasons"].str.contains("(?:^|;)PLAN-GAP").any()
+    assert t["reasons"].str.contains("NODATA-PLAN-GAP").all() and t["reasons"].str.contains("NODATA-PLAN-PART").all()
+    assert "缺少国土空间规划（村庄规划）用途图层 [layers.zoning]" in t["reasons_zh"].iloc[0]
+    assert "allowed_uses" not in t["reasons_zh"].iloc[0]
+
+
+def test_without_approvals_or_the_2009_survey_both_are_named_at_once(tmp_path):
+    """A register with no 批准文号 field, no approvals layer and no 二调: the bureau is told both at once,
+    not the approvals first and the 二调 only once it has supplied them."""
+    import geopandas as gpd
+    import pyogrio
+    path = build_project([Case("unapproved", attrs=NO)], tmp_path, profile="guilin", approvals_layer=False)
+    gpkg = path.parent / "planted.gpkg"
+    pyogrio.write_dataframe(gpd.read_file(gpkg, layer="zd").drop(columns="PZWH"), gpkg, layer="zd", driver="GPKG")
+    text = path.read_text(encoding="utf-8")
+    block = '\n[layers.survey_2009]\npath = "planted.gpkg"\nlayer = "dltb_2009"'
+    assert block in text
+    path.write_text(text.replace(block, ""), encoding="utf-8")
+    t = _screen(path).table
+    assert t["reasons"].tolist() == ["NODATA-LEGACY;NODATA-UNAPPROVED"]
+    zh = t["reasons_zh"].iloc[0]
+    assert zh.count("已批准用地图层 [layers.approvals]") == 2 and zh.count("[layers.survey_2009]") == 2
+
+
 def test_certificate_numbers_in_a_real_file_enter_the_evidence(tmp_path):
     """taian 三（三）9（2）: 「对于2009年(含2009年)以后经县级人民政府批准或者取得房屋所有权证书尚未取得
     合法土地手续的集体经营性建设用地…」: the house certificate is the evidence; its number is quoted."""

@@ -12,6 +12,7 @@ table continues on further pages (续表).
 from __future__ import annotations
 
 import datetime as _dt
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,6 +133,27 @@ def _table(ax: Any, rows: pd.DataFrame, blocks: int, title: str, row_h: float) -
         _style_table(t, 8, shade=lambda row, _col: row == 0, colour="#eeeeee")
 
 
+#: the information table: value column width in half-width characters at 8.5 pt, and one line's height
+_VALUE_WIDTH = 92
+_LINE_H = 0.013
+
+
+def wrap_wide(value: str, width: int) -> str:
+    r"""``value`` broken into lines of at most ``width`` columns, a CJK character counting two.
+
+    >>> wrap_wide("补充数据后重新筛查" * 3, 20)
+    '补充数据后重新筛查补\n充数据后重新筛查补充\n数据后重新筛查'
+    """
+    out, line, used = [], "", 0
+    for ch in value:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width and line:
+            out.append(line)
+            line, used = "", 0
+        line, used = line + ch, used + w
+    return "\n".join([*out, line])
+
+
 def _style_table(table: Any, fontsize: float, shade: Any, colour: str) -> None:
     """Thin rules, a fixed font size, and shaded header cells (``shade(row, col)``)."""
     table.auto_set_font_size(False)
@@ -182,13 +204,19 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         ("邻近限制", "；".join(neighbours) or "无"),
         ("坐标系", data.crs_label()),
     ]
-    info_ax = fig.add_axes((0.07, 0.80, 0.86, 0.13))
+    # a long value (two actions, many documents) wraps within the sheet; the map gives up the height
+    wrapped = [(k, wrap_wide(v, _VALUE_WIDTH)) for k, v in info]
+    lines = [v.count("\n") + 1 for _k, v in wrapped]
+    info_h = min(_LINE_H * max(sum(lines), len(info)), 0.30)
+    info_ax = fig.add_axes((0.07, 0.93 - info_h, 0.86, info_h))
     info_ax.axis("off")
-    t = info_ax.table(cellText=[[k, v] for k, v in info], bbox=(0, 0, 1, 1), cellLoc="left",
+    t = info_ax.table(cellText=[[k, v] for k, v in wrapped], bbox=(0, 0, 1, 1), cellLoc="left",
                       colWidths=[0.14, 0.86])
+    for (r, _c), cell in t.get_celld().items():
+        cell.set_height(lines[r])
     _style_table(t, 8.5, shade=lambda _row, col: col == 0, colour="#f2f2f2")
 
-    ax = fig.add_axes((0.07, 0.33, 0.86, 0.45))
+    ax = fig.add_axes((0.07, 0.33, 0.86, 0.91 - info_h - 0.33))
     minx, miny, maxx, maxy = geom.bounds
     span = max(maxx - minx, maxy - miny, 20.0)
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
