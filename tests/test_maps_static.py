@@ -183,3 +183,25 @@ def test_a_sheet_drawn_without_the_project_says_unchecked_not_none(tmp_path):
                          check=True).stdout
     assert "永久基本农田：未核查（绘图时无此图层）" in txt.replace("\n", "")
     assert "邻近限制无" not in txt.replace("\n", "").replace(" ", "")
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
+def test_a_long_action_line_wraps_within_the_sheet_and_the_crs_is_written_in_chinese(result, tmp_path):
+    """Two actions and many documents make a value longer than the table is wide: it wraps, every word
+    stays on the A4 page (595 pt wide), and the 坐标系 line is Chinese, not EPSG's English name."""
+    from landgis.maps import map_data
+
+    data = map_data(result)
+    pid = data.inventory["parcel_id"].iloc[0]
+    long = "办理集体土地所有权确权登记（村集体经济组织申请，不动产登记机构办理）；调整宗地界线，剔除规划为其他用途的部分，" \
+           "或按程序调整规划（村集体经济组织、县级自然资源主管部门）；末尾标记"
+    data.inventory.loc[data.inventory["parcel_id"] == pid, "actions"] = long
+    redline_sheets(data, tmp_path / "r.pdf", [pid], verdicts=("eligible", "conditional", "ineligible"))
+    bbox = subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-bbox", str(tmp_path / "r.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', bbox)[1])
+    assert max(float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox)) < page_width - 20
+    txt = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(tmp_path / "r.pdf"), "-"], capture_output=True,
+                         text=True, check=True).stdout.replace("\n", "").replace(" ", "")
+    assert "末尾标记" in txt
+    assert "CGCS20003度带高斯-克吕格投影中央经线111°E(EPSG:4546)" in txt and "Gauss" not in txt
