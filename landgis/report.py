@@ -19,7 +19,7 @@ from landgis.distinct import map_distinct
 from landgis.inventory import COLUMN_NAMES_ZH
 from landgis.io.xlsx import Workbook, add_frame
 from landgis.rules import BUILTIN_REASONS, NODATA
-from landgis.schema import OUTCOME_ZH, SEVERITY_ZH, VALUE_ZH, VERDICT_COLOURS, VERDICT_ZH, VERDICTS
+from landgis.schema import LAYER_ZH, OUTCOME_ZH, SEVERITY_ZH, VALUE_ZH, VERDICT_COLOURS, VERDICT_ZH, VERDICTS
 
 __all__ = ["write_xlsx", "result_html", "SUMMARY_HEADERS_ZH"]
 
@@ -122,10 +122,14 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
                           (("依据文件", profile.document), ("条款编号说明", profile.numbering_note)) if text])
     parts = [rules] + [f for f in (legacy, about) if len(f)]
     add_frame(wb, f"规则({profile.id})", pd.concat(parts, ignore_index=True).fillna(""), {})
-    problems = pd.DataFrame([{"级别": SEVERITY_ZH.get(p.severity, p.severity), "图层": p.layer, "字段": p.field,
-                              "要素": p.features, "说明": p.message} for p in result.problems])
+    # a rule not checked is said once, in Chinese, with the data that settles it (the run's log says it in English)
+    said = {f"rule {s.rule} not checked: {s.why}" for s in result.skipped}
+    problems = pd.DataFrame([{"级别": SEVERITY_ZH.get(p.severity, p.severity), "图层": LAYER_ZH.get(p.layer, p.layer), "字段": p.field,
+                              "要素": p.features, "说明": p.message} for p in result.problems if p.message not in said])
+    titles = {r.id: r.title_zh for r in result.profile.rules}
     skipped = pd.DataFrame([{"级别": SEVERITY_ZH["warning"], "图层": "", "字段": "", "要素": "",
-                             "说明": f"{s.rule} 未检查：{s.why}"} for s in result.skipped])
+                             "说明": (f"{s.rule} 未能核查“{titles.get(s.rule, s.rule)}”（{s.parcels} 宗）：缺少{s.data_zh}"
+                                    if s.data_zh else f"{s.rule} 未能核查：{s.why}")} for s in result.skipped])
     add_frame(wb, "数据问题", pd.concat([problems, skipped], ignore_index=True), {})
     wb.save(path)
 

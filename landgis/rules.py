@@ -50,6 +50,9 @@ class SkippedRule:
 
     rule: str
     why: str
+    parcels: int = 0
+    #: what data settles it, in Chinese (the ``NODATA-`` reason's text), for the Chinese outputs
+    data_zh: str = ""
 
 
 #: the reason of a rule not checked on a parcel: ``NODATA-<rule id>``
@@ -98,11 +101,12 @@ def evaluate_rules(facts: pd.DataFrame, profile: Profile, tolerance: float,
             open_[r.id] = untold
             lacking = _lacking(r, facts, unknown, profile)
             blank = {f for f in blank_unknown_facts(r.when) if f in facts}
-            skipped.append(SkippedRule(r.id, f"on {int(untold.sum())} parcel(s): "
-                                       + "; ".join(sorted({f"{f} is blank or unknown on them" if f in blank
-                                                           else _why(f, unavailable) for f in lacking}))))
             nodata[r.id] = "、".join(dict.fromkeys(_data_zh(f, unavailable) + ("的取值（为空或不详）" if f in blank else "")
                                                   for f in lacking))
+            skipped.append(SkippedRule(r.id, f"on {int(untold.sum())} parcel(s): "
+                                       + "; ".join(sorted({f"{f} is blank or unknown on them" if f in blank
+                                                           else _why(f, unavailable) for f in lacking})),
+                                       int(untold.sum()), nodata[r.id]))
     by_outcome = {o: [r for r in rules if r.outcome == o] for o in ("exclude", "condition", "note")}
     exclude = _any(fired, by_outcome["exclude"], n)
     # a note cannot change a verdict, so a note not checked is said as a note, never a condition

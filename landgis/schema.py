@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "LAYER_ROLES", "RASTER_ROLES", "CLASS_LAYERS", "MEASURE_LAYERS", "CONSTRAINT_LAYERS",
+    "LAYER_ROLES", "LAYER_ZH", "RASTER_ROLES", "CLASS_LAYERS", "MEASURE_LAYERS", "CONSTRAINT_LAYERS",
     "PARCEL_ATTRIBUTES", "BOOLEAN_ATTRIBUTES", "ATTRIBUTE_FACTS", "STANDARD_FIELDS", "FEATURE_ID_FIELDS",
     "VERDICTS", "VERDICT_ZH", "VERDICT_COLOURS", "OUTCOMES", "OUTCOME_ZH", "M2_PER_MU", "VALUE_ZH", "SEVERITY_ZH",
     "FACT_DOCS", "known_fact", "USABLE_STATUS", "usable_geometry", "suggest",
@@ -42,6 +42,14 @@ LAYER_ROLES: Mapping[str, str] = MappingProxyType(
         "roads": "roads (lines or polygons) for 通路 road access",
     }
 )
+
+#: each role's name in a Chinese sheet
+LAYER_ZH: Mapping[str, str] = MappingProxyType({
+    "parcels": "宗地图层", "survey": "现状调查（三调）图层", "survey_2009": "二调图层", "farmland": "永久基本农田图层",
+    "redline": "生态保护红线图层", "udb": "城镇开发边界图层", "zoning": "规划用途图层", "buildings": "建（构）筑物图层",
+    "approvals": "已批准用地图层", "price_zones": "基准地价图层", "admin": "行政区图层", "dem": "数字高程模型",
+    "roads": "道路图层", "project": "项目文件", "profile": "配置文件",
+})
 
 #: Canonical parcel attributes a profile may use (contract §2).
 PARCEL_ATTRIBUTES: tuple[str, ...] = (

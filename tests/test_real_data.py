@@ -325,3 +325,21 @@ def test_each_conditional_parcel_says_what_cures_it_and_who_acts(tmp_path):
     by_action = res.summary()["by_action"].set_index("action")
     assert by_action["parcels"].to_dict() == {reg: 2, plan: 2}
     assert by_action.loc[reg, "area_mu"] == round(800 / (10000 / 15), 4)
+
+
+def test_the_data_problems_sheet_says_a_rule_not_checked_once_in_chinese(tmp_path):
+    """数据问题: a rule not checked is one Chinese row, with its title, the parcels and the data that settles it
+    (not the run log's English line as well), and layers are named in Chinese."""
+    from click.testing import CliRunner
+
+    from landgis.cli import main
+
+    path = build_project([Case("blank", attrs={"SFXZ": ""}), Case("clean")], tmp_path, profile="guilin")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(main, ["screen", str(path), "--out", str(out), "--no-map"])
+    assert run.exit_code == 0, run.output
+    assert "rule RESTRICTED not checked: on 1 parcel(s): restricted is blank or unknown on them" in run.output
+    sheet = pd.read_excel(out / "inventory.xlsx", sheet_name="数据问题", dtype=str, keep_default_na=False)
+    said = [s for s in sheet["说明"] if "RESTRICTED" in s]
+    assert said == ["RESTRICTED 未能核查“被查封或限制权利”（1 宗）：缺少宗地字段“查封或权利受限”（restricted）的取值（为空或不详）"]
+    assert not any(re.search("[A-Za-z]", v) for v in set(sheet["图层"]) - {""})
