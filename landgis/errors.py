@@ -75,6 +75,8 @@ class Problem:
     message: str
     field: str = ""
     features: str = ""
+    #: the message as the Chinese sheets say it (数据问题); ``message`` where none is given
+    message_zh: str = ""
 
     def __str__(self) -> str:
         where = f"layer `{self.layer}`" if self.layer else "project"

@@ -253,6 +253,13 @@ _GAP_MEANS = {
                "the plan (村庄规划 / 国土空间规划) does not cover them yet (rule PLAN-GAP); if it does, check the "
                "zoning layer's extent or filter"),
 }
+#: … and in Chinese: what the gap is, and what it means
+_GAP_MEANS_ZH = {
+    "survey": ("未被现状调查（三调 / 年度变更）图斑完全覆盖", "现状地类无法确认为建设用地（规则 SURVEY-GAP）；"
+               "请检查调查图层范围（是否漏了乡镇、图幅或被筛选掉），或补充缺失图斑"),
+    "zoning": ("部分未落在规划图斑内", "规划（村庄规划 / 国土空间规划）尚未覆盖（规则 PLAN-GAP）；如已覆盖，"
+               "请检查规划图层范围或筛选条件"),
+}
 
 
 def _coverage_gaps(role: str, area: np.ndarray, covered: np.ndarray, parcels: gpd.GeoDataFrame,
@@ -272,7 +279,9 @@ def _coverage_gaps(role: str, area: np.ndarray, covered: np.ndarray, parcels: gp
     what, patch, means = _GAP_MEANS[role]
     problems.append(Problem(
         "warning", role, f"{len(ids)} parcel(s) {what}: {uncovered[gap].sum():.2f} m² of them lie under no "
-        f"{patch}, {means}", features=", ".join(map(str, ids[:8])) + more))
+        f"{patch}, {means}", features=", ".join(map(str, ids[:8])) + more,
+        message_zh=f"{len(ids)} 宗地块{_GAP_MEANS_ZH[role][0]}：共 {uncovered[gap].sum():.2f} 平方米不在{patch}内，"
+                   f"{_GAP_MEANS_ZH[role][1]}"))
     return facts
 
 

@@ -31,7 +31,14 @@ from pyproj import CRS
 
 from landgis import io
 from landgis.config import LayerSpec, Project
-from landgis.crs import converted_as_declared, coordinates_fit_crs, resolve_layer_crs, to_working_crs, working_crs_for
+from landgis.crs import (
+    converted_as_declared,
+    coordinates_fit_crs,
+    crs_name_zh,
+    resolve_layer_crs,
+    to_working_crs,
+    working_crs_for,
+)
 from landgis.errors import (
     InputError,
     LayerError,
@@ -171,7 +178,8 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
     except LayerError as exc:
         problems.append(Problem("error", "", str(exc)))
         raise InputError(problems) from None
-    problems.append(Problem("info", "", f"working CRS: {crs.to_string()} ({crs.name})"))
+    problems.append(Problem("info", "", f"working CRS: {crs.to_string()} ({crs.name})",
+                            message_zh=f"工作坐标系：{crs.to_string()}（{crs_name_zh(crs.name)}）"))
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     for role, (frame, spec) in raw.items():
@@ -215,7 +223,8 @@ def read_roads(spec, crs, problems: list[Problem]) -> gpd.GeoDataFrame:
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if (~keep).any():
         problems.append(Problem("warning", "roads", f"{int((~keep).sum())} features without geometry left out"))
-    problems.append(Problem("info", "roads", f"{int(keep.sum())} road features"))
+    problems.append(Problem("info", "roads", f"{int(keep.sum())} road features",
+                            message_zh=f"道路要素 {int(keep.sum())} 条"))
     return gpd.GeoDataFrame({"feature_id": [str(i + 1) for i in np.flatnonzero(keep)]},
                             geometry=gpd.GeoSeries(geoms[keep], crs=crs), crs=crs)
 
@@ -352,7 +361,8 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
                                 f"[layers.{role}.fields] class_code = \"…\"; fields there: {', '.join(cols[:25])}",
                                 field="class_code"))
     if len(frame) == 0:
-        problems.append(Problem("warning", role, "is empty: no feature to overlay; check the layer name and filter"))
+        problems.append(Problem("warning", role, "is empty: no feature to overlay; check the layer name and filter",
+                                message_zh="图层无要素，无法叠加分析；请检查图层名和筛选条件"))
     geoms, status = clean_polygons(frame.geometry.values, known_valid)
     report_geometry(problems, role, status, out, "feature_id", parcels=False)
     keep = np.isin(status, USABLE_STATUS)
@@ -410,6 +420,9 @@ def _check_overlap_with_parcels(layers: dict[str, gpd.GeoDataFrame], problems: l
             problems.append(Problem("warning", role, "does not overlap the parcels at all (its extent "
                                     f"{lb[0]:.0f},{lb[1]:.0f}…{lb[2]:.0f},{lb[3]:.0f} vs parcels "
                                     f"{pb[0]:.0f},{pb[1]:.0f}…{pb[2]:.0f},{pb[3]:.0f}); wrong CRS suspected — "
-                                    f"check crs in [layers.{role}]"))
+                                    f"check crs in [layers.{role}]",
+                                    message_zh=f"与宗地完全不相交（图层范围 {lb[0]:.0f},{lb[1]:.0f}…{lb[2]:.0f},"
+                                    f"{lb[3]:.0f}，宗地范围 {pb[0]:.0f},{pb[1]:.0f}…{pb[2]:.0f},{pb[3]:.0f}），"
+                                    f"疑为坐标系有误，请核对 [layers.{role}] 的 crs"))
 
 

@@ -125,7 +125,8 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
     # a rule not checked is said once, in Chinese, with the data that settles it (the run's log says it in English)
     said = {f"rule {s.rule} not checked: {s.why}" for s in result.skipped}
     problems = pd.DataFrame([{"级别": SEVERITY_ZH.get(p.severity, p.severity), "图层": LAYER_ZH.get(p.layer, p.layer), "字段": p.field,
-                              "要素": p.features, "说明": p.message} for p in result.problems if p.message not in said])
+                              "要素": p.features, "说明": p.message_zh or p.message} for p in result.problems
+                             if p.message not in said])
     titles = {r.id: r.title_zh for r in result.profile.rules}
     skipped = pd.DataFrame([{"级别": SEVERITY_ZH["warning"], "图层": "", "字段": "", "要素": "",
                              "说明": (f"{s.rule} 未能核查“{titles.get(s.rule, s.rule)}”（{s.parcels} 宗）：缺少{s.data_zh}"

@@ -92,6 +92,9 @@ def test_a_parcel_no_plan_covers_waits_for_the_plan_or_the_local_governments_com
     taian = _table(_screen(path, profile="taian"), cases)
     assert taian.loc["committed", "register_docs"] == "纳入规划承诺：临桂政承〔2024〕3号"
     assert taian.loc["no_plan", "actions"] == "由属地政府书面承诺纳入相关规划（乡镇人民政府）"
+    said = [p.message_zh for p in _screen(path, profile="taian").problems if p.layer == "zoning"]
+    assert "3 宗地块部分未落在规划图斑内：共 1000.00 平方米不在规划图斑内，规划（村庄规划 / 国土空间规划）尚未覆盖" \
+           "（规则 PLAN-GAP）；如已覆盖，请检查规划图层范围或筛选条件" in said
     conflicts = _screen(path, profile="taian").conflicts
     gap = conflicts[conflicts["rule"] == "PLAN-GAP"]
     assert sorted(gap["area_m2"].tolist()) == [200.0, 400.0]
@@ -343,3 +346,8 @@ def test_the_data_problems_sheet_says_a_rule_not_checked_once_in_chinese(tmp_pat
     said = [s for s in sheet["说明"] if "RESTRICTED" in s]
     assert said == ["RESTRICTED 未能核查“被查封或限制权利”（1 宗）：缺少宗地字段“查封或权利受限”（restricted）的取值（为空或不详）"]
     assert not any(re.search("[A-Za-z]", v) for v in set(sheet["图层"]) - {""})
+    # the planted far-away patches: the common messages are said in Chinese too
+    assert any(s.startswith("与宗地完全不相交") and "疑为坐标系有误，请核对 [layers.farmland] 的 crs" in s
+               for s in sheet["说明"])
+    assert "工作坐标系：EPSG:4546（CGCS2000 3度带高斯-克吕格投影 中央经线111°E）" in set(sheet["说明"])
+    assert not any("does not overlap" in s or "working CRS" in s for s in sheet["说明"])

@@ -22,6 +22,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from landgis.crs import crs_name_zh
 from landgis.errors import LandgisError
 
 __all__ = ["MapData", "map_data", "read_screening", "drawable"]
@@ -57,21 +58,6 @@ class MapData:
         return crs_name_zh(crs.name) + (f" (EPSG:{epsg})" if epsg else "")
 
 
-#: a Gauss-Krüger CRS's name (EPSG's English) and its Chinese: band width, then zone or central meridian
-_GK_NAME = re.compile(r"^(?P<datum>.+?) / (?:(?P<width>[36])-degree )?Gauss-Kruger (?:zone (?P<zone>\d+)|CM (?P<cm>\d+)E)$")
-
-
-def crs_name_zh(name: str) -> str:
-    """A Gauss-Krüger CRS name in Chinese; any other name as EPSG gives it.
-
-    >>> crs_name_zh("CGCS2000 / 3-degree Gauss-Kruger CM 111E"), crs_name_zh("CGCS2000 / Gauss-Kruger zone 19")
-    ('CGCS2000 3度带高斯-克吕格投影 中央经线111°E', 'CGCS2000 6度带高斯-克吕格投影 第19带')
-    """
-    m = _GK_NAME.match(name)
-    if m is None:
-        return name
-    where = f"第{m['zone']}带" if m["zone"] else f"中央经线{m['cm']}°E"
-    return f"{m['datum']} {m['width'] or '6'}度带高斯-克吕格投影 {where}"
 
 
 def map_data(source: Any) -> MapData:
