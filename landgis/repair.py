@@ -111,6 +111,17 @@ def _polygonal_part(geoms: np.ndarray) -> np.ndarray:
     return result
 
 
+#: each geometry status as the Chinese sheets say it
+_LABELS_ZH = {
+    "repaired": "无效图形已修复（make_valid，structure 方法）",
+    "null": "要素无图形",
+    "empty": "要素图形为空",
+    "not_polygon": "要素为点或线，不是面",
+    "non_finite": "图形坐标非数值（NaN 或无穷大，导出损坏，请重新导出该图层）",
+    "unrepairable": f"图形修复后无面积（小于 {MIN_AREA_M2:g} 平方米）",
+}
+
+
 def report_geometry(problems: list[Problem], role: str, status: np.ndarray, frame: pd.DataFrame,
                      id_col: str, parcels: bool) -> None:
     labels = {
@@ -129,7 +140,10 @@ def report_geometry(problems: list[Problem], role: str, status: np.ndarray, fram
         consequence = ("screened as ineligible with reason GEOMETRY" if parcels and key != "repaired"
                        else "left out of the overlay" if key != "repaired" else "used as repaired")
         message = f"{int(mask.sum())} {text}; {consequence}"
-        problems.append(Problem(severity, role, message, features=listed_features(frame, mask, id_col)))
+        consequence_zh = ("按“图形无效”（GEOMETRY）判为不可入市" if parcels and key != "repaired"
+                          else "未参加叠加分析" if key != "repaired" else "按修复后的图形使用")
+        problems.append(Problem(severity, role, message, features=listed_features(frame, mask, id_col),
+                                message_zh=f"{int(mask.sum())} 个{_LABELS_ZH[key]}；{consequence_zh}"))
         if key in ("repaired", "unrepairable"):
             warnings.warn(f"layer `{role}`: {message}", GeometryRepairWarning, stacklevel=4)
 
@@ -161,4 +175,7 @@ def report_area_changed(problems: list[Problem], role: str, before: np.ndarray, 
     problems.append(Problem("warning", role, f"repair changed the area of {int(changed.sum())} parcel(s) by more "
                             f"than {_REPAIR_AREA_CHANGE:.0%} (area of the rings as drawn → repaired: {'; '.join(first)}{'; …' if changed.sum() > 3 else ''}): "
                             "check their boundaries (a corrupt vertex, crossing edges) and correct them at the source",
-                            features=listed_features(frame, mask, "parcel_id")))
+                            features=listed_features(frame, mask, "parcel_id"),
+                            message_zh=f"修复使 {int(changed.sum())} 宗地块面积变化超过 {_REPAIR_AREA_CHANGE:.0%}"
+                            f"（原绘制面积 → 修复后面积：{'；'.join(first)}{'；…' if changed.sum() > 3 else ''}）："
+                            "请检查其界线（损坏的节点、交叉的边）并在源数据中更正"))

@@ -271,6 +271,10 @@ def test_the_chinese_sheets_hold_no_english_value_and_every_summary_adds_up(scre
         assert values and not any(re.search("[A-Za-z]", v) for v in values), (column, values)
     assert set(parcels["图形状态"]) == {"正常", "已修复", "无法修复"}
     assert set(sheets["数据问题"]["级别"]) <= {"错误", "警告", "信息"}
+    # the sample's input problems are said in Chinese: only codes, ids and units are Latin
+    codes = r"EPSG:\d+|CGCS2000|make_valid|structure|[A-Z]+(?:-[A-Z]+)*|m²|\d+°E|\[layers\.\w+\]"
+    english = [s for s in sheets["数据问题"]["说明"] if re.search("[A-Za-z]", re.sub(codes, "", s))]
+    assert len(sheets["数据问题"]) >= 5 and english == []
     total = sheets["按结论汇总"].set_index("筛查结论").loc["合计"]
     for name in ("按乡镇汇总", "按村汇总", "按规划用途汇总"):
         last = sheets[name].iloc[-1]
