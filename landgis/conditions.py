@@ -153,11 +153,6 @@ def blank_unknown_facts(cond: Condition) -> set[str]:
     return set()
 
 
-def is_blank(col: pd.Series) -> pd.Series:
-    """Where an attribute is blank: NA, or text of only spaces."""
-    return _is_missing(col)
-
-
 def categories_used(cond: Condition) -> set[str]:
     """The legacy category ids a condition refers to (``legacy = […]``)."""
     if isinstance(cond, LegacyRef):
@@ -194,7 +189,7 @@ def evaluate(cond: Condition, facts: pd.DataFrame, tolerance: float,
         return out
     col = facts[cond.fact]
     value = tolerance if cond.value == "tolerance" else cond.value
-    missing = _is_missing(col)
+    missing = is_blank(col)
     if cond.op == "not_empty":
         text = col.astype(object).where(~missing, "").astype(str).str.strip()
         return ((text != "") == value).to_numpy()
@@ -260,7 +255,7 @@ def evaluate_bounds(cond: Condition, facts: pd.DataFrame, tolerance: float,
     value = evaluate(cond, facts, tolerance)
     unsure = (unknown or {}).get(cond.fact)
     if cond.missing == "unknown":
-        blank = _is_missing(facts[cond.fact]).to_numpy(dtype=bool)
+        blank = is_blank(facts[cond.fact]).to_numpy(dtype=bool)
         unsure = blank if unsure is None else np.asarray(unsure, dtype=bool) | blank
     if unsure is None:
         return value, value
@@ -268,7 +263,8 @@ def evaluate_bounds(cond: Condition, facts: pd.DataFrame, tolerance: float,
     return value & ~unsure, value | unsure
 
 
-def _is_missing(col: pd.Series) -> pd.Series:
+def is_blank(col: pd.Series) -> pd.Series:
+    """Where an attribute is blank: NA, or text of only spaces."""
     miss = col.isna()
     if isinstance(col.dtype, pd.StringDtype):  # Arrow-backed text: trimmed by Arrow, no Python string made
         return miss | (col.str.strip() == "").to_numpy(dtype=bool, na_value=False)

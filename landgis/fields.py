@@ -67,9 +67,10 @@ _UNKNOWN = {"不详", "不清", "不清楚", "未知", "待查", "待核实", "�
 #: a certificate or document reference: a register's marks (字, 号, 证, 第, 〔〕), or a number with
 #: text around it (集用2001-5); a bare number (2, as 1 = 是 / 2 = 否 registers code 否) is not one
 _DOCUMENT = re.compile(r"[字号證证第〔〕\[\]]|[0-9０-９].*[^\W\d]|[^\W\d].*[0-9０-９]")
-#: a restriction lifted (已解除查封, 解除抵押) means absent; one not lifted (未解除查封) present
-_LIFTED = re.compile(r"^(已经?|均已)?解除")
-_NOT_LIFTED = re.compile(r"^(未|尚未|没有)解除")
+#: a restriction lifted (已解除查封, 解除抵押, 已解封, 已注销查封, 查封已解除) means absent; one not
+#: lifted (未解除查封, 尚未解封) present
+_LIFTED = re.compile(r"^(已经?|均已)?(解除|解封|注销|撤销)|^[^未没]*(已|均已)(解除|解封|注销|撤销)$")
+_NOT_LIFTED = re.compile(r"^(未|尚未|没有)(解除|解封|注销|撤销)")
 #: a status that says both (已申请未登记, 已立案未处罚): read neither way, it is refused
 _MIXED = re.compile(r"^已.*(未|尚未|没有)|^(未|尚未|没有).*已")
 
@@ -92,9 +93,10 @@ def parse_register(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     [True, True, False, False, <NA>, True, False, True, <NA>, <NA>]
     >>> doc.tolist()[:3], bad.tolist()[-3:]
     (['房权证字第12号', '集用(2001)第5号', ''], [False, False, True])
-    >>> present, doc, bad = parse_register(pd.Series(["已解除查封", "未解除查封", "已申请未登记", "2", "集用2001-5"]))
+    >>> present, doc, bad = parse_register(pd.Series(["已解除查封", "未解除查封", "已申请未登记", "2", "集用2001-5",
+    ...                                              "已解封", "已注销查封", "查封已解除", "尚未解封"]))
     >>> present.tolist(), bad.tolist()
-    ([False, True, <NA>, <NA>, True], [False, False, True, True, False])
+    ([False, True, <NA>, <NA>, True, False, False, False, True], [False, False, True, True, False, False, False, False, False])
     """
     codes, uniques = factorize_values(values)
     distinct = pd.Series(uniques + [None], dtype=object)

@@ -237,3 +237,15 @@ def test_reason_texts_read_back_for_maps():
     assert rules["UDB"]["source"] == f"{GUILIN_DOC}四（五）1、二（工作原则）"
     assert rules["GEOMETRY"] == {"title_zh": "宗地图形无效，无法计算", "text_zh": "", "source": ""}
     assert rules["LEGACY"]["source"] == guilin.citation(guilin.rule("LEGACY"))
+
+
+@pytest.mark.parametrize(("name", "source"), [("tianning", "第六条、第二十六条"), ("yanbian", "第三条"),
+                                              ("yueqing", "第八条第（一）项、第二十三条")])
+def test_a_parcel_no_plan_covers_cites_the_countys_own_planning_article(name, source):
+    """PLAN-GAP rests on each county's own words on planning, not on the baseline's empty source."""
+    from landgis.profiles import load_profile
+
+    profile = load_profile(name)
+    rule = next(r for r in profile.rules if r.id == "PLAN-GAP")
+    assert rule.source == source
+    assert profile.citation(rule).startswith(f"{profile.document}{source}")

@@ -128,6 +128,9 @@ def test_register_statuses_that_say_more_than_yes_or_no_are_read_by_their_meanin
     assert present.tolist() == [False, False, True, True, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA, True]
     assert bad.tolist() == [False] * 4 + [True] * 5 + [False]
     assert doc.tolist()[-1] == "集用2001-5" and set(doc.tolist()[:-1]) == {""}
+    # the seal lifted in the other words registers use (解封, 注销, the status after the noun)
+    present, _doc, bad = parse_register(pd.Series(["已解封", "已注销查封", "查封已解除", "解封", "尚未解封", "未注销"]))
+    assert present.tolist() == [False, False, False, False, True, True] and not bad.any()
 
 
 @pytest.mark.parametrize("value", ["已申请未登记", "2"])

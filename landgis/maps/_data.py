@@ -58,8 +58,6 @@ class MapData:
         return crs_name_zh(crs.name) + (f" (EPSG:{epsg})" if epsg else "")
 
 
-
-
 def map_data(source: Any) -> MapData:
     """A :class:`MapData` from a ScreeningResult (or a MapData, returned as is)."""
     if isinstance(source, MapData):
