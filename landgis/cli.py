@@ -1,6 +1,6 @@
 """The ``landgis`` command line: a thin shell over the library.
 
-``landgis screen PROJECT.toml --out DIR``, ``landgis validate PROJECT.toml``,
+``landgis init FOLDER``, ``landgis screen PROJECT.toml --out DIR``, ``landgis validate PROJECT.toml``,
 ``landgis rules [--profile X]``, ``landgis compare BEFORE AFTER``, ``landgis map OUT``. Bad input exits non-zero with one clear
 message and no traceback (``--debug`` shows it).
 """
@@ -169,6 +169,30 @@ def screen(ctx: _Ctx, project: Path, out: Path, overwrite: bool, profile: str | 
 
 
 @main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None,
+              help="The project file to write (default: FOLDER/landgis.toml); never replaced.")
+@click.option("--profile", default="national", show_default=True, help="The rule profile the project names.")
+@click.pass_obj
+def init(ctx: _Ctx, folder: Path, out: Path | None, profile: str) -> None:
+    """Write a commented project file for a delivery FOLDER (三调, 二调, 三区三线, 村庄规划, 宗地…)."""
+    from landgis.scaffold import init_project
+
+    def work():
+        target, text = init_project(folder, out, profile)
+        roles = [line.split("]")[0].removeprefix("[layers.") for line in text.splitlines()
+                 if line.startswith("[layers.") and not line.endswith(".fields]")]
+        missing = [line.split("]")[0].removeprefix("# [layers.") for line in text.splitlines()
+                   if line.startswith("# [layers.")]
+        click.echo(f"wrote {target}: {len(roles)} layers ({', '.join(roles)})")
+        if missing:
+            click.echo(f"not found: {', '.join(missing)} (what the screening then does not check is in the file)")
+        click.echo(f"next: read it, then landgis validate {target}")
+
+    _run(ctx, work)
+
+
+@main.command()
 @click.argument("project", type=click.Path(path_type=Path))
 @click.option("--strict", is_flag=True, help="Exit non-zero on warnings too.")
 @click.pass_obj
@@ -258,7 +282,8 @@ def compare_command(ctx: _Ctx, before: Path, after: Path, out: Path | None) -> N
 @main.command("map")
 @click.argument("screening", type=click.Path(path_type=Path))
 @click.option("--project", type=click.Path(path_type=Path), default=None,
-              help="The project file: adds its constraint layers (farmland, red line, UDB, planned use) and rule texts.")
+              help="The project file for the constraint layers (farmland, red line, UDB, planned use) and rule "
+                   "texts; default: the one the screening recorded (screening.json).")
 @click.option("--profile", default=None, help="Profile name or file for the rule texts (default: the project's).")
 @click.option("--to", "to", type=click.Path(path_type=Path), default=None,
               help="Folder for the maps (default: the screening folder).")
@@ -281,10 +306,12 @@ def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, 
     def work():
         t0 = time.perf_counter()
         data = maps.read_screening(screening, project=project, profile=profile)
-        if project is None and (want_overview or redline or parcels or want_html) and not ctx.quiet:
-            click.echo("landgis: drawn without the constraint layers (永久基本农田, 生态保护红线, 城镇开发边界, "
-                       "规划用途): give --project PROJECT.toml to draw them and measure each parcel's distance "
-                       "to them; the red-line sheets say 未核查 for each", err=True)
+        if not ctx.quiet:
+            for note in data.notes:
+                click.echo(f"landgis: {note}", err=True)
+            if data.project and project is None:
+                click.echo(f"landgis: constraint layers from {data.project}, the project the screening recorded",
+                           err=True)
         out = to or screening
         if out.exists() and not out.is_dir():
             raise LandgisError(f"{out} is a file; give a folder to draw the maps in (--to)")

@@ -19,9 +19,11 @@ Every repair and assumption becomes a :class:`~landgis.errors.Problem`, so that
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import geopandas as gpd
 import numpy as np
@@ -41,6 +43,7 @@ from landgis.crs import (
 )
 from landgis.errors import (
     InputError,
+    LandgisWarning,
     LayerError,
     Problem,
     listed_features,
@@ -59,6 +62,7 @@ from landgis.repair import clean_polygons, report_area_changed, report_geometry
 from landgis.schema import (
     BOOLEAN_ATTRIBUTES,
     CLASS_LAYERS,
+    DRAWN_LAYERS,
     FEATURE_ID_FIELDS,
     STANDARD_FIELDS,
     USABLE_STATUS,
@@ -68,7 +72,7 @@ from landgis.terrain import raster_constraint_layer
 from landgis.threads import is_valid
 from landgis.zonal import open_raster
 
-__all__ = ["LoadedLayers", "load_layers", "read_order", "read_roads", "canonical_parcels", "canonical_layer", "name_towns"]
+__all__ = ["LoadedLayers", "load_layers", "load_drawn_layers", "read_order", "read_roads", "canonical_parcels", "canonical_layer", "name_towns"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -101,6 +105,27 @@ def load_layers(project: Project, *, strict: bool = False,
     # next layer is read (GDAL, then WKB decoding, which holds the GIL)
     with ThreadPoolExecutor(1, thread_name_prefix="landgis-validity") as checker:
         return _load_layers(project, strict, reader, checker)
+
+
+def load_drawn_layers(project: Project, crs: CRS | str | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``project`` the maps draw (:data:`~landgis.schema.DRAWN_LAYERS`), read and
+    repaired as a screening reads them, in the CRS ``crs`` (the screening's; by default the one
+    a screening of ``project`` works in): what a map of a
+    finished screening, or of a screening made on tiles elsewhere, draws beside its parcels.
+
+    The parcels are read too (the loader checks every layer against them) but not returned; the
+    survey layers, the largest, are not read. The repairs and assumptions were reported when the
+    layers were screened: they are not warned of a second time.
+    """
+    drawn = {role: spec for role, spec in project.layers.items() if role in (*DRAWN_LAYERS, "parcels")}
+    if len(drawn) == 1:
+        return {}
+    subset = replace(project, layers=MappingProxyType(drawn),
+                     crs=CRS.from_user_input(crs).to_string() if crs is not None else project.crs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LandgisWarning)
+        loaded = load_layers(subset)
+    return {role: frame for role, frame in loaded.layers.items() if role in DRAWN_LAYERS}
 
 
 def _validity(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

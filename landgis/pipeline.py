@@ -31,13 +31,10 @@ from landgis.profiles import Profile
 from landgis.result import ScreeningResult
 from landgis.roads import access_facts
 from landgis.rules import SkippedRule, evaluate_rules
-from landgis.schema import CLASS_LAYERS, MEASURE_LAYERS, usable_geometry
+from landgis.schema import CLASS_LAYERS, DRAWN_LAYERS, MEASURE_LAYERS, usable_geometry
 from landgis.terrain import terrain_facts
 
-__all__ = ["run", "screen_layers", "stage", "KEPT_LAYERS"]
-
-#: input layers a ScreeningResult keeps (for its maps); the others are freed after screening
-KEPT_LAYERS = ("farmland", "redline", "udb", "zoning", "admin")
+__all__ = ["run", "screen_layers", "stage"]
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -127,7 +124,7 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     log.info("screened %d parcels: %s", len(inventory), inventory["verdict"].value_counts().to_dict())
     return ScreeningResult(inventory=inventory, conflicts=conflicts, profile=profile, project=project,
                            problems=problems, skipped=skipped, timings=timings, facts=facts,
-                           layers={role: frame for role, frame in layers.items() if role in KEPT_LAYERS})
+                           layers={role: frame for role, frame in layers.items() if role in DRAWN_LAYERS})
 
 
 def _report_skipped(skipped: list[SkippedRule], problems: list[Problem]) -> None:

@@ -22,6 +22,7 @@ from landgis.config import Project
 from landgis.errors import Problem
 from landgis.inventory import summaries
 from landgis.profiles import Profile
+from landgis.provenance import RECORD_NAME, write_record
 from landgis.rules import SkippedRule
 from landgis.schema import VERDICTS
 
@@ -56,6 +57,10 @@ class ScreeningResult:
         development boundary, planned use, admin). The survey layers are not
         kept once screened: at county scale they are the largest layers in
         memory and nothing after screening reads them.
+    record
+        what the screening read: the project file, the profile and every input file
+        with its size, time and SHA-256 (:mod:`landgis.provenance`), written as
+        ``screening.json``; None for a result not made by :func:`~landgis.screen`.
 
     In Jupyter the result displays as a summary: parcels and areas (m², 亩) by
     verdict, the most frequent reasons, legacy land, input problems and
@@ -90,6 +95,7 @@ class ScreeningResult:
     timings: dict[str, float] = field(default_factory=dict)
     facts: pd.DataFrame | None = None
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
+    record: dict | None = field(default=None, repr=False)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -145,8 +151,9 @@ class ScreeningResult:
               progress: ProgressArg = None, changes: Comparison | None = None) -> Path:
         """Write every output ``landgis screen`` writes into the folder ``out``.
 
-        ``inventory.csv``, ``inventory.xlsx``, ``screening.gpkg``, (unless
-        ``map_html=False``) ``map.html`` and (given ``changes``) ``changes.csv``. Outputs appear only when all are
+        ``inventory.csv``, ``inventory.xlsx``, ``screening.gpkg``, ``screening.json`` (what
+        was screened: :mod:`landgis.provenance`), (unless ``map_html=False``) ``map.html``
+        and (given ``changes``) ``changes.csv``. Outputs appear only when all are
         complete (written in a temporary folder, then moved); an existing
         screening is replaced only with ``overwrite=True``.
 
@@ -178,7 +185,7 @@ class ScreeningResult:
         >>> import tempfile
         >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
         >>> sorted(p.name for p in out.iterdir())
-        ['inventory.csv', 'inventory.xlsx', 'screening.gpkg']
+        ['inventory.csv', 'inventory.xlsx', 'screening.gpkg', 'screening.json']
         """
         from landgis.report import write_xlsx
 
@@ -202,6 +209,8 @@ class ScreeningResult:
                     io.write_csv(table, tmp / "inventory.csv")
                     if changes is not None:
                         changes.write(tmp / "changes.csv")
+                    if self.record is not None:
+                        write_record(self.record, tmp / RECORD_NAME)
                     if map_html:
                         from landgis.maps import web_map
                         step("map.html")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "LAYER_ROLES", "LAYER_ZH", "RASTER_ROLES", "CLASS_LAYERS", "MEASURE_LAYERS", "CONSTRAINT_LAYERS",
+    "LAYER_ROLES", "LAYER_ZH", "DRAWN_LAYERS", "RASTER_ROLES", "CLASS_LAYERS", "MEASURE_LAYERS", "CONSTRAINT_LAYERS",
     "PARCEL_ATTRIBUTES", "BOOLEAN_ATTRIBUTES", "ATTRIBUTE_FACTS", "STANDARD_FIELDS", "FEATURE_ID_FIELDS",
     "VERDICTS", "VERDICT_ZH", "VERDICT_COLOURS", "OUTCOMES", "OUTCOME_ZH", "M2_PER_MU", "VALUE_ZH", "SEVERITY_ZH",
     "FACT_DOCS", "known_fact", "USABLE_STATUS", "usable_geometry", "suggest",
@@ -42,6 +42,9 @@ LAYER_ROLES: Mapping[str, str] = MappingProxyType(
         "roads": "roads (lines or polygons) for 通路 road access",
     }
 )
+
+#: input layers the maps draw, which a ScreeningResult keeps; the others are freed after screening
+DRAWN_LAYERS = ("farmland", "redline", "udb", "zoning", "admin")
 
 #: each role's name in a Chinese sheet
 LAYER_ZH: Mapping[str, str] = MappingProxyType({

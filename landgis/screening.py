@@ -6,13 +6,15 @@ here or on a dask cluster.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from landgis._runtime import ProgressArg
 from landgis.config import Project, load_project
 from landgis.engines import ENGINES
 from landgis.engines.local import screen_local
-from landgis.profiles import Profile, resolve_profile
+from landgis.profiles import Profile, builtin_profiles, resolve_profile
+from landgis.provenance import screening_record
 from landgis.result import ScreeningResult
 
 __all__ = ["screen", "ScreeningResult"]
@@ -77,12 +79,30 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     """
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} is not one of {', '.join(ENGINES)}")
-    if engine == "dask":
-        from landgis.engines.dask import screen_dask
-        return screen_dask(project, profile=profile, strict=strict,
-                           progress=progress if callable(progress) else None, **engine_options)
-    if engine_options:
+    if engine == "local" and engine_options:
         raise TypeError(f"options {', '.join(engine_options)} are for engine='dask'")
     if not isinstance(project, Project):
         project = load_project(project)
-    return screen_local(project, resolve_profile(project, profile), strict=strict, progress=progress)
+    # the inputs are fingerprinted (screening.json) in a thread while they are screened
+    with ThreadPoolExecutor(1, thread_name_prefix="landgis-record") as pool:
+        record = pool.submit(screening_record, project, _profile_ref(project, profile))
+        if engine == "dask":
+            from landgis.engines.dask import screen_dask
+            result = screen_dask(project, profile=profile, strict=strict,
+                                 progress=progress if callable(progress) else None, **engine_options)
+        else:
+            result = screen_local(project, resolve_profile(project, profile), strict=strict, progress=progress)
+        result.record = record.result()
+    return result
+
+
+def _profile_ref(project: Project, override: str | Path | Profile | None) -> str | None:
+    """How the profile a screening applies can be found again: a built-in name or a file's absolute
+    path; None for a Profile built in memory."""
+    ref = override if override is not None else project.profile
+    if isinstance(ref, Profile):
+        return None
+    if str(ref) in builtin_profiles():
+        return str(ref)
+    path = Path(ref)
+    return str((path if path.is_absolute() else project.base_dir / path).absolute())

@@ -114,3 +114,14 @@ def test_an_unreachable_scheduler_fails_fast_naming_its_address(monkeypatch):
     with pytest.raises(LandgisError, match=r"cannot reach the dask scheduler at tcp://127.0.0.1:9 within 1 s"):
         engine.screen_dask(sample, client="tcp://127.0.0.1:9")
     assert time.perf_counter() - t0 < 8
+
+
+def test_dask_draws_the_local_engines_map(client, tmp_path):
+    """The constraint layers are read beside the tiles: map.html is the local engine's, byte for byte."""
+    local = _screen()
+    tiled = _screen(engine="dask", client=client, tile_parcels=100)
+    assert sorted(tiled.layers) == ["admin", "farmland", "parcels", "redline", "udb", "zoning"]
+    local.write(tmp_path / "local")
+    tiled.write(tmp_path / "dask")
+    assert (tmp_path / "dask" / "map.html").read_bytes() == (tmp_path / "local" / "map.html").read_bytes()
+    assert tiled.record["inputs"].keys() == local.record["inputs"].keys()

@@ -126,7 +126,8 @@ def test_a_gbk_console_gets_the_summary_and_the_run_succeeds(tmp_path):
     assert done.returncode == 0, done.stderr.decode("gbk", "replace")[-2000:]
     text = done.stdout.decode("gbk")
     assert "parcels screened" in text and "m?" in text and "亩" in text
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["inventory.csv", "inventory.xlsx", "screening.gpkg"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["inventory.csv", "inventory.xlsx", "screening.gpkg",
+                                                                    "screening.json"]
 
 
 def test_a_windows_path_in_double_quotes_is_refused_with_the_two_ways_to_write_it(tmp_path):
@@ -194,3 +195,30 @@ def test_output_paths_that_cannot_be_written_are_refused_with_the_fix(tmp_path):
     assert result.exit_code == 2 and "is a folder; give the file to write" in result.output
     result = CliRunner().invoke(main, ["map", str(tmp_path / "out"), "--to", str(tmp_path / "out" / "inventory.csv")])
     assert result.exit_code == 2 and "is a file; give a folder to draw the maps in" in result.output
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "cp936"])
+def test_validate_map_init_and_rules_run_on_a_chinese_windows_console(tmp_path, encoding):
+    """Every command, not only screen, exits 0 whatever the console's code page lacks (², ≥, →, …)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-c", "from landgis.cli import main; main()", *map(str, args)],
+                              env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, (args, done.stderr.decode(encoding, "replace")[-2000:])
+        return done.stdout.decode(encoding) + done.stderr.decode(encoding)
+
+    assert "0 error(s)" in run("validate", data / "sample_county.toml")
+    assert "RESTRICTED" in run("rules", "--profile", "yueqing")
+    run("screen", data / "sample_county.toml", "--out", tmp_path / "out", "--no-map")
+    assert "wrote" in run("map", tmp_path / "out", "--no-overview", "--redline", "--parcels", "450399102003JC00046")
+    (tmp_path / "资料").mkdir()
+    for name in ("sample_county.gpkg", "sample_dem.tif"):
+        (tmp_path / "资料" / name).write_bytes((data / name).read_bytes())
+    assert "wrote" in run("init", tmp_path / "资料")

@@ -30,7 +30,8 @@ def screened(tmp_path_factory):
 
 def test_outputs_written(screened):
     out, result = screened
-    assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "map.html", "screening.gpkg"]
+    assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "map.html", "screening.gpkg",
+                                                   "screening.json"]
     raw = (out / "inventory.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
     inv = pd.read_csv(out / "inventory.csv", dtype={"parcel_id": str, "planned_use": str, "survey_class": str})

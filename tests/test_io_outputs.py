@@ -331,3 +331,51 @@ def test_parcel_ids_of_any_characters_reach_every_output_intact_and_safely(tmp_p
     assert pyogrio.read_dataframe(out / "screening.gpkg", layer="parcels")["parcel_id"].tolist() == ids
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "</script><b>" not in page
+
+
+@pytest.mark.parametrize("held", ["inventory.xlsx", "screening.gpkg"])
+def test_an_output_that_cannot_be_replaced_leaves_every_earlier_output_as_it_was(sample_result, tmp_path,
+                                                                                 monkeypatch, held):
+    """inventory.xlsx open in Excel cannot be moved on Windows: the replacement fails before any output is
+    replaced, naming the file, and the earlier screening stays whole, byte for byte."""
+    import os
+
+    import landgis.io.output as output
+
+    out = tmp_path / "out"
+    sample_result.write(out, map_html=False)
+    (out / "redline.pdf").write_bytes(b"%PDF earlier sheets")  # drawn later by `landgis map`: stays too
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = os.replace
+
+    def replace(src, dst):
+        if out / held in (Path(src), Path(dst)):  # held open by another program: neither moved nor replaced
+            raise PermissionError(13, "Permission denied")
+        return real(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    with pytest.raises(OutputError, match=f"cannot replace {out / held}: it is open in another program"):
+        sample_result.write(out, overwrite=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary folder, no lock left
+
+
+def test_a_failure_while_moving_the_new_outputs_in_puts_the_earlier_ones_back(sample_result, tmp_path, monkeypatch):
+    import os
+
+    import landgis.io.output as output
+
+    out = tmp_path / "out"
+    sample_result.write(out, map_html=False)
+    earlier = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = os.replace
+
+    def replace(src, dst):
+        if Path(dst) == out / "screening.gpkg" and ".earlier" not in Path(src).parts:  # the new one cannot move in
+            raise OSError(5, "Input/output error")
+        return real(src, dst)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    with pytest.raises(OutputError, match="cannot replace .*screening.gpkg: Input/output error; nothing was replaced"):
+        sample_result.write(out, overwrite=True, map_html=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier  # map.html not added either

@@ -141,14 +141,15 @@ def test_cli_map_redraws_without_screening(tmp_path):
     # and only with --overwrite; a file of the user's stays
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     (out / "inventory.csv").unlink()
-    for name in ("inventory.xlsx", "screening.gpkg"):
+    for name in ("inventory.xlsx", "screening.gpkg", "screening.json"):
         (out / name).unlink()
     refused = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(out), "--no-map"])
     assert refused.exit_code == 2 and "already holds map.html, overview.png, overview.pdf, redline.pdf" in refused.output
     rescreened = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(out), "--no-map", "--overwrite"])
     assert rescreened.exit_code == 0, rescreened.output
     assert "removed map.html, overview.png, overview.pdf, redline.pdf of the earlier screening" in rescreened.output
-    assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "notes.txt", "screening.gpkg"]
+    assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "notes.txt", "screening.gpkg",
+                                                   "screening.json"]
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
@@ -165,24 +166,38 @@ def test_dollar_signs_and_underscores_are_drawn_as_written(result, tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
-def test_a_sheet_drawn_without_the_project_says_unchecked_not_none(tmp_path):
-    """`landgis map OUT --redline` without --project has no constraint layers: the sheet says each is
-    未核查, never 邻近限制：无, and the command says how to draw them."""
+def test_a_sheet_drawn_without_project_uses_the_recorded_one_and_says_unchecked_once_it_is_gone(tmp_path):
+    """`landgis map OUT --redline` without --project draws with the project the screening recorded
+    (screening.json): the sheet states the overlap as with --project. With that project gone, the sheet
+    says each layer is 未核查, never 邻近限制：无, and the command says how to draw them."""
     from click.testing import CliRunner
 
     from landgis.cli import main
 
-    sample = Path(__file__).resolve().parents[1] / "data" / "sample_county.toml"
+    data = Path(__file__).resolve().parents[1] / "data"
+    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif"):
+        shutil.copy(data / name, tmp_path / name)
     out = tmp_path / "out"
-    assert CliRunner().invoke(main, ["screen", str(sample), "--out", str(out), "--no-map"]).exit_code == 0
-    result = CliRunner().invoke(main, ["map", str(out), "--redline", "--no-html", "--no-overview",
-                                       "--parcels", "450399102003JC00046"])
+    assert CliRunner().invoke(main, ["screen", str(tmp_path / "sample_county.toml"), "--out", str(out),
+                                     "--no-map"]).exit_code == 0
+    args = ["map", str(out), "--redline", "--no-html", "--no-overview", "--parcels", "450399102003JC00046"]
+
+    def sheet() -> str:
+        return subprocess.run(["pdftotext", str(out / "redline.pdf"), "-"], capture_output=True, text=True,
+                              check=True).stdout.replace("\n", "")
+
+    drawn = CliRunner().invoke(main, args)
+    assert drawn.exit_code == 0, drawn.output
+    assert f"constraint layers from {tmp_path / 'sample_county.toml'}, the project the screening recorded" \
+        in drawn.output
+    assert "永久基本农田：重叠 729.29 平方米；生态保护红线：200 米内无；城镇开发边界：200 米内无" in sheet()
+    (tmp_path / "sample_county.toml").rename(tmp_path / "moved.toml")
+    result = CliRunner().invoke(main, [*args, "--overwrite"])
     assert result.exit_code == 0, result.output
-    assert "drawn without the constraint layers" in result.output and "--project" in result.output
-    txt = subprocess.run(["pdftotext", str(out / "redline.pdf"), "-"], capture_output=True, text=True,
-                         check=True).stdout
-    assert "永久基本农田：未核查（绘图时无此图层）" in txt.replace("\n", "")
-    assert "邻近限制无" not in txt.replace("\n", "").replace(" ", "")
+    assert f"the project it was screened from, {tmp_path / 'sample_county.toml'}, is gone: drawn without the " \
+        "constraint layers" in result.output and "--project" in result.output
+    assert "永久基本农田：未核查（绘图时无此图层）" in sheet()
+    assert "邻近限制无" not in sheet().replace(" ", "")
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")

@@ -34,6 +34,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import geopandas as gpd
@@ -48,6 +49,7 @@ from landgis.config import LayerSpec, Project, load_project, used_fields
 from landgis.conflicts import conflict_rules
 from landgis.crs import finite_bounds
 from landgis.errors import LandgisError, Problem
+from landgis.load import load_drawn_layers
 from landgis.profiles import resolve_profile
 from landgis.schema import usable_geometry
 from landgis.threads import is_valid
@@ -263,6 +265,10 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
             own_cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
             client = Client(own_cluster)
+    # the layers the maps draw are read here while the workers screen (this process waits on them)
+    drawing = ThreadPoolExecutor(1, thread_name_prefix="landgis-drawn")
+    drawn = drawing.submit(load_drawn_layers, proj)
+    drawing.shutdown(wait=False)
     try:
         tiles = parcel_tiles(proj, tile_parcels)
         step(f"dask: {len(tiles)} tiles on {len(client.scheduler_info()['workers'])} workers")
@@ -309,7 +315,7 @@ def screen_dask(project: Project | str | Path, *, profile=None, strict: bool = F
     skipped = list({s.rule: s for p in parts for s in p["skipped"]}.values())
     return ScreeningResult(inventory=inventory, conflicts=conflicts, profile=prof, project=proj,
                            problems=problems, skipped=skipped, timings=timings, facts=facts,
-                           layers={"parcels": inventory})
+                           layers={"parcels": inventory, **drawn.result()})
 
 
 def _all_fids(project: Project) -> np.ndarray:

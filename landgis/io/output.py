@@ -52,15 +52,53 @@ def _temporary_folder(out: Path) -> Iterator[Path]:
         with signals_held():
             out.mkdir(exist_ok=True)
             written = sorted(tmp.iterdir())
-            for item in written:
-                target = out / item.name
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)
-                os.replace(item, target)
+            _swap_in(written, out, tmp)
             _remove_stale(out, {item.name for item in written})
     finally:
         with signals_held():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_in(written: list[Path], out: Path, tmp: Path) -> None:
+    """Move ``written`` into ``out``, all or nothing.
+
+    The earlier outputs are first moved aside into ``tmp`` (a file another program holds open,
+    as Excel holds an inventory.xlsx on Windows, cannot be moved: found here, before anything is
+    replaced); then the new ones move in. A failure at any step puts every earlier output back
+    and names the file.
+    """
+    aside = tmp / ".earlier"
+    aside.mkdir()
+    moved_aside: list[Path] = []
+    moved_in: list[Path] = []
+    try:
+        for item in written:
+            target = out / item.name
+            if target.exists() or target.is_symlink():
+                _move(target, aside / item.name)
+                moved_aside.append(item)
+        for item in written:
+            _move(item, out / item.name)
+            moved_in.append(item)
+    except OutputError:
+        for item in moved_in:  # back as they were: the new ones out, the earlier ones in
+            with contextlib.suppress(OSError):
+                os.replace(out / item.name, item)
+        for item in moved_aside:
+            os.replace(aside / item.name, out / item.name)
+        raise
+
+
+def _move(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as exc:
+        held = isinstance(exc, PermissionError) or getattr(exc, "winerror", None) in (5, 32, 33)
+        why = ("it is open in another program (an inventory.xlsx in Excel, a GeoPackage in QGIS): close it"
+               if held else exc.strerror or str(exc))
+        name = target if target.parent.name != ".earlier" else source
+        raise OutputError(f"cannot replace {name}: {why}; nothing was replaced, the earlier outputs are as "
+                          "they were") from None
 
 
 @contextlib.contextmanager
@@ -130,7 +168,7 @@ def signals_held() -> Iterator[None]:
         hold(signal.SIG_SETMASK, before)
 
 
-OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "map.html", "changes.csv")
+OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "screening.json", "map.html", "changes.csv")
 
 
 #: the maps ``landgis map`` draws from a screening into its folder

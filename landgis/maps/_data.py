@@ -24,6 +24,7 @@ from pyproj import CRS
 
 from landgis.crs import crs_name_zh
 from landgis.errors import LandgisError
+from landgis.provenance import RECORD_NAME, changes_since, read_record
 
 __all__ = ["MapData", "map_data", "read_screening", "drawable"]
 
@@ -46,6 +47,10 @@ class MapData:
     title: str = "入市地块筛查"
     profile: str = ""
     data_date: str = ""
+    #: the project file the constraint layers come from ("" when drawn without them)
+    project: str = ""
+    #: what the maps of a finished screening should say: the project not found, changed since…
+    notes: list[str] = field(default_factory=list)
 
     @property
     def crs(self) -> CRS:
@@ -62,15 +67,25 @@ def map_data(source: Any) -> MapData:
     """A :class:`MapData` from a ScreeningResult (or a MapData, returned as is)."""
     if isinstance(source, MapData):
         return source
-    profile = source.profile
-    rules = {r.id: {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": profile.citation(r)}
-             for r in profile.rules}
-    for cat in getattr(profile, "legacy_categories", ()) or ():
-        rules.setdefault(cat.id, {"title_zh": cat.title_zh, "text_zh": "", "source": profile.citation(cat)})
     project = source.project
     return MapData(inventory=source.inventory, conflicts=source.conflicts, layers=dict(source.layers),
-                   rules=rules, title=project.name, profile=f"{source.profile.id} {source.profile.name_zh}".strip(),
-                   data_date=project.data_date or _source_date(project))
+                   rules=named_rules(source.profile, source.inventory), title=project.name, profile=f"{source.profile.id} {source.profile.name_zh}".strip(),
+                   data_date=project.data_date or _source_date(project),
+                   project=str(project.source) if project.source is not None else "")
+
+
+def named_rules(profile: Any, inventory: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """id → title, text and citation: each rule and legacy category of ``profile`` (None: none),
+    then the other reasons the inventory gives (GEOMETRY, NODATA-…) as its reason texts name them."""
+    rules: dict[str, dict[str, str]] = {}
+    if profile is not None:
+        rules = {r.id: {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": profile.citation(r)}
+                 for r in profile.rules}
+        for cat in profile.legacy_categories:
+            rules.setdefault(cat.id, {"title_zh": cat.title_zh, "text_zh": "", "source": profile.citation(cat)})
+    for rid, named in _rules_from_reason_texts(inventory).items():
+        rules.setdefault(rid, named)
+    return rules
 
 
 def _source_date(project: Any) -> str:
@@ -164,9 +179,10 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
         the ``--out`` folder of ``landgis screen``.
     project
         the project file, to draw its constraint layers (farmland, red line, urban
-        development boundary, planned use) and name its rules; optional.
+        development boundary, planned use) and name its rules; by default the one the
+        screening recorded in ``screening.json``, if it is still there.
     profile
-        a profile name or file for the rule texts (default: the project's).
+        a profile name or file for the rule texts (default: the one the screening applied).
     """
     import pyogrio
 
@@ -186,42 +202,59 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
     else:
         conflicts = gpd.GeoDataFrame({"parcel_id": [], "rule": [], "layer": [], "area_m2": []},
                                      geometry=gpd.GeoSeries([], crs=inventory.crs), crs=inventory.crs)
-    rules = _rules_from_reason_texts(inventory)
     title = "入市地块筛查"
     prof_label = ""
     data_date = ""
     constraint_layers: dict[str, gpd.GeoDataFrame] = {}
-    if project is not None or profile is not None:
+    record = read_record(folder)
+    notes: list[str] = []
+    if project is None:
+        project, notes = _recorded_project(folder, record)
+    proj = None
+    if project is not None:
+        from landgis.config import load_project
+        from landgis.load import load_drawn_layers
+
+        proj = load_project(project)
+        title, data_date = proj.name, proj.data_date or _source_date(proj)
+        constraint_layers = load_drawn_layers(proj, inventory.crs)
+        if record is not None:
+            changed = changes_since(record, proj)
+            if changed:
+                notes.append("since the screening: " + "; ".join(changed) + ". The layers are drawn as they are "
+                             "now, the verdicts as they were: screen again to bring them together")
+    if profile is None and record is not None and record.get("profile"):
+        profile = record["profile"]
+    prof = None
+    if profile is not None or proj is not None:
         from landgis.profiles import load_profile
 
-        proj = None
-        if project is not None:
-            from landgis.config import load_project
-            from landgis.load import load_layers
-
-            proj = load_project(project)
-            title, data_date = proj.name, proj.data_date or _source_date(proj)
-            if proj.crs is None:
-                proj = _with_crs(proj, inventory.crs)
-            loaded = load_layers(proj)
-            constraint_layers = {k: v for k, v in loaded.layers.items()
-                                 if k in ("farmland", "redline", "udb", "zoning")}
         prof = load_profile(profile if profile is not None else proj.profile,
                             base_dir=proj.base_dir if proj is not None else None)
         prof_label = f"{prof.id} {prof.name_zh}".strip()
-        for r in prof.rules:
-            rules[r.id] = {"title_zh": r.title_zh, "text_zh": r.text_zh, "source": prof.citation(r)}
+    rules = named_rules(prof, inventory)
     if not data_date:
         data_date = _dt.date.fromtimestamp(gpkg.stat().st_mtime).isoformat()
     return MapData(inventory=inventory, conflicts=conflicts, layers=constraint_layers, rules=rules,
-                   title=title, profile=prof_label, data_date=data_date)
+                   title=title, profile=prof_label, data_date=data_date,
+                   project=str(Path(project).absolute()) if project is not None else "", notes=notes)
 
 
-def _with_crs(project: Any, crs: Any) -> Any:
-    """The project with its working CRS pinned to the screening's (so layers land where parcels are)."""
-    from dataclasses import replace
-
-    return replace(project, crs=CRS.from_user_input(crs).to_string())
+def _recorded_project(folder: Path, record: dict | None) -> tuple[Path | None, list[str]]:
+    """The project a screening recorded (screening.json), if it is still there; and what to say if not."""
+    entry = (record or {}).get("project") or {}
+    path = Path(entry["path"]) if entry.get("path") else None
+    if path is not None and path.is_file():
+        return path, []
+    if record is None:
+        why = f"{folder} holds no {RECORD_NAME} naming the project it was screened from"
+    elif path is None:
+        why = "the screening was made from a project not read from a file"
+    else:
+        why = f"the project it was screened from, {path}, is gone"
+    return None, [f"{why}: drawn without the constraint layers (永久基本农田, 生态保护红线, 城镇开发边界, 规划用途); "
+                  "give --project PROJECT.toml to draw them and measure each parcel's distance to them; "
+                  "the red-line sheets say 未核查 for each"]
 
 
 def text(value: Any) -> str:
