@@ -379,3 +379,26 @@ def test_a_failure_while_moving_the_new_outputs_in_puts_the_earlier_ones_back(sa
     with pytest.raises(OutputError, match="cannot replace .*screening.gpkg: Input/output error; nothing was replaced"):
         sample_result.write(out, overwrite=True, map_html=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier  # map.html not added either
+
+
+def test_gdal_is_found_as_each_platforms_pyogrio_wheel_ships_it_and_missing_means_pyogrio_writes(
+        sample_result, tmp_path, monkeypatch):
+    """Linux (auditwheel .so), macOS (delocate .dylib) and Windows (delvewheel .dll, hashed name) layouts are
+    looked in; where none is found the GeoPackage is written through pyogrio, the same rows."""
+    from landgis.io import _gdal
+
+    site = tmp_path / "site-packages"
+    (site / "pyogrio" / ".dylibs").mkdir(parents=True)
+    (site / "pyogrio.libs").mkdir()
+    for name in ("pyogrio.libs/libgdal-8c4f2a.so.37", "pyogrio/.dylibs/libgdal.37.dylib",
+                 "pyogrio.libs/gdal-5b1e9d0c.dll", "pyogrio.libs/libcurl-1a2b.so.4", "pyogrio.libs/geos_c-3c4d.dll"):
+        (site / name).write_bytes(b"")
+    found = [Path(p).relative_to(site).as_posix() for p in _gdal.library_candidates(site / "pyogrio")]
+    assert found == ["pyogrio.libs/libgdal-8c4f2a.so.37", "pyogrio/.dylibs/libgdal.37.dylib",
+                     "pyogrio.libs/gdal-5b1e9d0c.dll"]
+    monkeypatch.setattr(_gdal, "_lib", lambda: None)  # a build whose GDAL cannot be found or lacks Arrow writing
+    assert not _gdal.available()
+    sample_result.write(tmp_path / "out", map_html=False)
+    back = gpd.read_file(tmp_path / "out" / "screening.gpkg", layer="parcels")
+    assert back["parcel_id"].tolist() == sample_result.inventory["parcel_id"].tolist()
+    assert back["verdict"].tolist() == sample_result.inventory["verdict"].tolist()

@@ -39,8 +39,53 @@ def _no_tofu(record) -> None:
     assert missing == []
 
 
-def test_cjk_font_ships_with_the_package():
-    assert cjk_font() == "Noto Sans CJK SC"   # from the mplfonts wheel, not from the system
+def test_the_cjk_font_is_the_sc_face_of_the_ofl_collection_landgis_fonts_installs(result, tmp_path):
+    """landgis[fonts] (in the test extra) brings Noto Sans CJK as a TrueType collection: its
+    Simplified Chinese face is the one registered and the one a PDF embeds, not the first (JP) face."""
+    from landgis.maps import fonts
+
+    assert fonts._packaged_collection() is not None and cjk_font() == "Noto Sans CJK SC"
+    overview_map(result, tmp_path / "overview.pdf")
+    names = set(re.findall(rb"/BaseFont\s*/[A-Z]{6}\+([A-Za-z-]+)", (tmp_path / "overview.pdf").read_bytes()))
+    assert names == {b"NotoSansCJKsc-Regular"}
+
+
+def test_without_landgis_fonts_a_system_font_is_found_even_after_the_font_list_was_made(monkeypatch):
+    """No packaged font, and a matplotlib font list made before the system font was installed: the
+    system's font folders are searched for CJK font files by name, and the family found is used."""
+    from matplotlib import font_manager as fm
+
+    from landgis.maps import fonts
+
+    system = [p for p in fm.findSystemFonts() if fonts._CJK_FILES.match(Path(p).name)]
+    if not system:
+        pytest.skip("this machine has no system CJK font (fonts-noto-cjk)")
+    monkeypatch.setattr(fonts, "_packaged_collection", lambda: None)
+    monkeypatch.setattr(fm.fontManager, "ttflist", [e for e in fm.fontManager.ttflist
+                                                    if e.name not in fonts.CJK_FAMILIES])
+    fonts.cjk_font.cache_clear()
+    try:
+        assert fonts.cjk_font() in fonts.CJK_FAMILIES
+    finally:
+        fonts.cjk_font.cache_clear()
+
+
+def test_no_cjk_font_anywhere_is_one_message_saying_what_to_install(monkeypatch):
+    from matplotlib import font_manager as fm
+
+    from landgis.errors import FontError
+    from landgis.maps import fonts
+
+    monkeypatch.setattr(fonts, "_packaged_collection", lambda: None)
+    monkeypatch.setattr(fm.fontManager, "ttflist", [e for e in fm.fontManager.ttflist
+                                                    if e.name not in fonts.CJK_FAMILIES])
+    monkeypatch.setattr(fm, "findSystemFonts", lambda *a, **k: [])
+    fonts.cjk_font.cache_clear()
+    try:
+        with pytest.raises(FontError, match=r"pip install 'landgis\[fonts\]' \(Noto Sans CJK, SIL Open Font License\)"):
+            fonts.cjk_font()
+    finally:
+        fonts.cjk_font.cache_clear()
 
 
 def test_overview_png_and_pdf(result, tmp_path):

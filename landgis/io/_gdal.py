@@ -23,7 +23,7 @@ from pathlib import Path
 
 from landgis.errors import GdalWriteError
 
-__all__ = ["available", "write_layers"]
+__all__ = ["available", "write_layers", "library_candidates"]
 
 _OAMS_TRADITIONAL_GIS_ORDER = 0
 _WKB_TYPES = {"Polygon": 3, "MultiPolygon": 6, "Point": 1, "LineString": 2, "MultiPoint": 4,
@@ -62,6 +62,20 @@ def _release(struct) -> None:
         _RELEASE(struct.release)(ctypes.addressof(struct))
 
 
+def library_candidates(base: Path) -> list[str]:
+    """Where a pyogrio wheel keeps the GDAL it loads, given pyogrio's folder ``base``: Linux
+    wheels in ``pyogrio.libs/libgdal-….so.N`` (auditwheel), macOS in ``pyogrio/.dylibs``
+    (delocate), Windows in ``pyogrio.libs/gdal-….dll`` (delvewheel, the name may carry a hash).
+    None found (a conda or source build): the GeoPackage is written through pyogrio instead.
+
+    >>> library_candidates(Path("/nowhere/pyogrio"))
+    []
+    """
+    patterns = [base.parent / "pyogrio.libs" / "libgdal*.so*", base / ".dylibs" / "libgdal*.dylib",
+                base.parent / "pyogrio.libs" / "gdal*.dll", base / "gdal*.dll"]
+    return [path for pattern in patterns for path in sorted(glob.glob(str(pattern)))]
+
+
 @functools.cache
 def _lib():
     """GDAL as pyogrio loaded it (same handle), with the signatures used here; ``None`` if not found."""
@@ -69,10 +83,7 @@ def _lib():
         import pyogrio
     except ImportError:
         return None
-    base = Path(pyogrio.__file__).parent
-    candidates = sorted(glob.glob(str(base.parent / "pyogrio.libs" / "libgdal*.so*"))) + \
-        sorted(glob.glob(str(base / ".dylibs" / "libgdal*.dylib")))
-    for path in candidates:
+    for path in library_candidates(Path(pyogrio.__file__).parent):
         try:
             lib = ctypes.CDLL(path)  # already loaded by pyogrio: the same handle, not a second GDAL
         except OSError:

@@ -1,9 +1,8 @@
 """Static maps (PNG, PDF) of a screening, with Chinese text that renders on a fresh machine.
 
-The CJK font comes with landgis's own dependencies: Noto Sans CJK SC (SIL Open
-Font License) as shipped in the ``mplfonts`` wheel; a system Noto/Source Han/WenQuanYi
-font is used when that package is absent. Fonts are registered with matplotlib
-but no global setting is changed: each figure is drawn inside ``rc_context``.
+The CJK font is ``landgis[fonts]``'s Noto Sans CJK SC or a system font
+(:mod:`landgis.maps.fonts`). No global matplotlib setting is changed: each figure is
+drawn inside ``rc_context``.
 PDFs embed a subset of the font (Type 42/CID), so their text can be searched.
 """
 
@@ -12,8 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from contextlib import contextmanager
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from landgis.errors import FontError
 from landgis.maps._data import CONSTRAINT_STYLE, drawable, map_data
+from landgis.maps.fonts import cjk_font
 from landgis.schema import M2_PER_MU, VERDICT_COLOURS, VERDICT_ZH
 
 __all__ = ["overview_map", "cjk_font", "figure_context", "scale_bar", "north_arrow"]
-
-_SYSTEM_CJK = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
-               "WenQuanYi Micro Hei", "Droid Sans Fallback")
-
-
-@cache
-def cjk_font() -> str:
-    """The family name of a CJK font registered with matplotlib.
-
-    Raises
-    ------
-    landgis.errors.FontError
-        when no CJK font can be found, saying what to install.
-    """
-    from matplotlib import font_manager as fm
-
-    try:
-        path = resources.files("mplfonts") / "fonts" / "NotoSansCJKsc-Regular.otf"
-        if path.is_file():
-            fm.fontManager.addfont(str(path))
-            return fm.FontProperties(fname=str(path)).get_name()
-    except ModuleNotFoundError:
-        pass
-    for family in _SYSTEM_CJK:
-        try:
-            found = fm.findfont(fm.FontProperties(family=family), fallback_to_default=False)
-        except ValueError:
-            continue
-        if found:
-            return family
-    raise FontError("no Chinese (CJK) font found for static maps: `pip install mplfonts` "
-                       "(ships Noto Sans CJK SC) or install fonts-noto-cjk")
-
 
 @contextmanager
 def figure_context():
