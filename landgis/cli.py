@@ -187,6 +187,9 @@ def init(ctx: _Ctx, folder: Path, out: Path | None, profile: str) -> None:
         click.echo(f"wrote {target}: {len(roles)} layers ({', '.join(roles)})")
         if missing:
             click.echo(f"not found: {', '.join(missing)} (what the screening then does not check is in the file)")
+        ties = text.count("# also seen: SAME SCORE")
+        if ties:
+            click.echo(f"check: {ties} layer(s) scored as high as the one chosen (SAME SCORE in the file)")
         click.echo(f"next: read it, then landgis validate {target}")
 
     _run(ctx, work)

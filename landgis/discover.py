@@ -27,22 +27,38 @@ import pyogrio
 
 from landgis.config import LayerSpec
 from landgis.errors import LandgisError, LayerError
+from landgis.io.sources import _GDB_IN_ZIP
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-__all__ = ["FoundLayer", "Candidate", "scan", "rank", "choose", "hints", "local_use", "SCORES", "MIN_SCORE"]
+__all__ = ["FoundLayer", "Candidate", "scan", "rank", "choose", "hints", "local_use", "survey_generation", "SCORES",
+           "MIN_SCORE"]
 
 #: how much each kind of evidence counts (said in delivery.toml's header too)
 SCORES = {"exact_name": 6, "name_in_file": 4, "hint": 2, "field": 1, "decisive": 6, "codes": 6,
-          "wrong_codes": -8, "crs": 3}
+          "wrong_codes": -8, "crs": 3, "wrong_year": -4}
 #: a layer scoring below this for a role is not taken for it
 MIN_SCORE = 5
 
 _VECTOR = (".gpkg", ".shp", ".geojson", ".fgb")
 _RASTER = (".tif", ".tiff", ".img")
-_CODE_SAMPLE = 500
 _CJK = re.compile(r"[\u3400-\u9fff]")
+#: a year in a name (2018年度变更调查, DLTB_2009)
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+#: an administrative code before a layer name, or a year after it (450399YJJBNTTB, CZKFBJ_2022)
+_AFFIXES = re.compile(r"^\d{6,12}[_\-]?|[_\-]?(?:19|20)\d\d$")
+
+
+def _bare(name: str) -> str:
+    """A layer or file name without an administrative-code prefix or a year suffix.
+
+    >>> _bare("450399YJJBNTTB"), _bare("CZKFBJ_2022"), _bare("DLTB")
+    ('YJJBNTTB', 'CZKFBJ', 'DLTB')
+    """
+    return _AFFIXES.sub("", name) or name
+
+
 #: what separates the words of a file name (sample_dem.tif, 2023-DLTB.shp)
 _TOKENS = re.compile(r"[\s_\-.()（）\[\]]+")
 
@@ -66,7 +82,7 @@ class FoundLayer:
     features: int = -1
     crs: str = ""               # the CRS's name, "" when the layer declares none
     epsg: int | None = None
-    codes: tuple[str, ...] = () # a sample of its DLBM values, where it has that field
+    codes: tuple[str, ...] = () # its distinct DLBM values, where it has that field
     notes: tuple[str, ...] = () # what reading it assumed (encoding guessed…)
     encoding: str = ""          # the encoding the reader found the text in, where the file does not say
     #: planned-use codes outside the national classification: (code, name, patches)
@@ -101,6 +117,9 @@ class Candidate:
 def scan(folder: str | Path) -> tuple[list[FoundLayer], list[str]]:
     """Every layer in ``folder`` and its sub-folders; and what could not be read, one line each.
 
+    Tables without geometry (the code tables of a 三调 or 地籍 database) are passed over; a
+    layer that cannot be read is said and the others of its dataset are still read.
+
     Raises
     ------
     LandgisError
@@ -112,11 +131,26 @@ def scan(folder: str | Path) -> tuple[list[FoundLayer], list[str]]:
     found: list[FoundLayer] = []
     unread: list[str] = []
     for path in _datasets(root):
+        where = path.relative_to(root).as_posix()
         try:
-            found += list(_layers_of(path))
-        except (LayerError, OSError, ValueError, pyogrio.errors.DataSourceError, zipfile.BadZipFile) as exc:
-            unread.append(f"{path.relative_to(root).as_posix()}: {str(exc).removeprefix('layer `scan`: ')}")
+            layers = list(_layers_in(path))
+        except _UNREADABLE as exc:
+            unread.append(f"{where}: {_said(exc)}")
+            continue
+        for source, layer, geometry in layers:
+            try:
+                found.append(_raster(source) if geometry == "raster" else _vector(source, layer, geometry))
+            except _UNREADABLE as exc:
+                unread.append(f"{where}{':' + layer if layer else ''}: {_said(exc)}")
     return found, unread
+
+
+_UNREADABLE = (LayerError, OSError, ValueError, RuntimeError, pyogrio.errors.DataSourceError,
+               pyogrio.errors.DataLayerError, zipfile.BadZipFile)
+
+
+def _said(exc: Exception) -> str:
+    return str(exc).removeprefix("layer `scan`: ").splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _datasets(root: Path) -> Iterator[Path]:
@@ -138,30 +172,38 @@ def _datasets(root: Path) -> Iterator[Path]:
                 yield base / name
 
 
-def _layers_of(path: Path) -> Iterator[FoundLayer]:
+def _layers_in(path: Path) -> Iterator[tuple[Path, str | None, Any]]:
+    """(source path, layer, geometry type) of each layer with geometry in the dataset ``path``;
+    inside a zip the source path goes on into it (``成果.zip/三调.gdb``), naming the dataset."""
     suffix = path.suffix.lower()
     if suffix in _RASTER:
-        yield _raster(path)
+        yield path, None, "raster"
     elif suffix == ".zip":
         yield from _zip_layers(path)
     elif suffix in (".gpkg", ".gdb"):
-        for name, geometry in pyogrio.list_layers(str(path)):
-            yield _vector(path, str(name), geometry)
+        yield from _spatial_layers(path, str(path))
     else:
-        yield _vector(path, None, None)
+        yield path, None, None
 
 
-def _zip_layers(path: Path) -> Iterator[FoundLayer]:
+def _spatial_layers(path: Path, source: str) -> Iterator[tuple[Path, str | None, Any]]:
+    for name, geometry in pyogrio.list_layers(source):
+        if geometry is not None:  # a table without geometry (code lists, 权利人 tables): not a layer
+            yield path, str(name), geometry
+
+
+def _zip_layers(path: Path) -> Iterator[tuple[Path, str | None, Any]]:
     with zipfile.ZipFile(path) as zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
     shps = sorted(n for n in names if n.lower().endswith(".shp"))
-    gdbs = sorted({n[: n.lower().index(".gdb/") + 4] for n in names if ".gdb/" in n.lower()})
+    gdbs = sorted({m.group(1) for n in names if (m := _GDB_IN_ZIP.match(n))})
     packages = sorted(n for n in names if n.lower().endswith(".gpkg"))
-    for member in shps:
-        yield _vector(path, PurePosixPath(member).stem, None)
-    for member in gdbs + packages:
-        for name, geometry in pyogrio.list_layers(f"/vsizip/{path.resolve()}/{member}"):
-            yield _vector(path, str(name), geometry)
+    stems = [PurePosixPath(m).stem for m in shps]
+    for member, stem in zip(shps, stems, strict=True):  # by its name where that is unique in the zip
+        yield (path, stem, None) if stems.count(stem) == 1 else (path / member, None, None)
+    for member in gdbs + packages:  # the dataset named in the path where the zip holds several
+        where = path if len(gdbs) + len(packages) == 1 else path / member
+        yield from _spatial_layers(where, f"/vsizip/{path.resolve()}/{member}")
 
 
 def _raster(path: Path) -> FoundLayer:
@@ -171,8 +213,8 @@ def _raster(path: Path) -> FoundLayer:
         crs = src.crs.to_wkt() if src.crs else ""
         name = _crs_name(crs)
         epsg = src.crs.to_epsg() if src.crs else None
-        return FoundLayer(path=path, layer=None, geometry="raster", features=src.width * src.height,
-                          crs=name, epsg=epsg)
+        return FoundLayer(path=path, layer=None, geometry="raster", features=-1, crs=name, epsg=epsg,
+                          notes=(f"{src.width} × {src.height} cells of {abs(src.res[0]):g} m, {src.count} band(s)",))
 
 
 def _vector(path: Path, layer: str | None, geometry: Any) -> FoundLayer:
@@ -183,11 +225,8 @@ def _vector(path: Path, layer: str | None, geometry: Any) -> FoundLayer:
     fields = tuple(frame.attrs.get("source_fields") or ())
     geometry_type = _geometry_kind(geometry if geometry is not None else
                                    (frame.geometry.geom_type.iloc[0] if len(frame) else None))
-    codes: tuple[str, ...] = ()
     dlbm = next((f for f in fields if f.lower() == "dlbm"), None)
-    if dlbm is not None:
-        sample, _ = read_vector(spec, columns=[dlbm], max_features=_CODE_SAMPLE)
-        codes = tuple(str(v).strip() for v in sample[dlbm].dropna())
+    codes = _distinct_codes(spec, dlbm) if dlbm is not None else ()
     local = _local_codes(spec, fields)
     crs_name, epsg = "", None
     if frame.crs is not None:
@@ -236,6 +275,45 @@ def local_use(name: str) -> str | None:
     return said[0] if len(said) == 1 else None
 
 
+def _distinct_codes(spec: LayerSpec, field_name: str) -> tuple[str, ...]:
+    """Every distinct value of a code field, as text (a DBF number 11.0 as ``11``)."""
+    from landgis.io import resolve_source
+
+    source, layer, _ = resolve_source(spec, [])
+    frame = pyogrio.read_dataframe(source, layer=layer, columns=[field_name], read_geometry=False)
+    return tuple(sorted({_code_text(v) for v in frame[field_name].dropna()} - {""}))
+
+
+def _code_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def survey_generation(codes: tuple[str, ...] | list[str]) -> tuple[str | None, str]:
+    """Which survey a layer's DLBM codes are from: ``"三调"`` (GB/T 21010-2017: 4 characters, 0101,
+    05H1, 1006, also when a DBF number lost the leading zero: 101, 1006), ``"二调"`` (TD/T 1016-2007:
+    3 digits, 011, 203, or 11 as a number), or None; and why, in words.
+
+    A 三调 of a county always holds classes of 4 digits that no zero was lost from (transport
+    10xx, water 11xx, other land 12xx) and 二调 codes never have 4: so one code of 4 characters
+    says 三调, and a layer of codes of at most 3 digits is a 二调.
+
+    >>> survey_generation(["0101", "0702", "1006"])[0], survey_generation(["101", "702", "1006"])[0]
+    ('三调', '三调')
+    >>> survey_generation(["011", "203"])[0], survey_generation(["11", "203", "114"])[0], survey_generation([])[0]
+    ('二调', '二调', None)
+    """
+    if not codes:
+        return None, ""
+    four = [c for c in codes if len(c) >= 4]
+    if four:
+        return "三调", f"{len(four)} of its {len(codes)} DLBM codes have 4 characters ({', '.join(four[:3])})"
+    if all(c.isdigit() for c in codes):
+        return "二调", f"its {len(codes)} DLBM codes have at most 3 digits ({', '.join(codes[:3])})"
+    return None, f"its DLBM codes are neither 三调's nor 二调's ({', '.join(codes[:3])})"
+
+
 def _feature_count(path: Path, layer: str | None) -> int:
     from landgis.io import resolve_source
 
@@ -268,10 +346,11 @@ def _geometry_kind(geometry: Any) -> str:
 # ------------------------------------------------------------------ scoring (pure)
 
 def rank(found: list[FoundLayer], root: Path) -> dict[str, list[Candidate]]:
-    """Each role's candidates, best first: the layers scoring at least :data:`MIN_SCORE`."""
+    """Each role's candidates, best first: every layer that scores above 0 for it (those below
+    :data:`MIN_SCORE` are not chosen, but said as near misses)."""
     ranked: dict[str, list[Candidate]] = {}
     for role, rule in hints()["roles"].items():
-        cands = [c for f in found if (c := _score(f, role, rule, root)) is not None and c.score >= MIN_SCORE]
+        cands = [c for f in found if (c := _score(f, role, rule, root)) is not None and c.score > 0]
         ranked[role] = sorted(cands, key=lambda c: (-c.score, c.found.label(root)))
     return ranked
 
@@ -280,7 +359,7 @@ def _score(found: FoundLayer, role: str, rule: Mapping[str, Any], root: Path) ->
     if found.geometry != rule.get("geometry", "polygon"):
         return None
     cand = Candidate(found, role, 0)
-    layer = (found.layer or found.path.stem).upper()
+    layer = _bare((found.layer or found.path.stem).upper())
     try:
         parts = found.path.relative_to(root).parts
     except ValueError:
@@ -288,7 +367,7 @@ def _score(found: FoundLayer, role: str, rule: Mapping[str, Any], root: Path) ->
     words = [p.upper() for p in parts] + ([found.layer.upper()] if found.layer else [])
     for name in rule.get("names", ()):
         name_u = name.upper()
-        if layer == name_u or layer.split(".")[0] == name_u:
+        if layer == name_u or _bare(found.path.stem.upper()) == name_u:
             cand.score += SCORES["exact_name"]
             cand.why.append(f"named {name}")
             break
@@ -309,17 +388,23 @@ def _score(found: FoundLayer, role: str, rule: Mapping[str, Any], root: Path) ->
     if decisive:
         cand.score += SCORES["decisive"]
         cand.why.append(f"{decisive[0]} marks it")
-    if "codes" in rule:
+    if "survey" in rule:
         if not found.has("DLBM"):
             return None
-        length = int(rule["codes"])
-        share = sum(len(c) == length for c in found.codes) / len(found.codes) if found.codes else 0.0
-        if share >= 0.8:
+        generation, said_codes = survey_generation(found.codes)
+        if generation == rule["survey"]:
             cand.score += SCORES["codes"]
-            cand.why.append(f"DLBM codes of {length} characters ({share:.0%} of {len(found.codes)} read)")
-        elif found.codes:
+            cand.why.append(said_codes)
+        elif generation is not None:
             cand.score += SCORES["wrong_codes"]
-            cand.why.append(f"only {share:.0%} of its DLBM codes have {length} characters")
+            cand.why.append(f"{said_codes}: a {generation}")
+    years = [int(y) for w in words for y in _YEAR.findall(w)]
+    if "years_from" in rule and years and max(years) < rule["years_from"]:
+        cand.score += SCORES["wrong_year"]
+        cand.why.append(f"a year before {rule['years_from']} in its name ({max(years)})")
+    if "years_before" in rule and years and max(years) >= rule["years_before"] and not said:
+        cand.score += SCORES["wrong_year"]
+        cand.why.append(f"a year from {rule['years_before']} on in its name ({max(years)})")
     crs_names = [c for c in rule.get("crs", ()) if c.lower() in found.crs.lower()]
     if crs_names:
         cand.score += SCORES["crs"]
@@ -329,7 +414,7 @@ def _score(found: FoundLayer, role: str, rule: Mapping[str, Any], root: Path) ->
 
 def choose(ranked: Mapping[str, list[Candidate]]) -> dict[str, Candidate]:
     """Each role its best candidate, each layer one role: the highest scores are served first."""
-    pairs = sorted((c for cands in ranked.values() for c in cands), key=lambda c: -c.score)
+    pairs = sorted((c for cands in ranked.values() for c in cands if c.score >= MIN_SCORE), key=lambda c: -c.score)
     chosen: dict[str, Candidate] = {}
     taken: set[tuple[Path, str | None]] = set()
     for cand in pairs:

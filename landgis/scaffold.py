@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from landgis.discover import Candidate, FoundLayer, choose, hints, local_use, rank, scan
+from landgis.discover import MIN_SCORE, Candidate, FoundLayer, choose, hints, local_use, rank, scan
 from landgis.errors import LandgisError, OutputError
 from landgis.profiles import load_profile
 from landgis.schema import LAYER_ROLES, LAYER_ZH, STANDARD_FIELDS
@@ -44,6 +44,8 @@ def init_project(folder: str | Path, out: str | Path | None = None, profile: str
     """
     root = Path(folder)
     target = Path(out) if out is not None else root / "landgis.toml"
+    if target.is_dir():
+        raise OutputError(f"--out {target} is a folder; give the project file to write, e.g. {target / 'landgis.toml'}")
     if target.exists():
         raise OutputError(f"{target} exists; landgis init does not replace a project file: remove it, or give "
                           "another --out")
@@ -53,8 +55,9 @@ def init_project(folder: str | Path, out: str | Path | None = None, profile: str
     chosen = choose(ranked)
     if "parcels" not in chosen:
         seen = ", ".join(f.label(root) for f in found[:30]) or "no GIS layer"
+        broken = ("; could not read: " + "; ".join(unread[:10])) if unread else ""
         raise LandgisError(f"no layer in {root} looks like the parcels (宗地: a layer named ZD or 宗地, or with "
-                           f"the field ZDDM); found: {seen}. Write the project by hand from "
+                           f"the field ZDDM); found: {seen}{broken}. Write the project by hand from "
                            "data/sample_county.toml, or add the parcels to the folder")
     text = project_text(root, target, chosen, ranked, unread, profile)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,8 +111,10 @@ def project_text(root: Path, target: Path, chosen: Mapping[str, Candidate],
         lines += ["", "# ---- not found in the folder ----"]
         rules = load_profile(profile).rules
         gives = hints().get("gives", {})
+        used = {(c.found.path, c.found.layer) for c in chosen.values()}
         for role in missing:
-            lines += _missing_section(role, gives.get(role, {}), rules)
+            near = [c for c in ranked.get(role, []) if (c.found.path, c.found.layer) not in used]
+            lines += _missing_section(role, gives.get(role, {}), rules, near, root)
     if unread:
         lines += ["", "# ---- could not be read ----"] + [f"# {u}" for u in unread]
     return "\n".join(lines) + "\n"
@@ -120,9 +125,11 @@ def _layer_section(role: str, cand: Candidate, others: list[Candidate], root: Pa
     lines = [f"# {LAYER_ZH.get(role, role)}: {LAYER_ROLES[role]}",
              f"# chosen: {found.label(root)} (score {cand.score}: {', '.join(cand.why)})",
              f"#   {_describe(found)}"]
-    rest = [c for c in others if c.found != found][:4]
+    rest = [c for c in others if c.found != found and c.score >= MIN_SCORE][:4]
     for c in rest:
-        lines.append(f"# also seen: {c.found.label(root)} (score {c.score}: {', '.join(c.why)})")
+        tie = "SAME SCORE, check which is right: " if c.score == cand.score else ""
+        lines.append(f"# also seen: {tie}{c.found.label(root)} (score {c.score}: {', '.join(c.why)}; "
+                     f"{_describe(c.found)})")
     lines += [f"[layers.{role}]", f"path = {_q(_relative(found.path, base))}"]
     if found.layer is not None and found.path.suffix.lower() != ".shp":
         lines.append(f"layer = {_q(found.layer)}")
@@ -146,8 +153,10 @@ def _field_lines(role: str, found: FoundLayer) -> list[str]:
     mapped: dict[str, str] = {}
     missing: list[str] = []
     if role == "parcels":
+        preferred = hints().get("prefer_over_standard", [])
         for canon, aliases in hints()["parcel_fields"].items():
-            if canon in standard and any(found.has(n) for n in standard[canon]):
+            if canon in standard and any(found.has(n) for n in standard[canon]) and not (
+                    canon in preferred and any(found.has(a) for a in aliases)):
                 continue
             src = next((found.has(a) for a in aliases if found.has(a)), None)
             if src is not None:
@@ -197,12 +206,15 @@ def _local_code_lines(local: tuple[tuple[str, str, int], ...]) -> list[str]:
     return lines
 
 
-def _missing_section(role: str, gives: Mapping, rules) -> list[str]:
+def _missing_section(role: str, gives: Mapping, rules, near: list[Candidate], root: Path) -> list[str]:
     looked = hints()["roles"].get(role, {}).get("names", [])[:6]
     facts = tuple(gives.get("facts", ()))
     hit = [r for r in rules if facts and any(f.startswith(facts) for f in r.facts) and r.outcome != "note"]
     lines = [f"# [layers.{role}] {LAYER_ZH.get(role, role)} ({LAYER_ROLES[role]}): no layer found"
              + (f" (looked for {', '.join(looked)})" if looked else "")]
+    for c in near[:2]:
+        lines.append(f"#   nearest: {c.found.label(root)} (score {c.score}, below {MIN_SCORE}: {', '.join(c.why)}); "
+                     f"if it is this layer, write [layers.{role}] for it")
     if hit:
         lines.append("#   not checked without it, so no parcel can be eligible before it is given (NODATA-…): "
                      + "; ".join(f"{r.id} {r.title_zh}" for r in hit))

@@ -19,6 +19,9 @@ from landgis.scaffold import init_project
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# numeric DLBM written to a FileGDB as a double, as in the deliveries the tests mimic
+pytestmark = pytest.mark.filterwarnings("ignore:Field DLBM of type Integer64:RuntimeWarning")
+
 
 def _make_delivery(out: Path) -> Path:
     spec = importlib.util.spec_from_file_location("make_delivery", ROOT / "data" / "make_delivery.py")
@@ -55,7 +58,8 @@ def test_every_role_of_the_delivery_is_found_where_it_is(delivery):
     assert project["layers"]["parcels"]["encoding"] == "GB18030"
     assert project["layers"]["parcels"]["fields"] == {
         "town": "XZMC", "registered": "SFQQ", "restricted": "SFXZ", "formed_year": "JCNF", "house_cert": "FWSYQZ",
-        "land_use_cert": "JSYDSYZ", "penalized": "CFDW", "street_front": "SFLJ", "retain_buildings": "YXBL"}
+        "land_use_cert": "JSYDSYZ", "penalized": "CFDW", "street_front": "SFLJ", "retain_buildings": "YXBL",
+        "village": "CMC"}  # the village field, over the standard ZLDWMC (坐落单位, often a 村民小组)
     assert project["codes"]["zoning"] == {"070199": {"name": "保障性租赁住房用地", "use": "rental_housing"}}
     assert project["project"] == {"name": "桂南县资料 集体经营性建设用地入市筛查", "profile": "guilin",
                                   "crs": "EPSG:4546"}
@@ -110,7 +114,7 @@ def test_two_layers_named_dltb_are_told_apart_by_codes_and_xian_1980(tmp_path):
     assert layers["survey"]["path"] == "b/data.gpkg" and layers["survey_2009"]["path"] == "a/data.gpkg"
     assert layers["parcels"] == {"path": "宗地.gpkg", "layer": "宗地"}
     assert "in Xian 1980 / 3-degree Gauss-Kruger CM 114E" in text
-    assert "DLBM codes of 3 characters (100% of 20 read)" in text
+    assert "its 4 DLBM codes have at most 3 digits (011, 114, 201)" in text
     # what is not found is said, with the rules the screening then does not check
     assert "# [layers.farmland] 永久基本农田图层" in text
     assert "#   not checked without it, so no parcel can be eligible before it is given (NODATA-…): FARMLAND 占用永久基本农田" in text
@@ -139,3 +143,73 @@ def test_a_folder_without_parcels_is_refused_naming_what_it_holds(tmp_path):
     assert "no layer in" in result.output and "looks like the parcels" in result.output
     assert "三调/x.gpkg:DLTB" in result.output
     assert not (tmp_path / "landgis.toml").exists()
+
+
+def _frame(n: int, **columns) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns, geometry=[box(i * 10, 0, i * 10 + 10, 10) for i in range(n)], crs="EPSG:4546")
+
+
+def _parcels(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _frame(1, ZDDM=["450399100001JC00001"], QLR=["某村"]).to_file(folder / "宗地.gpkg", layer="ZD")
+
+
+def test_deliveries_as_found_in_the_field(tmp_path):
+    """Forms a new-user review found init missing: code tables beside the layers of a FileGDB, a 三调
+    whose DLBM is a DBF integer (101 for 0101), a 二调 stored as numbers (11.0 for 011), 三区三线
+    shapefiles named with the county's code and nothing else to go by, a 2018 年度变更 beside the 二调,
+    a zip of two FileGDBs each holding a DLTB, one of them upper-case (.GDB)."""
+    import zipfile
+
+    import pyogrio
+
+    root = tmp_path / "资料"
+    _parcels(root / "宗地")
+    gdb = root / "三调" / "国土调查数据库.gdb"
+    gdb.parent.mkdir(parents=True)
+    codes_2019 = [101, 702, 1006, 301, 1101, 1201]  # integers: 0101 lost its zero
+    pyogrio.write_dataframe(_frame(6, DLBM=codes_2019, DLMC=["x"] * 6), gdb, layer="DLTB", driver="OpenFileGDB")
+    pyogrio.write_dataframe(pd.DataFrame({"DM": ["10"], "MC": ["国有"]}), gdb, layer="QSDWDMB",
+                            driver="OpenFileGDB", append=True)  # a code table: no geometry
+    erdiao = root / "二调" / "土地利用现状数据库.gdb"
+    erdiao.parent.mkdir(parents=True)
+    pyogrio.write_dataframe(_frame(4, DLBM=[11.0, 203.0, 114.0, 31.0]), erdiao, layer="DLTB", driver="OpenFileGDB")
+    change = root / "变更" / "2018年度土地变更调查.gdb"
+    change.parent.mkdir(parents=True)
+    pyogrio.write_dataframe(_frame(4, DLBM=["011", "203", "114", "031"]), change, layer="DLTB", driver="OpenFileGDB")
+    (root / "成果").mkdir()
+    for name in ("450399YJJBNTTB", "450399STBHHX", "CZKFBJ_2022"):
+        _frame(2, BSM=[1, 2]).to_file(root / "成果" / f"{name}.shp")
+    target, text = init_project(root)
+    layers = tomllib.loads(text)["layers"]
+    assert layers["survey"] == {"path": "三调/国土调查数据库.gdb", "layer": "DLTB"}
+    assert layers["survey_2009"] == {"path": "二调/土地利用现状数据库.gdb", "layer": "DLTB"}
+    assert "also seen: 变更/2018年度土地变更调查.gdb:DLTB" in text and "a year from 2010 on in its name (2018)" in text
+    assert layers["farmland"] == {"path": "成果/450399YJJBNTTB.shp"}
+    assert layers["redline"] == {"path": "成果/450399STBHHX.shp"} and layers["udb"] == {"path": "成果/CZKFBJ_2022.shp"}
+    assert "QSDWDMB" not in text  # a table, not a layer: neither chosen nor "could not be read"
+    checked = CliRunner().invoke(main, ["validate", str(target)])
+    assert "0 error(s)" in checked.output, checked.output
+
+    two = tmp_path / "zipped"
+    _parcels(two)
+    with zipfile.ZipFile(two / "国土调查成果.zip", "w") as zf:
+        for folder, name in ((gdb, "三调/国土调查数据库.GDB"), (erdiao, "二调/二调.gdb")):
+            for part in folder.iterdir():
+                zf.write(part, f"{name}/{part.name}")
+    target, text = init_project(two)
+    layers = tomllib.loads(text)["layers"]
+    assert layers["survey"] == {"path": "国土调查成果.zip/三调/国土调查数据库.GDB", "layer": "DLTB"}
+    assert layers["survey_2009"] == {"path": "国土调查成果.zip/二调/二调.gdb", "layer": "DLTB"}
+    checked = CliRunner().invoke(main, ["validate", str(target)])
+    assert "0 error(s)" in checked.output, checked.output
+    assert "survey_2009: 4 features" in checked.output.replace("layer `", "").replace("`", "")
+
+
+def test_what_could_not_be_read_is_said_when_no_parcels_are_found(tmp_path):
+    (tmp_path / "ZD.shp").write_bytes(b"")
+    (tmp_path / "地籍.gpkg").write_text("not a GeoPackage", encoding="utf-8")
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "could not read: ZD.shp: " in result.output and "ZD.shp is an empty file (0 bytes)" in result.output
+    assert "地籍.gpkg: " in result.output

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import warnings
 import zipfile
 from collections.abc import Mapping
@@ -64,7 +65,7 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
     notes: list[str] = []
     role = spec.role
     path = spec.path
-    if path is None or not path.exists():
+    if path is None or not (path.exists() or zip_member(path) is not None):
         raise LayerError(f"layer `{role}`: {path} does not exist; check [layers.{role}] path")
     source, layer_name, dbf_bytes = resolve_source(spec, notes)
     kwargs: dict = {}
@@ -269,8 +270,11 @@ def resolve_source(spec: LayerSpec, notes: list[str]):
     assert path is not None
     role = spec.role
     suffix = path.suffix.lower()
+    inside = zip_member(path)
+    if inside is not None:
+        return _resolve_zip(spec, notes, *inside)
     if suffix == ".zip":
-        return _resolve_zip(spec, notes)
+        return _resolve_zip(spec, notes, path)
     if path.is_file() and path.stat().st_size == 0:
         raise LayerError(f"layer `{role}`: {path} is an empty file (0 bytes): the export or the copy did not "
                          "finish; export it again")
@@ -310,9 +314,27 @@ def resolve_source(spec: LayerSpec, notes: list[str]):
     return str(path), layer, dbf
 
 
-def _resolve_zip(spec: LayerSpec, notes: list[str]):
-    path = spec.path
-    assert path is not None
+def zip_member(path: Path) -> tuple[Path, str] | None:
+    """``成果.zip/三调.gdb`` → (``成果.zip``, ``三调.gdb``): a path that goes on into a zip archive
+    (to name one of several datasets in it); None for a path that exists or has no zip on the way.
+
+    >>> zip_member(Path("/nowhere/成果.zip/三调.gdb")) is None  # no such zip
+    True
+    """
+    if path.exists():
+        return None
+    for parent in path.parents:
+        if parent.suffix.lower() == ".zip" and parent.is_file():
+            return parent, path.relative_to(parent).as_posix()
+    return None
+
+
+#: a FileGDB folder inside a zip, whatever the case of its suffix (X.gdb/, X.GDB/)
+_GDB_IN_ZIP = re.compile(r"^(.*?\.gdb)/", re.IGNORECASE)
+
+
+def _resolve_zip(spec: LayerSpec, notes: list[str], path: Path, inside: str = ""):
+    """The layer ``spec`` names in the zip ``path`` (within its member ``inside``, if given)."""
     role = spec.role
     try:
         zf = zipfile.ZipFile(path)
@@ -324,14 +346,24 @@ def _resolve_zip(spec: LayerSpec, notes: list[str]):
         unsafe = sorted(set(names) - set(safe))
         if unsafe:
             notes.append(f"ignored {len(unsafe)} zip entries with unsafe paths: {', '.join(unsafe[:5])}")
+        if inside:
+            stem = inside[:-4] if inside.lower().endswith(".shp") else inside  # a shapefile and its sidecars
+            within = [n for n in safe if n.lower().startswith(inside.lower() + "/") or n.lower() == inside.lower()
+                      or (stem != inside and n.lower().rsplit(".", 1)[0] == stem.lower())]
+            if not within:
+                raise LayerError(f"layer `{role}`: {path.name} holds nothing named {inside}")
+            safe = within
         shps = [n for n in safe if n.lower().endswith(".shp")]
-        gdbs = sorted({n.split(".gdb/")[0] + ".gdb" for n in safe if ".gdb/" in n.lower()})
+        gdbs = sorted({m.group(1) for n in safe if (m := _GDB_IN_ZIP.match(n))})
         others = [n for n in safe if n.lower().endswith((".gpkg", ".geojson", ".json"))]
         candidates = shps + gdbs + others
         if spec.layer is not None:
             chosen = [n for n in candidates if PurePosixPath(n).stem == spec.layer]
             if not chosen and len(gdbs) + len(others) == 1:
                 chosen = gdbs + others
+            elif not chosen:  # several datasets: the ones that hold the layer
+                chosen = [n for n in gdbs + others
+                          if spec.layer in _vsi_layers(f"/vsizip/{path.resolve()}/{n}")]
         else:
             chosen = candidates
         if not chosen:
@@ -339,8 +371,10 @@ def _resolve_zip(spec: LayerSpec, notes: list[str]):
                              + (f" named {spec.layer!r}" if spec.layer else "")
                              + f"; it holds: {', '.join(PurePosixPath(n).name for n in candidates) or 'no GIS files'}")
         if len(chosen) > 1:
-            raise LayerError(f"layer `{role}`: {path.name} holds several layers; say which with "
-                             f"`layer = \"…\"`: {', '.join(PurePosixPath(n).stem for n in chosen)}")
+            what = (f"several datasets with a layer {spec.layer!r}" if spec.layer else "several layers")
+            raise LayerError(f"layer `{role}`: {path.name} holds {what}: {', '.join(chosen)}; name one as "
+                             f"path = \"{path.name}/{chosen[0]}\"" + (f" with layer = \"{spec.layer}\""
+                                                                     if spec.layer else ""))
         member = chosen[0]
         source = f"/vsizip/{path.resolve()}/{member}"
         notes.append(f"read {member} from {path.name}")
