@@ -246,8 +246,11 @@ def rules(ctx: _Ctx, profile: str, show_facts: bool, catalogue: bool, out: Path 
             if out is None:
                 click.echo(text, nl=False)
             else:
+                from landgis import io
+
                 out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(text, encoding="utf-8", newline="\n")
+                with io.written_whole(out) as tmp:  # a failed write leaves the earlier catalogue
+                    tmp.write_text(text, encoding="utf-8", newline="\n")
                 if not ctx.quiet:
                     click.echo(f"rule catalogue written to {out}", err=True)
             return

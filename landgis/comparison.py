@@ -64,7 +64,8 @@ class Comparison:
         from landgis import io
 
         path = Path(path)
-        io.write_csv(self.changes, path)
+        with io.written_whole(path) as tmp:  # a failed write leaves an earlier file as it was
+            io.write_csv(self.changes, tmp)
         return path
 
     def text_summary(self) -> str:

@@ -24,7 +24,8 @@ from pyproj.exceptions import CRSError, ProjError
 from landgis.config import LayerSpec
 from landgis.errors import CRSGuessWarning, DatumShiftWarning, LayerError, Problem, warn_problem
 
-__all__ = ["finite_bounds", "resolve_layer_crs", "coordinates_fit_crs", "working_crs_for", "to_working_crs", "converted_as_declared",
+__all__ = ["finite_bounds", "resolve_layer_crs", "coordinates_fit_crs", "coordinates_on_earth", "check_area_scale",
+           "lonlat_extent", "working_crs_for", "to_working_crs", "converted_as_declared",
            "four_param_transform", "helmert_pipeline"]
 
 
@@ -180,6 +181,104 @@ def coordinates_fit_crs(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems: 
                    f".prj is wrong: declare the CRS the coordinates are in as crs = \"EPSG:…\" in [layers.{role}]")
     problems.append(Problem("error", role, message, field="crs"))
     return False
+
+
+#: where a layer of this field can lie, in degrees (China, with a margin)
+_CHINA_LONLAT = (70.0, 0.0, 140.0, 56.0)
+#: how far (degrees) a layer may reach beyond its CRS's area of use before it is said
+_AREA_OF_USE_MARGIN = 1.5
+#: the working CRS's area scale at the parcels: beyond 1 ± this a warning; beyond 1 ± 1 % an error
+_AREA_SCALE_WARN, _AREA_SCALE_ERROR = 0.002, 0.01
+
+
+def lonlat_extent(frame: gpd.GeoDataFrame, crs: CRS) -> tuple[float, float, float, float] | None:
+    """The layer's extent in CGCS2000 degrees (west, south, east, north); None when it has no finite
+    coordinate, (inf, …) when its coordinates cannot be placed on the earth in ``crs``."""
+    geoms = frame.geometry.values
+    live = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not live.any():
+        return None
+    x0, y0, x1, y1 = finite_bounds(geoms[live])
+    if np.isnan(x0):
+        return None
+    try:
+        box = Transformer.from_crs(crs, 4490, always_xy=True).transform_bounds(x0, y0, x1, y1)
+    except ProjError:
+        return (np.inf, np.inf, np.inf, np.inf)
+    return tuple(float(v) for v in box)  # type: ignore[return-value]
+
+
+def coordinates_on_earth(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems: list[Problem]) -> bool:
+    """Whether the layer, read in ``crs``, lies in China; if not, an error naming its extent and the fix.
+    Beyond ``crs``'s area of use (but in China), a warning: the CRS may be another zone's.
+
+    >>> import shapely, geopandas as gpd
+    >>> f = gpd.GeoDataFrame(geometry=[shapely.box(414_000, 2_785_000, 415_000, 2_786_000)], crs=32650)
+    >>> problems = []
+    >>> coordinates_on_earth(f, CRS.from_epsg(4546), "zoning", problems), problems
+    (True, [])
+    >>> coordinates_on_earth(f, CRS.from_epsg(3857), "zoning", problems)  # GK metres read as Web Mercator
+    False
+    >>> print(problems[0].message)  # doctest: +ELLIPSIS
+    its coordinates, read in its CRS EPSG:3857 (WGS 84 / Pseudo-Mercator), lie at 3.72–3.73°E, 24.26–24.27°N, outside China: ...
+    """
+    extent = lonlat_extent(frame, crs)
+    if extent is None:
+        return True
+    west, south, east, north = extent
+    label = f"{crs.to_string()} ({crs.name})"
+    cw, cs, ce, cn = _CHINA_LONLAT
+    if not (np.all(np.isfinite(extent)) and cw <= west and east <= ce and cs <= south and north <= cn):
+        where = (f"lie at {west:.2f}–{east:.2f}°E, {south:.2f}–{north:.2f}°N" if np.all(np.isfinite(extent))
+                 else "cannot be placed on the earth")
+        problems.append(Problem("error", role, f"its coordinates, read in its CRS {label}, {where}, outside China: "
+                                "the CRS is not the one they are in (another zone, datum or false easting); declare "
+                                f"the right one as crs = \"EPSG:…\" in [layers.{role}], or export the layer again "
+                                "with its .prj", field="crs"))
+        return False
+    area = crs.area_of_use
+    m = _AREA_OF_USE_MARGIN
+    if area is not None and (west < area.west - m or east > area.east + m or south < area.south - m
+                             or north > area.north + m):
+        problems.append(Problem("warning", role, f"it lies at {west:.2f}–{east:.2f}°E, {south:.2f}–{north:.2f}°N, "
+                                f"beyond where its CRS {label} is meant for ({area.west:g}–{area.east:g}°E, "
+                                f"{area.south:g}–{area.north:g}°N): if its .prj names another zone than the data's, "
+                                f"declare the right crs in [layers.{role}]", field="crs"))
+    return True
+
+
+def check_area_scale(parcels: gpd.GeoDataFrame, parcels_crs: CRS, working: CRS, problems: list[Problem]) -> None:
+    """Areas in the working CRS must be the ground's: its area scale at the parcels' centre, beyond
+    1 ± 0.2 % a warning, beyond 1 ± 1 % an error, each naming the CGCS2000 Gauss-Krüger CRS of the
+    parcels' zone (a Web Mercator at 25°N gives areas 1.22× the ground's).
+
+    >>> import shapely, geopandas as gpd
+    >>> p = gpd.GeoDataFrame(geometry=[shapely.box(110.2, 25.2, 110.21, 25.21)], crs=4490)
+    >>> problems = []
+    >>> check_area_scale(p, p.crs, CRS.from_epsg(4546), problems); problems
+    []
+    >>> check_area_scale(p, p.crs, CRS.from_epsg(3857), problems); print(problems[0].message)  # doctest: +ELLIPSIS
+    areas in the working CRS EPSG:3857 (WGS 84 / Pseudo-Mercator) are 1.2215× the ground's at the parcels ...
+    """
+    from pyproj import Proj
+
+    extent = lonlat_extent(parcels, parcels_crs)
+    if extent is None or not np.all(np.isfinite(extent)):
+        return
+    lon, lat = (extent[0] + extent[2]) / 2, (extent[1] + extent[3]) / 2
+    try:
+        scale = float(Proj(working).get_factors(lon, lat).areal_scale)
+    except (ProjError, CRSError, RuntimeError):
+        return
+    if not np.isfinite(scale) or abs(scale - 1) <= _AREA_SCALE_WARN:
+        return
+    cm = int(np.clip(round(lon / 3) * 3, 75, 135))
+    gk = CRS.from_epsg(4534 + (cm - 75) // 3)
+    severity = "error" if abs(scale - 1) > _AREA_SCALE_ERROR else "warning"
+    problems.append(Problem(severity, "", f"areas in the working CRS {working.to_string()} ({working.name}) are "
+                            f"{scale:.4f}× the ground's at the parcels ({lon:.2f}°E, {lat:.2f}°N); areas are "
+                            f"measured in the Gauss-Krüger CRS of the parcels' zone: crs = \"EPSG:{gk.to_epsg()}\" "
+                            f"({gk.name}) in [project]", field="crs"))
 
 
 def _prefixed_gk(zone: int) -> int | None:

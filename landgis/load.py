@@ -34,8 +34,10 @@ from pyproj import CRS
 from landgis import io
 from landgis.config import LayerSpec, Project
 from landgis.crs import (
+    check_area_scale,
     converted_as_declared,
     coordinates_fit_crs,
+    coordinates_on_earth,
     crs_name_zh,
     resolve_layer_crs,
     to_working_crs,
@@ -188,8 +190,10 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
     for role, (frame, spec) in raw.items():
         crs_by_role[role] = resolve_layer_crs(frame, spec, problems,
                                               hint=crs_by_role.get("parcels"))
-        if crs_by_role[role] is not None and not converted_as_declared(spec) and not coordinates_fit_crs(
-                frame, crs_by_role[role], role, problems):
+        layer_crs = crs_by_role[role]
+        if layer_crs is not None and not converted_as_declared(spec) and not (
+                coordinates_fit_crs(frame, layer_crs, role, problems)
+                and coordinates_on_earth(frame, layer_crs, role, problems)):
             crs_by_role[role] = None  # the error is recorded: the layer is not used
     parcels_frame, parcels_spec = raw["parcels"]
     if len(parcels_frame) == 0:
@@ -203,6 +207,8 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
     except LayerError as exc:
         problems.append(Problem("error", "", str(exc)))
         raise InputError(problems) from None
+    if crs_by_role["parcels"] is not None:
+        check_area_scale(parcels_frame, crs_by_role["parcels"], crs, problems)
     problems.append(Problem("info", "", f"working CRS: {crs.to_string()} ({crs.name})",
                             message_zh=f"工作坐标系：{crs.to_string()}（{crs_name_zh(crs.name)}）"))
 

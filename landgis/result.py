@@ -206,19 +206,25 @@ class ScreeningResult:
                 xlsx = pool.submit(self._timed, "write_xlsx", write_xlsx, self, tmp / "inventory.xlsx", table)
                 try:
                     step("inventory.csv")
-                    io.write_csv(table, tmp / "inventory.csv")
+                    with io.writing(out / "inventory.csv"):
+                        io.write_csv(table, tmp / "inventory.csv")
                     if changes is not None:
-                        changes.write(tmp / "changes.csv")
+                        with io.writing(out / "changes.csv"):
+                            changes.write(tmp / "changes.csv")
                     if self.record is not None:
-                        write_record(self.record, tmp / RECORD_NAME)
+                        with io.writing(out / RECORD_NAME):
+                            write_record(self.record, tmp / RECORD_NAME)
                     if map_html:
                         from landgis.maps import web_map
                         step("map.html")
-                        web_map(self).save(str(tmp / "map.html"))
+                        with io.writing(out / "map.html"):
+                            web_map(self).save(str(tmp / "map.html"))
                 finally:
                     wait([gpkg, xlsx])  # never leave the folder (removed on error) while a thread writes in it
-                gpkg.result()
-                xlsx.result()
+                with io.writing(out / "screening.gpkg"):
+                    gpkg.result()
+                with io.writing(out / "inventory.xlsx"):
+                    xlsx.result()
         finally:
             step.close()
         self.timings["write"] = time.perf_counter() - t0

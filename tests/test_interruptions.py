@@ -81,3 +81,38 @@ def test_the_callers_sigterm_handler_is_restored_after_an_in_process_run(tmp_pat
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def _limited(limit: int, *args: str) -> subprocess.CompletedProcess:
+    """A landgis command run under a file-size limit (RLIMIT_FSIZE): its writes fail as on a full disk."""
+    import resource
+
+    def limit_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG) instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, preexec_fn=limit_size, timeout=300)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="file-size limits are POSIX")
+def test_a_full_disk_names_the_file_and_leaves_every_earlier_output_whole(tmp_path):
+    out = tmp_path / "out"
+    done = subprocess.run([*CLI, "screen", str(SAMPLE), "--out", str(out)], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    catalogue = tmp_path / "rules.md"
+    assert subprocess.run([*CLI, "rules", "--catalogue", "--out", str(catalogue)]).returncode == 0
+    earlier = {p: p.read_bytes() for p in [*out.iterdir(), catalogue]}
+    cases = [  # (size limit, command, the file it names)
+        (100_000, ["screen", str(SAMPLE), "--out", str(out), "--overwrite"], out / "inventory.csv"),
+        (500_000, ["screen", str(SAMPLE), "--out", str(out), "--overwrite"], out / "screening.gpkg"),  # GDAL
+        (100_000, ["map", str(out), "--overwrite", "--no-overview"], out / "map.html"),
+        (20_000, ["rules", "--catalogue", "--out", str(catalogue)], catalogue),
+    ]
+    for limit, args, named in cases:
+        failed = _limited(limit, *args)
+        assert failed.returncode == 2, (args, failed.stderr)
+        last = failed.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"landgis: cannot write {named}: "), last
+        assert "free space or choose another folder" in last and "Traceback" not in failed.stderr
+        assert {p: p.read_bytes() for p in earlier} == earlier, args
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "rules.md"], args  # no temporary left

@@ -10,10 +10,10 @@
 """
 
 from landgis.io.gpkg import GPKG_WRITE_CONFIG, gdal_config, multipolygon_wkb, write_gpkg
-from landgis.io.output import DRAWN_NAMES, OUTPUT_NAMES, check_output_dir, output_dir, written_whole
+from landgis.io.output import DRAWN_NAMES, OUTPUT_NAMES, check_output_dir, output_dir, writing, written_whole
 from landgis.io.sources import list_source_layers, read_vector, resolve_source
 from landgis.io.tables import INVENTORY_KEY_COLUMNS, read_inventory, write_csv
 
 __all__ = ["read_vector", "list_source_layers", "resolve_source", "output_dir", "check_output_dir", "OUTPUT_NAMES",
-           "DRAWN_NAMES", "written_whole", "write_csv", "read_inventory", "INVENTORY_KEY_COLUMNS", "write_gpkg", "multipolygon_wkb",
+           "DRAWN_NAMES", "written_whole", "writing", "write_csv", "read_inventory", "INVENTORY_KEY_COLUMNS", "write_gpkg", "multipolygon_wkb",
            "gdal_config", "GPKG_WRITE_CONFIG"]

@@ -15,12 +15,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from landgis.errors import OutputError
+from landgis.errors import GdalWriteError, OutputError
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
 
-__all__ = ["output_dir", "check_output_dir", "written_whole", "signals_held", "OUTPUT_NAMES", "DRAWN_NAMES"]
+__all__ = ["output_dir", "check_output_dir", "written_whole", "writing", "signals_held", "OUTPUT_NAMES", "DRAWN_NAMES"]
 
 
 @contextlib.contextmanager
@@ -220,6 +220,38 @@ def _existing_parent(path: Path) -> Path:
     return path
 
 
+#: what an errno says of a failed write, in words a user can act on
+_WRITE_ERRNOS = {28: "the disk is full (no space left on the device)",
+                 27: "the file is larger than this system or account allows (a file-size limit)",
+                 122: "the disk quota is used up",
+                 5: "an input/output error (a failing disk or network share)",
+                 30: "the file system is read-only"}
+
+
+@contextlib.contextmanager
+def writing(target: Path, alone: bool = False) -> Iterator[None]:
+    """The block that writes ``target``: a full disk, a size limit, an I/O or GDAL write error in
+    it becomes one :class:`~landgis.errors.OutputError` naming ``target`` and what to do.
+
+    ``alone``: ``target`` is replaced by itself (a map), not as one of a set of outputs.
+    """
+    try:
+        yield
+    except OutputError:
+        raise
+    except (OSError, GdalWriteError) as exc:
+        errno = getattr(exc, "errno", None)
+        why = _WRITE_ERRNOS.get(errno) if errno is not None else None
+        if why is None:
+            text = str(exc)
+            why = ("the disk may be full (GDAL: " + text + ")" if "disk I/O error" in text or "full" in text
+                   else text or type(exc).__name__)
+        kept = (f"the earlier {target.name} is as it was" if alone
+                else "nothing was replaced, the earlier outputs are as they were")
+        raise OutputError(f"cannot write {target}: {why}; {kept}: free space or choose another folder, and "
+                          "run again") from None
+
+
 @contextlib.contextmanager
 def written_whole(target: Path) -> Iterator[Path]:
     """A temporary path beside ``target`` to write into, moved onto it only when the write finished.
@@ -230,14 +262,15 @@ def written_whole(target: Path) -> Iterator[Path]:
     target = Path(target)
     if target.is_dir():
         raise OutputError(f"{target} is a folder; landgis writes a file there: remove or rename the folder")
-    with signals_held():
+    with signals_held(), writing(target, alone=True):
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent)
         os.close(fd)
     tmp = Path(name)
     try:
-        yield tmp
-        with signals_held():
-            os.replace(tmp, target)
+        with writing(target, alone=True):
+            yield tmp
+            with signals_held():
+                os.replace(tmp, target)
     finally:
         with signals_held():
             tmp.unlink(missing_ok=True)
