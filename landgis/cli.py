@@ -341,6 +341,13 @@ def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, 
                         raise LandgisError(str(exc.args[0])) from None
                     if not ctx.quiet:
                         click.echo(f"{name}: {len(batch.tables)} parcels, {batch.page_count} pages", err=True)
+                    if batch.untabled:
+                        from landgis.maps.redline import MAX_TABLE_POINTS
+
+                        click.echo(f"landgis: {len(batch.untabled)} parcel(s) have more than "
+                                   f"{MAX_TABLE_POINTS:,} boundary points, so their sheets list no "
+                                   f"界址点坐标表 (they say so): {', '.join(batch.untabled[:10])}; check their "
+                                   "boundaries", err=True)
             if not ctx.quiet:
                 click.echo(f"wrote {out / name}", err=True)
         if not ctx.quiet:

@@ -48,6 +48,16 @@ def finite_bounds(geoms: np.ndarray) -> np.ndarray:
     return np.array([b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()])
 
 
+def layer_bounds(frame: gpd.GeoDataFrame) -> tuple[float, float, float, float] | None:
+    """The extent of a layer's present, non-empty geometries over their finite coordinates; None if none."""
+    geoms = frame.geometry.values
+    live = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not live.any():
+        return None
+    x0, y0, x1, y1 = finite_bounds(geoms[live])
+    return None if np.isnan(x0) else (float(x0), float(y0), float(x1), float(y1))
+
+
 def converted_as_declared(spec: LayerSpec) -> bool:
     """Whether the layer comes into the working CRS by the conversion its spec declares
     (a PROJ pipeline, or planar four parameters), which needs no source CRS."""
@@ -140,13 +150,10 @@ def coordinates_fit_crs(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems: 
     >>> print(problems[0].message)  # doctest: +ELLIPSIS
     eastings 37414000…37415000 carry the zone prefix 37, but its CRS ... has none (false easting 500000); ...
     """
-    geoms = frame.geometry.values
-    live = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if not live.any():
-        return True
-    minx, miny, maxx, maxy = finite_bounds(geoms[live])
-    if np.isnan(minx):
+    bounds = layer_bounds(frame)
+    if bounds is None:
         return True  # no coordinate that is a number: the geometry check says so, feature by feature
+    minx, miny, maxx, maxy = bounds
     if crs.is_geographic:
         if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
             return True
@@ -194,13 +201,10 @@ _AREA_SCALE_WARN, _AREA_SCALE_ERROR = 0.002, 0.01
 def lonlat_extent(frame: gpd.GeoDataFrame, crs: CRS) -> tuple[float, float, float, float] | None:
     """The layer's extent in CGCS2000 degrees (west, south, east, north); None when it has no finite
     coordinate, (inf, …) when its coordinates cannot be placed on the earth in ``crs``."""
-    geoms = frame.geometry.values
-    live = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    if not live.any():
+    bounds = layer_bounds(frame)
+    if bounds is None:
         return None
-    x0, y0, x1, y1 = finite_bounds(geoms[live])
-    if np.isnan(x0):
-        return None
+    x0, y0, x1, y1 = bounds
     try:
         box = Transformer.from_crs(crs, 4490, always_xy=True).transform_bounds(x0, y0, x1, y1)
     except ProjError:

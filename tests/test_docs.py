@@ -87,3 +87,17 @@ def test_readme_links_docs():
     assert "docs/rules.md" in readme
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         assert f"notebooks/{nb.name}" in readme
+
+
+def test_every_test_the_bad_input_catalogue_cites_exists():
+    """docs/bad-inputs.md pins each row to a test: a renamed or removed test must not leave a row
+    that no test proves."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "bad-inputs.md").read_text(encoding="utf-8")
+    cited = set(re.findall(r"`(test_\w+\.py)::(test_\w+)`", text))
+    assert len(cited) > 100
+    missing = [f"{f}::{t}" for f, t in sorted(cited)
+               if not re.search(rf"^def {t}\(", (root / "tests" / f).read_text(encoding="utf-8"), re.M)]
+    assert missing == []

@@ -265,3 +265,29 @@ def test_a_long_action_line_wraps_within_the_sheet_and_the_crs_is_written_in_chi
                          text=True, check=True).stdout.replace("\n", "").replace(" ", "")
     assert "末尾标记" in txt
     assert "CGCS20003度带高斯-克吕格投影中央经线111°E(EPSG:4546)" in txt and "Gauss" not in txt
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
+def test_a_boundary_of_thousands_of_points_gets_one_sheet_that_says_why_it_lists_none(result, tmp_path):
+    """A digitised curve of 5,000 vertices is not 5,000 surveyed 界址点: its sheet is one page saying so
+    (was: a table of 53 pages and 5,000 labels); a parcel of surveyed points keeps its full table."""
+    from landgis.maps import map_data
+    from landgis.maps.redline import MAX_TABLE_POINTS
+
+    data = map_data(result)
+    inv = data.inventory.copy()
+    pid, other = inv["parcel_id"].iloc[0], inv["parcel_id"].iloc[1]
+    c = inv.geometry.iloc[0].centroid
+    t = np.linspace(0, 2 * np.pi, 5000, endpoint=False)
+    inv.loc[inv["parcel_id"] == pid, "geometry"] = shapely.Polygon(np.c_[c.x + 20 * np.cos(t), c.y + 20 * np.sin(t)])
+    data.inventory = inv
+    batch = redline_sheets(data, tmp_path / "r.pdf", [pid, other], verdicts=("eligible", "conditional", "ineligible"))
+    assert batch.untabled == [pid] and 5000 > MAX_TABLE_POINTS
+    assert [p for p, _ in batch.pages].count(pid) == 1
+    assert len(batch.tables[pid]) == 5001  # the API still gives every point
+    txt = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
+                         check=True).stdout.replace("\n", "")
+    assert f"本宗地边界有 5,000 个点，多于红线图可列的 {MAX_TABLE_POINTS:,} 个" in txt
+    assert "图上每 42 点标注一次" in txt
+    n_other = batch.tables[other]["point"].nunique()
+    assert f"界址点坐标表（共 {n_other} 点；X 为北坐标，Y 为东坐标）" in txt

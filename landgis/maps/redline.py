@@ -34,6 +34,11 @@ __all__ = ["boundary_points", "redline_sheets", "RedlineBatch"]
 
 _ROWS_FIRST = 24      # coordinate-table rows on a sheet's first page (two blocks of 12)
 _ROWS_MORE = 96       # rows on a continuation page (two blocks of 48)
+#: the most boundary points a sheet lists: a boundary of more is a digitised curve, not surveyed 界址点
+#: (2,000 points fill 21 pages); its sheet says so instead of printing a table of thousands of pages
+MAX_TABLE_POINTS = 2000
+#: the most points labelled J… on the map; beyond, every k-th (and each ring's first) is labelled
+_MAX_LABELS = 120
 _NEAR_M = 200.0       # constraints within this distance are listed as neighbours
 
 
@@ -81,6 +86,8 @@ class RedlineBatch:
     path: Path
     pages: list[tuple[str, int]] = field(default_factory=list)    # (parcel_id, page number from 1)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: parcels of more than MAX_TABLE_POINTS boundary points, whose sheets list none (and say so)
+    untabled: list[str] = field(default_factory=list)
 
     @property
     def page_count(self) -> int:
@@ -250,11 +257,15 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     gpd.GeoSeries([geom]).boundary.plot(ax=ax, color="red", linewidth=2.0, zorder=5)
     pts = table.drop_duplicates("point")
     cxy = shapely.centroid(geom)
-    for r in pts.itertuples():
+    every = max(1, -(-len(pts) // _MAX_LABELS))
+    ax.plot(pts["y_east"], pts["x_north"], "o", ms=3.5 if every == 1 else 1.0, mfc="white", mec="red",
+            mew=1.0 if every == 1 else 0.4, zorder=6, linestyle="none")
+    starts = ~pts["ring"].duplicated().to_numpy()
+    labelled = pts[(np.arange(len(pts)) % every == 0) | starts]
+    for r in labelled.itertuples():
         dx, dy = r.y_east - cxy.x, r.x_north - cxy.y
         d = np.hypot(dx, dy) or 1.0
         off = span * 0.035
-        ax.plot(r.y_east, r.x_north, "o", ms=3.5, mfc="white", mec="red", mew=1.0, zorder=6)
         ax.text(r.y_east + dx / d * off, r.x_north + dy / d * off, r.point, fontsize=8, color="#b00000",
                 ha="center", va="center", zorder=7)
     ax.set_xlim(view.bounds[0], view.bounds[2])
@@ -272,9 +283,17 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     ax.text(0.02, 0.97, f"比例尺 约 1:{nice:,}", transform=ax.transAxes, ha="left", va="top", fontsize=8,
             zorder=20, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5})
 
-    first_rows = table.iloc[:_ROWS_FIRST]
     tax = fig.add_axes((0.07, 0.05, 0.86, 0.21))
-    _table(tax, first_rows, 2, f"界址点坐标表（共 {len(pts)} 点；X 为北坐标，Y 为东坐标）", 1 / (_ROWS_FIRST // 2 + 1))
+    if len(pts) > MAX_TABLE_POINTS:
+        table = table.iloc[:0]
+        tax.axis("off")
+        tax.text(0, 0.9, f"界址点坐标表：本宗地边界有 {len(pts):,} 个点，多于红线图可列的 {MAX_TABLE_POINTS:,} 个，"
+                 "应为数字化曲线而非实测界址点，未列坐标表。\n请核查宗地图形（简化或按实测界址点重建）后重新出图；"
+                 f"图上每 {every} 点标注一次。", fontsize=8.5, va="top", wrap=True)
+    else:
+        suffix = f"；图上每 {every} 点标注一次" if every > 1 else ""
+        _table(tax, table.iloc[:_ROWS_FIRST], 2, f"界址点坐标表（共 {len(pts)} 点；X 为北坐标，Y 为东坐标{suffix}）",
+               1 / (_ROWS_FIRST // 2 + 1))
     foot = (f"数据日期：{data.data_date or '未注明'}　制图日期：{_dt.date.today().isoformat()}　"
             f"第 {sheet_no} 号　制图：landgis")
     fig.text(0.07, 0.025, foot, fontsize=7.5)
@@ -337,6 +356,8 @@ def redline_sheets(result: Any, path: str | Path, parcel_ids: Iterable[str] | No
             geom = row.geometry
             table = boundary_points(geom)
             pages = _sheet(pdf, data, row, geom, table, _neighbours(data, geom), others, n)
+            if table["point"].nunique() > MAX_TABLE_POINTS:
+                batch.untabled.append(pid)
             start = len(batch.pages)
             batch.pages += [(pid, start + k + 1) for k in range(pages)]
             batch.tables[pid] = table
