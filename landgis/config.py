@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from landgis.errors import ProjectError
+from landgis.errors import Collected, ProjectError
 from landgis.schema import (
     CLASS_LAYERS,
     FEATURE_ID_FIELDS,
@@ -46,7 +46,7 @@ _CELL_RULES = ("area", "centre", "all_touched")
 _FOUR_PARAM_KEYS = ("dx", "dy", "rotation_arcsec", "scale_ppm", "origin_x", "origin_y", "target_crs")
 _HELMERT_KEYS = ("dx", "dy", "dz", "rx_arcsec", "ry_arcsec", "rz_arcsec", "scale_ppm", "convention")
 _TOP_KEYS = ("project", "layers", "tolerance", "codes", "settings")
-_PROJECT_KEYS = ("name", "profile", "crs", "data_date")
+_PROJECT_KEYS = ("name", "profile", "crs", "data_date", "organisation")
 _TOLERANCE_KEYS = ("min_overlap_m2",)
 
 
@@ -126,6 +126,8 @@ class Project:
     settings: Mapping[str, Any] = field(default_factory=dict)
     data_date: str = ""
     source: Path | None = None
+    #: the 制图单位 the maps name (the bureau that files them)
+    organisation: str = ""
 
     @property
     def base_dir(self) -> Path:
@@ -137,48 +139,63 @@ class Project:
         """Build a project from a parsed TOML mapping, checking every key."""
         base = Path(base_dir) if base_dir is not None else (source.parent if source else Path.cwd())
         where = str(source) if source else "project"
-        _check_keys(data, _TOP_KEYS, where)
-        proj = _table(data, "project", where)
-        _check_keys(proj, _PROJECT_KEYS, f"{where} [project]")
-        name = _str(proj, "name", "[project]", default="landgis screening")
-        profile = _str(proj, "profile", "[project]", default="national")
-        crs = _str(proj, "crs", "[project]", default=None)
-        data_date = _str(proj, "data_date", "[project]", default="")
+        found = Collected(ProjectError, "the project file")  # every problem of the file, said together
+        with found.check():
+            _check_keys(data, _TOP_KEYS, where)
+        with found.check():
+            _check_keys(_table(data, "project", where), _PROJECT_KEYS, f"{where} [project]")
+        values: dict[str, Any] = {"name": "landgis screening", "profile": "national", "crs": None, "data_date": "",
+                                  "organisation": ""}
+        for key, default in list(values.items()):
+            with found.check():
+                values[key] = _str(_table(data, "project", where), key, "[project]", default=default)
+        name, profile, crs, data_date = values["name"], values["profile"], values["crs"], values["data_date"]
+        organisation = values["organisation"]
 
-        layers_raw = _table(data, "layers", where)
-        if "parcels" not in layers_raw:
-            raise ProjectError(
-                f"{where}: no [layers.parcels]; the parcels layer is required, e.g.\n"
-                '  [layers.parcels]\n  path = "data/parcels.gpkg"\n  layer = "zd"'
-            )
         layers: dict[str, LayerSpec] = {}
-        for role, spec in layers_raw.items():
-            if role not in LAYER_ROLES:
+        with found.check():
+            layers_raw = _table(data, "layers", where)
+            if "parcels" not in layers_raw:
                 raise ProjectError(
-                    f"{where}: unknown layer role [layers.{role}]{suggest(role, LAYER_ROLES)}; "
-                    f"known roles: {', '.join(LAYER_ROLES)}"
+                    f"{where}: no [layers.parcels]; the parcels layer is required, e.g.\n"
+                    '  [layers.parcels]\n  path = "data/parcels.gpkg"\n  layer = "zd"'
                 )
-            layers[role] = _layer_spec(role, spec, base, where)
+        layers_table = data.get("layers")
+        for role, spec in (layers_table.items() if isinstance(layers_table, Mapping) else ()):
+            with found.check():
+                if role not in LAYER_ROLES:
+                    raise ProjectError(
+                        f"{where}: unknown layer role [layers.{role}]{suggest(role, LAYER_ROLES)}; "
+                        f"known roles: {', '.join(LAYER_ROLES)}"
+                    )
+                layers[role] = _layer_spec(role, spec, base, where)
 
-        tol = _table(data, "tolerance", where)
-        _check_keys(tol, _TOLERANCE_KEYS, f"{where} [tolerance]")
-        min_overlap = tol.get("min_overlap_m2", 1.0)
-        if isinstance(min_overlap, bool) or not isinstance(min_overlap, (int, float)) \
-                or not math.isfinite(min_overlap) or min_overlap < 0:
-            # nan would make every overlap a sliver: FARMLAND and REDLINE would never fire
-            raise ProjectError(
-                f"{where}: [tolerance] min_overlap_m2 must be a finite number ≥ 0 (square metres), "
-                f"got {min_overlap!r}"
-            )
-        codes = parse_code_overrides(_table(data, "codes", where), f"{where} [codes]")
-        settings = dict(_table(data, "settings", where))
-        if settings:
-            raise ProjectError(f"{where}: [settings] ({', '.join(settings)}) belongs to a rule profile, not a "
-                               "project: write a profile that extends yours, e.g. [profile] id = \"my-county\" "
-                               f"extends = \"{profile}\" with your [settings], and name it in [project] profile")
+        min_overlap: Any = 1.0
+        with found.check():
+            tol = _table(data, "tolerance", where)
+            _check_keys(tol, _TOLERANCE_KEYS, f"{where} [tolerance]")
+            min_overlap = tol.get("min_overlap_m2", 1.0)
+            if isinstance(min_overlap, bool) or not isinstance(min_overlap, (int, float)) \
+                    or not math.isfinite(min_overlap) or min_overlap < 0:
+                # nan would make every overlap a sliver: FARMLAND and REDLINE would never fire
+                raise ProjectError(
+                    f"{where}: [tolerance] min_overlap_m2 must be a finite number ≥ 0 (square metres), "
+                    f"got {min_overlap!r}"
+                )
+        codes: Mapping[str, Mapping[str, CodeOverride]] = {}
+        with found.check():
+            codes = parse_code_overrides(_table(data, "codes", where), f"{where} [codes]")
+        settings: dict[str, Any] = {}
+        with found.check():
+            settings = dict(_table(data, "settings", where))
+            if settings:
+                raise ProjectError(f"{where}: [settings] ({', '.join(settings)}) belongs to a rule profile, not a "
+                                   "project: write a profile that extends yours, e.g. [profile] id = \"my-county\" "
+                                   f"extends = \"{profile}\" with your [settings], and name it in [project] profile")
+        found.raise_all()
         return cls(name=name, profile=profile, layers=MappingProxyType(layers), crs=crs,
                    min_overlap_m2=float(min_overlap), codes=codes, settings=settings,
-                   data_date=data_date, source=source)
+                   data_date=data_date, source=source, organisation=organisation)
 
 
 def load_project(path: str | Path) -> Project:

@@ -13,7 +13,9 @@ Warnings are named classes so that a user can accept exactly what they accept::
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +40,7 @@ __all__ = [
     "FontError",
     "listed_features",
     "warn_problem",
+    "Collected",
 ]
 
 
@@ -151,3 +154,38 @@ def warn_problem(problems: list[Problem], role: str, msg: str, category: type[Wa
     warnings.warn(f"layer `{role}`: {msg}", category, stacklevel=4)
 
 
+class Collected:
+    """The problems of one file (a project, a profile), collected so that all are said at once.
+
+    >>> found = Collected(ProjectError, "the project file")
+    >>> with found.check():
+    ...     raise ProjectError("a")
+    >>> with found.check():
+    ...     raise ProjectError("b")
+    >>> found.raise_all()
+    Traceback (most recent call last):
+    ...
+    landgis.errors.ProjectError: 2 problems in the project file:
+      - a
+      - b
+    """
+
+    def __init__(self, error: type[LandgisError], what: str) -> None:
+        self.error, self.what = error, what
+        self.messages: list[str] = []
+
+    @contextlib.contextmanager
+    def check(self) -> Iterator[None]:
+        """A block whose ``error`` is recorded, and the next block run."""
+        try:
+            yield
+        except self.error as exc:
+            self.messages.append(str(exc))
+
+    def raise_all(self) -> None:
+        """One ``error`` saying every problem recorded (the message itself when there is one)."""
+        if len(self.messages) == 1:
+            raise self.error(self.messages[0])
+        if self.messages:
+            raise self.error(f"{len(self.messages)} problems in {self.what}:\n"
+                             + "\n".join(f"  - {m}" for m in self.messages))

@@ -236,6 +236,46 @@ class ScreeningResult:
         func(*args)
         self.timings[key] = time.perf_counter() - t
 
+    def explore(self, m=None, *, column: str | None = None, parcels=None, tiles="OpenStreetMap", tooltip=None,
+                popup=None, style_kwds: dict | None = None, constraints: bool = True, conflicts: bool = True,
+                **kwargs):
+        """The screening on a ``folium.Map``, as geopandas' ``GeoDataFrame.explore()`` draws.
+
+        Parcels coloured by verdict with a legend (or by ``column``: ``"town"``,
+        ``"planned_use_tag"``…), the constraint layers and the conflict pieces as folium
+        layers with a layer control. For composing in Jupyter; ``result.map()`` is the
+        briefing page.
+
+        Parameters
+        ----------
+        m
+            a ``folium.Map`` to add the layers to (returned); default a new one.
+        column
+            colour the parcels by this inventory column instead of the verdict.
+        parcels
+            the parcels to draw: a boolean mask over ``inventory`` or parcel ids; default all.
+            Above 5,000 parcels the shapes are simplified to 0.5 m; above 30,000 the call is
+            refused, saying how to choose.
+        tiles, tooltip, popup, style_kwds, **kwargs
+            as for ``GeoDataFrame.explore`` (``tiles=None`` draws no basemap: offline).
+        constraints, conflicts
+            also draw the constraint layers / the conflict pieces.
+
+        Examples
+        --------
+        >>> result  # the sample county screened once, as in the ScreeningResult example
+        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        >>> m = result.explore(tiles=None)
+        >>> type(m).__name__
+        'Map'
+        >>> m is result.explore(m, parcels=result.inventory["town"] == "城关镇", column="planned_use_tag")
+        True
+        """
+        from landgis.maps.explore import explore
+
+        return explore(self, m, column=column, parcels=parcels, tiles=tiles, tooltip=tooltip, popup=popup,
+                       style_kwds=style_kwds, constraints=constraints, conflicts=conflicts, **kwargs)
+
     def map(self):
         """The interactive map (a :class:`~landgis.maps.webmap.WebMap`); displays inline in Jupyter.
 

@@ -135,16 +135,30 @@ repaired, and two degenerate parcels that could not be repaired (they stay in th
 """),
     code('''pd.DataFrame(result.problems)'''),
     md("""
-## The map
+## The maps
 
-`result.map()` is an interactive folium map: parcels coloured by verdict, the constraint layers
-(farmland, red line, urban development boundary) and the pieces where each parcel conflicts
-with them. It displays inline; its output is not stored in this notebook to keep the
+`result.map()` is the briefing page, the `map.html` that `landgis screen` writes: parcels
+coloured by verdict, the constraint layers (farmland, red line, urban development boundary)
+and the pieces where each parcel conflicts with them, with Leaflet inlined so that it works
+offline. It displays inline; its output is not stored in this notebook to keep the
 repository small, so run the cell to see it.
 """),
     code('''\
 m = result.map()
 m''', STRIP_TAG),
+    md("""
+`result.explore()` gives a `folium.Map` in geopandas' `.explore()` conventions, to compose
+with your own layers: parcels by verdict with a legend (or by any `column`), the constraint
+layers and the conflict pieces as folium layers. `m=` adds them to a map of your own;
+`parcels=` draws some of them; `tiles=None` draws no basemap (offline).
+"""),
+    code('''\
+import folium
+
+fm = folium.Map(tiles=None)
+result.explore(fm, parcels=inv["town"] == "城关镇", column="planned_use_tag")
+folium.Marker([25.21, 110.2], tooltip="my own layer").add_to(fm)
+fm''', STRIP_TAG),
     md("""
 ## Export
 

@@ -188,6 +188,8 @@ def test_z_coordinates_and_invalid_rings_are_cleaned(tmp_path):
         res = landgis.screen(project(tmp_path, "zd.gpkg", 'path = "f.gpkg"'))
     assert res.table["area_m2"].tolist() == [400.0, 200.0, 400.0]
     assert res.table["geometry_status"].tolist() == ["ok", "repaired", "ok"]
+    said = [p.message for p in res.problems if p.layer == "parcels" and "Z (height)" in p.message]
+    assert said == ["Z (height) values of 2 features were dropped: areas and overlaps are measured in the plane"]
 
 
 def test_every_problem_of_a_layer_reported_at_once(tmp_path):

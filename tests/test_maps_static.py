@@ -291,3 +291,38 @@ def test_a_boundary_of_thousands_of_points_gets_one_sheet_that_says_why_it_lists
     assert "图上每 42 点标注一次" in txt
     n_other = batch.tables[other]["point"].nunique()
     assert f"界址点坐标表（共 {n_other} 点；X 为北坐标，Y 为东坐标）" in txt
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
+def test_a_sheet_to_file_names_its_rules_areas_legend_and_maker_and_claims_no_survey(tmp_path):
+    """The conclusion gives each rule's Chinese name, the conflicting part its area, every fill and hatch
+    drawn a legend entry, the footer the 制图单位 of [project] organisation with places to sign, the subtitle
+    no 勘测定界; a 4-point table stays whole in one block (was: split 3 + 2)."""
+    import warnings
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    for name in ("sample_county.gpkg", "sample_dem.tif"):
+        shutil.copy(data / name, tmp_path / name)
+    text = (data / "sample_county.toml").read_text(encoding="utf-8")
+    (tmp_path / "p.toml").write_text(text.replace('crs = "EPSG:4546"\n', 'crs = "EPSG:4546"\n'
+                                                  'organisation = "桂南县自然资源局"\n', 1), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(tmp_path / "p.toml", progress=False)
+    redline_sheets(res, tmp_path / "r.pdf", ["450399102003JC00046"])
+    raw = subprocess.run(["pdftotext", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    txt = raw.replace("\n", "")
+    assert "不可入市：占用永久基本农田（FARMLAND）" in txt
+    assert "冲突部分面积" in txt and "占用永久基本农田（FARMLAND）729.29 平方米" in txt
+    legend = raw[raw.index("本宗地界线"):raw.index("界址点坐标表")].split()[:6]
+    assert legend[:4] == ["本宗地界线", "界址点", "永久基本农田", "冲突部分"]  # only what this sheet draws
+    assert "生态保护红线" not in legend and "相邻宗地" not in legend
+    assert "制图单位：桂南县自然资源局" in txt and "审核：" in txt and "制图：landgis" not in txt
+    assert "非勘测定界成果" in txt and "勘测定界红线图" not in txt
+    words = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "r.pdf"), "-"], capture_output=True, text=True,
+                           check=True).stdout
+    table = re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>(J\d)</word>', words)
+    title = float(re.search(r'yMin="([\d.]+)"[^>]*>界址点坐标表', words).group(1))
+    rows = [(round(float(x)), w) for x, y, w in table if float(y) > title]  # the table's, not the map's labels
+    assert [w for _, w in rows] == ["J1", "J2", "J3", "J4", "J1"] and len({x for x, _ in rows}) == 1

@@ -58,3 +58,34 @@ def test_a_profile_with_a_bad_setting_is_refused_naming_it(tmp_path, text, messa
     path.write_text(PROFILE + text, encoding="utf-8")
     with pytest.raises(ProfileError, match=message):
         landgis.load_profile(path)
+
+
+def test_every_problem_of_a_project_or_a_profile_is_said_at_once(tmp_path):
+    """Three mistakes in a project file (a misspelt key, a misspelt layer role, tolerance nan) and four in a
+    profile are each listed in one message, not one per run."""
+    from landgis.config import load_project
+    from landgis.errors import ProfileError, ProjectError
+    from landgis.profiles import load_profile
+
+    project = tmp_path / "p.toml"
+    project.write_text('[project]\nname = "m"\nnmae = "x"\n[tolerance]\nmin_overlap_m2 = nan\n'
+                       '[layers.parcels]\npath = "zd.gpkg"\n[layers.farmlnd]\npath = "f.gpkg"\n', encoding="utf-8")
+    with pytest.raises(ProjectError) as err:
+        load_project(project)
+    lines = str(err.value).splitlines()
+    assert lines[0] == "3 problems in the project file:"
+    assert "unknown key `nmae` (did you mean `name`?)" in lines[1]
+    assert "unknown layer role [layers.farmlnd] (did you mean `farmland`?)" in lines[2]
+    assert "[tolerance] min_overlap_m2 must be a finite number ≥ 0 (square metres), got nan" in lines[3]
+
+    profile = tmp_path / "prof.toml"
+    profile.write_text('[profile]\nid = "m"\nextends = "guilin"\n[settings]\nslope_max_deg = -5\n'
+                       'lease_max_years = inf\n[[rules]]\nid = "FARMLAND"\nabove = nan\n[[rules]]\nid = "XX"\n',
+                       encoding="utf-8")
+    with pytest.raises(ProfileError) as err:
+        load_profile(profile)
+    lines = str(err.value).splitlines()
+    assert lines[0] == "4 problems in profile m:"
+    assert [line.split(": ")[0] for line in lines[1:]] == [
+        "  - profile m [settings] slope_max_deg = -5", "  - profile m [settings] lease_max_years = inf",
+        "  - profile m rule FARMLAND", "  - profile m rule XX"]

@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 import geopandas as gpd
 import pyarrow as pa
 import pyogrio
+import shapely
 
 from landgis.config import LayerSpec, used_fields
 from landgis.errors import LayerError
@@ -137,6 +138,9 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         raise LayerError(f"layer `{role}`: cannot read {path}: {exc}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerError(f"layer `{role}`: {path} layer {layer_name!r} has no geometry column")
+    if len(frame) and shapely.has_z(frame.geometry.values).any():
+        notes.append(f"Z (height) values of {int(shapely.has_z(frame.geometry.values).sum())} features were "
+                     "dropped: areas and overlaps are measured in the plane")
     if source_fields is not None:
         frame.attrs["source_fields"] = source_fields
     if spec.where:

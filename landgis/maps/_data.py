@@ -51,6 +51,8 @@ class MapData:
     project: str = ""
     #: what the maps of a finished screening should say: the project not found, changed since…
     notes: list[str] = field(default_factory=list)
+    #: the 制图单位 ([project] organisation), "" when the project names none
+    organisation: str = ""
 
     @property
     def crs(self) -> CRS:
@@ -71,7 +73,8 @@ def map_data(source: Any) -> MapData:
     return MapData(inventory=source.inventory, conflicts=source.conflicts, layers=dict(source.layers),
                    rules=named_rules(source.profile, source.inventory), title=project.name, profile=f"{source.profile.id} {source.profile.name_zh}".strip(),
                    data_date=project.data_date or _source_date(project),
-                   project=str(project.source) if project.source is not None else "")
+                   project=str(project.source) if project.source is not None else "",
+                   organisation=getattr(project, "organisation", ""))
 
 
 def named_rules(profile: Any, inventory: pd.DataFrame) -> dict[str, dict[str, str]]:
@@ -203,6 +206,7 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
         conflicts = gpd.GeoDataFrame({"parcel_id": [], "rule": [], "layer": [], "area_m2": []},
                                      geometry=gpd.GeoSeries([], crs=inventory.crs), crs=inventory.crs)
     title = "入市地块筛查"
+    organisation = ""
     prof_label = ""
     data_date = ""
     constraint_layers: dict[str, gpd.GeoDataFrame] = {}
@@ -217,6 +221,7 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
 
         proj = load_project(project)
         title, data_date = proj.name, proj.data_date or _source_date(proj)
+        organisation = proj.organisation
         constraint_layers = load_drawn_layers(proj, inventory.crs)
         if record is not None:
             changed = changes_since(record, proj)
@@ -237,7 +242,8 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
         data_date = _dt.date.fromtimestamp(gpkg.stat().st_mtime).isoformat()
     return MapData(inventory=inventory, conflicts=conflicts, layers=constraint_layers, rules=rules,
                    title=title, profile=prof_label, data_date=data_date,
-                   project=str(Path(project).absolute()) if project is not None else "", notes=notes)
+                   project=str(Path(project).absolute()) if project is not None else "", notes=notes,
+                   organisation=organisation)
 
 
 def _recorded_project(folder: Path, record: dict | None) -> tuple[Path | None, list[str]]:

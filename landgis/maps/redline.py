@@ -1,4 +1,5 @@
-"""Red-line sheets (入市地块红线图 / 勘测定界红线图): one page per parcel, one PDF per batch.
+"""Red-line sheets (入市地块红线图): one page per parcel, one PDF per batch. They are drawn from the
+parcel's geometry and the screening, not from a survey, and say so (no 勘测定界 claimed).
 
 Each sheet shows the parcel boundary with its numbered boundary points (J1, J2, …:
 from the point nearest the north-west corner, clockwise, as cadastral practice
@@ -121,10 +122,48 @@ def _neighbours(data: MapData, geom: Any) -> list[str]:
     return out
 
 
+def _reason_names(data: MapData, row: pd.Series) -> str:
+    """``reasons`` with each rule's Chinese title: 地块部分规划为其他用途（PLAN-PART）；…"""
+    ids = [r for r in text(row.get("reasons")).split(";") if r]
+    return "；".join(f"{data.rules.get(r, {}).get('title_zh') or r}（{r}）" for r in ids)
+
+
+def _conflict_areas(data: MapData, pid: str) -> str:
+    """The area of each conflicting part of a parcel, by rule: 占用永久基本农田（FARMLAND）729.29 平方米；…"""
+    conf = data.conflicts
+    if conf is None or not len(conf) or "area_m2" not in conf:
+        return ""
+    mine = conf[conf["parcel_id"].astype(str) == pid]
+    if not len(mine):
+        return ""
+    by_rule = mine.groupby("rule", sort=False)["area_m2"].sum()
+    return "；".join(f"{data.rules.get(r, {}).get('title_zh') or r}（{r}）{a:,.2f} 平方米" for r, a in by_rule.items())
+
+
+def _legend(ax: Any, drawn_roles: list[str], drawn_conflicts: bool, drawn_neighbours: bool) -> None:
+    """A legend for every line, fill and hatch the sheet draws (and only those)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Line2D([], [], color="red", linewidth=2.0, label="本宗地界线"),
+               Line2D([], [], marker="o", linestyle="none", mfc="white", mec="red", label="界址点")]
+    if drawn_neighbours:
+        handles.append(Line2D([], [], color="#777777", linewidth=0.6, label="相邻宗地"))
+    for role, (label, colour) in CONSTRAINT_STYLE.items():
+        if role in drawn_roles:
+            handles.append(Patch(facecolor="none" if role == "udb" else colour, alpha=1 if role == "udb" else 0.35,
+                                 edgecolor=colour, linestyle="--" if role == "udb" else "-", label=label))
+    if drawn_conflicts:
+        handles.append(Patch(facecolor="none", edgecolor="black", hatch="////", linewidth=0.3, label="冲突部分"))
+    ax.legend(handles=handles, loc="lower right", fontsize=6.5, framealpha=0.85, borderpad=0.4, handlelength=1.6)
+
+
 def _table(ax: Any, rows: pd.DataFrame, blocks: int, title: str, row_h: float) -> None:
+    """The rows in ``blocks`` side by side, each filled before the next (a table that fits one block
+    stays whole in it)."""
     ax.axis("off")
     ax.set_title(title, fontsize=11, loc="left")
-    per = int(np.ceil(len(rows) / blocks)) if len(rows) else 1
+    per = max(1, int(round(1 / row_h)) - 1)
     header = ["点号", "X（米）", "Y（米）", "边长（米）"]
     for b in range(blocks):
         part = rows.iloc[b * per:(b + 1) * per]
@@ -194,7 +233,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     pid = text(row.get("parcel_id"))
     fig = Figure(figsize=(8.27, 11.69))
     fig.suptitle("集体经营性建设用地入市地块红线图", fontsize=17, y=0.975)
-    fig.text(0.5, 0.938, "（勘测定界红线图）", ha="center", fontsize=10)
+    fig.text(0.5, 0.938, "（据宗地图形与入市筛查结果编制，非勘测定界成果）", ha="center", fontsize=9)
     area = float(row.get("area_m2") or shapely.area(geom))
     verdict = text(row.get("verdict"))
     info = [
@@ -203,8 +242,8 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         ("面积", f"{area:,.2f} 平方米（{area / M2_PER_MU:,.4f} 亩）"),
         ("规划用途", " ".join(filter(None, [text(row.get("planned_use")), text(row.get("planned_use_name"))]))),
         *([("规划条件", conditions)] if (conditions := planning_text(row)) else []),
-        ("筛查结论", VERDICT_ZH.get(verdict, verdict) + ("（" + text(row.get("reasons")) + "）"
-                                                          if text(row.get("reasons")) else "")),
+        ("筛查结论", VERDICT_ZH.get(verdict, verdict) + (f"：{reasons}" if (reasons := _reason_names(data, row)) else "")),
+        *([("冲突部分面积", parts)] if (parts := _conflict_areas(data, pid)) else []),
         *([("入市前须办理", text(row.get("actions")))] if text(row.get("actions")) else []),
         *([("历史遗留依据", text(row.get("legacy_basis")))] if text(row.get("legacy_basis")) else []),
         *([("登记及批准文件", text(row.get("register_docs")))] if text(row.get("register_docs")) else []),
@@ -230,6 +269,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     half = span * 0.75
     ratio = 0.45 * 11.69 / (0.86 * 8.27)
     view = shapely.box(cx - half, cy - half * ratio, cx + half, cy + half * ratio)
+    drawn_roles: list[str] = []
     for role, (_label, colour) in CONSTRAINT_STYLE.items():
         layer = data.layers.get(role)
         if layer is None or not len(layer):
@@ -238,6 +278,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         g = shapely.intersection(g, view)
         g = g[~shapely.is_empty(g)]
         if len(g):
+            drawn_roles.append(role)
             gpd.GeoSeries(g).plot(ax=ax, facecolor="none" if role == "udb" else colour,
                                   alpha=1 if role == "udb" else 0.35, edgecolor=colour,
                                   linestyle="--" if role == "udb" else "-", linewidth=1.0, zorder=1)
@@ -277,6 +318,8 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     ax.set_ylabel("X（米）", fontsize=7)
     scale_bar(ax, fraction=0.25)
     north_arrow(ax, loc=(0.94, 0.84), size=0.09)
+    _legend(ax, drawn_roles, drawn_conflicts=conf is not None and bool((conf["parcel_id"].astype(str) == pid).any()),
+            drawn_neighbours=len(near) > 0)
     # nominal scale on an A4 sheet: ground width / printed width, rounded to a "nice" ratio
     denom = (view.bounds[2] - view.bounds[0]) / (0.86 * 8.27 * 0.0254)
     nice = next((s for s in (200, 500, 1000, 2000, 2500, 5000, 10000, 25000, 50000) if s >= denom), round(denom))
@@ -294,8 +337,8 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         suffix = f"；图上每 {every} 点标注一次" if every > 1 else ""
         _table(tax, table.iloc[:_ROWS_FIRST], 2, f"界址点坐标表（共 {len(pts)} 点；X 为北坐标，Y 为东坐标{suffix}）",
                1 / (_ROWS_FIRST // 2 + 1))
-    foot = (f"数据日期：{data.data_date or '未注明'}　制图日期：{_dt.date.today().isoformat()}　"
-            f"第 {sheet_no} 号　制图：landgis")
+    foot = (f"制图单位：{data.organisation or '＿＿＿＿＿＿'}　制图：＿＿＿＿　审核：＿＿＿＿　"
+            f"数据日期：{data.data_date or '未注明'}　制图日期：{_dt.date.today().isoformat()}　第 {sheet_no} 号")
     fig.text(0.07, 0.025, foot, fontsize=7.5)
     pdf.savefig(fig)
     pages = 1

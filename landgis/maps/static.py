@@ -196,7 +196,8 @@ def overview_map(result: Any, path: str | Path | None = None, *, title: str | No
         if data.profile:
             info.append(f"筛查规则：{data.profile}")
         info += [f"数据日期：{data.data_date or '未注明'}", f"制图日期：{_dt.date.today().isoformat()}",
-                 f"坐标系：{data.crs_label()}", "高斯-克吕格投影，面积为平面面积", "制图：landgis"]
+                 f"坐标系：{data.crs_label()}", "高斯-克吕格投影，面积为平面面积",
+                 f"制图单位：{data.organisation}" if data.organisation else "制图：landgis 入市筛查"]
         side.text(0, 0.0, "\n".join(info), fontsize=9, va="bottom", ha="left", transform=side.transAxes,
                   linespacing=1.6)
         if path is not None:

@@ -50,7 +50,7 @@ from typing import Any
 
 from landgis.conditions import facts_used, parse_condition
 from landgis.config import parse_code_overrides
-from landgis.errors import ProfileError, ProjectError
+from landgis.errors import Collected, ProfileError, ProjectError
 from landgis.profiles.model import CITATION_SEP, ConflictSource, LegacyCategory, Profile, Rule
 from landgis.schema import FACT_DOCS, OUTCOMES, known_fact, suggest
 
@@ -257,55 +257,83 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
     head = raw["profile"]
     where = f"profile {head['id']}"
     settings: dict[str, Any] = dict(raw.get("settings", {}))
+    found = Collected(ProfileError, where)  # every problem of the profile, said together
     if "approval_min_share" in settings:
-        raise ProfileError(f"{where} [settings] approval_min_share is no longer used: approval is by area, not by "
-                           "majority (a parcel without a 批准文号 is approved where approved land covers all of it "
-                           "but the project's tolerance); remove the key")
+        with found.check():
+            raise ProfileError(f"{where} [settings] approval_min_share is no longer used: approval is by area, not "
+                               "by majority (a parcel without a 批准文号 is approved where approved land covers all "
+                               "of it but the project's tolerance); remove the key")
     for key, value in settings.items():
-        if key not in _SETTINGS:
-            raise ProfileError(f"{where} [settings]: unknown key `{key}`{suggest(key, _SETTINGS)}; "
-                               f"known: {', '.join(_SETTINGS)}")
-        if not isinstance(value, _SETTINGS[key]) or isinstance(value, bool):
-            raise ProfileError(f"{where} [settings] {key}: wrong type {type(value).__name__}")
-        low, high = _SETTING_RANGES.get(key, (-math.inf, math.inf))
-        number = float(value) if isinstance(value, (int, float)) else math.nan
-        if key in _SETTING_RANGES and not (math.isfinite(number) and low < number <= high):
-            raise ProfileError(f"{where} [settings] {key} = {value!r}: must be a finite number above {low:g}"
-                               + (f" and at most {high:g}" if math.isfinite(high) else ""))
+        if key == "approval_min_share":
+            continue
+        with found.check():
+            _check_setting(key, value, where)
     disabled = set(settings.get("disable", []))
     rules = []
     for r in raw.get("rules", []):
         if r.get("id") in disabled:
             continue
-        if isinstance(r, Mapping) and "when" in r:
-            r = {**r, "when": _named_lists(r["when"], settings, f"{where} rule {r.get('id', '?')}")}
-        rules.append(_rule(r, where))
+        with found.check():
+            if isinstance(r, Mapping) and "when" in r:
+                r = {**r, "when": _named_lists(r["when"], settings, f"{where} rule {r.get('id', '?')}")}
+            rules.append(_rule(r, where))
     unknown_disabled = disabled - {r.get("id") for r in raw.get("rules", [])}
     if unknown_disabled:
-        raise ProfileError(f"{where} [settings] disable: no rule {', '.join(sorted(unknown_disabled))}")
-    legacy = tuple(_legacy(c, where) for c in raw.get("legacy", []))
+        with found.check():
+            raise ProfileError(f"{where} [settings] disable: no rule {', '.join(sorted(unknown_disabled))}")
+    legacy_list = []
+    for c in raw.get("legacy", []):
+        with found.check():
+            legacy_list.append(_legacy(c, where))
+    legacy = tuple(legacy_list)
     known_legacy = {c.id for c in legacy}
     for cat in settings.get("legacy_categories", []):
         if cat not in known_legacy:
-            raise ProfileError(f"{where} [settings] legacy_categories: no category {cat!r}; "
-                               f"defined: {', '.join(sorted(known_legacy))}")
+            with found.check():
+                raise ProfileError(f"{where} [settings] legacy_categories: no category {cat!r}; "
+                                   f"defined: {', '.join(sorted(known_legacy))}")
     terms = {}
     for kind, table in raw.get("terms", {}).items():
         if not isinstance(table, Mapping) or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and 0 < v <= 70
                 for v in table.values()):
-            raise ProfileError(f"{where} [terms.{kind}] must map planned-use tags to years (finite, above 0, at most "
-                               f"70, the longest term for state land); got {dict(table) if isinstance(table, Mapping) else table!r}")
+            with found.check():
+                raise ProfileError(f"{where} [terms.{kind}] must map planned-use tags to years (finite, above 0, at "
+                                   "most 70, the longest term for state land); got "
+                                   f"{dict(table) if isinstance(table, Mapping) else table!r}")
+            continue
         terms[kind] = MappingProxyType(dict(table))
-    codes = parse_code_overrides(raw.get("codes", {}), f"{where} [codes]")
-    conflicts = tuple(c for c in (_conflict(c, settings, where) for c in raw.get("conflicts", [])) if c is not None)
+    codes: Mapping[str, Any] = {}
+    with found.check():
+        codes = parse_code_overrides(raw.get("codes", {}), f"{where} [codes]")
+    conflict_list = []
+    for c in raw.get("conflicts", []):
+        with found.check():
+            conflict_list.append(_conflict(c, settings, where))
+    conflicts = tuple(c for c in conflict_list if c is not None)
     for key in ("document", "numbering_note"):
         if not isinstance(head.get(key, ""), str):
-            raise ProfileError(f"{where} [profile] {key}: must be a string")
+            with found.check():
+                raise ProfileError(f"{where} [profile] {key}: must be a string")
+    found.raise_all()
     return Profile(id=head["id"], name_zh=head.get("name_zh", ""), name_en=head.get("name_en", ""),
                    document=head.get("document", ""), rules=tuple(rules), legacy=legacy,
                    settings=MappingProxyType(settings), terms=MappingProxyType(terms), codes=codes,
                    chain=chain, numbering_note=head.get("numbering_note", ""), conflicts=conflicts)
+
+
+def _check_setting(key: str, value: Any, where: str) -> None:
+    """One [settings] key: known, of its type, within its range."""
+    if key not in _SETTINGS:
+        raise ProfileError(f"{where} [settings]: unknown key `{key}`{suggest(key, _SETTINGS)}; "
+                           f"known: {', '.join(_SETTINGS)}")
+    if not isinstance(value, _SETTINGS[key]) or isinstance(value, bool):
+        raise ProfileError(f"{where} [settings] {key}: wrong type {type(value).__name__}")
+    low, high = _SETTING_RANGES.get(key, (-math.inf, math.inf))
+    number = float(value) if isinstance(value, (int, float)) else math.nan
+    if key in _SETTING_RANGES and not (math.isfinite(number) and low < number <= high):
+        raise ProfileError(f"{where} [settings] {key} = {value!r}: must be a finite number above {low:g}"
+                           + (f" and at most {high:g}" if math.isfinite(high) else ""))
 
 
 def _rule(r: Mapping[str, Any], where: str) -> Rule:
