@@ -125,3 +125,35 @@ def test_dask_draws_the_local_engines_map(client, tmp_path):
     tiled.write(tmp_path / "dask")
     assert (tmp_path / "dask" / "map.html").read_bytes() == (tmp_path / "local" / "map.html").read_bytes()
     assert tiled.record["inputs"].keys() == local.record["inputs"].keys()
+
+
+def test_a_worker_lost_mid_run_is_recomputed_and_the_inventory_is_the_local_engines():
+    """A worker process killed (SIGKILL) while tiles run: dask recomputes its tiles elsewhere (its nanny
+    restarts it); the run neither hangs nor differs from the local engine."""
+    import os
+    import signal
+    import threading
+    import time
+
+    local = _screen()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        client = distributed.Client(cluster)
+    try:
+        got: dict = {}
+        run = threading.Thread(target=lambda: got.update(r=_screen(engine="dask", client=client, tile_parcels=10)))
+        run.start()
+        deadline = time.monotonic() + 60
+        while not any(client.processing().values()):  # tiles on the workers
+            assert time.monotonic() < deadline, "no tile ever started"
+            time.sleep(0.1)
+        nanny = next(iter(cluster.workers.values()))
+        os.kill(nanny.process.process.pid, signal.SIGKILL)
+        run.join(timeout=180)
+        assert not run.is_alive(), "the screening hung after a worker was lost"
+        assert got["r"].table.equals(local.table)
+    finally:
+        client.close()
+        cluster.close()
