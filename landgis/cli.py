@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -67,10 +69,39 @@ def _run(ctx: _Ctx, func):
     with contextlib.suppress(ValueError):  # not the main thread (an embedding caller): leave signals alone
         before = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _run_inside(ctx, func)
+        with _signals_never_lost():
+            return _run_inside(ctx, func)
     finally:
         if before is not None:
             signal.signal(signal.SIGTERM, before)
+
+
+@contextlib.contextmanager
+def _signals_never_lost():
+    """A signal whose exception Python had to ignore is delivered again.
+
+    Python runs a signal handler between any two bytecodes of the main thread, also inside a
+    garbage-collection callback (a weakref's ``remove``), where an exception cannot propagate:
+    it is printed as "Exception ignored" and the run went on as if no SIGTERM or Ctrl-C had come
+    (seen: a red-line batch finished after SIGTERM). Such an exception reaches
+    ``sys.unraisablehook``; here it sends the signal again a moment later, when the main thread
+    is past the callback.
+    """
+    previous = sys.unraisablehook
+
+    def redeliver(unraisable) -> None:
+        exc = unraisable.exc_value
+        if isinstance(exc, (Terminated, KeyboardInterrupt)):
+            again = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            threading.Timer(0.05, os.kill, (os.getpid(), again)).start()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = redeliver
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
 
 
 def _run_inside(ctx: _Ctx, func):

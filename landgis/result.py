@@ -244,7 +244,8 @@ class ScreeningResult:
         Parcels coloured by verdict with a legend (or by ``column``: ``"town"``,
         ``"planned_use_tag"``…), the constraint layers and the conflict pieces as folium
         layers with a layer control. For composing in Jupyter; ``result.map()`` is the
-        briefing page.
+        briefing page. folium takes Leaflet from a CDN, so this map draws only with a network;
+        ``result.map()`` carries its own and works offline.
 
         Parameters
         ----------

@@ -146,3 +146,29 @@ def test_a_geopackage_text_not_in_utf8_is_read_as_gbk_and_said(tmp_path):
     assert res.table["owner"].tolist() == ["大塘村", "黄泥村"]
     assert any(p.message == "field QLR: 1 value(s) not in UTF-8, read as GB18030 (GBK); fix them at the source"
                for p in res.problems)
+
+
+def test_a_utf8_dbf_with_a_few_values_in_another_encoding_is_read_value_by_value(tmp_path):
+    """A .cpg that says UTF-8 over a DBF where one value is Latin-1 (café) and one GBK (新寨): the UTF-8 values
+    stay right (是/否 read), the GBK one reads as GB18030, the Latin-1 one shows U+FFFD, and each is said with
+    its field and feature (was: the whole file read as GB18030, every 是 garbled and refused)."""
+    import geopandas as gpd
+    import shapely
+
+    from landgis.config import LayerSpec
+    from landgis.io import read_vector
+
+    owners = ["某村", "XINZHAI", "cafe!", "东庄村"]
+    frame = gpd.GeoDataFrame({"ZDDM": ["A1", "A2", "A3", "A4"], "QLR": owners, "SFQQ": ["是", "否", "是", "否"]},
+                             geometry=[shapely.box(i * 30, 0, i * 30 + 20, 20) for i in range(4)], crs=4546)
+    frame.to_file(tmp_path / "zd.shp", encoding="UTF-8")
+    dbf = tmp_path / "zd.dbf"
+    raw = dbf.read_bytes()
+    raw = raw.replace(b"XINZHAI", "新寨".encode("gbk") + b"   ").replace(b"cafe!", b"caf\xe9 ")
+    dbf.write_bytes(raw)
+    got, notes = read_vector(LayerSpec("parcels", tmp_path / "zd.shp"), columns=["ZDDM", "QLR", "SFQQ"])
+    assert got["SFQQ"].tolist() == ["是", "否", "是", "否"]
+    assert got["QLR"].str.strip().tolist() == ["某村", "新寨", "caf\ufffd", "东庄村"]
+    assert "zd.shp: 2 of the 4 records holding non-ASCII text are not UTF-8 (the rest are)" in " ".join(notes)
+    assert any(n.startswith("field QLR, features A2, A3: 2 value(s) not in UTF-8 (1 read as GB18030 (GBK); "
+                            "1 neither UTF-8 nor GB18030") for n in notes), notes

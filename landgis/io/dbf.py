@@ -68,6 +68,15 @@ def detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str |
 
     name = spec.path.name if spec.path else ""
     utf8_ok = decodes("utf-8")
+    declared_codec = _CPG_ALIASES.get(declared.strip().upper(), "") if declared else "utf-8"
+    if not utf8_ok and declared_codec == "utf-8" and all(_decodes(n, "utf-8", partial=True) for n in names):
+        high, good = _utf8_records(data, header_len)
+        if good and good * 2 >= high:  # mostly UTF-8: a few values in another encoding, read value by value
+            msg = (f"{name}: {high - good} of the {high} records holding non-ASCII text are not UTF-8 (the rest "
+                   "are); each value is read as UTF-8, else GB18030, else with \ufffd for the bytes neither "
+                   "reads")
+            notes.append(msg)
+            return MIXED
     if declared:
         key = declared.strip().upper()
         codec = _CPG_ALIASES.get(key) or (f"cp{key}" if key.isdigit() else key.lower())
@@ -92,6 +101,24 @@ def detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str |
         return "GB18030"
     raise LayerError(f"layer `{spec.role}`: cannot tell the text encoding of {spec.path}; "
                      f"set encoding = \"…\" in [layers.{spec.role}] (GBK, UTF-8, BIG5…)")
+
+
+#: the "encoding" of a DBF whose text is UTF-8 but for a few values: read value by value
+MIXED = "mixed"
+
+
+def _utf8_records(data: bytes, header_len: int) -> tuple[int, int]:
+    """(records holding a byte ≥ 0x80, those of them that are valid UTF-8)."""
+    record_len = int.from_bytes(data[10:12], "little")
+    if record_len <= 0:
+        return 0, 0
+    high = good = 0
+    for at in range(header_len, len(data) - record_len + 1, record_len):
+        record = bytes(data[at:at + record_len])
+        if any(b >= 0x80 for b in record):
+            high += 1
+            good += _decodes(record, "utf-8")
+    return high, good
 
 
 def _dbf_field_names(data: bytes, header_len: int) -> list[bytes]:

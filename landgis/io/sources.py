@@ -19,13 +19,14 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 import geopandas as gpd
+import pandas as pd
 import pyarrow as pa
 import pyogrio
 import shapely
 
 from landgis.config import LayerSpec, used_fields
 from landgis.errors import LayerError
-from landgis.io.dbf import DbfBytes, dbf_bytes, detect_dbf_encoding
+from landgis.io.dbf import MIXED, DbfBytes, dbf_bytes, detect_dbf_encoding
 
 __all__ = ["read_vector", "list_source_layers", "resolve_source", "use_arrow"]
 
@@ -75,6 +76,9 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
     encoding = spec.encoding
     if encoding is None and dbf_bytes is not None:
         encoding = detect_dbf_encoding(dbf_bytes(), spec, notes)
+    mixed = encoding == MIXED
+    if mixed:
+        encoding = "ISO-8859-1"  # every byte a character: the values are decoded one by one below
     if encoding:
         kwargs["encoding"] = encoding
     source_fields, features = _field_names(source, kwargs)
@@ -138,6 +142,8 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
         raise LayerError(f"layer `{role}`: cannot read {path}: {exc}") from None
     if not isinstance(frame, gpd.GeoDataFrame):
         raise LayerError(f"layer `{role}`: {path} layer {layer_name!r} has no geometry column")
+    if mixed:
+        _decode_values(frame, notes)
     if len(frame) and shapely.has_z(frame.geometry.values).any():
         notes.append(f"Z (height) values of {int(shapely.has_z(frame.geometry.values).sum())} features were "
                      "dropped: areas and overlaps are measured in the plane")
@@ -184,6 +190,36 @@ def _read_mixed_text(source: str, kwargs: Mapping, notes: list[str], error: Exce
                     else "neither UTF-8 nor GB18030: undecodable bytes shown as \ufffd")
             notes.append(f"field {field}: {count} value(s) not in UTF-8, {read}; fix them at the source")
     return frame
+
+
+def _decode_values(frame: gpd.GeoDataFrame, notes: list[str]) -> None:
+    """A frame read byte for byte (ISO-8859-1) decoded value by value (:func:`_decoded`), each
+    value not in UTF-8 said with its field and feature."""
+    ids = next((c for c in ("ZDDM", "BSM", "OBJECTID") if c in frame), None)
+    for field in frame.columns:
+        if field == frame.geometry.name or not pd.api.types.is_string_dtype(frame[field]):
+            continue
+        raw = frame[field].map(lambda v: v.encode("latin-1") if isinstance(v, str) else v)
+        said: dict[str, int] = {}
+        decoded = raw.map(lambda v, said=said: _decoded(v, said))
+        odd = [i for i, v in enumerate(raw) if isinstance(v, bytes) and not _decodes_utf8(v)]
+        frame[field] = decoded.astype(object)
+        if odd:
+            labels = [str(frame[ids].iloc[i]) if ids else f"#{i + 1}" for i in odd[:5]]
+            how = "; ".join(f"{n} read as GB18030 (GBK)" if k == "gb18030" else f"{n} neither UTF-8 nor GB18030, "
+                            "the bytes shown as \ufffd" for k, n in said.items())
+            notes.append(f"field {field}, features {', '.join(labels)}{' …' if len(odd) > 5 else ''}: "
+                         f"{len(odd)} value(s) not in UTF-8 ({how}); fix them at the source")
+    frame.columns = [c.encode("latin-1").decode("utf-8", errors="replace") if isinstance(c, str) else c
+                     for c in frame.columns]
+
+
+def _decodes_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decoded(value: object, said: dict[str, int]) -> object:

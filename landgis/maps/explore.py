@@ -38,13 +38,16 @@ def explore(result: Any, m: Any = None, *, column: str | None = None, parcels: A
             tiles: Any = "OpenStreetMap", tooltip: Any = None, popup: Any = None,
             style_kwds: dict | None = None, constraints: bool = True, conflicts: bool = True,
             **kwargs: Any) -> Any:
-    """The screening on a ``folium.Map`` (see :meth:`landgis.ScreeningResult.explore`)."""
+    """The screening on a ``folium.Map`` (see :meth:`landgis.ScreeningResult.explore`).
+
+    Drawn with folium's own ``GeoJson`` layers (geopandas' ``explore`` would need mapclassify,
+    and with it scikit-learn, for what a category colour or a colour ramp does here).
+    """
     import folium
 
     data = map_data(result)
     inv = data.inventory
-    chosen = _chosen(inv, parcels)
-    frame = inv[chosen & drawable(inv)].copy()
+    frame = inv[_chosen(inv, parcels) & drawable(inv)].copy()
     if len(frame) > MAX_PARCELS:
         raise LandgisError(f"{len(frame):,} parcels are more than a folium map carries well ({MAX_PARCELS:,}); "
                            "draw some: result.explore(parcels=result.inventory['town'] == '城关镇'), or use "
@@ -54,7 +57,6 @@ def explore(result: Any, m: Any = None, *, column: str | None = None, parcels: A
     frame["结论"] = frame["verdict"].map(VERDICT_ZH).fillna(frame["verdict"])
     if "area_mu" not in frame and "area_m2" in frame:
         frame["area_mu"] = frame["area_m2"] / M2_PER_MU
-    frame = _displayable(frame)
     if m is None:
         m = folium.Map(tiles=tiles, control_scale=True, **kwargs.pop("map_kwds", {}))
         bounds = frame.to_crs(4326).total_bounds if len(frame) else None
@@ -65,31 +67,85 @@ def explore(result: Any, m: Any = None, *, column: str | None = None, parcels: A
             layer = data.layers.get(role)
             if layer is None or not len(layer):
                 continue
-            shown = layer[drawable(layer)]
-            shown = gpd.GeoDataFrame(geometry=shown.geometry.values, crs=layer.crs)
-            shown.explore(m=m, name=label, color=colour, tooltip=False, highlight=False,
-                          style_kwds={"fillOpacity": 0.0 if role == "udb" else 0.3, "weight": 1,
-                                      "dashArray": "6 4" if role == "udb" else None})
+            shown = gpd.GeoDataFrame(geometry=layer.geometry.values[drawable(layer)], crs=layer.crs)
+            style = {"color": colour, "fillColor": colour, "weight": 1, "fillOpacity": 0.0 if role == "udb" else 0.3,
+                     "dashArray": "6 4" if role == "udb" else None}
+            _geojson(shown, label, lambda _f, style=style: style).add_to(m)
     if conflicts and data.conflicts is not None and len(data.conflicts):
         pieces = data.conflicts[data.conflicts["parcel_id"].astype(str).isin(set(frame["parcel_id"].astype(str)))]
         if len(pieces):
-            _displayable(pieces).explore(m=m, name="冲突部分", color="black", tooltip=["parcel_id", "rule", "area_m2"],
-                                         style_kwds={"fillOpacity": 0.5, "weight": 0.5})
+            _geojson(pieces[["parcel_id", "rule", "area_m2", pieces.geometry.name]], "冲突部分",
+                     lambda _f: {"color": "black", "fillColor": "black", "weight": 0.5, "fillOpacity": 0.5},
+                     tooltip=["parcel_id", "rule", "area_m2"]).add_to(m)
     tooltip = [c for c in _TOOLTIP if c in frame] if tooltip is None else tooltip
     popup = [c for c in _POPUP if c in frame] if popup is None else popup
-    style = {"weight": 1, "fillOpacity": 0.6, **(style_kwds or {})}
-    if column is None:
-        present = [VERDICT_ZH[v] for v in VERDICTS if v in set(frame["verdict"])]
-        frame.explore(m=m, column="结论", categorical=True, categories=present,
-                      cmap=[VERDICT_COLOURS[v] for v in VERDICTS if VERDICT_ZH[v] in present],
-                      tooltip=tooltip, popup=popup, style_kwds=style, name="入市地块（按结论）",
-                      legend_kwds={"caption": "筛查结论"}, **kwargs)
-    else:
-        frame.explore(m=m, column=column, tooltip=tooltip, popup=popup, style_kwds=style,
-                      name=f"入市地块（按 {column}）", **kwargs)
+    by = column or "结论"
+    colours, legend = _colours(frame, by, column is None)
+    base = {"color": "#333333", "weight": 1, "fillOpacity": 0.6, **(style_kwds or {})}
+
+    def style(feature: dict) -> dict:
+        return {**base, "fillColor": colours(feature["properties"].get(by))}
+
+    name = "入市地块（按结论）" if column is None else f"入市地块（按 {column}）"
+    keep = list(dict.fromkeys([*(tooltip or []), *(popup or []), by, frame.geometry.name]))
+    _geojson(frame[[c for c in keep if c in frame]], name, style, tooltip=tooltip, popup=popup).add_to(m)
+    if legend is not None:
+        legend.add_to(m)
     if not any(isinstance(child, folium.LayerControl) for child in m._children.values()):
         folium.LayerControl(collapsed=False).add_to(m)
     return m
+
+
+def _geojson(frame: gpd.GeoDataFrame, name: str, style: Any, tooltip: Any = None, popup: Any = None) -> Any:
+    """A folium GeoJson layer of ``frame`` (in degrees), with tooltip and popup fields."""
+    import folium
+
+    shown = _displayable(frame.to_crs(4326))
+    fields = [c for c in shown.columns if c != shown.geometry.name]
+    tip = folium.GeoJsonTooltip(fields=[f for f in tooltip if f in fields]) if tooltip else None
+    pop = folium.GeoJsonPopup(fields=[f for f in popup if f in fields]) if popup else None
+    return folium.GeoJson(shown.to_json(drop_id=True), name=name, style_function=style, tooltip=tip, popup=pop,
+                          highlight_function=lambda _f: {"weight": 3})
+
+
+#: colours of categories when a column is not the verdict (matplotlib's tab10)
+_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+            "#17becf")
+
+
+def _colours(frame: pd.DataFrame, by: str, verdicts: bool) -> tuple[Any, Any]:
+    """A function value → colour for the column ``by``, and its legend (a folium element)."""
+    if verdicts:
+        palette = {VERDICT_ZH[v]: VERDICT_COLOURS[v] for v in VERDICTS if v in set(frame["verdict"])}
+        return (lambda value: palette.get(value, "#999999")), _legend("筛查结论", palette)
+    values = frame[by]
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > len(_PALETTE):
+        import branca.colormap as cm
+
+        lo, hi = float(values.min()), float(values.max())
+        ramp = cm.linear.YlOrRd_09.scale(lo, hi if hi > lo else lo + 1)
+        ramp.caption = by
+        return (lambda value: ramp(value) if value is not None and np.isfinite(value) else "#999999"), ramp
+    cats = [str(v) for v in pd.unique(values.astype(str))][:40]
+    palette = {c: _PALETTE[i % len(_PALETTE)] for i, c in enumerate(cats)}
+    return (lambda value: palette.get(str(value), "#999999")), _legend(by, palette)
+
+
+def _legend(caption: str, palette: dict[str, str]) -> Any:
+    """A legend box in the map's corner: a swatch and a label per category (text escaped)."""
+    from html import escape
+
+    from branca.element import MacroElement, Template
+
+    rows = "".join(f'<div><span style="display:inline-block;width:12px;height:12px;margin-right:4px;'
+                   f'background:{escape(colour)};border:1px solid #555"></span>{escape(label)}</div>'
+                   for label, colour in palette.items())
+    box = (f'<div style="position:absolute;bottom:24px;left:10px;z-index:1000;background:white;padding:6px 8px;'
+           f'border:1px solid #999;border-radius:4px;font-size:12px;line-height:18px">'
+           f'<b>{escape(caption)}</b>{rows}</div>')
+    element = MacroElement()
+    element._template = Template("{% macro html(this, kwargs) %}" + box.replace("{", "{{ '{' }}") + "{% endmacro %}")
+    return element
 
 
 def _chosen(inv: pd.DataFrame, parcels: Any) -> np.ndarray:
