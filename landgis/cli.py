@@ -329,6 +329,8 @@ def compare_command(ctx: _Ctx, before: Path, after: Path, out: Path | None) -> N
 @click.option("--redline", "redline", is_flag=True, help="redline.pdf: one red-line sheet per parcel.")
 @click.option("--parcels", default=None, help="Red-line sheets for these parcel ids (comma-separated); "
                                                "default: every eligible and conditional parcel.")
+@click.option("--split", type=click.Choice(["town"]), default=None,
+              help="With --redline: one PDF per town (redline-<乡镇>.pdf) instead of one redline.pdf.")
 @click.option("--basemap", type=click.Choice(["none", "osm", "tianditu"]), default="none",
               help="Basemap shown when map.html opens.")
 @click.option("--tianditu-token", default=None, envvar="TIANDITU_TOKEN", help="天地图 key (or $TIANDITU_TOKEN).")
@@ -336,9 +338,12 @@ def compare_command(ctx: _Ctx, before: Path, after: Path, out: Path | None) -> N
 @click.pass_obj
 def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, to: Path | None, want_html: bool,
          want_overview: bool, redline: bool, parcels: str | None, basemap: str, tianditu_token: str | None,
-         overwrite: bool) -> None:
+         overwrite: bool, split: str | None = None) -> None:
     """Redraw the maps of a finished screening (SCREENING is its --out folder) without screening again."""
     from landgis import io, maps
+
+    if split and not (redline or parcels):
+        raise click.UsageError("--split goes with --redline")
 
     def work():
         t0 = time.perf_counter()
@@ -353,8 +358,18 @@ def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, 
         if out.exists() and not out.is_dir():
             raise LandgisError(f"{out} is a file; give a folder to draw the maps in (--to)")
         out.mkdir(parents=True, exist_ok=True)
+        sheets: dict[str, list[str]] = {}
+        if redline or parcels:
+            from landgis.maps.redline import sheet_parcels, split_by_town
+
+            ids = [p.strip() for p in parcels.split(",") if p.strip()] if parcels else None
+            try:
+                wanted = sheet_parcels(data, ids)
+            except KeyError as exc:
+                raise LandgisError(str(exc.args[0])) from None
+            sheets = split_by_town(data, wanted) if split else {"redline.pdf": wanted}
         names = (["map.html"] if want_html else []) + (["overview.png", "overview.pdf"] if want_overview else []) \
-            + (["redline.pdf"] if redline or parcels else [])
+            + list(sheets)
         existing = [n for n in names if (out / n).exists()]
         if existing and not overwrite:
             raise LandgisError(f"{out} already holds {', '.join(existing)}; add --overwrite to replace them")
@@ -365,11 +380,7 @@ def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, 
                 elif name.startswith("overview"):
                     maps.overview_map(data, tmp)
                 else:
-                    ids = [p.strip() for p in parcels.split(",") if p.strip()] if parcels else None
-                    try:
-                        batch = maps.redline_sheets(data, tmp, ids)
-                    except KeyError as exc:
-                        raise LandgisError(str(exc.args[0])) from None
+                    batch = maps.redline_sheets(data, tmp, sheets[name], progress=False if ctx.quiet else None)
                     if not ctx.quiet:
                         click.echo(f"{name}: {len(batch.tables)} parcels, {batch.page_count} pages", err=True)
                     if batch.untabled:

@@ -177,7 +177,7 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
         except LayerError as exc:
             read_problems[role] = [Problem("error", role, str(exc).removeprefix(f"layer `{role}`: "))]
             continue
-        read_problems[role] = [Problem("info", role, n) for n in notes]
+        read_problems[role] = [Problem("info", role, n, message_zh=io.note_zh(n)) for n in notes]
         raw[role] = (frame, spec)
         validity[role] = checker.submit(_validity, np.asarray(frame.geometry.values, dtype=object))
     # from here on, layers (and their problems) in the project's order, whatever the reading order

@@ -70,3 +70,41 @@ def test_curved_parcels_are_linearised_and_said_so(tmp_path):
     assert any("curved geometries (circular arcs) were linearised" in p.message for p in res.problems)
     # a project of parcels alone: nothing could be checked, so nothing is eligible
     assert set(res.table["verdict"]) == {"conditional"}
+
+
+def test_every_note_reading_gives_has_a_chinese_form_for_the_data_problems_sheet(tmp_path):
+    """The 数据问题 sheet is filed as it is: each note reading makes (curves linearised, Z dropped, a GBK
+    shapefile without .cpg, a .cpg that lies, a few values in another encoding, a filter, a zip member,
+    unclosed rings) is written in Chinese, not English."""
+    import warnings
+    import zipfile
+
+    from landgis.config import LayerSpec
+    from landgis.io import note_zh, read_vector
+
+    _curved_gpkg(tmp_path / "curve.gpkg")
+    z = gpd.GeoDataFrame({"ZDDM": ["A1", "A2"], "QLR": ["某村", "新寨村"]},
+                         geometry=[shapely.force_3d(shapely.box(0, 0, 10, 10), 5.0),
+                                   shapely.force_3d(shapely.box(20, 0, 30, 10), 5.0)], crs=4546)
+    z.to_file(tmp_path / "gbk.shp", encoding="GBK")
+    (tmp_path / "gbk.cpg").unlink(missing_ok=True)
+    z.to_file(tmp_path / "lies.shp", encoding="GBK")
+    (tmp_path / "lies.cpg").write_text("UTF-8", encoding="ascii")
+    with zipfile.ZipFile(tmp_path / "z.zip", "w") as zf:
+        for part in tmp_path.glob("gbk.*"):
+            zf.write(part, f"inner/{part.name}")
+    (tmp_path / "open.geojson").write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"ZDDM": "B1"}, '
+        '"geometry": {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10]]]}}]}', encoding="utf-8")
+    notes: list[str] = []
+    for spec in (LayerSpec("parcels", tmp_path / "curve.gpkg"), LayerSpec("parcels", tmp_path / "gbk.shp",
+                                                                        where="ZDDM = 'A1'"),
+                 LayerSpec("parcels", tmp_path / "lies.shp"), LayerSpec("parcels", tmp_path / "z.zip"),
+                 LayerSpec("parcels", tmp_path / "open.geojson", crs="EPSG:4546")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            notes += read_vector(spec)[1]
+    kinds = {"linearised", "Z (height)", "has no .cpg", "has a .cpg that says", "selected", "read inner/",
+             "unclosed"}
+    assert all(any(k in n for n in notes) for k in kinds), notes
+    assert [n for n in notes if not note_zh(n)] == []

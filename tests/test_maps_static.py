@@ -326,3 +326,33 @@ def test_a_sheet_to_file_names_its_rules_areas_legend_and_maker_and_claims_no_su
     title = float(re.search(r'yMin="([\d.]+)"[^>]*>界址点坐标表', words).group(1))
     rows = [(round(float(x)), w) for x, y, w in table if float(y) > title]  # the table's, not the map's labels
     assert [w for _, w in rows] == ["J1", "J2", "J3", "J4", "J1"] and len({x for x, _ in rows}) == 1
+
+
+def test_split_by_town_writes_one_pdf_per_town_with_a_progress_per_sheet(result, tmp_path):
+    """`landgis map --redline --split town`: one redline-<乡镇>.pdf per town holding exactly its parcels; the
+    screening folder's stale-map cleanup knows them; redline_sheets reports each sheet to a progress callback."""
+    from landgis.maps import map_data
+    from landgis.maps.redline import sheet_parcels, split_by_town
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["-q", "screen", str(SAMPLE), "--out", str(out), "--no-map"]).exit_code == 0
+    wanted = sheet_parcels(map_data(result))
+    groups = split_by_town(map_data(result), wanted)
+    assert sorted(groups) == ["redline-两江镇.pdf", "redline-五通镇.pdf", "redline-会仙镇.pdf", "redline-城关镇.pdf"]
+    assert sorted(p for ids in groups.values() for p in ids) == sorted(wanted)
+    town = result.inventory.set_index("parcel_id")["town"]
+    assert all(set(town[ids]) == {name[8:-4]} for name, ids in groups.items())
+    few = {name: ids[:2] for name, ids in groups.items()}
+    args = ["map", str(out), "--no-html", "--no-overview", "--redline", "--split", "town",
+            "--parcels", ",".join(p for ids in few.values() for p in ids)]
+    drawn = CliRunner().invoke(main, args)
+    assert drawn.exit_code == 0, drawn.output
+    assert sorted(p.name for p in out.glob("redline-*.pdf")) == sorted(few)
+    assert all(_pages(out / name) == 2 for name in few)
+    again = CliRunner().invoke(main, ["screen", str(SAMPLE), "--out", str(out), "--no-map"])
+    assert again.exit_code == 2 and "redline-城关镇.pdf" in again.output  # the earlier maps are not replaced unasked
+    seen: list[str] = []
+    redline_sheets(result, tmp_path / "r.pdf", wanted[:3], progress=seen.append)
+    assert seen == wanted[:3]
+    refused = CliRunner().invoke(main, ["map", str(out), "--split", "town", "--no-html", "--no-overview"])
+    assert refused.exit_code == 2 and "--split goes with --redline" in refused.output

@@ -173,6 +173,14 @@ OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "screening.
 
 #: the maps ``landgis map`` draws from a screening into its folder
 DRAWN_NAMES = ("overview.png", "overview.pdf", "redline.pdf")
+#: and those it names after a town (``--split town``)
+DRAWN_PATTERNS = ("redline-*.pdf",)
+
+
+def _drawn(out: Path) -> list[str]:
+    """The maps of a screening in ``out``: its fixed names, and the files of the patterns."""
+    named = [n for n in (*OUTPUT_NAMES, *DRAWN_NAMES) if (out / n).is_file()]
+    return named + sorted(p.name for pattern in DRAWN_PATTERNS for p in out.glob(pattern) if p.is_file())
 
 
 def _remove_stale(out: Path, written: set[str]) -> list[str]:
@@ -182,7 +190,7 @@ def _remove_stale(out: Path, written: set[str]) -> list[str]:
     ``landgis map``'s overviews and red-line sheets) would otherwise sit beside the new
     inventory showing the old verdicts.
     """
-    stale = [name for name in (*OUTPUT_NAMES, *DRAWN_NAMES) if name not in written and (out / name).is_file()]
+    stale = [name for name in _drawn(out) if name not in written]
     for name in stale:
         (out / name).unlink()
     if stale:
@@ -200,7 +208,7 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file, not a folder; choose another path")
     if out.is_dir():
-        existing = [n for n in (*OUTPUT_NAMES, *DRAWN_NAMES) if (out / n).exists()]
+        existing = _drawn(out)
         if existing and not overwrite:
             raise OutputError(f"--out {out} already holds {', '.join(existing)}; "
                               "pass --overwrite to replace them, or choose another folder")

@@ -13,6 +13,7 @@ table continues on further pages (续表).
 from __future__ import annotations
 
 import datetime as _dt
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.polygon import orient
 
+from landgis._runtime import Progress, ProgressArg
 from landgis.facts import PLANNING_FACTS
 from landgis.fields import PLANNING_CONDITIONS
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
@@ -353,8 +355,70 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     return pages
 
 
+def sheet_parcels(result: Any, parcel_ids: Iterable[str] | None = None,
+                  verdicts: Iterable[str] = ("eligible", "conditional")) -> list[str]:
+    """The parcels red-line sheets are drawn for: ``parcel_ids`` in their order, or every parcel whose
+    verdict is in ``verdicts``; only parcels with a usable geometry.
+
+    Raises
+    ------
+    KeyError
+        naming the parcel ids that are not in the screening or have no usable geometry.
+    """
+    inv = map_data(result).inventory
+    ok = drawable(inv)
+    ids = inv["parcel_id"].astype(str)
+    if parcel_ids is None:
+        return ids[ok & inv["verdict"].isin(list(verdicts)).to_numpy()].tolist()
+    wanted = [str(p) for p in parcel_ids]
+    unknown = [p for p in wanted if p not in set(ids[ok])]
+    if unknown:
+        raise KeyError(f"no usable parcel {', '.join(unknown[:8])}" + (" …" if len(unknown) > 8 else "")
+                       + " in this screening (check the id, or the parcel's geometry_status)")
+    return wanted
+
+
+#: characters no file name may hold on Windows (and "/" nowhere), and its reserved device names
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM\d|LPT\d)(\..*)?$", re.IGNORECASE)
+
+
+def split_by_town(result: Any, parcel_ids: list[str]) -> dict[str, list[str]]:
+    """``redline-<town>.pdf`` → its parcels, in order: one PDF per town (坐落乡镇). A town name is made
+    safe as a file name on every system (no / \\ : * ? " < > |, control characters, trailing dots,
+    device names; at most 60 characters); parcels of no town go to ``redline-未注明乡镇.pdf``; two
+    towns that come out the same are told apart by a number.
+
+    >>> import geopandas as gpd, shapely
+    >>> inv = gpd.GeoDataFrame({"parcel_id": ["a", "b", "c", "d"], "verdict": ["eligible"] * 4,
+    ...                         "town": ["城关镇", "A/B 镇", "", "A:B 镇"]},
+    ...                        geometry=[shapely.box(0, 0, 1, 1)] * 4, crs=4546)
+    >>> from landgis.maps import MapData
+    >>> split_by_town(MapData(inventory=inv, conflicts=inv.iloc[:0]), ["a", "b", "c", "d"])
+    {'redline-城关镇.pdf': ['a'], 'redline-A_B 镇.pdf': ['b'], 'redline-未注明乡镇.pdf': ['c'], 'redline-A_B 镇-2.pdf': ['d']}
+    """
+    inv = map_data(result).inventory
+    town_of = dict(zip(inv["parcel_id"].astype(str), inv.get("town", pd.Series([""] * len(inv))).map(text),
+                       strict=True))
+    by_town: dict[str, list[str]] = {}
+    for pid in parcel_ids:
+        by_town.setdefault(town_of.get(pid, "") or "未注明乡镇", []).append(pid)
+    out: dict[str, list[str]] = {}
+    for town, ids in by_town.items():
+        safe = _UNSAFE.sub("_", town).strip().rstrip(". ")[:60] or "未注明乡镇"
+        if _RESERVED.match(safe):
+            safe = "_" + safe
+        name, n = f"redline-{safe}.pdf", 1
+        while name.lower() in {k.lower() for k in out}:
+            n += 1
+            name = f"redline-{safe}-{n}.pdf"
+        out[name] = ids
+    return out
+
+
 def redline_sheets(result: Any, path: str | Path, parcel_ids: Iterable[str] | None = None, *,
-                   verdicts: Iterable[str] = ("eligible", "conditional")) -> RedlineBatch:
+                   verdicts: Iterable[str] = ("eligible", "conditional"),
+                   progress: ProgressArg = None) -> RedlineBatch:
     """Write one multi-page PDF of red-line sheets.
 
     Parameters
@@ -368,6 +432,9 @@ def redline_sheets(result: Any, path: str | Path, parcel_ids: Iterable[str] | No
     verdicts
         used when ``parcel_ids`` is not given (default: eligible and conditional — the
         parcels a market-entry plan may include).
+    progress
+        as for :func:`landgis.screen`: a bar of the sheets drawn (by default in a terminal or
+        Jupyter), a callback given each parcel id, or ``False``.
 
     Raises
     ------
@@ -380,28 +447,27 @@ def redline_sheets(result: Any, path: str | Path, parcel_ids: Iterable[str] | No
     inv = data.inventory
     ok = drawable(inv)
     ids = inv["parcel_id"].astype(str)
-    if parcel_ids is None:
-        wanted = ids[ok & inv["verdict"].isin(list(verdicts)).to_numpy()].tolist()
-    else:
-        wanted = [str(p) for p in parcel_ids]
-        unknown = [p for p in wanted if p not in set(ids[ok])]
-        if unknown:
-            raise KeyError(f"no usable parcel {', '.join(unknown[:8])}" + (" …" if len(unknown) > 8 else "")
-                           + " in this screening (check the id, or the parcel's geometry_status)")
+    wanted = sheet_parcels(data, parcel_ids, verdicts)
     pos = pd.Series(np.arange(len(inv)), index=ids.to_numpy())
     pos = pos[~pos.index.duplicated()]
     others = inv.loc[ok, ["parcel_id", "geometry"]]
     path = Path(path)
     batch = RedlineBatch(path=path)
-    with figure_context(), PdfPages(path, metadata={"Title": f"{data.title} 入市地块红线图", "Creator": "landgis"}) as pdf:
-        for n, pid in enumerate(wanted, start=1):
-            row = inv.iloc[int(pos[pid])]
-            geom = row.geometry
-            table = boundary_points(geom)
-            pages = _sheet(pdf, data, row, geom, table, _neighbours(data, geom), others, n)
-            if table["point"].nunique() > MAX_TABLE_POINTS:
-                batch.untabled.append(pid)
-            start = len(batch.pages)
-            batch.pages += [(pid, start + k + 1) for k in range(pages)]
-            batch.tables[pid] = table
+    step = Progress(progress, total=len(wanted), desc="红线图")
+    try:
+        with figure_context(), PdfPages(path, metadata={"Title": f"{data.title} 入市地块红线图",
+                                                        "Creator": "landgis"}) as pdf:
+            for n, pid in enumerate(wanted, start=1):
+                step(pid)
+                row = inv.iloc[int(pos[pid])]
+                geom = row.geometry
+                table = boundary_points(geom)
+                pages = _sheet(pdf, data, row, geom, table, _neighbours(data, geom), others, n)
+                if table["point"].nunique() > MAX_TABLE_POINTS:
+                    batch.untabled.append(pid)
+                start = len(batch.pages)
+                batch.pages += [(pid, start + k + 1) for k in range(pages)]
+                batch.tables[pid] = table
+    finally:
+        step.close()
     return batch
