@@ -314,6 +314,7 @@ def test_a_sheet_to_file_names_its_rules_areas_legend_and_maker_and_claims_no_su
                          check=True).stdout
     txt = raw.replace("\n", "")
     assert "不可入市：占用永久基本农田（FARMLAND）" in txt
+    assert "东至：永久基本农田；南至：规划一类工业用地（100101）；西至：规划一类工业用地（100101）；北至" in txt
     assert "冲突部分面积" in txt and "占用永久基本农田（FARMLAND）729.29 平方米" in txt
     legend = raw[raw.index("本宗地界线"):raw.index("界址点坐标表")].split()[:6]
     assert legend[:4] == ["本宗地界线", "界址点", "永久基本农田", "冲突部分"]  # only what this sheet draws

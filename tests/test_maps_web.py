@@ -630,3 +630,30 @@ def test_conflict_piece_sent_as_its_parcel_is_drawn_with_its_rings(loaded, resul
     popup = browser.eval(POPUP_TEXT)
     assert "冲突范围" in popup
     assert browser.errors == []
+
+
+def test_a_basemap_that_cannot_load_is_said_and_print_hides_the_controls(result, tmp_path):
+    """Offline, the OpenStreetMap basemap fails tile by tile: the page says so in Chinese (was: a blank
+    background without a word). Printed (A3 landscape), the zoom, layer and search controls are hidden."""
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")
+    path = tmp_path / "osm.html"
+    web_map(result, basemap="osm").save(path)
+    b = Chromium(exe)
+    try:
+        b.open(path)
+        deadline = time.monotonic() + 30
+        said = ""
+        while "无法加载" not in said:
+            assert time.monotonic() < deadline, f"no word of the basemap; requests: {b.requests[:3]}"
+            time.sleep(0.2)
+            said = b.eval("(document.querySelector('.lg-hint') || {}).textContent || ''")
+        assert said.startswith("底图“OpenStreetMap”无法加载（离线或网络不通）；地块与各图层照常显示")
+        assert b.eval("getComputedStyle(document.querySelector('.lg-hint')).display") != "none"
+        hidden = ("'.leaflet-control-zoom'", "'.leaflet-control-layers'", "'.lg-searchbox'", "'.lg-hint'")
+        b.send("Emulation.setEmulatedMedia", {"media": "print"}, session=True)
+        assert [b.eval(f"getComputedStyle(document.querySelector({q})).display") for q in hidden] == ["none"] * 4
+        assert b.eval("getComputedStyle(document.querySelector('.lg-legend')).display") != "none"
+    finally:
+        b.close()

@@ -31,6 +31,7 @@ from landgis.facts import PLANNING_FACTS
 from landgis.fields import PLANNING_CONDITIONS
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, map_data, text
 from landgis.maps.static import figure_context, north_arrow, scale_bar
+from landgis.maps.surroundings import four_sides, nearby_constraints
 from landgis.schema import M2_PER_MU, VERDICT_ZH
 
 __all__ = ["boundary_points", "redline_sheets", "RedlineBatch"]
@@ -42,7 +43,6 @@ _ROWS_MORE = 96       # rows on a continuation page (two blocks of 48)
 MAX_TABLE_POINTS = 2000
 #: the most points labelled J… on the map; beyond, every k-th (and each ring's first) is labelled
 _MAX_LABELS = 120
-_NEAR_M = 200.0       # constraints within this distance are listed as neighbours
 
 
 def boundary_points(geom: Any) -> pd.DataFrame:
@@ -95,33 +95,6 @@ class RedlineBatch:
     @property
     def page_count(self) -> int:
         return len(self.pages)
-
-
-def _neighbours(data: MapData, geom: Any) -> list[str]:
-    """The constraint layers near the parcel, each with its overlap or distance; a layer the maps were
-    drawn without is said to be unchecked, never "none"."""
-    out = []
-    for role, (label, _) in CONSTRAINT_STYLE.items():
-        layer = data.layers.get(role)
-        if layer is None:
-            out.append(f"{label}：未核查（绘图时无此图层）")
-            continue
-        if not len(layer):
-            continue
-        idx = layer.sindex.query(geom.buffer(_NEAR_M))
-        if not len(idx):
-            out.append(f"{label}：{_NEAR_M:g} 米内无")
-            continue
-        geoms = layer.geometry.values[idx]
-        overlap = float(shapely.area(shapely.union_all(shapely.intersection(geoms, geom))))  # ground once
-        dist = float(shapely.distance(geoms, geom).min())
-        if overlap > 0:
-            out.append(f"{label}：重叠 {overlap:,.2f} 平方米")
-        elif dist == 0:
-            out.append(f"{label}：相接")
-        else:
-            out.append(f"{label}：相距 {dist:,.1f} 米")
-    return out
 
 
 def _reason_names(data: MapData, row: pd.Series) -> str:
@@ -249,6 +222,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         *([("入市前须办理", text(row.get("actions")))] if text(row.get("actions")) else []),
         *([("历史遗留依据", text(row.get("legacy_basis")))] if text(row.get("legacy_basis")) else []),
         *([("登记及批准文件", text(row.get("register_docs")))] if text(row.get("register_docs")) else []),
+        ("四至", "；".join(four_sides(data, geom, pid, others))),
         ("邻近限制", "；".join(neighbours) or "无"),
         ("坐标系", data.crs_label()),
     ]
@@ -450,7 +424,7 @@ def redline_sheets(result: Any, path: str | Path, parcel_ids: Iterable[str] | No
     wanted = sheet_parcels(data, parcel_ids, verdicts)
     pos = pd.Series(np.arange(len(inv)), index=ids.to_numpy())
     pos = pos[~pos.index.duplicated()]
-    others = inv.loc[ok, ["parcel_id", "geometry"]]
+    others = inv.loc[ok, [c for c in ("parcel_id", "owner", "geometry") if c in inv]]
     path = Path(path)
     batch = RedlineBatch(path=path)
     step = Progress(progress, total=len(wanted), desc="红线图")
@@ -462,7 +436,7 @@ def redline_sheets(result: Any, path: str | Path, parcel_ids: Iterable[str] | No
                 row = inv.iloc[int(pos[pid])]
                 geom = row.geometry
                 table = boundary_points(geom)
-                pages = _sheet(pdf, data, row, geom, table, _neighbours(data, geom), others, n)
+                pages = _sheet(pdf, data, row, geom, table, nearby_constraints(data, geom), others, n)
                 if table["point"].nunique() > MAX_TABLE_POINTS:
                     batch.untabled.append(pid)
                 start = len(batch.pages)

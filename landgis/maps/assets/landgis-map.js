@@ -139,6 +139,23 @@
     bases['天地图 影像'] = L.layerGroup([tdt('img'), tdt('cia')]);
   }
   var startBase = {none: '无底图', osm: 'OpenStreetMap', tianditu: '天地图 矢量'}[D.basemap] || '无底图';
+  // a basemap that cannot load (offline, a blocked network, a wrong key) is said, not left blank
+  var baseTrouble = {};
+  Object.keys(bases).forEach(function (name) {
+    var tiles = [], loaded = 0, failed = 0;
+    if (bases[name] instanceof L.TileLayer) { tiles.push(bases[name]); } else { bases[name].eachLayer(function (t) { tiles.push(t); }); }
+    tiles.forEach(function (t) {
+      t.on('tileload', function () {
+        loaded += 1;
+        if (baseTrouble[name]) { delete baseTrouble[name]; if (hint) { hint.update(); } }
+      });
+      t.on('tileerror', function () {
+        failed += 1;
+        if (!loaded && failed >= 2 && !baseTrouble[name]) { baseTrouble[name] = true; if (hint) { hint.update(); } }
+      });
+    });
+  });
+  map.on('baselayerchange', function () { if (hint) { hint.update(); } });
   bases[startBase].addTo(map);
 
   // ------------------------------------------------------------ lazy feature layers
@@ -406,6 +423,11 @@
       var l = overlays[name]; if (l !== parcelLayer && map.hasLayer(l) && l.tooMany) { waiting.push(name); }
     });
     var msg = [];
+    Object.keys(baseTrouble).forEach(function (name) {
+      if (map.hasLayer(bases[name])) {
+        msg.push('底图“' + name + '”无法加载（离线或网络不通）；地块与各图层照常显示，可在右上角改选“无底图”');
+      }
+    });
     if (over) { msg.push('视图内地块过多，以点显示；放大后显示地块边界并可点击查询'); }
     if (waiting.length) { msg.push(waiting.join('、') + '：放大后显示'); }
     this.d.textContent = msg.join('；');
