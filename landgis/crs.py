@@ -82,7 +82,8 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
             return None
         if frame.crs is not None and not frame.crs.equals(declared):
             problems.append(Problem("info", role, f"declared crs {spec.crs} overrides the file's "
-                                    f"{frame.crs.to_string()}"))
+                                    f"{frame.crs.to_string()}",
+                                    message_zh=f"按项目声明的坐标系 {spec.crs} 读取（文件自带 {frame.crs.to_string()}）"))
         return declared
     if frame.crs is not None:
         return CRS.from_user_input(frame.crs)
@@ -109,7 +110,8 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
                    f"taken as {crs.name} (EPSG:{epsg}). If it is Xian 1980 or Beijing 1954 instead, "
                    f"declare crs (and a transform) in [layers.{role}]")
             warn_problem(problems, role, msg, CRSGuessWarning)
-            problems.append(Problem("info", role, f"inferred {kind} Gauss-Krüger zone {zone_lo}"))
+            problems.append(Problem("info", role, f"inferred {kind} Gauss-Krüger zone {zone_lo}",
+                                    message_zh=f"按带号推断为高斯-克吕格投影第 {zone_lo} 带（{kind}）"))
             return crs
     if 100_000 <= minx and maxx <= 900_000 and 0 < miny < 6_500_000:
         suggestion = (f"the parcels layer is in {hint.to_string()} ({hint.name}); if this layer is too, "
@@ -235,10 +237,14 @@ def coordinates_on_earth(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems:
     if not (np.all(np.isfinite(extent)) and cw <= west and east <= ce and cs <= south and north <= cn):
         where = (f"lie at {west:.2f}–{east:.2f}°E, {south:.2f}–{north:.2f}°N" if np.all(np.isfinite(extent))
                  else "cannot be placed on the earth")
+        where_zh = (f"位于东经 {west:.2f}–{east:.2f}°、北纬 {south:.2f}–{north:.2f}°" if np.all(np.isfinite(extent))
+                    else "无法换算到地球上")
         problems.append(Problem("error", role, f"its coordinates, read in its CRS {label}, {where}, outside China: "
                                 "the CRS is not the one they are in (another zone, datum or false easting); declare "
                                 f"the right one as crs = \"EPSG:…\" in [layers.{role}], or export the layer again "
-                                "with its .prj", field="crs"))
+                                "with its .prj", field="crs",
+                                message_zh=f"按其坐标系 {crs.to_string()} 读取，坐标{where_zh}，在中国境外：坐标系有误"
+                                           f"（带号、基准或东偏移）；请在 [layers.{role}] 声明正确的 crs 或重新导出 .prj"))
         return False
     area = crs.area_of_use
     m = _AREA_OF_USE_MARGIN
@@ -247,7 +253,10 @@ def coordinates_on_earth(frame: gpd.GeoDataFrame, crs: CRS, role: str, problems:
         problems.append(Problem("warning", role, f"it lies at {west:.2f}–{east:.2f}°E, {south:.2f}–{north:.2f}°N, "
                                 f"beyond where its CRS {label} is meant for ({area.west:g}–{area.east:g}°E, "
                                 f"{area.south:g}–{area.north:g}°N): if its .prj names another zone than the data's, "
-                                f"declare the right crs in [layers.{role}]", field="crs"))
+                                f"declare the right crs in [layers.{role}]", field="crs",
+                                message_zh=f"图层位于东经 {west:.2f}–{east:.2f}°，超出其坐标系 {crs.to_string()} 的适用范围"
+                                           f"（东经 {area.west:g}–{area.east:g}°）；如 .prj 的带号与数据不符，"
+                                           f"请在 [layers.{role}] 声明正确的 crs"))
     return True
 
 
@@ -282,7 +291,9 @@ def check_area_scale(parcels: gpd.GeoDataFrame, parcels_crs: CRS, working: CRS, 
     problems.append(Problem(severity, "", f"areas in the working CRS {working.to_string()} ({working.name}) are "
                             f"{scale:.4f}× the ground's at the parcels ({lon:.2f}°E, {lat:.2f}°N); areas are "
                             f"measured in the Gauss-Krüger CRS of the parcels' zone: crs = \"EPSG:{gk.to_epsg()}\" "
-                            f"({gk.name}) in [project]", field="crs"))
+                            f"({gk.name}) in [project]", field="crs",
+                            message_zh=f"工作坐标系 {working.to_string()} 在地块处的面积比例为 {scale:.4f}，面积与实地不符；"
+                                       f"面积应在地块所在带的高斯-克吕格投影中计算：[project] crs = \"EPSG:{gk.to_epsg()}\""))
 
 
 def _prefixed_gk(zone: int) -> int | None:

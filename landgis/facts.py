@@ -193,12 +193,15 @@ def _class_facts(role: str, long: pd.DataFrame, table: CodeTable, area: np.ndarr
         problems.append(Problem("warning", role, f"class codes not in the {table.title} table: "
                                 f"{', '.join(map(str, bad_codes[:10]))}; they count as unknown, neither "
                                 f"construction nor agricultural. Declare them in [codes.{role}]",
-                                field="class_code"))
+                                field="class_code",
+                                message_zh=f"地类代码 {', '.join(map(str, bad_codes[:10]))} 不在{table.title}代码表中，"
+                                           f"按未知地类处理；请在 [codes.{role}] 中声明"))
     over = covered > area * (1 + 1e-6) + 0.01
     if over.any():
         problems.append(Problem("warning", role, "patches overlap each other under some parcels "
                                 "(class areas add up to more than the parcel); fix the layer's topology",
-                                features=", ".join(parcels["parcel_id"].to_numpy()[over][:8])))
+                                features=", ".join(parcels["parcel_id"].to_numpy()[over][:8]),
+                                message_zh="部分地块下的图斑相互重叠（各地类面积之和大于地块面积）；请修正图层拓扑"))
 
     if role == "zoning":
         tag_of_class = np.where(of_class["use"] == "", "other", of_class["use"]).astype(object)

@@ -310,13 +310,15 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         if blank.any():
             problems.append(Problem("warning", role, f"{int(blank.sum())} parcel(s) have no id; they are "
                                     "listed as (row N), N counting features from 1",
-                                    field=fields["parcel_id"], features=listed_features(out, blank, None)))
+                                    field=fields["parcel_id"], features=listed_features(out, blank, None),
+                                    message_zh=f"{int(blank.sum())} 个地块无宗地代码，以“(row N)”（第 N 个要素）列出"))
             ids[blank] = [f"(row {i + 1})" for i in np.flatnonzero(blank)]
         dup = ids.duplicated(keep=False)
         if dup.any():
             problems.append(Problem("warning", role, f"{int(dup.sum())} parcels share an id; each row is "
                                     "screened and reported on its own", field=fields["parcel_id"],
-                                    features=", ".join(sorted(set(ids[dup]))[:8])))
+                                    features=", ".join(sorted(set(ids[dup]))[:8]),
+                                    message_zh=f"{int(dup.sum())} 个地块的宗地代码重复；每条记录分别筛查和列出"))
     out["parcel_id"] = ids.astype(object)
     for canon in ("owner", "village", "town", "town_code", "approval_no", "ownership"):
         if canon in fields:
@@ -352,7 +354,9 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
         if unknown.any():
             problems.append(Problem("warning", role, "ownership values neither collective (30–34, 40, 集体) "
                                     f"nor state (10, 20, 国有): {', '.join(sorted(set(out['ownership'][unknown]))[:5])}",
-                                    field=fields["ownership"], features=listed_features(out, unknown, "parcel_id")))
+                                    field=fields["ownership"], features=listed_features(out, unknown, "parcel_id"),
+                                    message_zh="权属性质既非集体（30–34、40、集体）也非国有（10、20、国有）："
+                                               f"{', '.join(sorted(set(out['ownership'][unknown]))[:5])}"))
     geoms, status = clean_polygons(frame.geometry.values, known_valid)
     report_geometry(problems, role, status, out, "parcel_id", parcels=True)
     report_area_changed(problems, role, frame.geometry.values, geoms, status, out)
@@ -433,7 +437,8 @@ def name_towns(parcels: gpd.GeoDataFrame, admin: gpd.GeoDataFrame, problems: lis
     filled = coded & (names != "")
     out.loc[filled, "town"] = names[filled]
     problems.append(Problem("info", "parcels", f"town names for {int(filled.sum())} parcels taken from the admin "
-                            "layer (by 9-digit town code, else by location)"))
+                            "layer (by 9-digit town code, else by location)",
+                            message_zh=f"{int(filled.sum())} 个地块的乡镇名称取自行政区图层（按 9 位乡镇代码，否则按位置）"))
     return out
 
 

@@ -60,6 +60,7 @@ def test_a_working_crs_whose_areas_are_not_the_grounds_is_said(tmp_path, crs, se
     assert said[0].message.startswith(f"areas in the working CRS {crs} (")
     assert f"are {scale}× the ground's at the parcels (110.21°E" in said[0].message
     assert 'crs = "EPSG:4546" (CGCS2000 / 3-degree Gauss-Kruger CM 111E) in [project]' in said[0].message
+    assert said[0].message_zh.startswith(f"工作坐标系 {crs} 在地块处的面积比例为 {scale}，面积与实地不符")  # 数据问题
 
 
 def test_coordinates_their_crs_puts_outside_china_are_refused_naming_where_they_fall(tmp_path):
@@ -79,6 +80,8 @@ def test_coordinates_their_crs_puts_outside_china_are_refused_naming_where_they_
     assert len(redline) == 1 and redline[0].message.startswith(
         "its coordinates, read in its CRS EPSG:3857 (WGS 84 / Pseudo-Mercator), lie at 3.77–3.77°E, 24.30–24.30°N, "
         "outside China: the CRS is not the one they are in")
+    assert redline[0].message_zh.startswith("按其坐标系 EPSG:3857 读取，坐标位于东经 3.77–3.77°、北纬 24.30–24.30°，在中国境外")
     udb = [p for p in problems if p.layer == "udb" and p.severity == "warning" and "beyond" in p.message]
     assert len(udb) == 1 and "beyond where its CRS EPSG:4546 (CGCS2000 / 3-degree Gauss-Kruger CM 111E) is meant " \
         "for (109.5–112.5°E" in udb[0].message
+    assert "超出其坐标系 EPSG:4546 的适用范围（东经 109.5–112.5°）" in udb[0].message_zh
