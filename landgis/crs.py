@@ -98,7 +98,9 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
     if -180 <= minx and maxx <= 180 and -90 <= miny and maxy <= 90:
         msg = (f"has no CRS (.prj missing?); its coordinates are degrees, taken as CGCS2000 "
                f"geographic EPSG:4490. Declare crs = \"EPSG:4490\" in [layers.{role}] to confirm")
-        warn_problem(problems, role, msg, CRSGuessWarning)
+        warn_problem(problems, role, msg, CRSGuessWarning,
+                     "无坐标系（缺少 .prj？），坐标为经纬度，按 CGCS2000 地理坐标系 EPSG:4490 读取；"
+                     f"请在 [layers.{role}] 声明 crs = \"EPSG:4490\" 确认")
         return CRS.from_epsg(4490)
     zone_lo, zone_hi = int(minx // 1_000_000), int(maxx // 1_000_000)
     if zone_lo == zone_hi and 0 < miny < 6_500_000:
@@ -109,7 +111,9 @@ def resolve_layer_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
             msg = (f"has no CRS (.prj missing?); eastings carry the zone prefix {zone_lo}, so it is "
                    f"taken as {crs.name} (EPSG:{epsg}). If it is Xian 1980 or Beijing 1954 instead, "
                    f"declare crs (and a transform) in [layers.{role}]")
-            warn_problem(problems, role, msg, CRSGuessWarning)
+            warn_problem(problems, role, msg, CRSGuessWarning,
+                         f"无坐标系（缺少 .prj？），东坐标带有带号 {zone_lo}，按 {crs.name}（EPSG:{epsg}）读取；"
+                         f"如为西安 1980 或北京 1954 坐标系，请在 [layers.{role}] 声明 crs（及 transform）")
             problems.append(Problem("info", role, f"inferred {kind} Gauss-Krüger zone {zone_lo}",
                                     message_zh=f"按带号推断为高斯-克吕格投影第 {zone_lo} 带（{kind}）"))
             return crs
@@ -356,14 +360,16 @@ def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, ds
         assert src is not None
         pipeline = helmert_pipeline(src, dst, spec.helmert)
         spec = LayerSpec(role=role, transform=pipeline)
-        problems.append(Problem("info", role, "seven-parameter Helmert conversion " + pipeline))
+        problems.append(Problem("info", role, "seven-parameter Helmert conversion " + pipeline,
+                                message_zh="按声明的七参数（布尔莎）转换：" + pipeline))
     if spec.transform:
         try:
             tr = Transformer.from_pipeline(spec.transform)
         except ProjError as exc:
             raise LayerError(f"transform = {spec.transform!r} is not a PROJ pipeline PROJ accepts: {exc}") from None
         geoms = shapely.transform(frame.geometry.values, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-        problems.append(Problem("info", role, f"converted with the declared pipeline {spec.transform}"))
+        problems.append(Problem("info", role, f"converted with the declared pipeline {spec.transform}",
+                                message_zh=f"按声明的转换管道转换：{spec.transform}"))
         return gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs=dst)
     assert src is not None
     frame = frame.set_crs(src, allow_override=True)
@@ -374,7 +380,9 @@ def to_working_crs(frame: gpd.GeoDataFrame, spec: LayerSpec, src: CRS | None, ds
         msg = (f"converting {src.name} to {dst.name} needs a datum shift PROJ has no parameters for; "
                f"it would use a ballpark shift that can be tens of metres off. Declare the parameters "
                f"you were issued as `transform` in [layers.{role}] (a PROJ pipeline)")
-        warn_problem(problems, role, msg, DatumShiftWarning)
+        warn_problem(problems, role, msg, DatumShiftWarning,
+                     f"{crs_name_zh(src.name)} 转换到 {crs_name_zh(dst.name)} 需要基准转换参数，PROJ 无此参数，"
+                     f"只能作近似转换，误差可达数十米；请在 [layers.{role}] 以 transform（PROJ 管道）声明所发的转换参数")
     return frame.to_crs(dst)
 
 
@@ -409,8 +417,9 @@ def _four_param(frame: gpd.GeoDataFrame, spec: LayerSpec, dst: CRS, problems: li
 
     geoms = shapely.transform(frame.geometry.values, fn)
     out = gpd.GeoDataFrame(frame.drop(columns=frame.geometry.name), geometry=geoms, crs=target)
-    problems.append(Problem("info", spec.role, "converted with the declared four-parameter transformation "
-                            + ", ".join(f"{k}={v}" for k, v in params.items())))
+    said = ", ".join(f"{k}={v}" for k, v in params.items())
+    problems.append(Problem("info", spec.role, "converted with the declared four-parameter transformation " + said,
+                            message_zh="按声明的四参数转换：" + said))
     return out if target.equals(dst) else out.to_crs(dst)
 
 
@@ -457,14 +466,20 @@ def _modern(crs: CRS) -> bool:
 _GK_NAME = re.compile(r"^(?P<datum>.+?) / (?:(?P<width>[36])-degree )?Gauss-Kruger (?:zone (?P<zone>\d+)|CM (?P<cm>\d+)E)$")
 
 
+#: the datums of this field by their Chinese names
+_DATUM_ZH = {"Xian 1980": "西安1980", "Beijing 1954": "北京1954", "New Beijing": "新北京54"}
+
+
 def crs_name_zh(name: str) -> str:
     """A Gauss-Krüger CRS name in Chinese; any other name as EPSG gives it.
 
     >>> crs_name_zh("CGCS2000 / 3-degree Gauss-Kruger CM 111E"), crs_name_zh("CGCS2000 / Gauss-Kruger zone 19")
     ('CGCS2000 3度带高斯-克吕格投影 中央经线111°E', 'CGCS2000 6度带高斯-克吕格投影 第19带')
+    >>> crs_name_zh("Xian 1980 / 3-degree Gauss-Kruger CM 111E")
+    '西安1980 3度带高斯-克吕格投影 中央经线111°E'
     """
     m = _GK_NAME.match(name)
     if m is None:
         return name
     where = f"第{m['zone']}带" if m["zone"] else f"中央经线{m['cm']}°E"
-    return f"{m['datum']} {m['width'] or '6'}度带高斯-克吕格投影 {where}"
+    return f"{_DATUM_ZH.get(m['datum'], m['datum'])} {m['width'] or '6'}度带高斯-克吕格投影 {where}"

@@ -148,9 +148,10 @@ def listed_features(frame: pd.DataFrame, mask: np.ndarray | pd.Series, id_col: s
     return ", ".join(labels) + more
 
 
-def warn_problem(problems: list[Problem], role: str, msg: str, category: type[Warning]) -> None:
-    """Record a warning about layer ``role`` in ``problems`` and issue it as ``category``."""
-    problems.append(Problem("warning", role, msg))
+def warn_problem(problems: list[Problem], role: str, msg: str, category: type[Warning], msg_zh: str = "") -> None:
+    """Record a warning about layer ``role`` in ``problems`` (``msg_zh`` for the Chinese sheets) and
+    issue it as ``category``."""
+    problems.append(Problem("warning", role, msg, message_zh=msg_zh))
     warnings.warn(f"layer `{role}`: {msg}", category, stacklevel=4)
 
 

@@ -253,7 +253,8 @@ def read_roads(spec, crs, problems: list[Problem]) -> gpd.GeoDataFrame:
     geoms = shapely.force_2d(np.asarray(projected.geometry.values, dtype=object))
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     if (~keep).any():
-        problems.append(Problem("warning", "roads", f"{int((~keep).sum())} features without geometry left out"))
+        problems.append(Problem("warning", "roads", f"{int((~keep).sum())} features without geometry left out",
+                                message_zh=f"{int((~keep).sum())} 条道路要素无图形，未参加计算"))
     problems.append(Problem("info", "roads", f"{int(keep.sum())} road features",
                             message_zh=f"道路要素 {int(keep.sum())} 条"))
     return gpd.GeoDataFrame({"feature_id": [str(i + 1) for i in np.flatnonzero(keep)]},
@@ -280,7 +281,9 @@ def _lines_and_rasters(loaded: LoadedLayers, project: Project) -> None:
                 layer = raster_constraint_layer(spec, geoms, loaded.crs)
                 loaded.layers[role] = layer
                 loaded.problems.append(Problem("info", role, f"raster {spec.path.name}: cells with values "
-                                               f"{list(spec.values)} near the parcels → {len(layer)} polygons"))
+                                               f"{list(spec.values)} near the parcels → {len(layer)} polygons",
+                                               message_zh=f"栅格 {spec.path.name}：地块附近取值为 {list(spec.values)} "
+                                                          f"的像元转为 {len(layer)} 个多边形"))
         except LayerError as exc:
             errors.append(Problem("error", role, str(exc).removeprefix(f"layer `{role}`: ")))
     if errors:

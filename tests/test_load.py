@@ -172,7 +172,10 @@ def test_ballpark_datum_shift_is_loud(parcels_gpkg):
     tmp = parcels_gpkg
     farmland_frame().set_crs(2382, allow_override=True).to_file(tmp / "f.gpkg")  # Xian 1980 / CM 111E
     with pytest.warns(DatumShiftWarning, match="layer `farmland`.*ballpark"):
-        landgis.screen(project(tmp, "zd.gpkg", 'path = "f.gpkg"'))
+        res = landgis.screen(project(tmp, "zd.gpkg", 'path = "f.gpkg"'))
+    said = [p for p in res.problems if p.layer == "farmland" and "ballpark" in p.message]
+    assert said[0].message_zh.startswith("西安1980")  # the 数据问题 sheet says it in Chinese
+    assert "需要基准转换参数，PROJ 无此参数，只能作近似转换，误差可达数十米" in said[0].message_zh
     with pytest.raises(InputError, match="ballpark"):
         with pytest.warns(DatumShiftWarning):
             landgis.screen(project(tmp, "zd.gpkg", 'path = "f.gpkg"'), strict=True)
