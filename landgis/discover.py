@@ -277,17 +277,12 @@ def local_use(name: str) -> str | None:
 
 def _distinct_codes(spec: LayerSpec, field_name: str) -> tuple[str, ...]:
     """Every distinct value of a code field, as text (a DBF number 11.0 as ``11``)."""
+    from landgis.codes import normalize_codes
     from landgis.io import resolve_source
 
     source, layer, _ = resolve_source(spec, [])
     frame = pyogrio.read_dataframe(source, layer=layer, columns=[field_name], read_geometry=False)
-    return tuple(sorted({_code_text(v) for v in frame[field_name].dropna()} - {""}))
-
-
-def _code_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return tuple(sorted(set(normalize_codes(frame[field_name])) - {""}))
 
 
 def survey_generation(codes: tuple[str, ...] | list[str]) -> tuple[str | None, str]:

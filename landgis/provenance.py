@@ -25,7 +25,6 @@ RECORD_NAME = "screening.json"
 #: the files beside a shapefile's ``.shp`` that are part of it
 _SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
 
-_CHUNK = 1 << 20
 
 
 def layer_files(path: Path) -> list[Path]:
@@ -49,11 +48,8 @@ def _glob_escape(text: str) -> str:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):  # hashlib releases the GIL on chunks this size
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()  # chunked, GIL released
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:

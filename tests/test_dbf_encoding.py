@@ -172,3 +172,28 @@ def test_a_utf8_dbf_with_a_few_values_in_another_encoding_is_read_value_by_value
     assert "zd.shp: 2 of the 4 records holding non-ASCII text are not UTF-8 (the rest are)" in " ".join(notes)
     assert any(n.startswith("field QLR, features A2, A3: 2 value(s) not in UTF-8 (1 read as GB18030 (GBK); "
                             "1 neither UTF-8 nor GB18030") for n in notes), notes
+
+
+def test_a_chinese_field_name_mapped_in_the_project_is_read_from_a_mixed_encoding_dbf(tmp_path):
+    """The value-by-value read goes through the field names too: 确权 (a DBF name holds 10 bytes), mapped as `registered`, is found
+    and read (a byte-for-byte name would match nothing and refuse the layer)."""
+    import geopandas as gpd
+    import shapely
+
+    import landgis
+
+    frame = gpd.GeoDataFrame({"ZDDM": ["A1", "A2", "A3"], "QLR": ["某村", "XINZHAI", "东庄村"],
+                              "确权": ["是", "否", "是"]},
+                             geometry=[shapely.box(420000 + i * 30, 2790000, 420020 + i * 30, 2790020)
+                                       for i in range(3)], crs=4546)
+    frame.to_file(tmp_path / "zd.shp", encoding="UTF-8")
+    dbf = tmp_path / "zd.dbf"
+    dbf.write_bytes(dbf.read_bytes().replace(b"XINZHAI", "新寨".encode("gbk") + b"   "))
+    (tmp_path / "p.toml").write_text('[project]\nname = "m"\nprofile = "national"\ncrs = "EPSG:4546"\n'
+                                     '[layers.parcels]\npath = "zd.shp"\n[layers.parcels.fields]\n'
+                                     'registered = "确权"\n', encoding="utf-8")
+    res = landgis.screen(tmp_path / "p.toml", progress=False)
+    table = res.table.set_index("parcel_id")
+    assert table["registered"].tolist() == [True, False, True]
+    assert table.loc["A2", "owner"].strip() == "新寨"
+    assert "OWN-REG" in table.loc["A2", "reasons"] and "OWN-REG" not in table.loc["A1", "reasons"]

@@ -13,7 +13,7 @@ import warnings
 from landgis.config import LayerSpec
 from landgis.errors import EncodingGuessWarning, LayerError
 
-__all__ = ["DbfBytes", "dbf_bytes", "detect_dbf_encoding"]
+__all__ = ["DbfBytes", "dbf_bytes", "detect_dbf_encoding", "decodes", "MIXED"]
 
 
 # DBF language driver ids that name a Chinese code page
@@ -62,14 +62,14 @@ def detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str |
             (True, True): "field names and text"}[in_names, in_body]
     verb = "they are" if in_names else "it is"
 
-    def decodes(codec: str) -> bool:
+    def reads(codec: str) -> bool:
         # a name is cut at 10 bytes, possibly inside a character: only a name's end may be incomplete
-        return _decodes(body, codec) and all(_decodes(name, codec, partial=True) for name in names)
+        return decodes(body, codec) and all(decodes(name, codec, partial=True) for name in names)
 
     name = spec.path.name if spec.path else ""
-    utf8_ok = decodes("utf-8")
+    utf8_ok = reads("utf-8")
     declared_codec = _CPG_ALIASES.get(declared.strip().upper(), "") if declared else "utf-8"
-    if not utf8_ok and declared_codec == "utf-8" and all(_decodes(n, "utf-8", partial=True) for n in names):
+    if not utf8_ok and declared_codec == "utf-8" and all(decodes(n, "utf-8", partial=True) for n in names):
         high, good = _utf8_records(data, header_len)
         if good and good * 2 >= high:  # mostly UTF-8: a few values in another encoding, read value by value
             msg = (f"{name}: {high - good} of the {high} records holding non-ASCII text are not UTF-8 (the rest "
@@ -81,7 +81,7 @@ def detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str |
         key = declared.strip().upper()
         codec = _CPG_ALIASES.get(key) or (f"cp{key}" if key.isdigit() else key.lower())
         single_byte = codec in ("latin-1", "cp1252")
-        if decodes(codec) and not (single_byte and (utf8_ok or decodes("gb18030"))):
+        if reads(codec) and not (single_byte and (utf8_ok or reads("gb18030"))):
             return "UTF-8" if codec == "utf-8" else codec.upper()
         actual = "UTF-8" if utf8_ok else "GB18030"
         msg = (f"{name} has a .cpg that says {declared!r}, but its {what} {'are' if in_names else 'is'} "
@@ -92,7 +92,7 @@ def detect_dbf_encoding(data: bytes, spec: LayerSpec, notes: list[str]) -> str |
         return actual
     if utf8_ok:
         return "UTF-8"
-    if decodes("gb18030"):
+    if reads("gb18030"):
         why = "its language driver id says so" if ldid in _LDID_CHINESE else f"{verb} not UTF-8"
         msg = (f"{name} has no .cpg; {what} decoded as "
                f"GB18030 (GBK) because {why}. Set encoding = \"GBK\" in [layers.{spec.role}] to say so")
@@ -117,7 +117,7 @@ def _utf8_records(data: bytes, header_len: int) -> tuple[int, int]:
         record = bytes(data[at:at + record_len])
         if any(b >= 0x80 for b in record):
             high += 1
-            good += _decodes(record, "utf-8")
+            good += decodes(record, "utf-8")
     return high, good
 
 
@@ -131,7 +131,7 @@ def _dbf_field_names(data: bytes, header_len: int) -> list[bytes]:
     return names
 
 
-def _decodes(body: bytes, codec: str, partial: bool = False) -> bool:
+def decodes(body: bytes, codec: str, partial: bool = False) -> bool:
     """Whether ``body`` is valid ``codec``; with ``partial``, it may end inside a character."""
     try:
         if partial:

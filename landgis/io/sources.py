@@ -26,7 +26,7 @@ import shapely
 
 from landgis.config import LayerSpec, used_fields
 from landgis.errors import LayerError
-from landgis.io.dbf import MIXED, DbfBytes, dbf_bytes, detect_dbf_encoding
+from landgis.io.dbf import MIXED, DbfBytes, dbf_bytes, decodes, detect_dbf_encoding
 
 __all__ = ["read_vector", "list_source_layers", "resolve_source", "use_arrow"]
 
@@ -82,9 +82,16 @@ def read_vector(spec: LayerSpec, **filters) -> tuple[gpd.GeoDataFrame, list[str]
     if encoding:
         kwargs["encoding"] = encoding
     source_fields, features = _field_names(source, kwargs)
+    if mixed and source_fields is not None:  # names read byte for byte: matched and said as UTF-8
+        raw_names = dict(zip(map(_utf8_name, source_fields), source_fields, strict=True))
+        source_fields = list(raw_names)
+        if "columns" in filters:
+            filters["columns"] = [raw_names.get(c, c) for c in filters["columns"]]
     if "columns" not in filters and source_fields is not None:
         wanted = used_fields(spec)
         kwargs["columns"] = [f for f in source_fields if f.lower() in wanted]
+        if mixed:
+            kwargs["columns"] = [raw_names[f] for f in kwargs["columns"]]
     if spec.where:
         more = filters.pop("where", None)
         kwargs["where"] = spec.where if more is None else f"({spec.where}) AND ({more})"
@@ -202,7 +209,7 @@ def _decode_values(frame: gpd.GeoDataFrame, notes: list[str]) -> None:
         raw = frame[field].map(lambda v: v.encode("latin-1") if isinstance(v, str) else v)
         said: dict[str, int] = {}
         decoded = raw.map(lambda v, said=said: _decoded(v, said))
-        odd = [i for i, v in enumerate(raw) if isinstance(v, bytes) and not _decodes_utf8(v)]
+        odd = [i for i, v in enumerate(raw) if isinstance(v, bytes) and not decodes(v, "utf-8")]
         frame[field] = decoded.astype(object)
         if odd:
             labels = [str(frame[ids].iloc[i]) if ids else f"#{i + 1}" for i in odd[:5]]
@@ -210,16 +217,12 @@ def _decode_values(frame: gpd.GeoDataFrame, notes: list[str]) -> None:
                             "the bytes shown as \ufffd" for k, n in said.items())
             notes.append(f"field {field}, features {', '.join(labels)}{' …' if len(odd) > 5 else ''}: "
                          f"{len(odd)} value(s) not in UTF-8 ({how}); fix them at the source")
-    frame.columns = [c.encode("latin-1").decode("utf-8", errors="replace") if isinstance(c, str) else c
-                     for c in frame.columns]
+    frame.columns = [_utf8_name(c) if isinstance(c, str) else c for c in frame.columns]
 
 
-def _decodes_utf8(value: bytes) -> bool:
-    try:
-        value.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+def _utf8_name(name: str) -> str:
+    """A field name read byte for byte (ISO-8859-1) as the UTF-8 it is."""
+    return name.encode("latin-1").decode("utf-8", errors="replace")
 
 
 def _decoded(value: object, said: dict[str, int]) -> object:
