@@ -242,10 +242,14 @@ def _load_layers(project: Project, strict: bool, reader, checker: ThreadPoolExec
     return loaded
 
 
+#: the planning conditions as the 数据问题 sheet names them
+_CONDITION_ZH = {"plot_ratio": "容积率", "building_density": "建筑密度", "green_ratio": "绿地率", "height_limit": "建筑限高"}
+
+
 def read_roads(spec, crs, problems: list[Problem]) -> gpd.GeoDataFrame:
     """The roads layer in the working CRS: lines or polygons, null and empty features dropped."""
     frame, notes = io.read_vector(spec)
-    problems += [Problem("info", "roads", n) for n in notes]
+    problems += [Problem("info", "roads", n, message_zh=io.note_zh(n)) for n in notes]
     src = resolve_layer_crs(frame, spec, problems)
     if src is None and spec.transform is None and getattr(spec, "four_param", None) is None:
         raise LayerError("layer `roads`: its CRS is unknown; declare crs = \"EPSG:…\" in [layers.roads]")
@@ -387,11 +391,14 @@ def canonical_layer(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[Pro
             out[canon], bad = parse_limits(out[canon], bound, percent)
             if bad.any():
                 shown = ", ".join(sorted({str(v) for v in frame[fields[canon]].to_numpy()[bad]})[:5])
+                example = "≤1.2" if bound == "upper" else "≥30%"
                 problems.append(Problem("warning", role, f"{int(bad.sum())} value(s) of {canon} are not a number "
                                         f"or a range of numbers, or bound it the other way ({shown}); those patches "
-                                        f"give no {canon}: write e.g. 1.2, {'≤1.2' if bound == 'upper' else '≥30%'} "
-                                        "or 1.0-1.5", field=fields[canon],
-                                        features=listed_features(out, bad, "feature_id")))
+                                        f"give no {canon}: write e.g. 1.2, {example} or 1.0-1.5", field=fields[canon],
+                                        features=listed_features(out, bad, "feature_id"),
+                                        message_zh=f"字段 {fields[canon]}（{_CONDITION_ZH[canon]}）有 {int(bad.sum())} 个值"
+                                                   f"不是数字或数值范围，或{'上' if bound == 'upper' else '下'}限写反（{shown}），"
+                                                   f"这些图斑不给出{_CONDITION_ZH[canon]}；应写作如 1.2、{example} 或 1.0-1.5"))
     if role in CLASS_LAYERS and "class_code" not in out:
         std = " or ".join(STANDARD_FIELDS[role]["class_code"])
         cols = source_fields(frame)

@@ -130,7 +130,8 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
 def _report_skipped(skipped: list[SkippedRule], problems: list[Problem]) -> None:
     for s in skipped:
         msg = f"rule {s.rule} not checked: {s.why}"
-        problems.append(Problem("warning", "", msg))
+        zh = f"规则 {s.rule} 未核查（{s.parcels} 宗地块）" + (f"：缺少{s.data_zh}" if s.data_zh else "")
+        problems.append(Problem("warning", "", msg, message_zh=zh))
         warnings.warn(msg, SkippedRuleWarning, stacklevel=5)
 
 

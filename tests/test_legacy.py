@@ -284,6 +284,10 @@ def test_without_2009_survey_unapproved_and_legacy_are_reported_not_checked(no_2
     why = NO_2009_WHY.format(4 if profile == "taian" else 5)
     assert [(s.rule, s.why) for s in res.skipped] == [("UNAPPROVED", why), ("LEGACY", why)]
     assert messages == [f"rule LEGACY not checked: {why}", f"rule UNAPPROVED not checked: {why}"]
+    said = sorted(p.message_zh for p in res.problems if p.message.startswith("rule "))   # the 数据问题 sheet's words
+    n = 4 if profile == "taian" else 5
+    assert said == [f"规则 LEGACY 未核查（{n} 宗地块）：缺少第二次全国土地调查（二调）地类图斑图层 [layers.survey_2009]",
+                    f"规则 UNAPPROVED 未核查（{n} 宗地块）：缺少第二次全国土地调查（二调）地类图斑图层 [layers.survey_2009]"]
 
 
 def test_without_2009_survey_the_evidence_says_what_is_missing(no_2009):

@@ -311,18 +311,151 @@ def test_search_box(loaded, result):
         [h.split(" ")[0] for h in hits]
 
 
-def test_dots_when_too_many_in_view(browser, result, tmp_path):
-    path = tmp_path / "dots.html"
-    web_map(result, detail_limit=50).save(path)
-    browser.open(path)
+def _click(browser: Chromium, x: float, y: float) -> None:
+    """A real mouse click at a point of the page (CSS pixels)."""
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        browser.send("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+                     session=True)
+
+
+def test_county_extent_draws_every_parcel_and_a_click_finds_it(loaded, result):
+    """Zoomed far out, every parcel is drawn (a dot where under two pixels, was: dots only past a count,
+    constraint layers not at all); a click on a dot opens that parcel's popup; zoomed in, polygons."""
+    browser, _ = loaded
+    drawable = int((result.inventory["geometry_status"] != "unrepairable").sum())
+    browser.eval("window.landgis.chooseTown(null); void window.landgis.map.setZoom(10, {animate: false})")
     stats = browser.eval("window.landgis.stats()")
-    assert stats["parcels_drawn"] == 0 and stats["parcel_dots"] > 300
-    assert "放大" in browser.eval("document.querySelector('.lg-hint').textContent")
-    pid = result.inventory["parcel_id"].iloc[3]
-    assert browser.eval(f"window.landgis.showParcel({json.dumps(pid)})") is True
+    assert stats["parcels_drawn"] + stats["parcel_dots"] == drawable and stats["parcel_dots"] > drawable // 2
+    assert stats["layers"]["farmland"] == 535 and stats["layers"]["redline"] == 2 and stats["layers"]["admin"] == 4
+    # the parcel under a dot: found by the page and opened by a real click there (dots a pixel apart
+    # overlap: the click gets the parcel nearest the pixel clicked, most often the one aimed at)
+    ids = result.inventory["parcel_id"].tolist()
+    aimed = []
+    for pid in ids[::37]:
+        at = browser.eval(f"""(function () {{ var m = window.landgis.map, i = {json.dumps(pid)};
+            var g = window.landgis.geometry('parcels', window.landgis.index(i))[0], la = 0, ln = 0;
+            g.forEach(function (p) {{ la += p[0] / g.length; ln += p[1] / g.length; }});
+            var c = m.latLngToContainerPoint([la, ln]).round(), ll = m.containerPointToLatLng(c);
+            return [c.x, c.y, window.landgis.parcelAt(ll.lat, ll.lng)]; }})()""")
+        assert at[2] is not None
+        browser.eval("void window.landgis.map.closePopup()")   # the last popup may cover this point
+        time.sleep(0.25)                                         # (it fades out for 0.2 s)
+        _click(browser, at[0], at[1])
+        time.sleep(0.1)
+        assert browser.eval("Array.from(document.querySelectorAll('.lg-pop-title')).pop().textContent") == at[2]
+        aimed.append(at[2] == pid)
+    assert sum(aimed) > len(aimed) / 2, aimed
+    browser.eval("void window.landgis.map.closePopup()")
+    assert browser.eval(f"window.landgis.showParcel({json.dumps(ids[3])})") is True
     stats = browser.eval("window.landgis.stats()")
-    assert 0 < stats["parcels_drawn"] <= 50 and stats["parcel_dots"] == 0
+    assert stats["parcels_drawn"] > 0 and stats["parcel_dots"] == 0
     assert browser.errors == []
+
+
+def test_towns_are_named_and_the_statistics_panel_filters_by_town(loaded, result):
+    browser, _ = loaded
+    inv = result.inventory
+    browser.eval("window.landgis.chooseTown(null)")
+    towns = sorted(set(inv["town"]) - {""})
+    named = browser.eval("window.landgis.stats().labels")
+    assert {"城关镇", "五通镇", "会仙镇", "两江镇"} <= set(named)
+    panel = browser.eval("document.querySelector('.lg-stats').textContent")
+    assert panel.startswith("统计（全部地块）") and "合计" in panel and f"{len(inv)}" in panel
+    bars = browser.eval("Array.from(document.querySelectorAll('.lg-bar')).map(function (b) { return b.getAttribute('data-town'); })")
+    assert sorted(bars) == towns
+    town = "五通镇"
+    browser.eval(f"document.querySelector('.lg-bar[data-town=\"{town}\"]').click()")
+    panel = browser.eval("document.querySelector('.lg-stats').textContent")
+    mine = inv[inv["town"] == town]
+    assert panel.startswith(f"统计：{town}")
+    cells = browser.eval("Array.from(document.querySelectorAll('.lg-stat tr')).slice(1).map(function (r) {"
+                         " return Array.from(r.children).map(function (c) { return c.textContent; }); })")
+    for verdict, row in zip(("eligible", "conditional", "ineligible"), cells, strict=False):
+        part = mine[mine["verdict"] == verdict]
+        assert row[1:] == [str(len(part)), f"{part['area_m2'].sum() * 15 / 10000:,.2f}"], (verdict, row)
+    assert cells[3][0] == "合计" and cells[3][1] == str(len(mine))
+    # the map zoomed to the town: its parcels are in view, the others' dimmed but drawn
+    inside = browser.eval(f"""(function () {{ var b = window.landgis.map.getBounds(); var n = 0;
+        {json.dumps(mine['parcel_id'].tolist()[:40])}.forEach(function (id) {{
+          var g = window.landgis.geometry('parcels', window.landgis.index(id))[0];
+          if (b.contains(g[0])) {{ n++; }} }}); return n; }})()""")
+    assert inside == min(40, len(mine))
+    browser.eval("document.querySelector('.lg-back').click()")
+    assert browser.eval("document.querySelector('.lg-stats').textContent").startswith("统计（全部地块）")
+    assert browser.errors == []
+
+
+def test_presentation_mode_and_the_printed_sheet(result, tmp_path):
+    """演示模式: large type, the search box gone; printed (A3 landscape): title, dates, 制图单位, legend,
+    north arrow and scale bar shown, every control hidden."""
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it")
+    from landgis.maps import map_data
+
+    data = map_data(result)
+    data.organisation = "桂南县自然资源局"
+    path = web_map(data).save(tmp_path / "brief.html")
+    b = Chromium(exe)
+    try:
+        b.open(path)
+        assert b.eval("document.querySelector('.lg-head').textContent").count("制图单位：桂南县自然资源局") == 1
+        size = lambda q: float(b.eval(f"parseFloat(getComputedStyle(document.querySelector('{q}')).fontSize)"))
+        before = size(".lg-title")
+        b.eval("document.querySelector('.lg-present-btn').click()")
+        assert b.eval("document.body.classList.contains('lg-present')") is True
+        assert size(".lg-title") >= 1.7 * before and size(".lg-stats") >= 16
+        assert b.eval("getComputedStyle(document.querySelector('.lg-searchbox')).display") == "none"
+        assert b.eval("document.querySelector('.lg-present-btn').textContent") == "退出演示"
+        b.eval("document.querySelector('.lg-present-btn').click()")
+        assert b.eval("document.body.classList.contains('lg-present')") is False
+        b.send("Emulation.setEmulatedMedia", {"media": "print"}, session=True)
+        shown = lambda q: b.eval(f"getComputedStyle(document.querySelector('{q}')).display") != "none"
+        for q in (".leaflet-control-zoom", ".leaflet-control-layers", ".lg-searchbox", ".lg-present-btn"):
+            assert not shown(q), q
+        for q in (".lg-head", ".lg-legend", ".lg-north", ".leaflet-control-scale", ".lg-stats"):
+            assert shown(q), q
+        head = b.eval("document.querySelector('.lg-head').textContent")
+        assert result.project.name in head and "数据日期" in head and "制图日期" in head
+        pdf = b.send("Page.printToPDF", {"landscape": True, "paperWidth": 16.54, "paperHeight": 11.69,
+                                         "printBackground": True, "preferCSSPageSize": True}, session=True)
+        assert base64.b64decode(pdf["data"]).startswith(b"%PDF")
+        assert b.errors == []
+    finally:
+        b.close()
+
+
+def test_constraint_layers_are_simplified_to_fit_the_page_budget(result):
+    """Past its size budget the page draws the constraint layers simplified (and says by how much);
+    parcels and conflict pieces keep their 0.5 m."""
+    full = web_map(result)
+    small = web_map(result, size_budget_mb=0.07)
+    data = {k: json.loads(v.html.split('id="landgis-data">')[1].split("</script>")[0]) for k, v in
+            (("full", full), ("small", small))}
+    farmland = {k: next(layer for layer in d["layers"] if layer["key"] == "farmland") for k, d in data.items()}
+    assert farmland["full"]["simplified_m"] == 0.5 and farmland["full"]["precision"] == 1e6
+    assert farmland["small"]["simplified_m"] > 0.5 and farmland["small"]["precision"] < 1e6
+    assert len(farmland["small"]["g"]) < 0.6 * len(farmland["full"]["g"])
+    assert farmland["small"]["g"].count("\n") == farmland["full"]["g"].count("\n")   # no patch goes missing
+    assert data["small"]["parcels"]["g"] == data["full"]["parcels"]["g"]
+    assert len(small) < len(full)
+
+
+def test_towns_named_from_the_parcels_without_an_admin_layer(result):
+    from landgis.maps import map_data
+    from landgis.maps.pagedata import admin_level
+
+    data = map_data(result)
+    data.layers = {k: v for k, v in data.layers.items() if k != "admin"}
+    page = json.loads(web_map(data).html.split('id="landgis-data">')[1].split("</script>")[0])
+    assert page["towns_from"] == "parcels" and not any(layer["kind"] == "admin" for layer in page["layers"])
+    towns = {name for name, level, _, _ in page["labels"] if level == "town"}
+    assert towns == set(result.inventory["town"]) - {""}
+    villages = {name for name, level, _, _ in page["labels"] if level == "village"}
+    assert villages == set(result.inventory["village"]) - {""}
+    assert [admin_level(c, n) for c, n in (("450399", "桂南县"), ("450399101", "五通镇"), ("450399101203", "龙岩村"),
+                                            ("", "城关街道"), ("", "龙岩村"), ("", "五通社区"))] == \
+        ["county", "town", "village", "town", "village", "village"]
 
 
 def test_written_by_screening(tmp_path):
@@ -337,20 +470,26 @@ def test_written_by_screening(tmp_path):
     assert isinstance(pd.read_csv(tmp_path / "out" / "inventory.csv"), pd.DataFrame)
 
 
+def _varints(ring: str) -> list[int]:
+    """A ring's zig-zag integers, five bits per character (characters ?…~)."""
+    values, shift, acc = [], 0, 0
+    for ch in ring:
+        b = ord(ch) - 63
+        acc |= (b & 31) << shift
+        shift += 5
+        if b < 32:
+            values.append((acc >> 1) ^ -(acc & 1))
+            shift, acc = 0, 0
+    return values
+
+
 def _decode(text: str) -> list[list[list[tuple[float, float]]]]:
     """The page script's decoder, in Python: polygons ('!'), rings (' '), zig-zag 5-bit deltas (× 1e6)."""
     polys = []
     for poly in filter(None, text.split("!")):
         rings = []
         for ring in poly.split(" "):
-            values, shift, acc = [], 0, 0
-            for ch in ring:
-                b = ord(ch) - 63
-                acc |= (b & 31) << shift
-                shift += 5
-                if b < 32:
-                    values.append((acc >> 1) ^ -(acc & 1))
-                    shift, acc = 0, 0
+            values = _varints(ring)
             x = y = 0
             pts = []
             for dx, dy in zip(values[::2], values[1::2], strict=True):
@@ -359,6 +498,51 @@ def _decode(text: str) -> list[list[list[tuple[float, float]]]]:
             rings.append(pts)
         polys.append(rings)
     return polys
+
+
+def _decode_chained(lines: list[str], precision: float = 1e6) -> list[list[list[tuple[float, float]]]]:
+    """The page script's decoder of a chained layer: each ring's first vertex from the previous ring's
+    first (over all lines in order), no closing vertex (it is given back here), "=" lines passed over."""
+    out, start = [], (0, 0)
+    for line in lines:
+        if line == "=":
+            out.append("=")
+            continue
+        polys = []
+        for poly in filter(None, line.split("!")):
+            rings = []
+            for ring in poly.split(" "):
+                values = _varints(ring)
+                pts = []
+                for dx, dy in zip(values[::2], values[1::2], strict=True):
+                    if not pts:
+                        start = x, y = start[0] + dx, start[1] + dy
+                    else:
+                        x, y = x + dx, y + dy
+                    pts.append((round(x / precision, 6), round(y / precision, 6)))
+                rings.append(pts + pts[:1])
+            polys.append(rings)
+        out.append(polys)
+    return out
+
+
+def test_chained_strings_round_trip_and_are_shorter(monkeypatch):
+    """The page's chained form: no closing vertex, ring starts from the previous ring's, across blocks."""
+    from landgis.maps import encode
+
+    square = shapely.box(110.1, 25.2, 110.1003, 25.2004)
+    holed = square.difference(shapely.box(110.1001, 25.2001, 110.1002, 25.2002))
+    multi = shapely.MultiPolygon([square, shapely.box(110.2, 25.3, 110.2005, 25.3001)])
+    geoms = np.array([holed, multi, square, shapely.box(110.3, 25.1, 110.3001, 25.1001)], dtype=object)
+    monkeypatch.setattr(encode, "_ENCODE_BLOCK", 3)  # a block boundary falls inside: the chain runs on
+    chained = encode.encode_geometries(geoms, chained=True)
+    plain = encode.encode_geometries(geoms)
+    assert _decode_chained(chained) == [_decode(t) for t in plain]
+    assert all(len(c) < len(p) for c, p in zip(chained[1:], plain[1:], strict=True))
+    assert sum(map(len, chained)) < 0.8 * sum(map(len, plain))
+    # a coarser step (1e-4 degree): the same corners, rounded to it
+    (coarse,) = _decode_chained(encode.encode_geometries(geoms[2:3], precision=1e4, chained=True), 1e4)
+    assert sorted(set(coarse[0][0])) == [(110.1, 25.2), (110.1, 25.2004), (110.1003, 25.2), (110.1003, 25.2004)]
 
 
 def test_geometry_strings_round_trip_parts_holes_empties_and_blocks(monkeypatch):
@@ -485,22 +669,27 @@ def test_display_simplification_of_rings_draws_what_geos_simplify_gives():
     assert out[0].is_empty and out[1].is_empty and out[2].equals(shapely.LineString([(0, 0), (2, 0)]))
 
 
-def test_repetitive_columns_travel_as_distinct_texts_and_numbers():
-    from landgis.maps.webmap import _col
+def test_columns_travel_packed_and_come_back_whole():
+    from landgis.maps.columns import ALPHABET, pack_ids, pack_numbers, pack_texts, unpack
 
-    frame = pd.DataFrame({"town": ["甲镇", "乙镇", "甲镇", None, "甲镇", "乙镇"],
-                          "id": [f"P{i}" for i in range(6)],
-                          "mixed": pd.Series([True, 1, "1", None, 1.0, "x"], dtype=object)})
-    def col(*args, **kw):  # a column travels as its JSON text, made at once
-        return json.loads(_col(*args, **kw))
-
-    town = col(frame, "town")
-    assert town == {"v": ["甲镇", "乙镇", ""], "c": [0, 1, 0, 2, 0, 1]}
-    assert [town["v"][c] for c in town["c"]] == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
-    assert col(frame, "id") == [f"P{i}" for i in range(6)]             # all distinct: a plain list
-    assert col(frame, "mixed") == ["True", "1", "1", "", "1.0", "x"]     # True and 1 are not merged
-    assert col(frame, "town", shared=False) == ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
-    assert col(frame, "absent") == [""] * 6
+    assert len(ALPHABET) == 88 and not set(ALPHABET) & set('\\"<>&')
+    towns = ["甲镇", "乙镇", "甲镇", "", "甲镇", "乙镇"]
+    packed = json.loads(pack_texts(towns))
+    assert packed["w"] == 1 and len(packed["s"]) == 6 and unpack(packed) == towns
+    many = [f"权利人{i}" for i in range(200)] * 2          # 200 distinct: two characters a row
+    packed = json.loads(pack_texts(many))
+    assert packed["w"] == 2 and unpack(packed) == many
+    assert json.loads(pack_texts(["", ""])) == {"v": [""], "w": 0, "s": ""} and unpack(json.loads(pack_texts(["x"] * 3)), 3) == ["x"] * 3
+    mixed = ["True", "1", "1", "", "1.0", "x"]
+    assert unpack(json.loads(pack_texts(mixed))) == mixed
+    areas = [1234.5678, None, 0.0, 98765432.1, float("nan")]
+    assert unpack(json.loads(pack_numbers(areas, 4))) == [1234.5678, None, 0.0, 98765432.1, None]
+    assert unpack(json.loads(pack_numbers([None, None], 2))) == [None, None]
+    ids = ["450399103001JC00001", "450399103001JC00002", "450399103001JC00010", "", "X|Y"[:1], "450399103001JC00010"]
+    packed = json.loads(pack_ids(ids))
+    assert "front" in packed and unpack(packed) == ids and packed["front"].startswith("#450399103001JC00001|62|510|#|")
+    assert json.loads(pack_ids(["a|b", "c"])) == ["a|b", "c"]     # the separator in an id: a plain list
+    assert json.loads(pack_ids(["𠀀1", "𠀀2"])) == ["𠀀1", "𠀀2"]  # beyond the BMP: a plain list
 
 
 def test_page_json_with_columns_made_ahead_equals_the_json_of_the_values():
@@ -510,7 +699,7 @@ def test_page_json_with_columns_made_ahead_equals_the_json_of_the_values():
     def payload(raw):
         wrap = raw_json if raw else (lambda v: v)
         return {"title": "临桂 <县>", "parcels": {"g": wrap("A??\nB"), "id": wrap(["P1", "P2"]),
-                                                  "town": wrap({"v": ["甲镇"], "c": [0, 0]}), "n": 2},
+                                                  "town": wrap({"v": ["甲镇"], "w": 0, "s": ""}), "n": 2},
                 "layers": [{"key": "redline", "g": wrap("C@"), "m2": wrap([1.5, None])}, {"key": "udb"}],
                 "empty": {}, "flat": [1, 2], "bounds": [[25.1, 110.2], [25.3, 110.4]], "counts": {1: 2, 3: 4}}
 
@@ -519,7 +708,7 @@ def test_page_json_with_columns_made_ahead_equals_the_json_of_the_values():
     consumed = payload(raw=True)
     assert "".join(json_parts_for_html(consumed, consume=True)) == want
     assert consumed == {}
-    assert json.loads(want)["parcels"]["town"] == {"v": ["甲镇"], "c": [0, 0]}
+    assert json.loads(want)["parcels"]["town"] == {"v": ["甲镇"], "w": 0, "s": ""}
     assert "<" not in want                                       # still safe inside <script>
 
 
@@ -556,7 +745,7 @@ def test_every_map_converts_its_coordinates_in_one_lasting_thread(monkeypatch):
 
 def test_patches_meeting_a_parcel_are_those_geos_says_intersect():
     """The vertex shortcut finds exactly the patches an exact intersects query finds, touching ones included."""
-    from landgis.maps.webmap import _meeting_any
+    from landgis.maps.pagedata import _meeting_any
 
     rng = np.random.default_rng(11)
     x, y = rng.uniform(0, 2000, (2, 400))
@@ -585,7 +774,8 @@ def test_conflict_piece_that_is_its_parcel_is_sent_once():
     """A piece equal to its parcel, vertex for vertex, travels as "=" and points at the parcel on the page."""
     import geopandas as gpd
 
-    from landgis.maps import webmap
+    from landgis.maps import pagedata
+    from landgis.maps.encode import encode_geometries
 
     def box(x: float, w: float = 100.0):
         return shapely.box(500_000 + x, 2_800_000, 500_000 + x + w, 2_800_100)
@@ -597,39 +787,43 @@ def test_conflict_piece_that_is_its_parcel_is_sent_once():
     conflicts = gpd.GeoDataFrame({"parcel_id": ["A", "B", "C", "D", "A"], "rule": ["FARMLAND"] * 5,
                                   "area_m2": [1e4, 5e3, 1e4, 1e4, 0.0]},
                                  geometry=[box(0), half_b, box(800), box(600), None], crs=crs)
-    rows, g, parcel = webmap._conflict_payload(conflicts, parcels)
+    rows, g, parcel = pagedata._conflict_payload(conflicts, parcels)
     lines = g.split("\n")
     assert rows.tolist() == [0, 1, 2, 3]                  # the piece with no geometry is not drawn
     assert parcel.tolist() == [0, 1, -1, 2]               # C is not drawn; D is the first parcel D
-    assert lines[0] == webmap.SAME_AS_PARCEL
-    assert lines[1] == webmap.encode_geometries(np.array([half_b]), crs=crs)[0]
-    # the second D's own geometry is not the first D's: sent in full
-    assert lines[3] == webmap.encode_geometries(np.array([box(600)]), crs=crs)[0] != webmap.SAME_AS_PARCEL
-    assert lines[2] == webmap.encode_geometries(np.array([box(800)]), crs=crs)[0]
+    assert lines[0] == pagedata.SAME_AS_PARCEL
+    # the other pieces are one chain, read in order past the "=" line: the second D's own geometry
+    # is not the first D's, so it is sent in full
+    want = [_decode(t) for t in encode_geometries(np.array([half_b, box(800), box(600)]), crs=crs)]
+    assert _decode_chained(lines) == ["=", *want]
 
 
 def test_conflict_piece_sent_as_its_parcel_is_drawn_with_its_rings(loaded, result, page_path):
+    from landgis.maps.columns import unpack
+
     browser, _ = loaded
-    page = page_path.read_text(encoding="utf-8")
-    data = json.loads(page.split('id="landgis-data">')[1].split("</script>")[0])
+    data = _page_data(page_path)
     spec = next(layer for layer in data["layers"] if layer["kind"] == "conflicts")
     lines = spec["g"].split("\n")
     same = [k for k, line in enumerate(lines) if line == "="]
     assert 0 < len(same) < len(lines)
-    ids = data["parcels"]["id"]
-    pid = ids[spec["parcel"][same[0]]]
+    ids = unpack(data["parcels"]["id"])
+    parcel_of = unpack(spec["parcel"])
+    pid = ids[int(parcel_of[same[0]])]
     assert browser.eval(f"window.landgis.showParcel({json.dumps(pid)})") is True
-    time.sleep(0.3)
-    # every drawn polygon's rings: conflict pieces in the conflicts colour, parcels in the verdict colours
-    drawn = browser.eval("""(function () { var out = {conflict: [], other: []};
-        window.landgis.map.eachLayer(function (l) {
-          if (l instanceof L.Polygon) { (l.options.color === '#111111' ? out.conflict : out.other)
-            .push(JSON.stringify(l.getLatLngs())); } });
-        return out; })()""")
-    assert set(drawn["conflict"]) & set(drawn["other"])    # a conflict piece drawn on its parcel's own rings
+    # the piece is drawn with its parcel's own rings, vertex for vertex
+    assert browser.eval(f"window.landgis.conflictParcel({same[0]})") == ids.index(pid)
+    piece = browser.eval(f"JSON.stringify(window.landgis.geometry('conflicts', {same[0]}))")
+    assert piece == browser.eval(f"JSON.stringify(window.landgis.geometry('parcels', {ids.index(pid)}))")
+    assert len(json.loads(piece)[0]) >= 4
     popup = browser.eval(POPUP_TEXT)
     assert "冲突范围" in popup
     assert browser.errors == []
+
+
+def _page_data(path: Path) -> dict:
+    page = path.read_text(encoding="utf-8")
+    return json.loads(page.split('id="landgis-data">')[1].split("</script>")[0])
 
 
 def test_a_basemap_that_cannot_load_is_said_and_print_hides_the_controls(result, tmp_path):

@@ -69,6 +69,8 @@ def test_an_unreadable_condition_is_named_with_its_layer_field_and_value(screene
     found = [p for p in result.problems if p.layer == "zoning" and p.field == "RJL"]
     assert len(found) == 1 and found[0].severity == "warning"
     assert "1 value(s) of plot_ratio are not a number" in found[0].message and "高层" in found[0].message
+    # the 数据问题 sheet says it in Chinese, naming the field and the value
+    assert found[0].message_zh.startswith("字段 RJL（容积率）有 1 个值不是数字或数值范围，或上限写反（") and "高层" in found[0].message_zh
 
 
 def test_the_spreadsheet_heads_the_conditions_in_chinese(screened, tmp_path):

@@ -31,7 +31,7 @@ _ENCODE_VERTICES = 200_000
 
 
 def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None,
-                      joined: bool = False) -> list[str] | str:
+                      joined: bool = False, chained: bool = False) -> list[str] | str:
     """Polygons as compact lon/lat strings: one per geometry.
 
     ``geoms`` are in ``crs`` (a CRS, or a Transformer to EPSG:4326; default: already
@@ -43,6 +43,11 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
     (characters ``?``…``~``); rings are separated by a space, polygons by ``!``.
     ``joined=True`` gives them as one string, a newline between geometries (what the
     page is sent: one JSON string instead of a list of 150k).
+
+    ``chained=True`` is the page's tighter form: a ring's closing vertex (its first
+    again) is left out, and a ring's first vertex is written as its offset from the
+    previous ring's first vertex, so only the very first is absolute. The strings
+    are then read in order, one after the other (``decode`` in ``landgis-map.js``).
 
     >>> import shapely
     >>> encode_geometries(np.array([shapely.box(0, 0, 1e-6, 2e-6)]))
@@ -60,12 +65,13 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
                                      np.searchsorted(size, np.arange(_ENCODE_VERTICES, size[-1], _ENCODE_VERTICES))]))
     cuts = cuts[(cuts > 0) & (cuts < len(geoms))]
     if not len(cuts):
-        stream = _encode_ragged(*_lonlat_ragged(geoms, crs), precision)
+        stream, _ = _encode_ragged(*_lonlat_ragged(geoms, crs), precision, chained, None)
         return stream if joined else stream.split("\n")
     # the next block's coordinates are read and converted in a thread (PROJ frees the GIL)
     # while this one is encoded
     blocks = np.split(geoms, cuts)
     streams: list[str] = []
+    last = None  # the previous block's last ring start: a chain runs on across blocks
     pool = _lonlat_pool()
     ahead = pool.submit(_lonlat_ragged, blocks[0], crs)
     try:
@@ -73,7 +79,8 @@ def encode_geometries(geoms: np.ndarray, precision: float = 1e6, crs: Any = None
             ragged = ahead.result()
             if i + 1 < len(blocks):
                 ahead = pool.submit(_lonlat_ragged, blocks[i + 1], crs)
-            streams.append(_encode_ragged(*ragged, precision))
+            stream, last = _encode_ragged(*ragged, precision, chained, last)
+            streams.append(stream)
     finally:
         wait([ahead])  # an error here leaves no block converting behind it
     stream = "\n".join(streams)
@@ -103,16 +110,31 @@ def _lonlat_ragged(geoms: np.ndarray, crs: Transformer | None) -> tuple[np.ndarr
     return coords, offsets
 
 
-def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precision: float) -> str:
-    """:func:`encode_geometries` (``joined``) from lon/lat ragged arrays."""
+def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precision: float,
+                   chained: bool = False, origin: np.ndarray | None = None) -> tuple[str, np.ndarray | None]:
+    """:func:`encode_geometries` (``joined``) from lon/lat ragged arrays; and the last ring's
+    first vertex (quantised), where the next block's chain goes on from (``origin``)."""
     ring_off, poly_off, geom_off = offsets
     q = np.rint(coords * precision).astype(np.int64)
+    if chained and len(ring_off) > 1:
+        # leave out each ring's closing vertex (the page closes rings itself)
+        closing = ring_off[1:][np.diff(ring_off) > 1] - 1
+        keep = np.ones(len(q), dtype=bool)
+        keep[closing] = False
+        q = q[keep]
+        ring_off = ring_off - np.concatenate([[0], np.cumsum(np.diff(ring_off) > 1)])
     n = len(q)
     starts = np.zeros(n, dtype=bool)
     starts[ring_off[:-1][np.diff(ring_off) > 0]] = True
     delta = q.copy()
     delta[1:] -= q[:-1]
     delta[starts] = q[starts]
+    last = origin
+    if chained and starts.any():
+        at = np.flatnonzero(starts)
+        previous = np.vstack([origin if origin is not None else np.zeros((1, 2), dtype=np.int64), q[at[:-1]]])
+        delta[at] = q[at] - previous
+        last = q[at[-1:]]
     values = delta.reshape(-1)                       # lon, lat, lon, lat…
     zig = ((values << 1) ^ (values >> 63)).astype(np.uint64)
     # bit length of each value: the binary exponent, exact below 2**53 (deltas of
@@ -152,7 +174,7 @@ def _encode_ragged(coords: np.ndarray, offsets: tuple[np.ndarray, ...], precisio
     stream = np.insert(chars.astype(np.uint8), at[order], sep[order])
     out = stream.tobytes().decode("ascii")
     assert out.count("\n") == n_geoms - 1
-    return out
+    return out, last
 
 
 @lru_cache(maxsize=4)
@@ -161,21 +183,24 @@ def to_lonlat(crs: CRS) -> Transformer:
     return Transformer.from_crs(crs, 4326, always_xy=True)
 
 
-def display_geometries(frame: gpd.GeoDataFrame, tolerance: float = SIMPLIFY_M) -> np.ndarray:
+def display_geometries(frame: gpd.GeoDataFrame, tolerance: float = SIMPLIFY_M, every: bool = False) -> np.ndarray:
     """Geometries simplified (in metres), polygonal parts only, still in the working CRS.
 
     Only geometries of more than ``_SIMPLIFY_ABOVE`` vertices are simplified: a small
     parcel loses nothing visible at half a metre, and copying a county's parcels is
-    not free.
+    not free. ``every=True`` simplifies every geometry (a coarser tolerance, to fit a
+    county's farmland patches into the page); a patch smaller than the tolerance is then
+    drawn as its bounding box.
     """
     geoms = np.asarray(frame.geometry.values, dtype=object).copy()
-    big = np.flatnonzero(shapely.get_num_coordinates(geoms) > _SIMPLIFY_ABOVE)
+    big = np.flatnonzero(shapely.get_num_coordinates(geoms) > (4 if every else _SIMPLIFY_ABOVE))
     if len(big):
         # Douglas-Peucker, not the topology-preserving variant (slower on a red line): a
-        # drawing need not be valid; a ring it collapses keeps its original
+        # drawing need not be valid; a geometry it collapses keeps its original or, when every
+        # geometry is simplified (a coarse tolerance), its bounding box: no patch goes missing
         simple = _simplified(geoms[big], tolerance)
         lost = shapely.is_empty(simple)
-        simple[lost] = geoms[big][lost]
+        simple[lost] = shapely.envelope(geoms[big][lost]) if every else geoms[big][lost]
         geoms[big] = simple
     parts = geoms
     # drop anything that is not a polygon (simplification can leave lines in a collection)
