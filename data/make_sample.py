@@ -893,6 +893,14 @@ def write_attrs(W, rng, parcels):
         rows.append(row)
     df = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
     df["JCNF"] = df["JCNF"].astype("Int64")
+    # 入市成本 (RSCB, yanbian 第十七条) and 土地取得的各项客观成本之和 (KGCB, tianning 第二十八条), yuan, for
+    # the price floors; from an RNG of their own, so every other value stays as it was. One parcel in six
+    # has none yet (the floor is then left blank, never guessed)
+    cost_rng = np.random.default_rng(SEED + 1)
+    per_m2 = cost_rng.uniform(180.0, 900.0, len(df))
+    known = cost_rng.random(len(df)) >= 1 / 6
+    df["RSCB"] = np.where(known, np.round(df["ZDMJ"].to_numpy() * per_m2, -2), np.nan)
+    df["KGCB"] = np.where(known, np.round(df["RSCB"].to_numpy() * cost_rng.uniform(0.6, 0.9, len(df)), -2), np.nan)
     return df
 
 
@@ -1156,6 +1164,30 @@ def make_stbhhx(W):
 
 def make_czkfbj(W):
     rows = [dict(BSM=5000001 + i, MC=f"桂南县{t}城镇开发边界", geometry=g) for i, (t, g) in enumerate(W["udb"].items())]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
+
+
+#: 基准地价 (yuan/m²) by use and 级别 I/II/III: within 800 m of a town seat, within 2 km, the rest of the town
+BASE_PRICES = {"商服用地": (1800.0, 1200.0, 800.0), "工业用地": (620.0, 460.0, 330.0),
+               "住宅用地": (1500.0, 1000.0, 700.0), "公共服务用地": (900.0, 650.0, 450.0)}
+#: the county seat's prices are higher by this factor
+SEAT_FACTOR = {"城关镇": 1.2}
+
+
+def make_jzdj(W):
+    """集体建设用地基准地价 zones: per use, three 级别 rings around each town seat, cut to the town."""
+    rows = []
+    for t, town in W["towns"].items():
+        seat = Point(TOWNS[t][1])
+        rings = [seat.buffer(800.0, 64), seat.buffer(2000.0, 64).difference(seat.buffer(800.0, 64)),
+                 town.difference(seat.buffer(2000.0, 64))]
+        for use, prices in BASE_PRICES.items():
+            for level, (ring, price) in enumerate(zip(rings, prices, strict=True)):
+                piece = ring.intersection(town)
+                if piece.is_empty:
+                    continue
+                rows.append(dict(BSM=6000001 + len(rows), YT=use, JB=["I", "II", "III"][level],
+                                 JZDJ=round(price * SEAT_FACTOR.get(t, 1.0), 2), XZMC=t, geometry=piece))
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS)
 
 
@@ -1500,6 +1532,7 @@ def main():
         "jzw": make_jzw(rng, W, parcels),
         "pzyd": make_pzyd(rng, W, parcels),
         "xzq": make_xzq(W),
+        "jzdj": make_jzdj(W),
     }
     if OUT.exists():
         OUT.unlink()

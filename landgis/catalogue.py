@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from importlib import resources
+from typing import Any
 
 import pandas as pd
 
 from landgis.conditions import AllOf, AnyOf, Compare, Condition, LegacyRef, Not
 from landgis.profiles import LegacyCategory, Profile, Rule, builtin_profiles, load_profile
+from landgis.profiles.supply import SUPPLY_MODES, supply_zh
 from landgis.rules import BUILTIN_REASONS
 from landgis.schema import OUTCOME_ZH
 
@@ -323,6 +326,15 @@ def catalogue_markdown(profiles: Iterable[str | Profile] | None = None) -> str:
             cells = [f"{p.terms[kind][use]:g}" if use in p.terms.get(kind, {}) else "" for p in profs]
             out.append(f"| `{use}` {_md(USE_ZH.get(use, ''))} | " + " | ".join(cells) + " |")
 
+    out += ["", "## Supply modes and terms (`[supply]`), policy in force until", "",
+            "| | " + " | ".join(f"`{i}`" for i in ids) + " |", "|---|" + "---|" * len(ids)]
+    for mode, name in SUPPLY_MODES.items():
+        cells = [_md(supply_zh(_only(p, mode)).partition("：")[2]) for p in profs]
+        if any(cells):
+            out.append(f"| `{mode}` {name} | " + " | ".join(cells) + " |")
+    out.append("| in force until | " + " | ".join(
+        _md(f"{p.valid_until}（{p.valid_source}）" if p.valid_until else "") for p in profs) + " |")
+
     out += ["", "## Settings", "", "| setting | " + " | ".join(f"`{i}`" for i in ids) + " |",
             "|---|" + "---|" * len(ids)]
     keys: list[str] = []
@@ -378,3 +390,8 @@ def _builtin_reasons_markdown() -> list[str]:
            "| fact (prefix) | data that settles it |", "|---|---|"]
     out += [f"| `{key}` | {_md(text)} |" for key, text in nodata["data"].items()]
     return out
+
+
+def _only(profile: Any, mode: str) -> Any:
+    """``profile`` with only ``mode`` of its supply modes (to say one mode's terms)."""
+    return replace(profile, supply={mode: profile.supply[mode]} if mode in profile.supply else {})

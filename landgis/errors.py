@@ -133,6 +133,10 @@ class SkippedRuleWarning(LandgisWarning):
     """A rule could not be checked because the data it needs is missing."""
 
 
+class PolicyExpiredWarning(LandgisWarning):
+    """The profile's policy document was in force until a day before the screening."""
+
+
 class DataQualityWarning(LandgisWarning):
     """The data is usable but something in it needs an analyst's look."""
 

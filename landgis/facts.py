@@ -25,7 +25,15 @@ from landgis.fields import PLANNING_CONDITIONS
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 from landgis.overlay.parts import clip_parts
 from landgis.ownership import ownership_facts, state_land
-from landgis.schema import ATTRIBUTE_FACTS, CLASS_LAYERS, MEASURE_LAYERS, STANDARD_FIELDS, usable_geometry
+from landgis.prices import choose_zones
+from landgis.schema import (
+    AMOUNT_ATTRIBUTES,
+    ATTRIBUTE_FACTS,
+    CLASS_LAYERS,
+    MEASURE_LAYERS,
+    STANDARD_FIELDS,
+    usable_geometry,
+)
 
 __all__ = ["FactTable", "compute_overlays", "parcel_facts", "code_tables_for", "dominant_rows"]
 
@@ -129,7 +137,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
     cols.update(_attribute_facts(parcels, unavailable))
     cols.update(ownership_facts(parcels, cols, unavailable, tolerance))
     cols.update(_approval_facts(parcels, layers, overlays, cols, unavailable, tolerance))
-    cols.update(_price_facts(n, layers, overlays, unavailable))
+    cols.update(_price_facts(n, layers, overlays, unavailable, cols.get("planned_use_tag")))
     cols.update(_planning_facts(n, layers, overlays, unavailable, tolerance))
     facts = pd.DataFrame(cols, index=parcels.index)
     return FactTable(facts, unavailable, dict(overlays), class_long)
@@ -317,6 +325,9 @@ def _attribute_facts(parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> 
     """The parcel attributes the rules test, as the loader read them, with the certificate or
     document numbers the register gave for them (``house_cert_doc``…)."""
     facts = {}
+    for name in AMOUNT_ATTRIBUTES:  # costs for the price floors: no rule tests them
+        if name in parcels:
+            facts[name] = parcels[name].to_numpy()
     for name in ATTRIBUTE_FACTS:
         if name in parcels:
             facts[name] = parcels[name].to_numpy()
@@ -328,24 +339,19 @@ def _attribute_facts(parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> 
     return facts
 
 
-def _price_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame],
-                 overlays: Mapping[str, LayerOverlay], unavailable: dict[str, str]) -> dict[str, np.ndarray]:
-    """基准地价 of the price zone covering most of each parcel (yuan/m²), for the 入市方案 and price floors."""
+def _price_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame], overlays: Mapping[str, LayerOverlay],
+                 unavailable: dict[str, str], tags: pd.Series | None) -> dict[str, np.ndarray]:
+    """基准地价 for each parcel's planned use (yuan/m²) and its basis (:func:`landgis.prices.choose_zones`)."""
     if "price_zones" not in overlays or "price" not in layers["price_zones"]:
         unavailable["base_price"] = "the project has no [layers.price_zones] with a price field (JZDJ)"
         return {}
-    pairs = overlays["price_zones"].pairs
-    best = pairs.sort_values(["parcel", "overlap_m2", "feature"], ascending=[True, False, True],
-                             kind="stable").drop_duplicates("parcel")
-    price = pd.to_numeric(layers["price_zones"]["price"], errors="coerce").to_numpy()
-    out = np.full(n, np.nan)
-    out[best["parcel"].to_numpy()] = price[best["feature"].to_numpy()]
-    facts = {"base_price": out}
-    if "use" in layers["price_zones"]:
-        use = np.full(n, "", dtype=object)
-        use[best["parcel"].to_numpy()] = layers["price_zones"]["use"].to_numpy()[best["feature"].to_numpy()]
-        facts["base_price_use"] = use
-    return facts
+    zones = layers["price_zones"]
+    price = pd.to_numeric(zones["price"], errors="coerce").to_numpy()
+    use = zones["use"].astype(object).to_numpy() if "use" in zones else None
+    level = zones["level"].astype(object).to_numpy() if "level" in zones else None
+    tags = tags if tags is not None else pd.Series(pd.NA, index=range(n), dtype=object)
+    base, basis = choose_zones(overlays["price_zones"].pairs, price, use, tags.reset_index(drop=True), level)
+    return {"base_price": base, "base_price_basis": basis}
 
 
 #: planning condition (canonical zoning field) → (fact, its name in a note, unit); which bound each is:

@@ -24,7 +24,7 @@ from landgis.config import LayerSpec
 from landgis.distinct import factorize_values, map_distinct
 from landgis.errors import Problem
 
-__all__ = ["parse_bool", "parse_register", "parse_year", "parse_limits", "PLANNING_CONDITIONS", "resolve_fields", "source_fields",
+__all__ = ["parse_bool", "parse_register", "parse_year", "parse_amount", "parse_limits", "PLANNING_CONDITIONS", "resolve_fields", "source_fields",
            "text_values", "ownership_collective"]
 
 
@@ -139,6 +139,35 @@ def _per_distinct(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
     take = np.where(codes < 0, len(distinct) - 1, codes)
     return (pd.Series(parsed.to_numpy()[take], index=values.index, dtype=parsed.dtype),
             pd.Series(bad.to_numpy(dtype=bool)[take], index=values.index))
+
+
+#: a sum of money: 1500000, 1,500,000, 1500000元, 150万元, 150万
+_AMOUNT = re.compile(r"^\s*(?P<n>\d[\d,]*(?:\.\d+)?)\s*(?P<wan>万)?\s*元?\s*$")
+
+
+def parse_amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Sums of money in yuan (NaN where blank), and a mask of the values that are not one.
+
+    >>> amounts, bad = parse_amount(pd.Series([1500000, "150万元", "1,200.5元", "", None, "约100万"]))
+    >>> amounts.tolist(), bad.tolist()
+    ([1500000.0, 1500000.0, 1200.5, nan, nan, nan], [False, False, False, False, False, True])
+    """
+    def parse(distinct: pd.Series) -> tuple[pd.Series, pd.Series]:
+        out, bad = [], []
+        for v in distinct:
+            if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+                out.append(np.nan)
+                bad.append(False)
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                out.append(float(v))
+                bad.append(v < 0)
+            else:
+                m = _AMOUNT.match(str(v))
+                out.append(float(m["n"].replace(",", "")) * (1e4 if m["wan"] else 1.0) if m else np.nan)
+                bad.append(m is None)
+        return pd.Series(out, dtype=float), pd.Series(bad, dtype=bool)
+
+    return _per_distinct(values, parse)
 
 
 def parse_year(values: pd.Series) -> tuple[pd.Series, pd.Series]:

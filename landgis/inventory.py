@@ -18,7 +18,9 @@ import shapely
 from pyproj import CRS, Proj, Transformer
 
 from landgis.distinct import map_distinct
+from landgis.prices import PriceRule, price_floors
 from landgis.profiles import Profile
+from landgis.profiles.supply import TERM_COLUMNS, parcel_terms, parcel_terms_zh
 from landgis.rules import NODATA, reason_texts
 from landgis.schema import M2_PER_MU, VERDICTS
 
@@ -36,7 +38,9 @@ _MORE_COLUMNS = (
     "approved", "approval_found", "approval_source", "approval_m2", "approval_missing_m2",
     "legacy_basis", "survey_2009_class", "survey_2009_class_name", "survey_2009_construction_m2",
     "survey_2009_construction_share", "survey_2009_other_m2", "formed_year", "registered", "restricted", "collective",
-    "collective_basis", "survey_state_m2", "max_term_years", "base_price",
+    "collective_basis", "survey_state_m2", "max_term_years", "share_max_years", "lease_min_years", "lease_max_years",
+    "lease_then_sale_years", "lease_then_sale_max_years", "terms_zh", "base_price", "base_price_basis", "price_floor",
+    "price_floor_total", "price_floor_total_wan", "first_purchase_price", "price_basis",
     "plot_ratio_max", "building_density_max", "green_ratio_min", "height_max_m", "planning_conditions_note",
     "slope_mean_deg", "slope_max_deg",
     "slope_steep_share", "road_distance_m", "road_access",
@@ -64,7 +68,12 @@ COLUMN_NAMES_ZH: Mapping[str, str] = {
     "survey_2009_class": "二调地类代码", "survey_2009_class_name": "二调地类",
     "survey_2009_construction_m2": "二调建设用地(平方米)", "survey_2009_construction_share": "二调建设用地占比",
     "formed_year": "形成年份", "registered": "所有权已登记", "restricted": "查封限制", "collective": "集体所有",
-    "max_term_years": "最高出让年限(年)", "base_price": "基准地价(元/平方米)",
+    "max_term_years": "最高出让年限(年)", "share_max_years": "作价出资(入股)最高年限(年)",
+    "lease_min_years": "出租最短年限(年)", "lease_max_years": "出租最长年限(年)",
+    "lease_then_sale_years": "先租后让租赁年限(一般,年)", "lease_then_sale_max_years": "先租后让租赁年限(最长,年)",
+    "terms_zh": "入市年限", "base_price": "基准地价(元/平方米)", "base_price_basis": "基准地价依据",
+    "price_floor": "入市底价(元/平方米)", "price_floor_total": "入市底价总额(元)", "price_floor_total_wan": "入市底价总额(万元)",
+    "first_purchase_price": "优先购买权价格线(元/平方米)", "price_basis": "底价依据",
     "plot_ratio_max": "容积率上限", "building_density_max": "建筑密度上限(%)", "green_ratio_min": "绿地率下限(%)",
     "height_max_m": "建筑限高(米)", "planning_conditions_note": "规划条件说明", "slope_mean_deg": "平均坡度(度)", "slope_max_deg": "最大坡度(度)",
     "slope_steep_share": "陡坡占比", "road_distance_m": "距最近道路(米)", "road_access": "通路", "geometry_status": "图形状态",
@@ -97,6 +106,14 @@ def build_inventory(parcels: gpd.GeoDataFrame, facts: pd.DataFrame, verdicts: pd
     out["actions"] = verdicts["actions"] if "actions" in verdicts else ""
     out["unchecked"] = verdicts["unchecked"] if "unchecked" in verdicts else ""
     out["register_docs"] = register_docs(base)
+    tag = base["planned_use_tag"] if "planned_use_tag" in base else pd.Series(pd.NA, index=out.index)
+    terms = parcel_terms(profile.supply, profile.terms.get("sale", {}), tag)
+    for col in TERM_COLUMNS:
+        out[col] = terms[col]
+    out["terms_zh"] = parcel_terms_zh(profile.supply, profile.terms.get("sale", {}), tag)
+    prices = price_floors(base, profile.price or PriceRule(), profile.document)
+    for col in prices:
+        out[col] = prices[col]
     for col in _MORE_COLUMNS:
         if col in out:
             continue
@@ -104,11 +121,6 @@ def build_inventory(parcels: gpd.GeoDataFrame, facts: pd.DataFrame, verdicts: pd
             out[col] = base[col]
         elif col == "geometry_status":
             out[col] = parcels["geometry_status"]
-        elif col == "max_term_years":
-            sale = profile.terms.get("sale", {})
-            tag = base["planned_use_tag"] if "planned_use_tag" in base else pd.Series(pd.NA, index=out.index)
-            out[col] = pd.array(map_distinct(tag, lambda t, sale=sale: sale.get(t) if isinstance(t, str) else None,
-                                             missing=None), dtype="Int64")
         else:
             out[col] = pd.NA
     for col in out.columns:

@@ -53,6 +53,7 @@ from landgis.errors import (
 from landgis.fields import (
     PLANNING_CONDITIONS,
     ownership_collective,
+    parse_amount,
     parse_limits,
     parse_register,
     parse_year,
@@ -62,6 +63,7 @@ from landgis.fields import (
 )
 from landgis.repair import clean_polygons, report_area_changed, report_geometry
 from landgis.schema import (
+    AMOUNT_ATTRIBUTES,
     BOOLEAN_ATTRIBUTES,
     CLASS_LAYERS,
     DRAWN_LAYERS,
@@ -355,6 +357,16 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
                                     "20050601); correct them or leave them blank", field=fields["formed_year"],
                                     features=listed_features(out, bad, "parcel_id")))
         out["formed_year"] = years
+    for canon in AMOUNT_ATTRIBUTES:
+        if canon in fields:
+            out[canon], bad = parse_amount(frame[fields[canon]].reset_index(drop=True))
+            if bad.any():
+                shown = ", ".join(sorted(set(frame[fields[canon]].astype(str).reset_index(drop=True)[bad]))[:5])
+                problems.append(Problem("warning", role, f"{canon}: values {shown} are not sums of money; those "
+                                        "parcels get no price floor: write yuan (1500000, 1,500,000元) or 150万元",
+                                        field=fields[canon], features=listed_features(out, bad, "parcel_id"),
+                                        message_zh=f"字段 {fields[canon]} 的值 {shown} 不是金额，这些宗地不计底价；"
+                                                   "应写作元（1500000、1,500,000元）或 150万元"))
     if "ownership" in out:
         out["collective"] = ownership_collective(out["ownership"])
         unknown = out["collective"].isna() & (out["ownership"] != "")

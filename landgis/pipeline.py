@@ -7,6 +7,7 @@ them in this process. Each stage is timed into ``timings``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
 import time
 import warnings
@@ -22,7 +23,7 @@ from landgis._runtime import Progress, ProgressArg, release_free_memory, tune_ma
 from landgis.codes import CodeTable
 from landgis.config import Project
 from landgis.conflicts import conflict_piece_masks, conflict_pieces, ground_conflict_pieces
-from landgis.errors import LandgisError, Problem, SkippedRuleWarning
+from landgis.errors import LandgisError, PolicyExpiredWarning, Problem, SkippedRuleWarning
 from landgis.facts import code_tables_for, compute_overlays, parcel_facts
 from landgis.inventory import CONTRACT_COLUMNS, build_inventory, ellipsoidal_area
 from landgis.legacy import classify_legacy
@@ -108,6 +109,7 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
                 verdicts = evaluate_rules(facts, profile, tol, ft.unavailable, geometry_ok=geometry_ok)
                 skipped: list[SkippedRule] = verdicts.attrs.get("skipped", [])
                 _report_skipped(skipped, problems)
+                _report_policy_date(profile, problems)
             release_free_memory()
 
             with stage("inventory", timings, step):
@@ -125,6 +127,20 @@ def screen_layers(loaded: LoadedLayers, project: Project, profile: Profile,
     return ScreeningResult(inventory=inventory, conflicts=conflicts, profile=profile, project=project,
                            problems=problems, skipped=skipped, timings=timings, facts=facts,
                            layers={role: frame for role, frame in layers.items() if role in DRAWN_LAYERS})
+
+
+def _report_policy_date(profile: Profile, problems: list[Problem]) -> None:
+    """A warning when the profile's document was in force until a day before today's screening."""
+    today = _dt.date.today()
+    if not profile.expired_on(today):
+        return
+    msg = (f"profile {profile.id}: {profile.document} was in force until {profile.valid_until} "
+           f"({profile.valid_source}); screened on {today.isoformat()}: check whether it was extended or replaced, "
+           "and screen under the document now in force")
+    zh = (f"{profile.document}有效期至{profile.valid_until}（{profile.valid_source}），本次筛查日期{today.isoformat()}"
+          "已过有效期：请核实该文件是否延期或已有新文件，按现行文件筛查")
+    problems.append(Problem("warning", "profile", msg, message_zh=zh))
+    warnings.warn(msg, PolicyExpiredWarning, stacklevel=4)
 
 
 def _report_skipped(skipped: list[SkippedRule], problems: list[Problem]) -> None:

@@ -7,6 +7,7 @@ and the input problems, written by :mod:`landgis.io.xlsx`.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from html import escape
 from pathlib import Path
@@ -18,6 +19,7 @@ from landgis.catalogue import USE_ZH
 from landgis.distinct import map_distinct
 from landgis.inventory import COLUMN_NAMES_ZH
 from landgis.io.xlsx import Workbook, add_frame
+from landgis.profiles.supply import supply_zh
 from landgis.rules import BUILTIN_REASONS, NODATA
 from landgis.schema import LAYER_ZH, OUTCOME_ZH, SEVERITY_ZH, VALUE_ZH, VERDICT_COLOURS, VERDICT_ZH, VERDICTS
 
@@ -119,7 +121,9 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
                            for c in profile.legacy_categories])
     # the profile's own document, and how its article numbers are written (said once, here)
     about = pd.DataFrame([{"规则": label, "名称": text} for label, text in
-                          (("依据文件", profile.document), ("条款编号说明", profile.numbering_note)) if text])
+                          (("依据文件", profile.document), ("条款编号说明", profile.numbering_note),
+                           ("有效期", profile.validity_zh(_dt.date.today())),
+                           ("入市方式与年限", supply_zh(profile))) if text])
     parts = [rules] + [f for f in (legacy, about) if len(f)]
     add_frame(wb, f"规则({profile.id})", pd.concat(parts, ignore_index=True).fillna(""), {})
     # a rule not checked is said once, in Chinese, with the data that settles it (the run's log says it in English)

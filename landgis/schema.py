@@ -17,7 +17,7 @@ import pandas as pd
 
 __all__ = [
     "LAYER_ROLES", "LAYER_ZH", "DRAWN_LAYERS", "RASTER_ROLES", "CLASS_LAYERS", "MEASURE_LAYERS", "CONSTRAINT_LAYERS",
-    "PARCEL_ATTRIBUTES", "BOOLEAN_ATTRIBUTES", "ATTRIBUTE_FACTS", "STANDARD_FIELDS", "FEATURE_ID_FIELDS",
+    "PARCEL_ATTRIBUTES", "BOOLEAN_ATTRIBUTES", "AMOUNT_ATTRIBUTES", "ATTRIBUTE_FACTS", "STANDARD_FIELDS", "FEATURE_ID_FIELDS",
     "VERDICTS", "VERDICT_ZH", "VERDICT_COLOURS", "OUTCOMES", "OUTCOME_ZH", "M2_PER_MU", "VALUE_ZH", "SEVERITY_ZH",
     "FACT_DOCS", "known_fact", "USABLE_STATUS", "usable_geometry", "suggest",
 ]
@@ -72,11 +72,16 @@ PARCEL_ATTRIBUTES: tuple[str, ...] = (
     "retain_buildings",
     "county_approved",
     "plan_committed",
+    "entry_cost",
+    "objective_cost",
 )
 
 #: the parcel attributes read as yes/no (是/否, 1/0, Y/N …)
 BOOLEAN_ATTRIBUTES: tuple[str, ...] = ("registered", "restricted", "house_cert", "county_approved", "land_use_cert",
                                        "penalized", "street_front", "retain_buildings", "plan_committed")
+#: the parcel attributes read as sums of money (yuan; "…万元" is read as ten thousands): the costs a
+#: price floor rests on (入市成本 yanbian 第十七条, 客观成本 tianning 第二十八条)
+AMOUNT_ATTRIBUTES: tuple[str, ...] = ("entry_cost", "objective_cost")
 #: the parcel attributes the rules test as facts; one the parcels layer lacks is blank for every parcel
 ATTRIBUTE_FACTS: tuple[str, ...] = ("formed_year", *BOOLEAN_ATTRIBUTES)
 
@@ -102,7 +107,7 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "zoning": {"class_code": ("YDYHFLDM", "GHYTDM", "YTDM"), "plot_ratio": ("RJL",),
                    "building_density": ("JZMD",), "green_ratio": ("LDL",), "height_limit": ("JZXG", "JZGD")},
         "approvals": {"approval_no": ("PZWH",), "approval_date": ("PZRQ",)},
-        "price_zones": {"price": ("JZDJ", "DJ"), "use": ("YT",)},
+        "price_zones": {"price": ("JZDJ", "DJ"), "use": ("YT", "TDYT"), "level": ("JB", "TDJB")},
         "admin": {"code": ("XZQDM",), "name": ("XZQMC",)},
     }
 )

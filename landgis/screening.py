@@ -6,6 +6,7 @@ here or on a dask cluster.
 
 from __future__ import annotations
 
+import datetime as _dt
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -93,6 +94,11 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
         else:
             result = screen_local(project, resolve_profile(project, profile), strict=strict, progress=progress)
         result.record = record.result()
+    prof = result.profile
+    # the policy the verdicts rest on, and its term of force as it stood on the day
+    result.record["policy"] = {"document": prof.document, "valid_until": prof.valid_until,
+                               "valid_source": prof.valid_source,
+                               "in_force": not prof.expired_on(_dt.date.today())}
     return result
 
 

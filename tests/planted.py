@@ -25,13 +25,13 @@ CRS = "EPSG:4546"
 DEFAULT_ATTRS = {
     "QLR": "大塘村股份经济合作社", "XZMC": "城关镇", "CMC": "大塘村", "QSXZ": "30", "SFQQ": "是",
     "SFXZ": "否", "PZWH": "桂南政土批〔2006〕12号", "JCNF": 2000, "FWSYQZ": "否", "JSYDSYZ": "否",
-    "CFDW": "", "SFLJ": "否", "YXBL": "是", "CNNRGH": "",
+    "CFDW": "", "SFLJ": "否", "YXBL": "是", "CNNRGH": "", "RSCB": float("nan"), "KGCB": float("nan"),
 }
 
 FIELDS = {
     "town": "XZMC", "village": "CMC", "registered": "SFQQ", "restricted": "SFXZ", "formed_year": "JCNF",
     "house_cert": "FWSYQZ", "land_use_cert": "JSYDSYZ", "penalized": "CFDW", "street_front": "SFLJ",
-    "retain_buildings": "YXBL", "plan_committed": "CNNRGH",
+    "retain_buildings": "YXBL", "plan_committed": "CNNRGH", "entry_cost": "RSCB", "objective_cost": "KGCB",
 }
 
 

@@ -26,8 +26,15 @@ def test_base_price_from_the_price_zone_covering_most_of_the_parcel(tmp_path):
              ]}
     (tmp_path / "jzdj.geojson").write_text(json.dumps(zones, ensure_ascii=False), encoding="utf-8")
     res = landgis.screen(project_file(tmp_path, "zd.geojson", '[layers.price_zones]\npath = "jzdj.geojson"\n'))
+    # the zones are by use and no plan says the parcels' use: no price is taken for them, and that is said
+    assert res.table["base_price"].isna().all()
+    assert set(res.table["base_price_basis"]) == {"规划用途不明（无规划图层或未覆盖），无法按用途取基准地价"}
+    # a price layer of no particular use: the zone covering most of each parcel
+    del zones["features"][0]["properties"]["YT"], zones["features"][1]["properties"]["YT"]
+    (tmp_path / "jzdj.geojson").write_text(json.dumps(zones, ensure_ascii=False), encoding="utf-8")
+    res = landgis.screen(project_file(tmp_path, "zd.geojson", '[layers.price_zones]\npath = "jzdj.geojson"\n'))
     assert res.table["base_price"].tolist() == [320.0, 560.0]
-    assert res.facts["base_price_use"].tolist() == ["工业", "商服"]
+    assert set(res.table["base_price_basis"]) == {"基准地价图层未分用途，取覆盖宗地面积最大的区段"}
 
 
 def test_town_names_from_the_admin_layer(tmp_path):

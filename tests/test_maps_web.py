@@ -363,17 +363,23 @@ def test_towns_are_named_and_the_statistics_panel_filters_by_town(loaded, result
     assert panel.startswith("统计（全部地块）") and "合计" in panel and f"{len(inv)}" in panel
     bars = browser.eval("Array.from(document.querySelectorAll('.lg-bar')).map(function (b) { return b.getAttribute('data-town'); })")
     assert sorted(bars) == towns
+    # every town's figures are the inventory's, parcels not drawn (invalid geometry) included
+    assert (inv["geometry_status"] == "unrepairable").sum() > 0
+    for town in towns:
+        browser.eval(f"window.landgis.chooseTown({json.dumps(town)})")
+        panel = browser.eval("document.querySelector('.lg-stats').textContent")
+        mine = inv[inv["town"] == town]
+        assert panel.startswith(f"统计：{town}")
+        cells = browser.eval("Array.from(document.querySelectorAll('.lg-stat tr')).slice(1).map(function (r) {"
+                             " return Array.from(r.children).map(function (c) { return c.textContent; }); })")
+        for verdict, row in zip(("eligible", "conditional", "ineligible"), cells, strict=False):
+            part = mine[mine["verdict"] == verdict]
+            assert row[1:] == [str(len(part)), f"{part['area_m2'].sum() * 15 / 10000:,.2f}"], (town, verdict, row)
+        assert cells[3][0] == "合计" and cells[3][1] == str(len(mine))
     town = "五通镇"
     browser.eval(f"document.querySelector('.lg-bar[data-town=\"{town}\"]').click()")
-    panel = browser.eval("document.querySelector('.lg-stats').textContent")
+    assert browser.eval("document.querySelector('.lg-stats').textContent").startswith(f"统计：{town}")
     mine = inv[inv["town"] == town]
-    assert panel.startswith(f"统计：{town}")
-    cells = browser.eval("Array.from(document.querySelectorAll('.lg-stat tr')).slice(1).map(function (r) {"
-                         " return Array.from(r.children).map(function (c) { return c.textContent; }); })")
-    for verdict, row in zip(("eligible", "conditional", "ineligible"), cells, strict=False):
-        part = mine[mine["verdict"] == verdict]
-        assert row[1:] == [str(len(part)), f"{part['area_m2'].sum() * 15 / 10000:,.2f}"], (verdict, row)
-    assert cells[3][0] == "合计" and cells[3][1] == str(len(mine))
     # the map zoomed to the town: its parcels are in view, the others' dimmed but drawn
     inside = browser.eval(f"""(function () {{ var b = window.landgis.map.getBounds(); var n = 0;
         {json.dumps(mine['parcel_id'].tolist()[:40])}.forEach(function (id) {{
@@ -410,6 +416,10 @@ def test_presentation_mode_and_the_printed_sheet(result, tmp_path):
         b.eval("document.querySelector('.lg-present-btn').click()")
         assert b.eval("document.body.classList.contains('lg-present')") is False
         b.send("Emulation.setEmulatedMedia", {"media": "print"}, session=True)
+        time.sleep(0.2)
+        # the map takes the sheet's size (was: the window's, the sheet cut off or half empty)
+        assert b.eval("(function () { var s = window.landgis.map.getSize(); return [s.x, s.y]; })()") == b.eval(
+            "[document.getElementById('map').clientWidth, document.getElementById('map').clientHeight]")
         shown = lambda q: b.eval(f"getComputedStyle(document.querySelector('{q}')).display") != "none"
         for q in (".leaflet-control-zoom", ".leaflet-control-layers", ".lg-searchbox", ".lg-present-btn"):
             assert not shown(q), q
@@ -439,6 +449,55 @@ def test_constraint_layers_are_simplified_to_fit_the_page_budget(result):
     assert farmland["small"]["g"].count("\n") == farmland["full"]["g"].count("\n")   # no patch goes missing
     assert data["small"]["parcels"]["g"] == data["full"]["parcels"]["g"]
     assert len(small) < len(full)
+
+
+def test_villages_of_one_name_in_two_towns_and_towns_coded_in_twelve_digits(result):
+    """Two towns' villages both named 新村 are labelled each; an admin layer coded as 统计用区划代码
+    (towns 450399101000) draws towns, not villages."""
+    from landgis.maps import map_data
+
+    data = map_data(result)
+    inv = data.inventory.copy()
+    inv.loc[inv["village"] == "大塘村", "village"] = "新村"      # in 城关镇
+    inv.loc[inv["village"] == "三合村", "village"] = "新村"      # in 五通镇
+    data.inventory = inv
+    admin = data.layers["admin"].copy()
+    admin["code"] = admin["code"].astype(str) + "000"
+    data.layers = {**data.layers, "admin": admin}
+    page = json.loads(web_map(data).html.split('id="landgis-data">')[1].split("</script>")[0])
+    assert [name for name, level, _, _ in page["labels"]].count("新村") == 2
+    assert page["towns_from"] == "admin"
+    towns = [n for n, level, _, _ in page["labels"] if level == "town"]
+    assert all(towns.count(name) == 1 for name in admin["name"])        # labelled once, from the admin layer
+
+
+def test_a_conflict_of_a_shared_id_goes_to_the_parcel_it_lies_in():
+    import geopandas as gpd
+
+    from landgis.maps import pagedata
+
+    crs = "EPSG:4547"
+    parcels = gpd.GeoDataFrame({"parcel_id": ["X", "X"]},
+                               geometry=[shapely.box(500_000, 2_800_000, 500_100, 2_800_100),
+                                         shapely.box(500_200, 2_800_000, 500_300, 2_800_100)], crs=crs)
+    pieces = gpd.GeoDataFrame({"parcel_id": ["X", "X"], "rule": ["FARMLAND"] * 2, "area_m2": [100.0, 100.0]},
+                              geometry=[shapely.box(500_250, 2_800_000, 500_260, 2_800_010),
+                                        shapely.box(500_000, 2_800_000, 500_010, 2_800_010)], crs=crs)
+    _, _, parcel = pagedata._conflict_payload(pieces, parcels)
+    assert parcel.tolist() == [1, 0]
+
+
+def test_nothing_drawable_opens_on_the_other_layers(result):
+    from landgis.maps import map_data
+
+    data = map_data(result)
+    inv = data.inventory.copy()
+    inv["geometry"] = None
+    data.inventory = inv
+    page = json.loads(web_map(data).html.split('id="landgis-data">')[1].split("</script>")[0])
+    (south, west), (north, east) = page["bounds"]
+    assert 24 < south < north < 26 and 110 < west < east < 112          # the sample county, not 0°N 0°E
+    assert len(page["not_drawn"]) == len(inv)
 
 
 def test_towns_named_from_the_parcels_without_an_admin_layer(result):
@@ -790,12 +849,11 @@ def test_conflict_piece_that_is_its_parcel_is_sent_once():
     rows, g, parcel = pagedata._conflict_payload(conflicts, parcels)
     lines = g.split("\n")
     assert rows.tolist() == [0, 1, 2, 3]                  # the piece with no geometry is not drawn
-    assert parcel.tolist() == [0, 1, -1, 2]               # C is not drawn; D is the first parcel D
-    assert lines[0] == pagedata.SAME_AS_PARCEL
-    # the other pieces are one chain, read in order past the "=" line: the second D's own geometry
-    # is not the first D's, so it is sent in full
-    want = [_decode(t) for t in encode_geometries(np.array([half_b, box(800), box(600)]), crs=crs)]
-    assert _decode_chained(lines) == ["=", *want]
+    assert parcel.tolist() == [0, 1, -1, 3]               # C is not drawn; D's piece lies in the second D
+    assert lines[0] == lines[3] == pagedata.SAME_AS_PARCEL  # each its parcel's own geometry
+    # the other pieces are one chain, read in order past the "=" lines
+    want = [_decode(t) for t in encode_geometries(np.array([half_b, box(800)]), crs=crs)]
+    assert _decode_chained(lines) == ["=", *want, "="]
 
 
 def test_conflict_piece_sent_as_its_parcel_is_drawn_with_its_rings(loaded, result, page_path):

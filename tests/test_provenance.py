@@ -38,7 +38,7 @@ def test_the_record_names_the_project_profile_and_every_input_with_its_hash(scre
     assert record["project"]["sha256"] == hashlib.sha256(project.read_bytes()).hexdigest()
     assert record["profile"] == "guilin"
     assert sorted(record["inputs"]) == sorted(["parcels", "survey", "survey_2009", "farmland", "redline", "udb",
-                                               "zoning", "buildings", "approvals", "admin", "dem"])
+                                               "zoning", "buildings", "approvals", "admin", "price_zones", "dem"])
     assert record["inputs"]["dem"] == [str(here / "sample_dem.tif")]
     files = {e["path"]: e for e in record["files"]}
     assert sorted(files) == [str(here / "sample_county.gpkg"), str(here / "sample_dem.tif")]  # each hashed once

@@ -46,7 +46,12 @@ RULE = '[[rules]]\nid = "A"\ntitle_zh = "甲"\nsource = ""\noutcome = "note"\nwh
     ('[[rules]]\nid = "FARMLAND"\nwhen = { fact = "farmland_m2", above = nan }\n',
      r"rule FARMLAND: above takes a finite number or \"tolerance\", got nan"),
     ("[settings]\nslope_max_deg = -5\n", r"slope_max_deg = -5: must be a finite number above 0 and at most 90"),
-    ("[settings]\nlease_max_years = inf\n", r"lease_max_years = inf: must be a finite number above 0 and at most 70"),
+    ("[settings]\nlease_max_years = 20\n", r"lease_max_years has moved: write the lease's terms as \[supply.lease\]"),
+    ("[supply.lease]\nmax_years = inf\n", r"\[supply.lease\] max_years = inf: must be a number of years above 0 and at most 70"),
+    ("[supply.lease]\nmin_years = 30\nmax_years = 20\n", r"\[supply.lease\]: 30 years above the maximum 20"),
+    ("[supply.rent]\nmax_years = 20\n", r"\[supply.rent\]: no such supply mode; modes: sale, share, lease"),
+    ("[supply.lease]\nmax_year = 20\n", r"\[supply.lease\]: unknown key `max_year`; keys: min_years, max_years, source"),
+    ('valid_until = "2024-13-01"\n', r"valid_until = '2024-13-01': write a date as 2024-12-31"),
     ("[settings]\nroad_max_distance_m = nan\n", r"road_max_distance_m = nan: must be a finite number above 0"),
     ("[terms.sale]\nindustrial = -5\n", r"\[terms.sale\] must map planned-use tags to years"),
     ('[rules]\nid = "A"\n', r"`rules` must be an array of tables: write each as \[\[rules\]\]"),
@@ -80,12 +85,12 @@ def test_every_problem_of_a_project_or_a_profile_is_said_at_once(tmp_path):
 
     profile = tmp_path / "prof.toml"
     profile.write_text('[profile]\nid = "m"\nextends = "guilin"\n[settings]\nslope_max_deg = -5\n'
-                       'lease_max_years = inf\n[[rules]]\nid = "FARMLAND"\nabove = nan\n[[rules]]\nid = "XX"\n',
+                       '[supply.lease]\nmax_years = inf\n[[rules]]\nid = "FARMLAND"\nabove = nan\n[[rules]]\nid = "XX"\n',
                        encoding="utf-8")
     with pytest.raises(ProfileError) as err:
         load_profile(profile)
     lines = str(err.value).splitlines()
     assert lines[0] == "4 problems in profile m:"
     assert [line.split(": ")[0] for line in lines[1:]] == [
-        "  - profile m [settings] slope_max_deg = -5", "  - profile m [settings] lease_max_years = inf",
-        "  - profile m rule FARMLAND", "  - profile m rule XX"]
+        "  - profile m [settings] slope_max_deg = -5", "  - profile m rule FARMLAND", "  - profile m rule XX",
+        "  - profile m [supply.lease] max_years = inf"]

@@ -71,10 +71,17 @@ def map_data(source: Any) -> MapData:
         return source
     project = source.project
     return MapData(inventory=source.inventory, conflicts=source.conflicts, layers=dict(source.layers),
-                   rules=named_rules(source.profile, source.inventory), title=project.name, profile=f"{source.profile.id} {source.profile.name_zh}".strip(),
+                   rules=named_rules(source.profile, source.inventory), title=project.name,
+                   profile=profile_label(source.profile),
                    data_date=project.data_date or _source_date(project),
                    project=str(project.source) if project.source is not None else "",
                    organisation=getattr(project, "organisation", ""))
+
+
+def profile_label(profile: Any) -> str:
+    """The profile as the maps name it: its id and name, and its document's term of force if it sets one."""
+    validity = profile.validity_zh(_dt.date.today())
+    return f"{profile.id} {profile.name_zh}".strip() + (f"（{validity}）" if validity else "")
 
 
 def named_rules(profile: Any, inventory: pd.DataFrame) -> dict[str, dict[str, str]]:
@@ -236,7 +243,7 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
 
         prof = load_profile(profile if profile is not None else proj.profile,
                             base_dir=proj.base_dir if proj is not None else None)
-        prof_label = f"{prof.id} {prof.name_zh}".strip()
+        prof_label = profile_label(prof)
     rules = named_rules(prof, inventory)
     if not data_date:
         data_date = _dt.date.fromtimestamp(gpkg.stat().st_mtime).isoformat()

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from typing import Any
 
 import geopandas as gpd
@@ -76,23 +77,33 @@ def page_payload(data: MapData, basemap: str, tianditu_token: str | None,
     constraints, admin_encoded, precision = _constraint_payload(data, inv, ok, max(size_budget_mb * 1e6 - used, 0.0))
     admin, labels, towns_from = _admin_payload(data.layers.get("admin"), admin_encoded, precision, sel)
     layers.extend(admin)
-    if ok.any():
-        lonlat = to_lonlat(CRS.from_user_input(inv.crs))
-        bounds = np.array(lonlat.transform_bounds(*shapely.total_bounds(inv.geometry.values[ok])))
-    else:
-        bounds = np.array([0.0, 0.0, 0.0, 0.0])
+    bounds = _page_bounds(inv, ok, data)
     return {
         "title": data.title, "profile": data.profile, "data_date": data.data_date,
         "map_date": _dt.date.today().isoformat(), "organisation": data.organisation,
         "working_crs": data.crs_label(), "working_epsg": data.crs.to_epsg(),
-        "verdicts": _verdict_counts(inv), "total": int(len(inv)),
+        "verdicts": _verdict_counts(inv), "towns": _town_counts(inv), "no_town": NO_TOWN, "total": int(len(inv)),
         "not_drawn": _texts(missing, "parcel_id").tolist(),
         "parcels": parcels, "use_names": _use_names(sel),
         "layers": constraints + layers, "labels": labels, "towns_from": towns_from,
+        "has_admin": data.layers.get("admin") is not None and len(data.layers["admin"]) > 0,
         "rules": {k: dict(v) for k, v in data.rules.items()},
         "bounds": [[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]],
         "basemap": basemap, "tianditu": tianditu_token or "",
     }
+
+
+def _page_bounds(inv: gpd.GeoDataFrame, ok: np.ndarray, data: MapData) -> np.ndarray:
+    """lon/lat bounds the page opens on: the drawn parcels', else the other layers' (nothing of the
+    parcels to draw), else a point at 0, 0."""
+    frames = [inv.loc[ok]] if ok.any() else [f for f in data.layers.values() if f is not None and len(f)]
+    boxes = [shapely.total_bounds(f.geometry.values[drawable(f)]) for f in frames]
+    boxes = [b for b in boxes if np.isfinite(b).all()]
+    if not boxes or inv.crs is None:
+        return np.array([0.0, 0.0, 0.0, 0.0])
+    box = np.array(boxes)
+    lonlat = to_lonlat(CRS.from_user_input(inv.crs))
+    return np.array(lonlat.transform_bounds(box[:, 0].min(), box[:, 1].min(), box[:, 2].max(), box[:, 3].max()))
 
 
 def _size(obj: Any) -> int:
@@ -106,24 +117,46 @@ def _size(obj: Any) -> int:
     return 8
 
 
+def _verdict_index(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's verdict as its position in :data:`VERDICTS` (anything else counts as the last)."""
+    at = pd.Index(VERDICTS).get_indexer(frame["verdict"].astype(object))
+    return np.where(at < 0, len(VERDICTS) - 1, at)
+
+
 def _verdict_counts(inv: gpd.GeoDataFrame) -> list[dict[str, Any]]:
-    verdict = inv["verdict"].astype(str).to_numpy()
-    area = pd.to_numeric(inv["area_m2"], errors="coerce").fillna(0.0).to_numpy()
-    counts = {v: {"n": int((verdict == v).sum()), "mu": round(float(area[verdict == v].sum() / M2_PER_MU), 2)}
-              for v in VERDICTS}
+    verdict = _verdict_index(inv)
+    area = pd.to_numeric(inv["area_m2"], errors="coerce").to_numpy(dtype=float)
+    counts = {v: {"n": int((verdict == k).sum()), "mu": round(float(np.nansum(area[verdict == k]) / M2_PER_MU), 2),
+                  "no_area": int(np.isnan(area[verdict == k]).sum())} for k, v in enumerate(VERDICTS)}
     if "reasons" in inv:  # conditional only for want of data: said beside the conditional count
         counts["conditional"]["data_only"] = int(data_only(inv).sum())
     return [{"key": v, "name": VERDICT_ZH[v], "colour": VERDICT_COLOURS[v], **counts[v]} for v in VERDICTS]
 
 
+#: what the statistics call the parcels whose town is blank
+NO_TOWN = "（未注明乡镇）"
+
+
+def _town_counts(inv: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Parcels and 亩 by verdict for each town, every parcel counted (drawn or not); by total area, largest first."""
+    frame = pd.DataFrame({"town": _texts(inv, "town"), "v": _verdict_index(inv),
+                          "m2": pd.to_numeric(inv["area_m2"], errors="coerce").to_numpy(dtype=float)})
+    frame.loc[frame["town"] == "", "town"] = NO_TOWN
+    out = []
+    for town, rows in frame.groupby("town", sort=True):
+        n = [int((rows["v"] == k).sum()) for k in range(len(VERDICTS))]
+        mu = [round(float(np.nansum(rows["m2"][rows["v"] == k])) / M2_PER_MU, 4) for k in range(len(VERDICTS))]
+        out.append({"name": town, "n": n, "mu": mu, "no_area": int(rows["m2"].isna().sum())})
+    return sorted(out, key=lambda t: -sum(t["mu"]))
+
+
 def _parcel_columns(sel: gpd.GeoDataFrame) -> dict[str, Any]:
-    verdict = pd.Index(VERDICTS).get_indexer(sel["verdict"].astype(object))
     return {
         "id": pack_ids(_texts(sel, "parcel_id")), "owner": pack_texts(_texts(sel, "owner")),
         "town": pack_texts(_texts(sel, "town")), "village": pack_texts(_texts(sel, "village")),
         "m2": pack_numbers(_numbers(sel, "area_m2"), 4),
         "use": pack_texts(_texts(sel, "planned_use")), "survey": pack_texts(_texts(sel, "survey_class_name")),
-        "v": pack_numbers(np.where(verdict < 0, 2, verdict), 0),
+        "v": pack_numbers(_verdict_index(sel), 0),
         "reasons": pack_texts(_texts(sel, "reasons")), "legacy": pack_texts(_texts(sel, "legacy")),
         "legacy_basis": pack_texts(_texts(sel, "legacy_basis")), "notes": pack_texts(_texts(sel, "notes")),
     }
@@ -176,7 +209,7 @@ def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
     """
     ok = drawable(conflicts)
     sub = conflicts.loc[ok]
-    parcel = first_positions(parcels["parcel_id"], sub["parcel_id"])
+    parcel = _parcel_of_pieces(parcels, sub)
     same = parcel >= 0
     same[same] = shapely.equals_identical(np.asarray(sub.geometry.values, dtype=object)[same],
                                           np.asarray(parcels.geometry.values, dtype=object)[parcel[same]])
@@ -187,6 +220,25 @@ def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
     lines[own[keep]] = encode_geometries(geoms[keep], crs=conflicts.crs, chained=True)
     rows = np.sort(np.concatenate([np.flatnonzero(same), own[keep]]))
     return np.flatnonzero(ok)[rows], "\n".join(lines[rows].tolist()), parcel[rows]
+
+
+def _parcel_of_pieces(parcels: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame) -> np.ndarray:
+    """Each piece's parcel on the page (-1: not drawn): the first of its ``parcel_id``, or, where
+    several parcels share the id, the one of them the piece lies in (its ``point_on_surface``)."""
+    parcel = first_positions(parcels["parcel_id"], pieces["parcel_id"])
+    ids = parcels["parcel_id"].astype(object)
+    shared = ids[ids.duplicated(keep=False)]
+    if not len(shared):
+        return parcel
+    at = np.flatnonzero(pieces["parcel_id"].astype(object).isin(set(shared)).to_numpy() & (parcel >= 0))
+    spots = shapely.point_on_surface(np.asarray(pieces.geometry.values, dtype=object)[at])
+    geoms = np.asarray(parcels.geometry.values, dtype=object)
+    for k, spot in zip(at, spots, strict=True):
+        same = np.flatnonzero((ids == pieces["parcel_id"].iat[k]).to_numpy())
+        inside = same[shapely.intersects(geoms[same], spot)]
+        if len(inside):
+            parcel[k] = inside[0]
+    return parcel
 
 
 def _constraint_payload(data: MapData, inv: gpd.GeoDataFrame, ok: np.ndarray,
@@ -281,8 +333,12 @@ def admin_level(code: str, name: str) -> str:
 
     >>> admin_level("450399101", "五通镇"), admin_level("", "新村村"), admin_level("", "城关街道")
     ('town', 'village', 'town')
+    >>> admin_level("450399101000", "五通镇"), admin_level("450399101201", "龙岩村"), admin_level("450399000000", "桂南县")
+    ('town', 'village', 'county')
     """
     digits = "".join(ch for ch in code if ch.isdigit())
+    if len(digits) == 12:  # 统计用区划代码: a town is its 9 digits and 000, a county its 6 and 000000
+        digits = digits.removesuffix("000000") if digits.endswith("000000") else digits.removesuffix("000")
     if len(digits) in _LEVEL_BY_CODE:
         return _LEVEL_BY_CODE[len(digits)]
     if name.endswith(("村", "社区", "居委会", "村委会")):
@@ -304,33 +360,45 @@ def _admin_payload(admin: gpd.GeoDataFrame | None, encoded: tuple[np.ndarray, st
     """
     layers: list[dict[str, Any]] = []
     labels: list[list[Any]] = []
-    drawn: dict[str, set[str]] = {"town": set(), "village": set()}
+    placed: dict[str, list[tuple[str, float, float]]] = {"town": [], "village": []}  # name, x, y (working CRS)
     lonlat = to_lonlat(CRS.from_user_input(parcels.crs)) if parcels.crs is not None else None
     if admin is not None and encoded is not None:
         idx, g = encoded
         sub = admin.iloc[idx]
-        names = _texts(sub, "name")
-        levels = np.array([admin_level(c, n) for c, n in zip(_texts(sub, "code"), names, strict=True)], dtype=object)
+        names, codes = _texts(sub, "name"), _texts(sub, "code")
+        levels = np.array([admin_level(c, n) for c, n in zip(codes, names, strict=True)], dtype=object)
         layers.append({"key": "admin", "name": "行政界线", "kind": "admin", "colour": "#555555", "g": g,
                        "show": True, "precision": precision, "label": pack_texts(names), "level": pack_texts(levels)})
         spots = shapely.point_on_surface(np.asarray(sub.geometry.values, dtype=object))
-        for name, level, spot in zip(names, levels, spots, strict=True):
-            if name and level in drawn and name not in drawn[level]:
-                drawn[level].add(name)
+        seen: set[tuple[str, str]] = set()
+        for name, code, level, spot in zip(names, codes, levels, spots, strict=True):
+            key = (level, code or name)  # one label per town or village, though drawn in several parts
+            if name and level in placed and key not in seen:
+                seen.add(key)
+                placed[level].append((name, shapely.get_x(spot), shapely.get_y(spot)))
                 labels.append([name, level, *_lonlat_of(spot, lonlat)])
-    towns_from = "admin" if drawn["town"] else "parcels"
+    towns_from = "admin" if placed["town"] else "parcels"
     if len(parcels):
         centres = shapely.centroid(shapely.envelope(np.asarray(parcels.geometry.values, dtype=object)))
         frame = pd.DataFrame({"town": _texts(parcels, "town"), "village": _texts(parcels, "village"),
                               "x": shapely.get_x(centres), "y": shapely.get_y(centres)})
         for level, keys in (("town", ["town"]), ("village", ["town", "village"])):
+            # a village is its town's: two towns' villages of one name (新村) are labelled each
             middle = frame[frame[keys[-1]] != ""].groupby(keys, sort=True)[["x", "y"]].median()
             for key, row in middle.iterrows():
                 name = key if isinstance(key, str) else key[-1]
-                if name not in drawn[level]:
-                    drawn[level].add(name)
+                if not _labelled_near(placed[level], name, row["x"], row["y"]):
                     labels.append([name, level, *_lonlat_of(shapely.Point(row["x"], row["y"]), lonlat)])
     return layers, labels, towns_from
+
+
+#: a town or village the admin layer labels within this distance (metres) of the middle of its
+#: parcels is not labelled again from the parcels
+_SAME_PLACE_M = 5000.0
+
+
+def _labelled_near(placed: list[tuple[str, float, float]], name: str, x: float, y: float) -> bool:
+    return any(n == name and math.hypot(px - x, py - y) <= _SAME_PLACE_M for n, px, py in placed)
 
 
 def _lonlat_of(point: Any, lonlat: Any) -> list[float]:

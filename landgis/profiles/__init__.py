@@ -40,6 +40,7 @@ its own document supports. ``national`` is inherited.
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import tomllib
 from collections.abc import Mapping
@@ -51,7 +52,9 @@ from typing import Any
 from landgis.conditions import facts_used, parse_condition
 from landgis.config import parse_code_overrides
 from landgis.errors import Collected, ProfileError, ProjectError
+from landgis.prices import PriceRule, parse_price
 from landgis.profiles.model import CITATION_SEP, ConflictSource, LegacyCategory, Profile, Rule
+from landgis.profiles.supply import merge_supply, parse_supply
 from landgis.schema import FACT_DOCS, OUTCOMES, known_fact, suggest
 
 __all__ = ["Rule", "LegacyCategory", "ConflictSource", "EVIDENCE_ITEMS", "Profile", "CITATION_SEP", "load_profile", "resolve_profile", "builtin_profiles", "OUTCOMES"]
@@ -59,14 +62,15 @@ __all__ = ["Rule", "LegacyCategory", "ConflictSource", "EVIDENCE_ITEMS", "Profil
 _RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "national", "outcome", "when", "action_zh",
               "optional")
 _LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "national", "when", "evidence")
-_PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document", "numbering_note")
-_TOP_KEYS = ("profile", "settings", "terms", "rules", "legacy", "codes", "conflicts")
+_PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document", "numbering_note", "valid_until", "valid_source")
+_TOP_KEYS = ("profile", "settings", "terms", "supply", "price", "rules", "legacy", "codes", "conflicts")
+#: [profile] keys that belong to the profile's own document: not inherited by a child citing another
+_DOCUMENT_KEYS = ("numbering_note", "valid_until", "valid_source")
 _CONFLICT_KEYS = ("rule", "layer", "features", "piece", "cut")
 _FEATURE_SELECTORS = ("landcat", "role", "use")
 _SETTINGS: dict[str, type | tuple[type, ...]] = {
     "legacy_categories": list,
     "disable": list,
-    "lease_max_years": (int, float),
     "slope_max_deg": (int, float),        # ground steeper than this is "steep" (slope_steep_share)
     "road_max_distance_m": (int, float),  # road_access: a road within this distance of the parcel
     "road_classes": list,                 # survey (三调) classes that are roads; default: role "road"
@@ -76,7 +80,7 @@ _SETTINGS: dict[str, type | tuple[type, ...]] = {
 EVIDENCE_ITEMS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     tomllib.loads(resources.files("landgis").joinpath("evidence.toml").read_text(encoding="utf-8")))
 #: the numeric settings' bounds: (above, at most)
-_SETTING_RANGES: dict[str, tuple[float, float]] = {"lease_max_years": (0.0, 70.0), "slope_max_deg": (0.0, 90.0),
+_SETTING_RANGES: dict[str, tuple[float, float]] = {"slope_max_deg": (0.0, 90.0),
                    "road_max_distance_m": (0.0, math.inf)}
 #: settings a condition or a conflict source may name instead of writing their list out
 _LIST_SETTINGS = ("allowed_uses", "road_classes")
@@ -203,7 +207,7 @@ def _check_arrays(raw: dict, where: str) -> None:
         if twice:
             raise ProfileError(f"{where}: [[{section}]] {key} {', '.join(twice)} given twice in one file; "
                                "write each once (a profile that extends another restates an id to change it)")
-    for section in ("settings", "terms", "codes", "profile"):
+    for section in ("settings", "terms", "supply", "price", "codes", "profile"):
         if section in raw and not isinstance(raw[section], Mapping):
             raise ProfileError(f"{where}: `{section}` must be a table: write [{section}]")
 
@@ -213,13 +217,18 @@ def _merge(parent: dict, child: dict, where: str) -> dict:
     # a child with a document of its own: the parent's `source` strings are articles of another document
     new_document = "document" in child_head and child_head["document"] != parent_head.get("document", "")
     inherited_head = {k: v for k, v in parent_head.items()
-                      if k != "extends" and not (new_document and k == "numbering_note")}
+                      if k != "extends" and not (new_document and k in _DOCUMENT_KEYS)}
     out: dict[str, Any] = {"profile": {**inherited_head, **child_head}}
     out["settings"] = {**parent.get("settings", {}), **child.get("settings", {})}
     terms = {k: dict(v) for k, v in parent.get("terms", {}).items()}
     for kind, table in child.get("terms", {}).items():
         terms[kind] = dict(table)  # a child's term table replaces the parent's whole
     out["terms"] = terms
+    out["supply"] = merge_supply(parent.get("supply", {}), child.get("supply", {}), new_document)
+    # a child's [price] replaces the parent's whole; the parent's articles are another document's
+    price = dict(child.get("price", {})) if "price" in child else {
+        k: v for k, v in parent.get("price", {}).items() if not (new_document and k.endswith("source"))}
+    out["price"] = price
     codes = {k: dict(v) for k, v in parent.get("codes", {}).items()}
     for table, entries in child.get("codes", {}).items():
         codes.setdefault(table, {}).update(entries)
@@ -258,13 +267,17 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
     where = f"profile {head['id']}"
     settings: dict[str, Any] = dict(raw.get("settings", {}))
     found = Collected(ProfileError, where)  # every problem of the profile, said together
+    if "lease_max_years" in settings:
+        with found.check():
+            raise ProfileError(f"{where} [settings] lease_max_years has moved: write the lease's terms as "
+                               "[supply.lease] min_years = …, max_years = …, source = \"…\" (the article), and remove it")
     if "approval_min_share" in settings:
         with found.check():
             raise ProfileError(f"{where} [settings] approval_min_share is no longer used: approval is by area, not "
                                "by majority (a parcel without a 批准文号 is approved where approved land covers all "
                                "of it but the project's tolerance); remove the key")
     for key, value in settings.items():
-        if key == "approval_min_share":
+        if key in ("approval_min_share", "lease_max_years"):
             continue
         with found.check():
             _check_setting(key, value, where)
@@ -311,15 +324,37 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
         with found.check():
             conflict_list.append(_conflict(c, settings, where))
     conflicts = tuple(c for c in conflict_list if c is not None)
-    for key in ("document", "numbering_note"):
+    for key in ("document", "numbering_note", "valid_source"):
         if not isinstance(head.get(key, ""), str):
             with found.check():
                 raise ProfileError(f"{where} [profile] {key}: must be a string")
+    supply: Mapping[str, Any] = {}
+    with found.check():
+        supply = parse_supply(raw.get("supply", {}), where)
+    price = PriceRule()
+    with found.check():
+        price = parse_price(raw.get("price", {}), where)
+    valid_until = ""
+    with found.check():
+        valid_until = _date(head.get("valid_until", ""), f"{where} [profile] valid_until")
     found.raise_all()
     return Profile(id=head["id"], name_zh=head.get("name_zh", ""), name_en=head.get("name_en", ""),
                    document=head.get("document", ""), rules=tuple(rules), legacy=legacy,
                    settings=MappingProxyType(settings), terms=MappingProxyType(terms), codes=codes,
-                   chain=chain, numbering_note=head.get("numbering_note", ""), conflicts=conflicts)
+                   chain=chain, numbering_note=head.get("numbering_note", ""), conflicts=conflicts,
+                   supply=supply, price=price, valid_until=valid_until, valid_source=head.get("valid_source", ""))
+
+
+def _date(value: Any, where: str) -> str:
+    """A date as ``YYYY-MM-DD`` ("" for none): a TOML date, or a string in that form."""
+    if value == "":
+        return ""
+    if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
+        return value.isoformat()
+    try:
+        return _dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ProfileError(f"{where} = {value!r}: write a date as 2024-12-31") from None
 
 
 def _check_setting(key: str, value: Any, where: str) -> None:

@@ -5,6 +5,7 @@ Frozen dataclasses, made by :func:`landgis.profiles.load_profile` from the TOML 
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,31 @@ class Profile:
     chain: tuple[str, ...] = ()
     conflicts: tuple[ConflictSource, ...] = ()
     numbering_note: str = ""
+    #: supply modes and their terms (``[supply.<mode>]``, see :mod:`landgis.profiles.supply`)
+    supply: Mapping[str, Any] = field(default_factory=dict)
+    #: the price floor's items and the first-purchase share (``[price]``, see :mod:`landgis.prices`)
+    price: Any = None
+    #: the last day the profile's document is in force (``YYYY-MM-DD``; "" when it sets none), and the article
+    valid_until: str = ""
+    valid_source: str = ""
+
+    def expired_on(self, day: _dt.date) -> bool:
+        """Whether ``day`` is after the last day the profile's document is in force (never, when it sets none)."""
+        return bool(self.valid_until) and day.isoformat() > self.valid_until
+
+    def validity_zh(self, day: _dt.date) -> str:
+        """The document's term of force as the outputs say it ("" when it sets none).
+
+        >>> from landgis.profiles import load_profile
+        >>> load_profile("yanbian").validity_zh(_dt.date(2026, 12, 7))
+        '政策有效期至2024-12-31（第三十七条），筛查日2026-12-07已过期'
+        >>> load_profile("yanbian").validity_zh(_dt.date(2024, 12, 31))
+        '政策有效期至2024-12-31（第三十七条）'
+        """
+        if not self.valid_until:
+            return ""
+        said = f"政策有效期至{self.valid_until}" + (f"（{self.valid_source}）" if self.valid_source else "")
+        return said + (f"，筛查日{day.isoformat()}已过期" if self.expired_on(day) else "")
 
     def citation(self, item: Rule | LegacyCategory) -> str:
         """What a rule or legacy category rests on, under this profile, in one string.

@@ -191,14 +191,20 @@
   var PID = ids(D.parcels.id), NP = PG.n;
   P.id = function (i) { return PID[i]; };
   PG.grid = new Grid(PG);
-  var byId = {};
-  for (var i = 0; i < NP; i++) { if (byId[PID[i]] === undefined) { byId[PID[i]] = i; } }
-  var verdictOf = new Uint8Array(NP), townOf = [], towns = [], townIndex = {};
+  // maps keyed by data (an id may be "constructor"): no prototype
+  var byId = Object.create(null), idCount = Object.create(null);
+  for (var i = 0; i < NP; i++) {
+    if (byId[PID[i]] === undefined) { byId[PID[i]] = i; }
+    idCount[PID[i]] = (idCount[PID[i]] || 0) + 1;
+  }
+  // the towns as the page's data counts them (every parcel, drawn or not), largest first
+  var towns = D.towns.map(function (t) { return t.name; }), townIndex = Object.create(null);
+  towns.forEach(function (t, k) { townIndex[t] = k; });
+  var verdictOf = new Uint8Array(NP), townOf = new Int32Array(NP);
   for (i = 0; i < NP; i++) {
     verdictOf[i] = P.v(i);
-    var tn = P.town(i) || '（未注明乡镇）';
-    if (townIndex[tn] === undefined) { townIndex[tn] = towns.length; towns.push(tn); }
-    townOf.push(townIndex[tn]);
+    var tn = townIndex[P.town(i) || D.no_town];
+    townOf[i] = tn === undefined ? -1 : tn;
   }
   var verdictColour = D.verdicts.map(function (v) { return v.colour; });
   var layers = {}, order = [];
@@ -213,7 +219,7 @@
     g.grid = new Grid(g);
     layers[spec.key] = L2; order.push(spec.key);
   });
-  var conflictsOf = {};
+  var conflictsOf = Object.create(null);
   if (layers.conflicts) {
     var CL = layers.conflicts;
     for (var k = 0; k < CL.g.n; k++) {
@@ -239,6 +245,7 @@
     return Number(v).toLocaleString('zh-CN', {minimumFractionDigits: digits, maximumFractionDigits: digits});
   }
   function mu(m2) { return m2 === null ? null : m2 * 15 / 10000; }
+  function areaText(m2) { return m2 === null ? '面积不明' : fmt(m2, 2) + ' 平方米（' + fmt(mu(m2), 4) + ' 亩）'; }
 
   // ------------------------------------------------------------ map
   var map = L.map('map', {zoomControl: true, attributionControl: true, maxZoom: 21, zoomSnap: 0.5});
@@ -549,7 +556,7 @@
     add(d, el('b', null, P.id(i)));
     add(d, el('span', 'lg-v lg-v' + verdictOf[i], ' ' + D.verdicts[verdictOf[i]].name));
     add(d, el('div', null, P.owner(i)));
-    add(d, el('div', null, fmt(mu(P.m2(i)), 4) + ' 亩'));
+    add(d, el('div', null, P.m2(i) === null ? '面积不明' : fmt(mu(P.m2(i)), 4) + ' 亩'));
     return d;
   }
   function row(tbody, label, value) {
@@ -566,7 +573,7 @@
     row(tb, '宗地代码', P.id(i));
     row(tb, '权利人', P.owner(i));
     row(tb, '坐落', [P.town(i), P.village(i)].filter(Boolean).join(' '));
-    row(tb, '面积', fmt(P.m2(i), 2) + ' 平方米（' + fmt(mu(P.m2(i)), 4) + ' 亩）');
+    row(tb, '面积', areaText(P.m2(i)));
     row(tb, '规划用途', [P.use(i), D.use_names[P.use(i)] || ''].filter(Boolean).join(' '));
     if (P.survey(i)) { row(tb, '现状地类', P.survey(i)); }
     if (P.legacy(i)) { row(tb, '历史遗留', [P.legacy(i), P.legacy_basis(i)].filter(Boolean).join('：')); }
@@ -632,10 +639,10 @@
   document.addEventListener('keydown', function (e) { if (e.key === 'Escape' && document.body.classList.contains('lg-present')) { present(false); } });
 
   // statistics: parcels and 亩 by verdict, for the county or one town; 亩 by town as a bar chart
-  var byTown = towns.map(function () { return {n: [0, 0, 0], m2: [0, 0, 0], box: [Infinity, Infinity, -Infinity, -Infinity]}; });
+  var byTown = D.towns.map(function (t) { return {n: t.n, mu: t.mu, noArea: t.no_area, box: [Infinity, Infinity, -Infinity, -Infinity]}; });
   for (i = 0; i < NP; i++) {
-    var T = byTown[townOf[i]], vv = verdictOf[i], bb = PG.box;
-    T.n[vv]++; T.m2[vv] += P.m2(i) || 0;
+    if (townOf[i] < 0) { continue; }
+    var T = byTown[townOf[i]], bb = PG.box;
     if (bb[4 * i] !== Infinity) {
       T.box[0] = Math.min(T.box[0], bb[4 * i]); T.box[1] = Math.min(T.box[1], bb[4 * i + 1]);
       T.box[2] = Math.max(T.box[2], bb[4 * i + 2]); T.box[3] = Math.max(T.box[3], bb[4 * i + 3]);
@@ -651,35 +658,34 @@
     }
     var tb = add(add(d, el('table', 'lg-stat')), el('tbody'));
     var hr = add(tb, el('tr')); add(hr, el('th', null, '结论')); add(hr, el('th', null, '宗数')); add(hr, el('th', null, '面积（亩）'));
-    var totN = 0, totMu = 0;
+    var totN = 0, totMu = 0, noArea = 0;
     D.verdicts.forEach(function (v, k) {
       var n = 0, m = 0;
-      if (filterTown < 0) { n = v.n; m = v.mu; } else { n = byTown[filterTown].n[k]; m = byTown[filterTown].m2[k] * 15 / 10000; }
+      if (filterTown < 0) { n = v.n; m = v.mu; noArea += v.no_area || 0; } else { n = byTown[filterTown].n[k]; m = byTown[filterTown].mu[k]; }
       totN += n; totMu += m;
       var r = add(tb, el('tr'));
       var name = add(r, el('td')); var sw = add(name, el('span', 'lg-sw')); sw.style.background = v.colour; add(name, el('span', null, v.name));
       add(r, el('td', 'lg-num', fmt(n, 0))); add(r, el('td', 'lg-num', fmt(m, 2)));
     });
     var tr = add(tb, el('tr', 'lg-total')); add(tr, el('td', null, '合计')); add(tr, el('td', 'lg-num', fmt(totN, 0))); add(tr, el('td', 'lg-num', fmt(totMu, 2)));
+    if (filterTown >= 0) { noArea = byTown[filterTown].noArea; }
+    if (noArea) { add(d, el('div', 'lg-note', '其中 ' + fmt(noArea, 0) + ' 宗面积不明，未计入亩数')); }
     if (towns.length < 2 && filterTown < 0) { return; }
     add(d, el('div', 'lg-h', '各乡镇面积（亩，按结论）'));
     var chart = add(d, el('div', 'lg-chart'));
-    var rank = towns.map(function (t, k) { return k; }).sort(function (a, b) {
-      var sa = byTown[a].m2[0] + byTown[a].m2[1] + byTown[a].m2[2], sb = byTown[b].m2[0] + byTown[b].m2[1] + byTown[b].m2[2];
-      return sb - sa;
-    });
-    var top = Math.max.apply(null, rank.map(function (k) { return byTown[k].m2[0] + byTown[k].m2[1] + byTown[k].m2[2]; }).concat([1e-9]));
+    var rank = towns.map(function (t, k) { return k; });  // largest first, as the data lists them
+    var top = Math.max.apply(null, rank.map(function (k) { return byTown[k].mu[0] + byTown[k].mu[1] + byTown[k].mu[2]; }).concat([1e-9]));
     rank.forEach(function (k) {
-      var T = byTown[k], total = T.m2[0] + T.m2[1] + T.m2[2];
+      var T = byTown[k], total = T.mu[0] + T.mu[1] + T.mu[2];
       var bar = add(chart, el('div', 'lg-bar' + (k === filterTown ? ' lg-bar-on' : '')));
       bar.setAttribute('data-town', towns[k]); bar.title = '点击：缩放到' + towns[k] + '并统计';
       add(bar, el('span', 'lg-bar-name', towns[k]));
       var track = add(bar, el('span', 'lg-bar-track'));
       [0, 1, 2].forEach(function (v) {
         var seg = add(track, el('span', 'lg-bar-seg'));
-        seg.style.width = (100 * T.m2[v] / top) + '%'; seg.style.background = verdictColour[v];
+        seg.style.width = (100 * T.mu[v] / top) + '%'; seg.style.background = verdictColour[v];
       });
-      add(bar, el('span', 'lg-bar-val', fmt(total * 15 / 10000, 1)));
+      add(bar, el('span', 'lg-bar-val', fmt(total, 1)));
       bar.addEventListener('click', function () { chooseTown(k === filterTown ? -1 : k); });
     });
   }
@@ -736,8 +742,8 @@
     if (D.not_drawn.length) {
       add(d, el('div', 'lg-note', D.not_drawn.length + ' 宗图形无效未绘制：' + D.not_drawn.slice(0, 5).join('、') + (D.not_drawn.length > 5 ? '…' : '')));
     }
-    if (!(D.labels || []).length) { /* nothing named */ } else if (D.towns_from !== 'admin') {
-      add(d, el('div', 'lg-note', '乡镇、村名称按地块坐落标注于其地块中部（无行政区图层，未绘界线）'));
+    if ((D.labels || []).length && D.towns_from !== 'admin') {
+      add(d, el('div', 'lg-note', '乡镇名称按地块坐落标注于其地块中部（' + (D.has_admin ? '行政区图层中无乡镇界线' : '无行政区图层，未绘界线') + '）'));
     }
     var about = add(d, el('details', 'lg-about'));
     add(about, el('summary', null, '坐标与精度'));
@@ -750,6 +756,24 @@
       '数据与面积：' + D.working_crs + '；地块与冲突范围显示时简化 0.5 米' +
       (simplified.length ? '，' + simplified.join('、') : '') + '；面积以筛查成果表为准。'));
   }, {position: 'bottomright', cls: 'lg-legend'}).addTo(map);
+
+  // printing: the sheet is another size than the window; the view printed is the view shown
+  var shownBounds = null;
+  function toPrint() {
+    if (shownBounds) { return; }
+    shownBounds = map.getBounds(); map.invalidateSize({animate: false}); map.fitBounds(shownBounds, {animate: false});
+  }
+  function fromPrint() {
+    if (!shownBounds) { return; }
+    var b = shownBounds; shownBounds = null; map.invalidateSize({animate: false}); map.fitBounds(b, {animate: false});
+  }
+  window.addEventListener('beforeprint', toPrint);
+  window.addEventListener('afterprint', fromPrint);
+  if (window.matchMedia) {
+    var printing = window.matchMedia('print');
+    var onPrint = function (e) { if (e.matches) { toPrint(); } else { fromPrint(); } };
+    if (printing.addEventListener) { printing.addEventListener('change', onPrint); } else if (printing.addListener) { printing.addListener(onPrint); }
+  }
 
   // north arrow: the page is Web Mercator, north up
   new Box(function (d) {
@@ -778,9 +802,8 @@
   hint.addTo(map);
   hint.update();
 
-  function showParcel(id) {
-    var f = byId[id];
-    if (f === undefined) { return false; }
+  function showParcel(id) { return byId[id] === undefined ? false : showIndex(byId[id]); }
+  function showIndex(f) {
     var b = PG.box;
     var bounds = L.latLngBounds(map.unproject([b[4 * f], b[4 * f + 3]], 0), map.unproject([b[4 * f + 2], b[4 * f + 1]], 0));
     map.fitBounds(bounds, {maxZoom: 18, padding: [60, 60], animate: false});
@@ -796,14 +819,14 @@
       var q = input.value.trim();
       list.textContent = '';
       if (!q) { return; }
-      if (showParcel(q)) { return; }
+      if (idCount[q] === 1 && showParcel(q)) { return; }  // an id several parcels share: each listed
       if (D.not_drawn.indexOf(q) >= 0) { add(list, el('div', 'lg-none', q + '：图形无效，未绘制')); return; }
       var hits = [];
       for (var k = 0; k < NP && hits.length < 20; k++) { if (PID[k].indexOf(q) >= 0) { hits.push(k); } }
       if (!hits.length) { add(list, el('div', 'lg-none', '未找到：' + q)); return; }
       hits.forEach(function (k) {
         var a = add(list, el('div', 'lg-hit', PID[k] + ' ' + P.owner(k)));
-        a.addEventListener('click', function () { input.value = PID[k]; list.textContent = ''; showParcel(PID[k]); });
+        a.addEventListener('click', function () { input.value = PID[k]; list.textContent = ''; showIndex(k); });
       });
     }
     input.addEventListener('keydown', function (e) { if (e.key === 'Enter') { run(); } });

@@ -1,0 +1,217 @@
+"""From eligible parcel to 入市方案: terms by supply mode and the policy's term of force, planted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import warnings
+
+import geopandas as gpd
+import openpyxl
+import pytest
+import shapely
+
+import landgis
+from landgis.errors import PolicyExpiredWarning
+from tests.planted import CRS, Case, build_project, origin
+
+INDUSTRIAL, COMMERCIAL = "100101", "0901"
+
+
+@pytest.fixture(scope="module")
+def terms(tmp_path_factory):
+    """Two parcels, industrial and commercial, screened under every county profile."""
+    cases = [Case("industrial"), Case("commercial", zoning=[((0, 0, 40, 40), COMMERCIAL)])]
+    out = {}
+    for profile in ("yueqing", "tianning", "yanbian", "taian", "guilin"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = landgis.screen(build_project(cases, tmp_path_factory.mktemp(profile), profile))
+        out[profile] = res.inventory.set_index(res.inventory["parcel_id"].map(
+            dict(zip(res.inventory["parcel_id"], ("industrial", "commercial"), strict=True))))
+    return out
+
+
+#: profile → use → (出让, 作价出资, 出租 least, 出租 most, 先租后让 usual, 先租后让 most), as each seed words it
+TERMS = {
+    # 第十九条: 工业用地50年, 商业40年, 出让或作价出资（入股）; 租赁一般不低于5年, 最高不超过20年; 第十三条: 一般5年, 最高10年
+    "yueqing": {"industrial": (50, 50, 5, 20, 5, 10), "commercial": (40, 40, 5, 20, 5, 10)},
+    # 第二十一条: 工业用地30年, 商业用地40年, 出让、作价出资（入股）; 出租不少于5年, 不得超过20年
+    "tianning": {"industrial": (30, 30, 5, 20, None, None), "commercial": (40, 40, 5, 20, None, None)},
+    # 第十三条: 商业用地40年, 工业用地50年, 作价出资（入股）按出让; 租赁期限最长不超过20年 (no least term)
+    "yanbian": {"industrial": (50, 50, None, 20, None, None), "commercial": (40, 40, None, 20, None, None)},
+    # 三（三）7: 参照同类用途的国有建设用地 — the state-land maximum, no lease figures of its own
+    "taian": {"industrial": (50, None, None, None, None, None), "commercial": (40, None, None, None, None, None)},
+    "guilin": {"industrial": (50, None, None, None, None, None), "commercial": (40, None, None, None, None, None)},
+}
+COLUMNS = ("max_term_years", "share_max_years", "lease_min_years", "lease_max_years", "lease_then_sale_years",
+           "lease_then_sale_max_years")
+
+
+@pytest.mark.parametrize("profile", list(TERMS))
+def test_terms_by_supply_mode_as_each_seed_sets_them(terms, profile):
+    inv = terms[profile]
+    for use, want in TERMS[profile].items():
+        got = tuple(None if inv.loc[use, c] is None or str(inv.loc[use, c]) == "<NA>" else int(inv.loc[use, c])
+                    for c in COLUMNS)
+        assert got == want, (profile, use)
+
+
+def test_terms_said_in_one_line_per_parcel(terms):
+    assert terms["yueqing"].loc["industrial", "terms_zh"] == (
+        "出让最高50年；作价出资（入股）最高50年；出租5至20年；先租后让：租赁一般5年、最长10年，租赁与其后出让合计不超过50年")
+    assert terms["yanbian"].loc["commercial", "terms_zh"] == "出让最高40年；作价出资（入股）最高40年；出租最长20年"
+    assert terms["taian"].loc["industrial", "terms_zh"] == "出让最高50年；转让：原合同约定年限减去已使用年限后的剩余年限"
+    assert terms["guilin"].loc["commercial", "terms_zh"] == "出让最高40年"
+
+
+def test_a_profile_still_declaring_lease_max_years_is_told_where_it_went(tmp_path):
+    path = tmp_path / "old.toml"
+    path.write_text('[profile]\nid = "old"\nextends = "yanbian"\n[settings]\nlease_max_years = 20\n', encoding="utf-8")
+    with pytest.raises(landgis.errors.ProfileError, match=r"lease_max_years has moved.*\[supply.lease\]"):
+        landgis.load_profile(path)
+
+
+def test_the_policy_term_of_force_at_its_boundary():
+    yanbian = landgis.load_profile("yanbian")   # 第三十七条: 有效期至2024年12月31日
+    guilin = landgis.load_profile("guilin")     # 五: 试点工作为期两年，2024年底结束
+    assert (yanbian.valid_until, yanbian.valid_source) == ("2024-12-31", "第三十七条")
+    assert (guilin.valid_until, guilin.valid_source) == ("2024-12-31", "五（步骤安排）")
+    assert not yanbian.expired_on(dt.date(2024, 12, 31)) and yanbian.expired_on(dt.date(2025, 1, 1))
+    for name in ("national", "taian", "tianning", "yueqing"):
+        assert landgis.load_profile(name).valid_until == "" and not landgis.load_profile(name).expired_on(dt.date(2099, 1, 1))
+
+
+def test_a_child_profile_with_its_own_document_does_not_inherit_the_date(tmp_path):
+    own = tmp_path / "own.toml"
+    own.write_text('[profile]\nid = "own"\nextends = "yanbian"\ndocument = "《某县入市办法》"\n', encoding="utf-8")
+    same = tmp_path / "same.toml"
+    same.write_text('[profile]\nid = "same"\nextends = "yanbian"\n', encoding="utf-8")
+    assert landgis.load_profile(own).valid_until == "" and landgis.load_profile(own).supply["lease"].source == ""
+    assert landgis.load_profile(same).valid_until == "2024-12-31"
+    assert landgis.load_profile(same).supply["lease"].source == "第十三条"
+
+
+def test_screening_after_the_policy_expired_warns_and_every_output_says_so(tmp_path):
+    project = build_project([Case("one")], tmp_path / "p", "yanbian")
+    with pytest.warns(PolicyExpiredWarning, match=r"盐边县农村集体经营性建设用地入市管理暂行办法.*until 2024-12-31"):
+        res = landgis.screen(project)
+    said = [p for p in res.problems if p.layer == "profile"]
+    today = dt.date.today().isoformat()
+    assert len(said) == 1 and said[0].message_zh == (
+        f"《盐边县农村集体经营性建设用地入市管理暂行办法》（盐边府规〔2023〕7号）有效期至2024-12-31（第三十七条），"
+        f"本次筛查日期{today}已过有效期：请核实该文件是否延期或已有新文件，按现行文件筛查")
+    out = tmp_path / "out"
+    res.write(out)
+    record = json.loads((out / "screening.json").read_text(encoding="utf-8"))
+    assert record["policy"] == {"document": res.profile.document, "valid_until": "2024-12-31",
+                                "valid_source": "第三十七条", "in_force": False}
+    book = openpyxl.load_workbook(out / "inventory.xlsx", read_only=True)
+    rules = [row for row in book["规则(yanbian)"].iter_rows(values_only=True)]
+    assert ("有效期", f"政策有效期至2024-12-31（第三十七条），筛查日{today}已过期") in [r[:2] for r in rules]
+    assert any(r[0] == "入市方式与年限" and r[1].startswith("出让：") and "出租：最长20年（第十三条）" in r[1] for r in rules)
+    problems = [row[4] for row in book["数据问题"].iter_rows(values_only=True)]
+    assert said[0].message_zh in problems
+    page = (out / "map.html").read_text(encoding="utf-8")
+    data = json.loads(page.split('id="landgis-data">')[1].split("</script>")[0])
+    assert data["profile"] == f"yanbian 盐边县（政策有效期至2024-12-31（第三十七条），筛查日{today}已过期）"
+
+
+def test_a_policy_still_in_force_says_its_date_and_warns_nothing(tmp_path):
+    profile = tmp_path / "later.toml"
+    profile.write_text('[profile]\nid = "later"\nextends = "yanbian"\nvalid_until = 2099-12-31\n', encoding="utf-8")
+    project = build_project([Case("one")], tmp_path / "p", str(profile))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PolicyExpiredWarning)
+        res = landgis.screen(project)
+    assert not [p for p in res.problems if p.layer == "profile"]
+    assert res.profile.validity_zh(dt.date.today()) == "政策有效期至2099-12-31（第三十七条）"
+
+
+# ------------------------------------------------------------ price floors
+
+PRICED = [Case("dear", attrs={"RSCB": 200_000.0, "KGCB": 160_000.0}),         # 500.00 / 400.00 per m²
+          Case("cheap", attrs={"RSCB": 100_000.0, "KGCB": 60_000.0}),         # 250.00 / 150.00 per m²
+          Case("unknown"),                                                     # no costs given
+          Case("shop", attrs={"RSCB": 200_000.0, "KGCB": 200_000.0}, zoning=[((0, 0, 40, 40), COMMERCIAL)]),
+          Case("school", attrs={"RSCB": 1.0, "KGCB": 1.0}, zoning=[((0, 0, 40, 40), "0804")])]
+
+
+def _priced(tmp_path, profile):
+    """PRICED with 基准地价 zones: 工业 456.78 over all, a cheaper 工业 zone (300) over 30 % of the first
+    parcel (the larger zone is taken), 商服 1,234.56 over all; no 公共服务 zone."""
+    project = build_project(PRICED, tmp_path, profile, extra_toml='\n[layers.price_zones]\npath = "jzdj.gpkg"\n')
+    x0, y0 = origin(0)
+    everything = shapely.box(x0 - 100, y0 - 100, x0 + 1000, y0 + 1000)
+    zones = gpd.GeoDataFrame({"JZDJ": [456.78, 300.0, 1234.56], "YT": ["工业用地", "工业用地", "商服用地"],
+                              "JB": ["II", "III", "I"]},
+                             geometry=[everything, shapely.box(x0 + 10, y0 + 10, x0 + 16, y0 + 30), everything],
+                             crs=CRS)
+    zones.to_file(tmp_path / "jzdj.gpkg", engine="pyogrio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(project)
+    return res.inventory.set_index(res.inventory["parcel_id"].map(
+        dict(zip(res.inventory["parcel_id"], [c.name for c in PRICED], strict=True))))
+
+
+def _num(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+
+def test_the_base_price_is_the_zone_of_the_parcels_planned_use(tmp_path):
+    inv = _priced(tmp_path, "guilin")
+    assert [_num(inv.loc[k, "base_price"]) for k in ("dear", "cheap", "shop", "school")] == [456.78, 456.78, 1234.56, None]
+    assert inv.loc["dear", "base_price_basis"] == "工业用地基准地价 II级"        # 70 % of it: the larger zone
+    assert inv.loc["shop", "base_price_basis"] == "商服用地基准地价 I级"
+    assert inv.loc["school", "base_price_basis"] == "基准地价图层中无公共服务用地区段覆盖该宗地"
+    # guilin sets no floor: none is given, and none is invented
+    assert inv["price_floor"].isna().all() and set(inv["price_basis"]) == {""}
+
+
+def test_yanbian_floor_is_the_higher_of_base_price_and_entry_cost(tmp_path):
+    """第十七条: 不得低于宗地所在区域的基准地价，也不得低于土地入市成本."""
+    inv = _priced(tmp_path, "yanbian")
+    got = {k: [_num(inv.loc[k, c]) for c in ("price_floor", "price_floor_total", "price_floor_total_wan")]
+           for k in ("dear", "cheap", "unknown", "shop")}
+    assert got == {"dear": [500.0, 200_000.0, 20.0], "cheap": [456.78, 182_712.0, 18.2712],
+                   "unknown": [None, None, None], "shop": [1234.56, 493_824.0, 49.3824]}
+    doc = "《盐边县农村集体经营性建设用地入市管理暂行办法》（盐边府规〔2023〕7号）第十七条"
+    assert inv.loc["cheap", "price_basis"] == f"不低于基准地价456.78元/平方米、入市成本250.00元/平方米之高者（{doc}）"
+    assert inv.loc["unknown", "price_basis"] == ("底价未定：缺少入市成本（宗地属性 [layers.parcels.fields] entry_cost，"
+                                                 f"单位元）（{doc}）")
+    assert _num(inv.loc["school", "price_floor"]) is None   # no base price for its use: no floor
+    assert inv.loc["school", "price_basis"].startswith("底价未定：缺少基准地价")
+
+
+def test_tianning_floor_is_the_sum_of_objective_costs(tmp_path):
+    """第二十八条: 入市宗地的成交价不得低于土地取得的各项客观成本之和."""
+    inv = _priced(tmp_path, "tianning")
+    assert [_num(inv.loc[k, "price_floor"]) for k in ("dear", "cheap", "unknown", "shop")] == [400.0, 150.0, None, 500.0]
+    assert inv.loc["dear", "price_floor_total"] == 160_000.0 and inv.loc["dear", "price_floor_total_wan"] == 16.0
+
+
+def test_yueqing_gives_the_first_purchase_line_at_80_percent(tmp_path):
+    """第二十四条第（二）项: 入市价格低于基准地价80%的，市人民政府有优先购买权."""
+    inv = _priced(tmp_path, "yueqing")
+    assert [_num(inv.loc[k, "first_purchase_price"]) for k in ("dear", "shop", "school")] == [365.42, 987.65, None]
+    assert inv["price_floor"].isna().all()   # it sets no floor of its own
+    assert inv.loc["dear", "price_basis"] == ("低于基准地价的80%（365.42元/平方米）时政府有优先购买权"
+                                              "（《乐清市农村集体经营性建设用地入市管理办法（试行）（征求意见稿）》第二十四条第（二）项）")
+
+
+def test_a_cost_that_is_not_a_sum_of_money_is_named(tmp_path):
+    cases = [Case("words", attrs={"RSCB": float("nan")}), Case("wan", attrs={"RSCB": float("nan")})]
+    project = build_project(cases, tmp_path, "yanbian")
+    zd = gpd.read_file(tmp_path / "planted.gpkg", layer="zd")
+    zd["RSCB"] = ["约二十万", "20万元"]
+    zd.to_file(tmp_path / "planted.gpkg", layer="zd", engine="pyogrio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(project)
+    said = [p for p in res.problems if p.field == "RSCB"]
+    assert len(said) == 1 and "约二十万" in said[0].message_zh and said[0].features == "450399100001JC00001"
+    assert math.isnan(res.facts["entry_cost"].iloc[0]) and res.facts["entry_cost"].iloc[1] == 200_000.0   # 20万元
+    floors = res.inventory.set_index("parcel_id")["price_basis"]
+    assert floors["450399100001JC00001"].startswith("底价未定：缺少基准地价、入市成本")
