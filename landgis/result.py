@@ -96,6 +96,8 @@ class ScreeningResult:
     facts: pd.DataFrame | None = None
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict, repr=False)
     record: dict | None = field(default=None, repr=False)
+    #: each parcel's enterable part (parcel_id, enterable_m2, geometry), see :mod:`landgis.enterable`
+    enterable: gpd.GeoDataFrame | None = field(default=None, repr=False)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -200,8 +202,10 @@ class ScreeningResult:
                 # while the CSV and the map are made here (a third lane only shares the
                 # two cores, and holds more memory at its peak)
                 step("screening.gpkg, inventory.xlsx")
-                gpkg = pool.submit(self._timed, "write_gpkg", io.write_gpkg,
-                                   {"parcels": self.inventory, "conflicts": self.conflicts}, tmp / "screening.gpkg")
+                drawn = {"parcels": self.inventory, "conflicts": self.conflicts}
+                if self.enterable is not None:
+                    drawn["enterable"] = self.enterable
+                gpkg = pool.submit(self._timed, "write_gpkg", io.write_gpkg, drawn, tmp / "screening.gpkg")
                 table = self.table  # one copy for the csv and the spreadsheet, which only read it
                 xlsx = pool.submit(self._timed, "write_xlsx", write_xlsx, self, tmp / "inventory.xlsx", table)
                 try:

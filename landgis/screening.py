@@ -14,6 +14,7 @@ from landgis._runtime import ProgressArg
 from landgis.config import Project, load_project
 from landgis.engines import ENGINES
 from landgis.engines.local import screen_local
+from landgis.enterable import ENTERABLE_COLUMNS, enterable_parts
 from landgis.profiles import Profile, builtin_profiles, resolve_profile
 from landgis.provenance import screening_record
 from landgis.result import ScreeningResult
@@ -95,6 +96,10 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
             result = screen_local(project, resolve_profile(project, profile), strict=strict, progress=progress)
         result.record = record.result()
     prof = result.profile
+    # the enterable part of each parcel, from the inventory and conflict pieces either engine made
+    result.enterable, enterable = enterable_parts(result.inventory, result.conflicts, prof.excluding_rules)
+    for col in ENTERABLE_COLUMNS:
+        result.inventory[col] = enterable[col]
     # the policy the verdicts rest on, and its term of force as it stood on the day
     result.record["policy"] = {"document": prof.document, "valid_until": prof.valid_until,
                                "valid_source": prof.valid_source,

@@ -47,7 +47,7 @@ def test_outputs_written(screened):
 def test_gpkg_and_xlsx(screened):
     out, _ = screened
     layers = [name for name, _ in pyogrio.list_layers(out / "screening.gpkg")]
-    assert layers == ["parcels", "conflicts"]
+    assert layers == ["parcels", "conflicts", "enterable"]
     parcels = pyogrio.read_dataframe(out / "screening.gpkg", layer="parcels")
     assert len(parcels) == 418 and parcels.crs.to_epsg() == 4546
     conflicts = pyogrio.read_dataframe(out / "screening.gpkg", layer="conflicts")

@@ -215,3 +215,63 @@ def test_a_cost_that_is_not_a_sum_of_money_is_named(tmp_path):
     assert math.isnan(res.facts["entry_cost"].iloc[0]) and res.facts["entry_cost"].iloc[1] == 200_000.0   # 20万元
     floors = res.inventory.set_index("parcel_id")["price_basis"]
     assert floors["450399100001JC00001"].startswith("底价未定：缺少基准地价、入市成本")
+
+
+# ------------------------------------------------------------ enterable area
+
+ENTERABLE = [
+    # 5 m × 20 m of the 20 m × 20 m parcel on farmland: 300.00 m² left
+    Case("edge", farmland=[(0, 0, 15, 40)]),
+    # farmland (5 × 20) inside an agricultural survey patch (8 × 20): their union, 160 m², is cut once
+    Case("both", farmland=[(0, 0, 15, 40)], survey=[((0, 0, 18, 40), "0103"), ((18, 0, 40, 40), "0601")]),
+    # a farmland sliver of 0.5 m² (below the 1 m² tolerance: the rule does not fire, nothing is cut)
+    Case("sliver", farmland=[(10, 10, 10.025, 30)]),
+    Case("whole", farmland=[(0, 0, 40, 40)]),                   # nothing left
+    Case("town", udb=[(0, 0, 40, 40)]),                         # in the urban development boundary: not cut
+    Case("clear"),
+]
+
+
+@pytest.fixture(scope="module")
+def enterable(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("enterable")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(build_project(ENTERABLE, folder, "national"))
+    res.write(folder / "out")
+    names = dict(zip(res.inventory["parcel_id"], [c.name for c in ENTERABLE], strict=True))
+    return res, res.inventory.set_index(res.inventory["parcel_id"].map(names)), folder / "out", names
+
+
+def test_enterable_area_is_the_parcel_less_every_excluded_part(enterable):
+    _, inv, _, _ = enterable
+    got = {k: (inv.loc[k, "enterable_m2"], inv.loc[k, "enterable_share"]) for k in inv.index}
+    assert got == {"edge": (300.0, 0.75), "both": (240.0, 0.6), "sliver": (400.0, 1.0), "whole": (0.0, 0.0),
+                   "town": (400.0, 1.0), "clear": (400.0, 1.0)}
+    assert inv.loc["edge", "verdict"] == "ineligible"   # what could enter after 调整宗地界线 is shown all the same
+
+
+def test_the_enterable_layer_round_trips_through_the_geopackage(enterable):
+    res, _, out, names = enterable
+    layer = gpd.read_file(out / "screening.gpkg", layer="enterable")
+    assert sorted(names[p] for p in layer["parcel_id"]) == sorted(["edge", "both", "sliver", "town", "clear"])
+    x0, y0 = origin(1)   # "both": x 18…30 of its cell is left
+    both = layer.loc[layer["parcel_id"].map(names) == "both"].geometry.iloc[0]
+    assert both.equals(shapely.box(x0 + 18, y0 + 10, x0 + 30, y0 + 30)) and round(both.area, 2) == 240.0
+    assert layer.set_index(layer["parcel_id"].map(names))["enterable_m2"].to_dict()["edge"] == 300.0
+
+
+def test_the_map_and_the_red_line_sheet_show_the_enterable_part(enterable, tmp_path):
+    from landgis.maps import map_data, read_screening
+    from landgis.maps.redline import _enterable_text
+
+    res, inv, out, names = enterable
+    page = json.loads((out / "map.html").read_text(encoding="utf-8").split('id="landgis-data">')[1]
+                      .split("</script>")[0])
+    part = next(layer for layer in page["layers"] if layer["kind"] == "enterable")
+    assert part["g"].count("\n") + 1 == 2        # the two parcels partly enterable, not the whole ones
+    for data in (map_data(res), read_screening(out)):
+        assert sorted(names[p] for p in data.enterable["parcel_id"]) == sorted(["edge", "both", "sliver", "town",
+                                                                                 "clear"])
+    assert _enterable_text(inv.loc["edge"]) == "300.00 平方米（0.4500 亩，75.0%），扣除不可入市部分、调整宗地界线后可入市"
+    assert _enterable_text(inv.loc["whole"]) == "无（整宗不可入市）" and _enterable_text(inv.loc["clear"]) == ""

@@ -260,6 +260,9 @@ def test_parcels_drawn_without_errors_or_network(loaded, result):
     assert stats["parcels_drawn"] == drawable == browser.eval("window.landgis.parcels")
     assert stats["parcel_dots"] == 0
     assert stats["layers"]["farmland"] > 0 and stats["layers"]["conflicts"] > 0
+    inv = result.inventory   # the parts partly enterable, outlined (a whole parcel's is its own outline)
+    assert stats["layers"]["enterable"] == int(((inv["enterable_m2"] > 0)
+                                                & (inv["enterable_m2"] < inv["area_m2"] - 0.005)).sum()) > 0
     assert browser.eval("window.__landgisErrors") == []
     assert browser.errors == []
     assert [u for u in browser.requests if not u.startswith(("file:", "data:"))] == []

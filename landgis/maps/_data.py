@@ -53,6 +53,8 @@ class MapData:
     notes: list[str] = field(default_factory=list)
     #: the 制图单位 ([project] organisation), "" when the project names none
     organisation: str = ""
+    #: each parcel's enterable part (parcel_id, enterable_m2, geometry); None when not known
+    enterable: gpd.GeoDataFrame | None = None
 
     @property
     def crs(self) -> CRS:
@@ -75,7 +77,7 @@ def map_data(source: Any) -> MapData:
                    profile=profile_label(source.profile),
                    data_date=project.data_date or _source_date(project),
                    project=str(project.source) if project.source is not None else "",
-                   organisation=getattr(project, "organisation", ""))
+                   organisation=getattr(project, "organisation", ""), enterable=getattr(source, "enterable", None))
 
 
 def profile_label(profile: Any) -> str:
@@ -212,6 +214,7 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
     else:
         conflicts = gpd.GeoDataFrame({"parcel_id": [], "rule": [], "layer": [], "area_m2": []},
                                      geometry=gpd.GeoSeries([], crs=inventory.crs), crs=inventory.crs)
+    enterable = pyogrio.read_dataframe(gpkg, layer="enterable") if "enterable" in layers else None
     title = "入市地块筛查"
     organisation = ""
     prof_label = ""
@@ -250,7 +253,7 @@ def read_screening(folder: str | Path, project: str | Path | None = None,
     return MapData(inventory=inventory, conflicts=conflicts, layers=constraint_layers, rules=rules,
                    title=title, profile=prof_label, data_date=data_date,
                    project=str(Path(project).absolute()) if project is not None else "", notes=notes,
-                   organisation=organisation)
+                   organisation=organisation, enterable=enterable)
 
 
 def _recorded_project(folder: Path, record: dict | None) -> tuple[Path | None, list[str]]:

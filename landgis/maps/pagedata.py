@@ -73,6 +73,11 @@ def page_payload(data: MapData, basemap: str, tianditu_token: str | None,
         layers.append({"key": "conflicts", "name": "冲突范围", "kind": "conflicts", "colour": "#111111",
                        "g": g, "show": True, "parcel": pack_numbers(np.where(parcel_of < 0, np.nan, parcel_of), 0),
                        "rule": pack_texts(_texts(sub, "rule")), "m2": pack_numbers(_numbers(sub, "area_m2"), 2)})
+    partial = _partly_enterable(data.enterable, sel)
+    if partial is not None and len(partial):
+        _, g = _layer_payload(partial)
+        layers.append({"key": "enterable", "name": "可入市部分", "kind": "enterable", "colour": "#00a651", "g": g,
+                       "show": True})
     used = _size(parcels) + sum(_size(layer) for layer in layers)
     constraints, admin_encoded, precision = _constraint_payload(data, inv, ok, max(size_budget_mb * 1e6 - used, 0.0))
     admin, labels, towns_from = _admin_payload(data.layers.get("admin"), admin_encoded, precision, sel)
@@ -154,7 +159,7 @@ def _parcel_columns(sel: gpd.GeoDataFrame) -> dict[str, Any]:
     return {
         "id": pack_ids(_texts(sel, "parcel_id")), "owner": pack_texts(_texts(sel, "owner")),
         "town": pack_texts(_texts(sel, "town")), "village": pack_texts(_texts(sel, "village")),
-        "m2": pack_numbers(_numbers(sel, "area_m2"), 4),
+        "m2": pack_numbers(_numbers(sel, "area_m2"), 4), "enterable": pack_numbers(_numbers(sel, "enterable_m2"), 2),
         "use": pack_texts(_texts(sel, "planned_use")), "survey": pack_texts(_texts(sel, "survey_class_name")),
         "v": pack_numbers(_verdict_index(sel), 0),
         "reasons": pack_texts(_texts(sel, "reasons")), "legacy": pack_texts(_texts(sel, "legacy")),
@@ -220,6 +225,17 @@ def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
     lines[own[keep]] = encode_geometries(geoms[keep], crs=conflicts.crs, chained=True)
     rows = np.sort(np.concatenate([np.flatnonzero(same), own[keep]]))
     return np.flatnonzero(ok)[rows], "\n".join(lines[rows].tolist()), parcel[rows]
+
+
+def _partly_enterable(enterable: gpd.GeoDataFrame | None, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """The enterable parts that are less than their parcel (a whole parcel's is its own outline)."""
+    if enterable is None or not len(enterable) or not len(parcels) or "area_m2" not in parcels:
+        return None
+    at = first_positions(parcels["parcel_id"], enterable["parcel_id"])
+    area = pd.to_numeric(parcels["area_m2"], errors="coerce").to_numpy(dtype=float)
+    whole = np.where(at >= 0, area[np.maximum(at, 0)], np.nan)
+    less = pd.to_numeric(enterable["enterable_m2"], errors="coerce").to_numpy(dtype=float) < whole - 0.005
+    return enterable.loc[less]
 
 
 def _parcel_of_pieces(parcels: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame) -> np.ndarray:

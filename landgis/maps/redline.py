@@ -115,7 +115,30 @@ def _conflict_areas(data: MapData, pid: str) -> str:
     return "；".join(f"{data.rules.get(r, {}).get('title_zh') or r}（{r}）{a:,.2f} 平方米" for r, a in by_rule.items())
 
 
-def _legend(ax: Any, drawn_roles: list[str], drawn_conflicts: bool, drawn_neighbours: bool) -> None:
+#: the enterable part's outline on the sheet (as on the web map)
+ENTERABLE_COLOUR = "#00a651"
+
+
+def _enterable_text(row: pd.Series) -> str:
+    """The enterable part, when less than the parcel: 2,127.70 平方米（81.0%），调整宗地界线后可入市."""
+    m2, area = pd.to_numeric(pd.Series([row.get("enterable_m2"), row.get("area_m2")]), errors="coerce")
+    if pd.isna(m2) or pd.isna(area) or m2 >= area - 0.005:
+        return ""
+    if m2 <= 0:
+        return "无（整宗不可入市）"
+    return f"{m2:,.2f} 平方米（{m2 / M2_PER_MU:,.4f} 亩，{m2 / area:.1%}），扣除不可入市部分、调整宗地界线后可入市"
+
+
+def _enterable_part(data: MapData, pid: str, row: pd.Series) -> Any:
+    """The enterable polygon of the parcel, from the screening's layer (None when it has none)."""
+    if data.enterable is None or not len(data.enterable):
+        return None
+    mine = data.enterable[data.enterable["parcel_id"].astype(str) == pid]
+    return mine.geometry.values[0] if len(mine) else None
+
+
+def _legend(ax: Any, drawn_roles: list[str], drawn_conflicts: bool, drawn_neighbours: bool,
+            drawn_enterable: bool = False) -> None:
     """A legend for every line, fill and hatch the sheet draws (and only those)."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -130,6 +153,8 @@ def _legend(ax: Any, drawn_roles: list[str], drawn_conflicts: bool, drawn_neighb
                                  edgecolor=colour, linestyle="--" if role == "udb" else "-", label=label))
     if drawn_conflicts:
         handles.append(Patch(facecolor="none", edgecolor="black", hatch="////", linewidth=0.3, label="冲突部分"))
+    if drawn_enterable:
+        handles.append(Line2D([], [], color=ENTERABLE_COLOUR, linewidth=1.6, linestyle="--", label="可入市部分"))
     ax.legend(handles=handles, loc="lower right", fontsize=6.5, framealpha=0.85, borderpad=0.4, handlelength=1.6)
 
 
@@ -219,6 +244,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         *([("规划条件", conditions)] if (conditions := planning_text(row)) else []),
         ("筛查结论", VERDICT_ZH.get(verdict, verdict) + (f"：{reasons}" if (reasons := _reason_names(data, row)) else "")),
         *([("冲突部分面积", parts)] if (parts := _conflict_areas(data, pid)) else []),
+        *([("可入市部分", enterable)] if (enterable := _enterable_text(row)) else []),
         *([("入市前须办理", text(row.get("actions")))] if text(row.get("actions")) else []),
         *([("历史遗留依据", text(row.get("legacy_basis")))] if text(row.get("legacy_basis")) else []),
         *([("登记及批准文件", text(row.get("register_docs")))] if text(row.get("register_docs")) else []),
@@ -271,6 +297,9 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
         mine = conf[conf["parcel_id"].astype(str) == pid]
         if len(mine):
             mine.plot(ax=ax, facecolor="none", edgecolor="black", hatch="////", linewidth=0.3, zorder=4)
+    part = _enterable_part(data, pid, row) if enterable else None
+    if part is not None:
+        gpd.GeoSeries([part]).boundary.plot(ax=ax, color=ENTERABLE_COLOUR, linewidth=1.6, linestyle="--", zorder=5.5)
     gpd.GeoSeries([geom]).boundary.plot(ax=ax, color="red", linewidth=2.0, zorder=5)
     pts = table.drop_duplicates("point")
     cxy = shapely.centroid(geom)
@@ -295,7 +324,7 @@ def _sheet(pdf: Any, data: MapData, row: pd.Series, geom: Any, table: pd.DataFra
     scale_bar(ax, fraction=0.25)
     north_arrow(ax, loc=(0.94, 0.84), size=0.09)
     _legend(ax, drawn_roles, drawn_conflicts=conf is not None and bool((conf["parcel_id"].astype(str) == pid).any()),
-            drawn_neighbours=len(near) > 0)
+            drawn_neighbours=len(near) > 0, drawn_enterable=part is not None)
     # nominal scale on an A4 sheet: ground width / printed width, rounded to a "nice" ratio
     denom = (view.bounds[2] - view.bounds[0]) / (0.86 * 8.27 * 0.0254)
     nice = next((s for s in (200, 500, 1000, 2000, 2500, 5000, 10000, 25000, 50000) if s >= denom), round(denom))

@@ -66,7 +66,7 @@ _PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document", "numbering_n
 _TOP_KEYS = ("profile", "settings", "terms", "supply", "price", "rules", "legacy", "codes", "conflicts")
 #: [profile] keys that belong to the profile's own document: not inherited by a child citing another
 _DOCUMENT_KEYS = ("numbering_note", "valid_until", "valid_source")
-_CONFLICT_KEYS = ("rule", "layer", "features", "piece", "cut")
+_CONFLICT_KEYS = ("rule", "layer", "features", "piece", "cut", "excludes")
 _FEATURE_SELECTORS = ("landcat", "role", "use")
 _SETTINGS: dict[str, type | tuple[type, ...]] = {
     "legacy_categories": list,
@@ -470,6 +470,9 @@ def _conflict(c: Mapping[str, Any], settings: Mapping[str, Any], where: str) -> 
         raise ProfileError(f"{at}: piece = {piece!r}; one of ground, uncovered")
     if cut not in ("overlay", "after"):
         raise ProfileError(f"{at}: cut = {cut!r}; one of overlay, after")
+    if not isinstance(c.get("excludes", False), bool):
+        raise ProfileError(f"{at}: excludes = {c['excludes']!r}; true (its pieces are cut from the enterable area) "
+                           "or false")
     classes = None
     if "features" in c:
         sel = dict(c["features"])
@@ -482,4 +485,5 @@ def _conflict(c: Mapping[str, Any], settings: Mapping[str, Any], where: str) -> 
                 return None
             values = settings[values]
         classes = (attr, tuple(str(v) for v in values), exclude)
-    return ConflictSource(rule=rule, layer=c["layer"], classes=classes, piece=piece, cut=cut)
+    return ConflictSource(rule=rule, layer=c["layer"], classes=classes, piece=piece, cut=cut,
+                          excludes=c.get("excludes", False))

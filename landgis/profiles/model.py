@@ -76,6 +76,8 @@ class ConflictSource:
     classes: tuple[str, tuple[str, ...], bool] | None = None
     piece: str = "ground"
     cut: str = "overlay"
+    #: its pieces are cut from the parcel's enterable area (see :mod:`landgis.enterable`)
+    excludes: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,11 @@ class Profile:
             parts.append(f"{self.document}{item.source}")
         parts += [n for n in item.national if n]
         return CITATION_SEP.join(parts)
+
+    @property
+    def excluding_rules(self) -> list[str]:
+        """The rules whose conflict pieces are cut from the enterable area (``excludes = true``)."""
+        return [c.rule for c in self.conflicts if c.excludes]
 
     @property
     def allowed_uses(self) -> list[str] | None:

@@ -412,7 +412,7 @@
     stats.layers = {};
     order.forEach(function (key) {
       var L2 = layers[key], kind = L2.spec.kind;
-      if (kind === 'conflicts' || kind === 'admin') { return; }
+      if (kind === 'conflicts' || kind === 'admin' || kind === 'enterable') { return; }
       var count = {polys: 0, dots: 0};
       if (L2.on) {
         var style = styleOf(key);
@@ -433,6 +433,11 @@
       var cc = {polys: 0, dots: 0};
       if (layers.conflicts.on) { drawFeatures(ctx, layers.conflicts.g, inView(layers.conflicts.g, view), '#111111', styleOf('conflicts'), view, cc); }
       stats.layers.conflicts = cc.polys + cc.dots;
+    }
+    if (layers.enterable) {  // the part that could enter after 调整宗地界线, outlined over its parcel
+      var ec = {polys: 0, dots: 0}, E = layers.enterable;
+      if (E.on) { drawFeatures(ctx, E.g, inView(E.g, view), E.spec.colour, {alpha: 0, stroke: true, width: 2.5, dash: [5, 3]}, view, ec); }
+      stats.layers.enterable = ec.polys + ec.dots;
     }
     var lc = {polys: 0, dots: 0};
     if (legacyOn) {
@@ -574,6 +579,10 @@
     row(tb, '权利人', P.owner(i));
     row(tb, '坐落', [P.town(i), P.village(i)].filter(Boolean).join(' '));
     row(tb, '面积', areaText(P.m2(i)));
+    if (P.enterable) {
+      var em = P.enterable(i);
+      if (em !== null && P.m2(i) !== null && em < P.m2(i) - 0.005) { row(tb, '可入市部分', areaText(em) + '，调整宗地界线后'); }
+    }
     row(tb, '规划用途', [P.use(i), D.use_names[P.use(i)] || ''].filter(Boolean).join(' '));
     if (P.survey(i)) { row(tb, '现状地类', P.survey(i)); }
     if (P.legacy(i)) { row(tb, '历史遗留', [P.legacy(i), P.legacy_basis(i)].filter(Boolean).join('：')); }
@@ -715,6 +724,11 @@
       if (spec.kind === 'zoning') { return; }
       var r = add(d, el('div', 'lg-item'));
       var sw = add(r, el('span', 'lg-sw'));
+      if (spec.kind === 'enterable') {
+        sw.style.background = 'transparent'; sw.style.border = '2px dashed ' + spec.colour;
+        add(r, el('span', null, '可入市部分（调整宗地界线后，扣除永久基本农田、生态保护红线等不可入市部分）'));
+        return;
+      }
       if (spec.kind === 'admin') {
         sw.style.background = 'transparent'; sw.style.border = 'none'; sw.style.borderTop = '2px dashed #444'; sw.style.height = '0';
         add(r, el('span', null, '乡镇界线（放大后显示村界）'));
