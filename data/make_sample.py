@@ -901,7 +901,50 @@ def write_attrs(W, rng, parcels):
     known = cost_rng.random(len(df)) >= 1 / 6
     df["RSCB"] = np.where(known, np.round(df["ZDMJ"].to_numpy() * per_m2, -2), np.nan)
     df["KGCB"] = np.where(known, np.round(df["RSCB"].to_numpy() * cost_rng.uniform(0.6, 0.9, len(df)), -2), np.nan)
+    add_decisions(df)
     return df
+
+
+#: the collective's decision (土地管理法第六十三条第二款) planted: parcel row → (members, attended, for, notice
+#: working days). Two thirds exactly passes (民法典第一千二百五十九条: 以上 includes the number); one short does not
+DECISIONS_PLANTED = {4: (30, 28, 20, 5), 13: (30, 28, 19, 5), 16: (45, 40, 29, 5), 15: (300, 260, 200, 4),
+                     14: (60, 55, 40, 7)}
+#: parcels whose decision the register does not give (the rule is then not checked on them)
+DECISIONS_MISSING = (23, 24, 120, 250, 333)
+
+
+def add_decisions(df):
+    """The vote on entering the market (JCJG body, YDHRS members, DHRS attended, TYRS for) and the dates of the
+    decision and its notice (JYRQ, GSQSRQ, GSJZRQ), from an RNG of their own: most pass, a few are planted."""
+    import chinese_calendar
+
+    rng = np.random.default_rng(SEED + 2)
+    n = len(df)
+    representatives = rng.random(n) < 0.6
+    members = np.where(representatives, rng.integers(25, 61, n), rng.integers(200, 901, n))
+    attended = np.ceil(members * rng.uniform(0.85, 0.98, n)).astype(int)
+    votes = np.minimum(np.ceil(members * rng.uniform(0.72, 0.95, n)).astype(int), attended)
+    days = np.full(n, 5) + rng.integers(0, 6, n)
+    for row, (m, a, v, d) in DECISIONS_PLANTED.items():
+        representatives[row] = m < 100
+        members[row], attended[row], votes[row], days[row] = m, a, v, d
+    base = np.datetime64("2024-03-01") + rng.integers(0, 240, n).astype("timedelta64[D]")
+    decided, start, end = [], [], []
+    for k in range(n):
+        day = base[k].astype(object)
+        decided.append(day.isoformat())
+        first = chinese_calendar.find_workday(1, day)        # the notice starts the next working day
+        last = chinese_calendar.find_workday(int(days[k]) - 1, first)
+        start.append(first.isoformat())
+        end.append(last.isoformat())
+    df["JCJG"] = np.where(representatives, "村民代表会议", "村民会议").astype(object)
+    df["YDHRS"], df["DHRS"], df["TYRS"] = members, attended, votes
+    df["JYRQ"], df["GSQSRQ"], df["GSJZRQ"] = decided, start, end
+    for col in ("JCJG", "YDHRS", "DHRS", "TYRS", "JYRQ", "GSQSRQ", "GSJZRQ"):
+        df[col] = df[col].astype(object)
+        df.loc[list(DECISIONS_MISSING), col] = None
+    for col in ("YDHRS", "DHRS", "TYRS"):
+        df[col] = df[col].astype("Int64")
 
 
 # --------------------------------------------------------------------------------------

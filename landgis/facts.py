@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from landgis.codes import LANDCATS, CodeTable, code_table, legacy_2009_excluded, normalize_codes
+from landgis.decisions import decision_facts
 from landgis.errors import Problem
 from landgis.fields import PLANNING_CONDITIONS
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
@@ -135,6 +136,7 @@ def parcel_facts(parcels: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFram
             unavailable[name] = ("the profile sets no allowed_uses in [settings] (the planned-use tags open "
                                  "to market entry)")
     cols.update(_attribute_facts(parcels, unavailable))
+    cols.update(decision_facts(parcels, unavailable, problems))
     cols.update(ownership_facts(parcels, cols, unavailable, tolerance))
     cols.update(_approval_facts(parcels, layers, overlays, cols, unavailable, tolerance))
     cols.update(_price_facts(n, layers, overlays, unavailable, cols.get("planned_use_tag")))

@@ -43,6 +43,7 @@ from landgis.crs import (
     to_working_crs,
     working_crs_for,
 )
+from landgis.decisions import read_decision_fields
 from landgis.errors import (
     InputError,
     LandgisWarning,
@@ -367,6 +368,7 @@ def canonical_parcels(frame: gpd.GeoDataFrame, spec: LayerSpec, problems: list[P
                                         field=fields[canon], features=listed_features(out, bad, "parcel_id"),
                                         message_zh=f"字段 {fields[canon]} 的值 {shown} 不是金额，这些宗地不计底价；"
                                                    "应写作元（1500000、1,500,000元）或 150万元"))
+    read_decision_fields(frame, fields, out, problems)
     if "ownership" in out:
         out["collective"] = ownership_collective(out["ownership"])
         unknown = out["collective"].isna() & (out["ownership"] != "")

@@ -164,7 +164,7 @@ def result_html(result: Any) -> str:
     Examples
     --------
     >>> result  # the sample county screened once, as in the ScreeningResult example
-    <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+    <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
     >>> html = result_html(result)
     >>> "可入市" in html and "亩" in html and "<script" not in html
     True

@@ -78,7 +78,7 @@ class ScreeningResult:
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result
-    <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+    <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
     >>> row = result.inventory.set_index("parcel_id").loc["450399100004JC00021"]
     >>> row["verdict"], row["reasons"], float(row["farmland_m2"])
     ('ineligible', 'FARMLAND', 300.0)
@@ -106,7 +106,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
         >>> list(result.table.columns[:6])
         ['parcel_id', 'area_m2', 'area_mu', 'verdict', 'reasons', 'legacy']
         >>> len(result.table) == len(result.inventory) == 418
@@ -127,7 +127,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
         >>> sorted(result.summary())
         ['by_action', 'by_planned_use', 'by_rule', 'by_town', 'by_verdict', 'by_village', 'legacy']
         >>> by_rule = result.summary()["by_rule"]
@@ -142,9 +142,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
         >>> result.counts()
-        {'eligible': 291, 'conditional': 22, 'ineligible': 105}
+        {'eligible': 286, 'conditional': 27, 'ineligible': 105}
         """
         vc = self.inventory["verdict"].value_counts()
         return {v: int(vc.get(v, 0)) for v in VERDICTS}
@@ -183,7 +183,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
         >>> import tempfile
         >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
         >>> sorted(p.name for p in out.iterdir())
@@ -269,7 +269,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
         >>> m = result.explore(tiles=None)
         >>> type(m).__name__
         'Map'
@@ -290,7 +290,7 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
         >>> m = result.map()
         >>> hasattr(m, "_repr_html_") and hasattr(m, "save")
         True
@@ -304,9 +304,9 @@ class ScreeningResult:
         Examples
         --------
         >>> result  # the sample county screened once, as in the ScreeningResult example
-        <ScreeningResult {'eligible': 291, 'conditional': 22, 'ineligible': 105} profile=guilin>
+        <ScreeningResult {'eligible': 286, 'conditional': 27, 'ineligible': 105} profile=guilin>
         >>> print(result.text_summary().splitlines()[2])
-          eligible        291 parcels      713,993.21 m²    1,070.9898 亩
+          eligible        286 parcels      701,179.59 m²    1,051.7694 亩
         """
         c = self.counts()
         by = self.summary()["by_verdict"].set_index("verdict")

@@ -74,6 +74,13 @@ PARCEL_ATTRIBUTES: tuple[str, ...] = (
     "plan_committed",
     "entry_cost",
     "objective_cost",
+    "decision_body",
+    "decision_members",
+    "decision_attended",
+    "decision_for",
+    "decision_date",
+    "notice_start",
+    "notice_end",
 )
 
 #: the parcel attributes read as yes/no (是/否, 1/0, Y/N …)
@@ -100,6 +107,11 @@ STANDARD_FIELDS: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "county_approved": ("XZFPZ",),
             # 属地政府承诺纳入规划 (taian §三(三)3); no national standard field: landgis's default name
             "plan_committed": ("CNNRGH",),
+            # the collective's decision and its notice (土地管理法第六十三条第二款; yueqing 第二十七条): no national
+            # standard fields, landgis's default names
+            "decision_body": ("JCJG",), "decision_members": ("YDHRS",), "decision_attended": ("DHRS",),
+            "decision_for": ("TYRS",), "decision_date": ("JYRQ",), "notice_start": ("GSQSRQ",),
+            "notice_end": ("GSJZRQ",),
         },
         "survey": {"class_code": ("DLBM",), "ownership": ("QSXZ",)},
         "survey_2009": {"class_code": ("DLBM",)},
@@ -206,6 +218,10 @@ FACT_DOCS: Mapping[str, str] = {
     "height_max_m": "建筑限高, m (the strictest of the planned-use patches over the parcel)",
     "planning_conditions_note": "where the planned-use patches over the parcel set different conditions: which",
     "unapproved": "construction land with no approval and no legacy category (bool)",
+    "decision_short": ("the collective's decision falls short (bool): fewer than two thirds of the voting body's "
+                       "members for it, two thirds included as passing; for a township collective's land, not "
+                       "its 党政联席会议 or leadership meeting; blank when the parcel's decision data says nothing"),
+    "notice_workdays": "working days the decision was publicly noticed, first and last day included (holiday calendar)",
     "slope_mean_deg": "mean DEM slope over the parcel (degrees, Horn's method, cell-area weighted)",
     "slope_max_deg": "steepest DEM cell touching the parcel (degrees)",
     "slope_steep_share": "share of the parcel steeper than the profile's slope_max_deg (default 15°)",

@@ -70,7 +70,7 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     >>> with warnings.catch_warnings(action="ignore", category=landgis.errors.LandgisWarning):
     ...     result = landgis.screen(sample, progress=False)
     >>> result.counts()
-    {'eligible': 291, 'conditional': 22, 'ineligible': 105}
+    {'eligible': 286, 'conditional': 27, 'ineligible': 105}
 
     The same parcels under another profile:
 

@@ -26,6 +26,9 @@ DEFAULT_ATTRS = {
     "QLR": "大塘村股份经济合作社", "XZMC": "城关镇", "CMC": "大塘村", "QSXZ": "30", "SFQQ": "是",
     "SFXZ": "否", "PZWH": "桂南政土批〔2006〕12号", "JCNF": 2000, "FWSYQZ": "否", "JSYDSYZ": "否",
     "CFDW": "", "SFLJ": "否", "YXBL": "是", "CNNRGH": "", "RSCB": float("nan"), "KGCB": float("nan"),
+    # the collective's decision (24 of 30 representatives for) and a notice of 5 working days (Mon 4 – Fri 8 March)
+    "JCJG": "村民代表会议", "YDHRS": 30, "DHRS": 27, "TYRS": 24, "JYRQ": "2024-03-01", "GSQSRQ": "2024-03-04",
+    "GSJZRQ": "2024-03-08",
 }
 
 FIELDS = {

@@ -22,7 +22,7 @@ from tests.test_rules_planted import CASES
 
 COUNTIES = {"guilin": "桂林", "taian": "台安", "yanbian": "盐边", "yueqing": "乐清", "tianning": "天宁"}
 #: the national documents a rule may rest on, by their full titles
-NATIONAL_TITLES = ("《中华人民共和国土地管理法》", "《中华人民共和国土地管理法实施条例》",
+NATIONAL_TITLES = ("《中华人民共和国土地管理法》", "《中华人民共和国土地管理法实施条例》", "《中华人民共和国民法典》",
                    "《关于深化农村集体经营性建设用地入市试点工作的意见》（厅字〔2022〕34号）")
 GUILIN_DOC = "《桂林市深化农村集体经营性建设用地入市试点工作方案（征求意见稿）》"
 YUEQING_DOC = "《乐清市农村集体经营性建设用地入市管理办法（试行）（征求意见稿）》"

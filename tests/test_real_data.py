@@ -52,13 +52,15 @@ def test_the_sample_without_its_2009_survey_has_no_eligible_parcel_without_appro
     t = res.table
     unapproved = ~t["approved"].astype(bool)
     assert unapproved.sum() > 0 and (t.loc[unapproved, "verdict"] != "eligible").all()
-    waiting = t[t["reasons"].str.contains("NODATA-")]
+    waiting = t[t["reasons"].str.contains("NODATA-LEGACY")]
     assert len(waiting) == 4 and set(waiting["verdict"]) == {"conditional"}
     assert set(waiting["reasons"]) == {"NODATA-LEGACY;NODATA-UNAPPROVED"}
     assert (waiting["reasons_zh"].str.count("第二次全国土地调查（二调）地类图斑图层 \\[layers.survey_2009\\]") == 2).all()
+    # with the three otherwise clear parcels whose collective decision the sample does not give
+    assert (t["reasons"] == "NODATA-DECISION").sum() == 3
     by_verdict = res.summary()["by_verdict"].set_index("verdict")
-    assert by_verdict.loc["conditional", "data_only_parcels"] == 4
-    assert "of which 4 conditional only for want of data" in res.text_summary()
+    assert by_verdict.loc["conditional", "data_only_parcels"] == 4 + 3
+    assert "of which 7 conditional only for want of data" in res.text_summary()
 
 
 def test_an_optional_rule_not_checked_is_a_note(tmp_path):

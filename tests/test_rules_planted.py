@@ -58,6 +58,8 @@ CASES = [
     Case("homestead_zoning", zoning=[((0, 0, 40, 40), "070301")]),
     Case("housing", zoning=[((0, 0, 40, 40), "070102")]),
     Case("restricted", attrs={"SFXZ": "是"}),
+    Case("decision_short", attrs={"YDHRS": 30, "DHRS": 28, "TYRS": 19}),              # 19/30 < 2/3
+    Case("notice_short", attrs={"GSQSRQ": "2024-03-04", "GSJZRQ": "2024-03-07"}),     # 4 working days
     Case("state_owned", attrs={"QSXZ": "20"}),
     Case("unapproved_2015", attrs={**NO_APPROVAL, "JCNF": 2015}, survey_2009=[((0, 0, 40, 40), "013")]),
     Case("legacy_2005", attrs={**NO_APPROVAL, "JCNF": 2005}),
@@ -130,6 +132,9 @@ EXPECTED = {
     # neither the Guilin plan nor the national documents cited speak of sealed land: a note there (NOTES)
     "restricted": {**_same(I, "RESTRICTED"), "national": (C, "RESTRICTED"), "guilin": (C, "RESTRICTED")},
     "state_owned": _same(I, "COLLECTIVE"),
+    # 土地管理法第六十三条第二款 (every profile); yueqing 第二十七条 alone sets a notice of 5 working days
+    "decision_short": _same(C, "DECISION"),
+    "notice_short": {**_same(E), "yueqing": (C, "NOTICE")},
     "unapproved_2015": {**_same(I, "UNAPPROVED"), "yanbian": (C, "UNAPPROVED"), "tianning": (C, "UNAPPROVED")},
     # yanbian tells no legacy category (第十二条 defines none): its unapproved stock land is UNAPPROVED
     "legacy_2005": {**_same(C, "LEGACY"), "yanbian": (C, "UNAPPROVED")},

@@ -1,0 +1,180 @@
+"""The collective's decision to enter the market, and its public notice, as parcel attributes.
+
+The parcels layer (or a table joined to it) may carry, per parcel:
+
+- ``decision_members`` 应到会人数 (the members, or the representatives, of the body that voted),
+  ``decision_attended`` 到会人数, ``decision_for`` 同意人数 — counts;
+- ``decision_body`` 决策机构 (村民会议, 村民代表会议, 成员（代表）会议, 党政联席会议…);
+- ``decision_date`` 决议日期, ``notice_start`` and ``notice_end`` 公示起止日期 — dates.
+
+:func:`decision_facts` gives the facts the rules test:
+
+- ``decision_short`` — the decision given falls short: for land of a village collective,
+  fewer than two thirds of the body's members voted for (土地管理法第六十三条第二款:
+  三分之二以上, which counts the number itself, 民法典第一千二百五十九条: exactly two thirds
+  passes); for land of a township collective (权属性质 33, or an owner named so), a body other
+  than its 党政联席会议 or leadership meeting decided. Blank where the data does not say.
+- ``notice_workdays`` — the working days of the public notice, first and last day included,
+  as the State Council's holiday calendar makes them (weekends worked in exchange count;
+  ``chinese_calendar``); blank where a date is missing or lies beyond the calendar's years.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from landgis.errors import Problem, listed_features
+
+__all__ = ["DECISION_COUNTS", "DECISION_DATES", "read_decision_fields", "decision_facts", "working_days",
+           "TOWNSHIP_BODIES"]
+
+#: the counts of a vote
+DECISION_COUNTS = ("decision_members", "decision_attended", "decision_for")
+#: the dates of a decision and its notice
+DECISION_DATES = ("decision_date", "notice_start", "notice_end")
+#: the bodies that decide for a township collective's land (yueqing 第七条第（二）项: 乡镇（街道）党政联席会议
+#: 或领导班子办公会议; taian 三（三）8（3）: 镇（街道）政府党委会)
+TOWNSHIP_BODIES = ("党政联席会议", "领导班子", "班子会议", "办公会议", "党委会")
+#: an owner that is a township collective (权属性质 33 is the code)
+_TOWNSHIP_OWNER = re.compile(r"(?:乡|镇|街道)(?:农民)?(?:集体经济组织|经济联合社|联合社|集体)$")
+_COUNT = re.compile(r"^\s*(\d+)\s*(人|名)?\s*$")
+_DATE = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?\s*$|^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def _count(value: Any) -> tuple[float, bool]:
+    """(a head count, or NaN when blank; whether the value is not one)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+        return np.nan, False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (float(value), False) if float(value) >= 0 and float(value) == int(value) else (np.nan, True)
+    m = _COUNT.match(str(value))
+    return (float(m[1]), False) if m else (np.nan, True)
+
+
+def _date(value: Any) -> tuple[Any, bool]:
+    """(a date, or None when blank; whether the value is not one)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+        return None, False
+    if isinstance(value, (_dt.datetime, pd.Timestamp)):
+        return value.date(), False
+    if isinstance(value, _dt.date):
+        return value, False
+    m = _DATE.match(str(value).split(" ")[0] if "-" in str(value) and ":" in str(value) else str(value))
+    if not m:
+        return None, True
+    y, mo, d = (m[1], m[2], m[3]) if m[1] else (m[4], m[5], m[6])
+    try:
+        return _dt.date(int(y), int(mo), int(d)), False
+    except ValueError:
+        return None, True
+
+
+def read_decision_fields(frame: pd.DataFrame, fields: Mapping[str, str], out: pd.DataFrame,
+                         problems: list[Problem]) -> None:
+    """The decision attributes the parcels layer carries, read into ``out``; a value that is not a
+    count or a date is named (layer, field, parcels) and read as blank."""
+    readers = {**{c: (_count, "人数（整数，如 25 或 25人）") for c in DECISION_COUNTS},
+               **{c: (_date, "日期（如 2024-03-15 或 2024年3月15日）") for c in DECISION_DATES}}
+    for canon, (read, kind) in readers.items():
+        if canon not in fields:
+            continue
+        raw = frame[fields[canon]].reset_index(drop=True)
+        parsed = [read(v) for v in raw.astype(object).tolist()]
+        bad = np.array([b for _, b in parsed], dtype=bool)
+        out[canon] = pd.Series([v for v, _ in parsed], dtype=float if canon in DECISION_COUNTS else object)
+        if bad.any():
+            shown = ", ".join(sorted({str(v) for v in raw[bad]})[:5])
+            problems.append(Problem("warning", "parcels", f"{canon}: values {shown} are not "
+                                    f"{'head counts' if canon in DECISION_COUNTS else 'dates'}; read as blank "
+                                    "(the rule they settle is then not checked on those parcels)",
+                                    field=fields[canon], features=listed_features(out, bad, "parcel_id"),
+                                    message_zh=f"字段 {fields[canon]} 的值 {shown} 不是{kind}，按空值处理（相应规则"
+                                               "对这些宗地未能核查）"))
+    if "decision_body" in fields:
+        out["decision_body"] = frame[fields["decision_body"]].reset_index(drop=True).astype(object).where(
+            frame[fields["decision_body"]].reset_index(drop=True).notna(), "").astype(str).str.strip()
+
+
+def township_owned(parcels: pd.DataFrame) -> np.ndarray:
+    """Land of a township (乡镇、街道) collective: 权属性质 33, or an owner named so."""
+    n = len(parcels)
+    code = parcels["ownership"].astype(str).str.strip().to_numpy() if "ownership" in parcels else np.full(n, "")
+    owner = parcels["owner"].astype(str).str.strip() if "owner" in parcels else pd.Series([""] * n)
+    return (code == "33") | owner.str.contains(_TOWNSHIP_OWNER).to_numpy(dtype=bool)
+
+
+def decision_facts(parcels: pd.DataFrame, unavailable: dict[str, str],
+                   problems: list[Problem] | None = None) -> dict[str, Any]:
+    """``decision_short`` (bool, NA: not said) and ``notice_workdays`` (NaN: not said) per parcel.
+
+    >>> frame = pd.DataFrame({"parcel_id": list("abcde"), "decision_members": [30, 30, 30, None, 31],
+    ...                       "decision_for": [20, 19, 25, 10, 21]})
+    >>> decision_facts(frame, {})["decision_short"].tolist()   # 20/30 is two thirds: it passes
+    [False, True, False, <NA>, False]
+    """
+    n = len(parcels)
+    problems = problems if problems is not None else []
+    facts: dict[str, Any] = {}
+    if "decision_members" in parcels and "decision_for" in parcels or "decision_body" in parcels:
+        members = pd.to_numeric(parcels.get("decision_members", pd.Series(np.nan, index=parcels.index)),
+                                errors="coerce").to_numpy(dtype=float)
+        votes = pd.to_numeric(parcels.get("decision_for", pd.Series(np.nan, index=parcels.index)),
+                              errors="coerce").to_numpy(dtype=float)
+        attended = pd.to_numeric(parcels.get("decision_attended", pd.Series(np.nan, index=parcels.index)),
+                                 errors="coerce").to_numpy(dtype=float)
+        body = parcels["decision_body"].astype(str).to_numpy() if "decision_body" in parcels else np.full(n, "")
+        township = township_owned(parcels)
+        # counts that contradict each other (more for than attended, more attended than members) say nothing
+        wrong = (votes > np.where(np.isnan(attended), members, attended)) | (attended > members) | (members <= 0)
+        if wrong.any():
+            problems.append(Problem("warning", "parcels", f"{int(wrong.sum())} parcel(s) have vote counts that "
+                                    "contradict each other (more for than attended, more attended than members, "
+                                    "or no members): the decision rule is not checked on them",
+                                    features=listed_features(parcels, wrong, "parcel_id"),
+                                    message_zh=f"{int(wrong.sum())} 宗地块的表决人数自相矛盾（同意人数多于到会人数、"
+                                               "到会人数多于应到会人数或应到会人数为0），未能核查集体决议"))
+        counted = ~np.isnan(members) & ~np.isnan(votes) & ~wrong
+        # two thirds or more, the number itself included: 3 × for ≥ 2 × members, in whole numbers
+        short_vote = 3 * np.nan_to_num(votes) < 2 * np.nan_to_num(members)
+        said_body = np.array([b != "" for b in body])
+        right_body = np.array([any(k in b for k in TOWNSHIP_BODIES) for b in body])
+        short = pd.array([pd.NA] * n, dtype="boolean")
+        village = ~township & counted
+        short[village] = short_vote[village]
+        town = township & said_body
+        short[town] = ~right_body[town]
+        facts["decision_short"] = short
+    else:
+        unavailable["decision_short"] = ("the parcels layer has no decision counts (map decision_members and "
+                                         "decision_for under [layers.parcels.fields])")
+    if "notice_start" in parcels and "notice_end" in parcels:
+        facts["notice_workdays"] = np.array([working_days(a, b) for a, b in
+                                             zip(parcels["notice_start"], parcels["notice_end"], strict=True)])
+    else:
+        unavailable["notice_workdays"] = ("the parcels layer has no notice dates (map notice_start and notice_end "
+                                          "under [layers.parcels.fields])")
+    return facts
+
+
+def working_days(start: Any, end: Any) -> float:
+    """Working days from ``start`` to ``end``, both included, by the holiday calendar (NaN: not known).
+
+    >>> working_days(_dt.date(2024, 9, 27), _dt.date(2024, 10, 9))  # 国庆: 10-1…7 off, Sunday 9-29 worked
+    5.0
+    >>> working_days(_dt.date(2024, 3, 4), _dt.date(2024, 3, 8)), working_days(None, _dt.date(2024, 3, 8))
+    (5.0, nan)
+    """
+    if not isinstance(start, _dt.date) or not isinstance(end, _dt.date) or end < start:
+        return np.nan
+    import chinese_calendar
+
+    try:
+        return float(len(chinese_calendar.get_workdays(start, end, include_weekends=True)))
+    except NotImplementedError:  # a year the calendar has no holidays for
+        return np.nan
