@@ -913,6 +913,17 @@ DECISIONS_PLANTED = {4: (30, 28, 20, 5), 13: (30, 28, 19, 5), 16: (45, 40, 29, 5
 DECISIONS_MISSING = (23, 24, 120, 250, 333)
 
 
+def write_supply_plan(zd, path):
+    """The county's 年度供应计划 as a bureau keeps it (UTF-8 with BOM): 宗地代码 and 计划年度 of about two parcels
+    in five, from an RNG of their own; a few 年度 written 2026年 as registers do."""
+    rng = np.random.default_rng(SEED + 3)
+    pick = np.flatnonzero(rng.random(len(zd)) < 0.4)
+    years = rng.choice([2025, 2026, 2027], len(pick))
+    written = [f"{y}年" if k % 7 == 0 else str(y) for k, y in enumerate(years)]
+    lines = ["宗地代码,计划年度,备注"] + [f"{zd['ZDDM'].iloc[i]},{w}," for i, w in zip(pick, written)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+
+
 def add_decisions(df):
     """The vote on entering the market (JCJG body, YDHRS members, DHRS attended, TYRS for) and the dates of the
     decision and its notice (JYRQ, GSQSRQ, GSJZRQ), from an RNG of their own: most pass, a few are planted."""
@@ -1586,6 +1597,7 @@ def main():
     con.execute("VACUUM")
     con.close()
     print(f"{OUT.name}: {OUT.stat().st_size / 1e6:.2f} MB")
+    write_supply_plan(zd, OUT.parent / "sample_supply_plan.csv")
     meas = verify(parcels, OUT)
     update_readme(parcels, meas)
 

@@ -400,3 +400,39 @@ def map_(ctx: _Ctx, screening: Path, project: Path | None, profile: str | None, 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command("dossier")
+@click.argument("screening", type=click.Path(path_type=Path))
+@click.option("--parcel", "parcels", multiple=True, help="A parcel id (repeat for several); default: --eligible.")
+@click.option("--eligible", "eligible", is_flag=True, help="Every eligible parcel (the default without --parcel).")
+@click.option("--conditional", "conditional", is_flag=True, help="Every conditional parcel as well.")
+@click.option("--profile", default=None, help="Profile name or file (default: the one the screening applied).")
+@click.option("--to", "to", type=click.Path(path_type=Path), default=None,
+              help="Folder for the documents (default: the screening folder).")
+@click.pass_obj
+def dossier(ctx: _Ctx, screening: Path, parcels: tuple[str, ...], eligible: bool, conditional: bool,
+            profile: str | None, to: Path | None) -> None:
+    """Draft the 入市方案 of parcels of a finished screening: 入市方案-<宗地代码>.pdf each, every item the data
+    cannot give left as 【待填：…】 for the bureau."""
+    from landgis import maps
+    from landgis.maps.dossier import dossiers
+    from landgis.profiles import load_profile
+    from landgis.provenance import read_record
+
+    def work():
+        data = maps.read_screening(screening, profile=profile)
+        record = read_record(screening) or {}
+        prof = load_profile(profile or record.get("profile") or "national")
+        if parcels and (eligible or conditional):
+            raise click.UsageError("give --parcel, or --eligible/--conditional, not both")
+        verdicts = ("eligible",) + (("conditional",) if conditional else ())
+        try:
+            written = dossiers(data, to or screening, list(parcels) or None, verdicts=verdicts, profile=prof,
+                               progress=False if ctx.quiet else None)
+        except KeyError as exc:
+            raise LandgisError(str(exc.args[0])) from None
+        if not ctx.quiet:
+            click.echo(f"{len(written)} 入市方案 (drafts) in {to or screening}")
+
+    _run(ctx, work)

@@ -45,7 +45,10 @@ _RASTER_SUFFIXES = (".tif", ".tiff", ".img", ".vrt", ".asc")
 _CELL_RULES = ("area", "centre", "all_touched")
 _FOUR_PARAM_KEYS = ("dx", "dy", "rotation_arcsec", "scale_ppm", "origin_x", "origin_y", "target_crs")
 _HELMERT_KEYS = ("dx", "dy", "dz", "rx_arcsec", "ry_arcsec", "rz_arcsec", "scale_ppm", "convention")
-_TOP_KEYS = ("project", "layers", "tolerance", "codes", "settings")
+_TOP_KEYS = ("project", "layers", "tables", "tolerance", "codes", "settings")
+#: tables without geometry a project may give, keyed by parcel id: name → what it holds
+TABLES = {"supply_plan": "年度供应计划 (parcel id, year)"}
+_TABLE_KEYS = ("path", "sheet", "fields")
 _PROJECT_KEYS = ("name", "profile", "crs", "data_date", "organisation")
 _TOLERANCE_KEYS = ("min_overlap_m2",)
 
@@ -128,6 +131,8 @@ class Project:
     source: Path | None = None
     #: the 制图单位 the maps name (the bureau that files them)
     organisation: str = ""
+    #: tables without geometry keyed by parcel id (``[tables.supply_plan]``): name → (path, sheet, fields)
+    tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -170,6 +175,18 @@ class Project:
                     )
                 layers[role] = _layer_spec(role, spec, base, where)
 
+        tables: dict[str, dict[str, Any]] = {}
+        for name, spec in _table(data, "tables", where).items() if isinstance(data.get("tables", {}), Mapping) else ():
+            with found.check():
+                if name not in TABLES:
+                    raise ProjectError(f"{where}: unknown table [tables.{name}]{suggest(name, list(TABLES))}; "
+                                       f"known: {', '.join(TABLES)}")
+                if not isinstance(spec, Mapping) or not isinstance(spec.get("path"), str):
+                    raise ProjectError(f"{where} [tables.{name}]: needs path = \"….csv\" or \"….xlsx\"")
+                _check_keys(spec, _TABLE_KEYS, f"{where} [tables.{name}]")
+                path = Path(spec["path"])
+                tables[name] = {"path": path if path.is_absolute() else base / path, "sheet": spec.get("sheet"),
+                                "fields": dict(spec.get("fields", {}))}
         min_overlap: Any = 1.0
         with found.check():
             tol = _table(data, "tolerance", where)
@@ -195,7 +212,8 @@ class Project:
         found.raise_all()
         return cls(name=name, profile=profile, layers=MappingProxyType(layers), crs=crs,
                    min_overlap_m2=float(min_overlap), codes=codes, settings=settings,
-                   data_date=data_date, source=source, organisation=organisation)
+                   data_date=data_date, source=source, organisation=organisation,
+                   tables=MappingProxyType(tables))
 
 
 def load_project(path: str | Path) -> Project:

@@ -32,7 +32,7 @@ import pandas as pd
 from landgis.errors import Problem, listed_features
 
 __all__ = ["DECISION_COUNTS", "DECISION_DATES", "read_decision_fields", "decision_facts", "working_days",
-           "TOWNSHIP_BODIES"]
+           "TOWNSHIP_BODIES", "decision_text"]
 
 #: the counts of a vote
 DECISION_COUNTS = ("decision_members", "decision_attended", "decision_for")
@@ -120,7 +120,9 @@ def decision_facts(parcels: pd.DataFrame, unavailable: dict[str, str],
     """
     n = len(parcels)
     problems = problems if problems is not None else []
-    facts: dict[str, Any] = {}
+    # the vote and the dates as given, for the 入市方案 (decision_text)
+    facts: dict[str, Any] = {c: parcels[c].to_numpy() for c in (*DECISION_COUNTS, *DECISION_DATES, "decision_body")
+                             if c in parcels}
     if "decision_members" in parcels and "decision_for" in parcels or "decision_body" in parcels:
         members = pd.to_numeric(parcels.get("decision_members", pd.Series(np.nan, index=parcels.index)),
                                 errors="coerce").to_numpy(dtype=float)
@@ -178,3 +180,40 @@ def working_days(start: Any, end: Any) -> float:
         return float(len(chinese_calendar.get_workdays(start, end, include_weekends=True)))
     except NotImplementedError:  # a year the calendar has no holidays for
         return np.nan
+
+
+def decision_text(facts: pd.DataFrame) -> np.ndarray:
+    """The decision and its notice as the 入市方案 quotes them, one line per parcel ("" when none is given).
+
+    >>> decision_text(pd.DataFrame({"decision_body": ["村民代表会议"], "decision_members": [30.0],
+    ...     "decision_attended": [28.0], "decision_for": [20.0], "decision_date": [_dt.date(2024, 3, 1)],
+    ...     "notice_start": [_dt.date(2024, 3, 4)], "notice_end": [_dt.date(2024, 3, 8)],
+    ...     "notice_workdays": [5.0]}))[0]
+    '村民代表会议，2024-03-01；应到会30人，到会28人，同意20人（66.7%）；公示2024-03-04至2024-03-08（5个工作日）'
+    """
+    def col(name: str) -> list[Any]:
+        return facts[name].tolist() if name in facts else [None] * len(facts)
+
+    out = []
+    for body, date, members, attended, votes, start, end, days in zip(
+            col("decision_body"), col("decision_date"), col("decision_members"), col("decision_attended"),
+            col("decision_for"), col("notice_start"), col("notice_end"), col("notice_workdays"), strict=True):
+        parts = []
+        head = "，".join(str(v) for v in (body, date) if _given(v))
+        if head:
+            parts.append(head)
+        counts = [f"{label}{int(v)}人" for label, v in (("应到会", members), ("到会", attended), ("同意", votes))
+                  if _given(v)]
+        if counts:
+            share = f"（{votes / members:.1%}）" if _given(votes) and _given(members) and members else ""
+            parts.append("，".join(counts) + share)
+        if _given(start) or _given(end):
+            parts.append(f"公示{start if _given(start) else '？'}至{end if _given(end) else '？'}"
+                         + (f"（{int(days)}个工作日）" if _given(days) else ""))
+        out.append("；".join(parts))
+    return np.array(out, dtype=object)
+
+
+def _given(value: Any) -> bool:
+    return value is not None and value is not pd.NA and not (isinstance(value, float) and np.isnan(value)) \
+        and str(value).strip() != ""

@@ -16,12 +16,14 @@ from typing import Any
 import pandas as pd
 
 from landgis.catalogue import USE_ZH
+from landgis.checklist import STATUS_ZH, checklist, checklist_items
 from landgis.distinct import map_distinct
 from landgis.inventory import COLUMN_NAMES_ZH
 from landgis.io.xlsx import Workbook, add_frame
 from landgis.profiles.supply import supply_zh
 from landgis.rules import BUILTIN_REASONS, NODATA
 from landgis.schema import LAYER_ZH, OUTCOME_ZH, SEVERITY_ZH, VALUE_ZH, VERDICT_COLOURS, VERDICT_ZH, VERDICTS
+from landgis.supply_plan import plan_summary
 
 __all__ = ["write_xlsx", "result_html", "SUMMARY_HEADERS_ZH"]
 
@@ -85,6 +87,25 @@ def _with_titles(by_rule: pd.DataFrame, profile: Any) -> pd.DataFrame:
     return out
 
 
+#: the 年度供应计划 sheet's headers
+PLAN_HEADERS_ZH = {"town": "乡镇", "use": "规划用途", "year": "计划供应年度", "eligible_parcels": "可入市宗数",
+                   "eligible_mu": "可入市面积(亩)", "conditional_parcels": "有条件入市宗数",
+                   "conditional_mu": "有条件入市面积(亩)"}
+
+
+def _checklist_sheet(result: Any) -> pd.DataFrame:
+    """Each parcel's prerequisites of entry, one column each, 已完成 / 未完成 / 不详."""
+    inv = result.inventory
+    rule_ids = set(result.profile.rule_ids)
+    table = checklist(inv, rule_ids)
+    names = {i["id"]: i["name_zh"] for i in checklist_items(rule_ids)}
+    out = pd.DataFrame({"宗地代码": inv["parcel_id"], "乡镇": inv.get("town", ""), "村": inv.get("village", ""),
+                        "筛查结论": inv["verdict"].map(lambda v: VERDICT_ZH.get(v, v))})
+    for col in table.columns:
+        out[names[col]] = table[col].map(STATUS_ZH)
+    return out
+
+
 def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> None:
     """The inventory with Chinese headers, plus summary, rule and problem sheets.
 
@@ -107,6 +128,8 @@ def write_xlsx(result: Any, path: Path, table: pd.DataFrame | None = None) -> No
     by_use["planned_use_tag"] = by_use["planned_use_tag"].map(lambda u: _USE_NAMES.get(u, u))
     add_frame(wb, "按规划用途汇总", _with_total(by_use, "planned_use_tag", tables["by_verdict"]), SUMMARY_HEADERS_ZH)
     add_frame(wb, "规则触发统计", _with_titles(tables["by_rule"], result.profile), SUMMARY_HEADERS_ZH)
+    add_frame(wb, "年度供应计划", plan_summary(result.inventory), PLAN_HEADERS_ZH)
+    add_frame(wb, "入市前置条件", _checklist_sheet(result), {})
     add_frame(wb, "按办理事项汇总", tables["by_action"], SUMMARY_HEADERS_ZH)
     legacy_rows = table.loc[table["legacy"].fillna("") != "", ["parcel_id", "town", "village", "owner", "area_m2",
                                                                "area_mu", "legacy", "legacy_basis", "verdict",

@@ -25,6 +25,7 @@ from landgis.profiles import Profile
 from landgis.provenance import RECORD_NAME, write_record
 from landgis.rules import SkippedRule
 from landgis.schema import VERDICTS
+from landgis.supply_plan import plan_summary
 
 if TYPE_CHECKING:
     from landgis.comparison import Comparison
@@ -187,7 +188,7 @@ class ScreeningResult:
         >>> import tempfile
         >>> out = result.write(Path(tempfile.mkdtemp()) / "out", map_html=False)
         >>> sorted(p.name for p in out.iterdir())
-        ['inventory.csv', 'inventory.xlsx', 'screening.gpkg', 'screening.json']
+        ['inventory.csv', 'inventory.xlsx', 'screening.gpkg', 'screening.json', 'supply_plan.csv']
         """
         from landgis.report import write_xlsx
 
@@ -212,6 +213,8 @@ class ScreeningResult:
                     step("inventory.csv")
                     with io.writing(out / "inventory.csv"):
                         io.write_csv(table, tmp / "inventory.csv")
+                    with io.writing(out / "supply_plan.csv"):
+                        io.write_csv(plan_summary(self.inventory), tmp / "supply_plan.csv")
                     if changes is not None:
                         with io.writing(out / "changes.csv"):
                             changes.write(tmp / "changes.csv")

@@ -51,6 +51,7 @@ LAYER_ZH: Mapping[str, str] = MappingProxyType({
     "parcels": "宗地图层", "survey": "现状调查（三调）图层", "survey_2009": "二调图层", "farmland": "永久基本农田图层",
     "redline": "生态保护红线图层", "udb": "城镇开发边界图层", "zoning": "规划用途图层", "buildings": "建（构）筑物图层",
     "approvals": "已批准用地图层", "price_zones": "基准地价图层", "admin": "行政区图层", "dem": "数字高程模型",
+    "supply_plan": "年度供应计划表",
     "roads": "道路图层", "project": "项目文件", "profile": "配置文件",
 })
 

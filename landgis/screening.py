@@ -11,13 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from landgis._runtime import ProgressArg
+from landgis.checklist import checklist, checklist_zh
 from landgis.config import Project, load_project
+from landgis.decisions import decision_text
 from landgis.engines import ENGINES
 from landgis.engines.local import screen_local
 from landgis.enterable import ENTERABLE_COLUMNS, enterable_parts
 from landgis.profiles import Profile, builtin_profiles, resolve_profile
 from landgis.provenance import screening_record
 from landgis.result import ScreeningResult
+from landgis.supply_plan import PLAN_COLUMNS, plan_columns, read_plan
 
 __all__ = ["screen", "ScreeningResult"]
 
@@ -85,6 +88,8 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
         raise TypeError(f"options {', '.join(engine_options)} are for engine='dask'")
     if not isinstance(project, Project):
         project = load_project(project)
+    # the supply plan is read first: a plan that cannot be read stops the run before it screens
+    plan = read_plan(project.tables["supply_plan"]) if "supply_plan" in project.tables else None
     # the inputs are fingerprinted (screening.json) in a thread while they are screened
     with ThreadPoolExecutor(1, thread_name_prefix="landgis-record") as pool:
         record = pool.submit(screening_record, project, _profile_ref(project, profile))
@@ -100,6 +105,13 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     result.enterable, enterable = enterable_parts(result.inventory, result.conflicts, prof.excluding_rules)
     for col in ENTERABLE_COLUMNS:
         result.inventory[col] = enterable[col]
+    planned = plan_columns(result.inventory, plan)
+    for col in PLAN_COLUMNS:
+        result.inventory[col] = planned[col]
+    if result.facts is not None:
+        result.inventory["decision_zh"] = decision_text(result.facts.reset_index(drop=True))
+    rule_ids = set(prof.rule_ids)
+    result.inventory["checklist_zh"] = checklist_zh(checklist(result.inventory, rule_ids), rule_ids)
     # the policy the verdicts rest on, and its term of force as it stood on the day
     result.record["policy"] = {"document": prof.document, "valid_until": prof.valid_until,
                                "valid_source": prof.valid_source,

@@ -73,6 +73,7 @@ def test_dask_screens_only_the_parcels_a_where_selects_as_the_local_engine_does(
     text = SAMPLE.read_text(encoding="utf-8")
     text = text.replace('path = "sample_county.gpkg"', f'path = "{data / "sample_county.gpkg"}"')
     text = text.replace('path = "sample_dem.tif"', f'path = "{data / "sample_dem.tif"}"')
+    text = text.replace('path = "sample_supply_plan.csv"', f'path = "{data / "sample_supply_plan.csv"}"')
     text = text.replace('[layers.parcels]\n', '[layers.parcels]\nwhere = "ZLDWDM LIKE \'450399100%\'"\n', 1)  # 城关镇
     (tmp_path / "town.toml").write_text(text, encoding="utf-8")
     with warnings.catch_warnings():

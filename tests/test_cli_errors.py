@@ -127,7 +127,7 @@ def test_a_gbk_console_gets_the_summary_and_the_run_succeeds(tmp_path):
     text = done.stdout.decode("gbk")
     assert "parcels screened" in text and "m?" in text and "亩" in text
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["inventory.csv", "inventory.xlsx", "screening.gpkg",
-                                                                    "screening.json"]
+                                                                    "screening.json", "supply_plan.csv"]
 
 
 def test_a_windows_path_in_double_quotes_is_refused_with_the_two_ways_to_write_it(tmp_path):
@@ -219,6 +219,6 @@ def test_validate_map_init_and_rules_run_on_a_chinese_windows_console(tmp_path, 
     run("screen", data / "sample_county.toml", "--out", tmp_path / "out", "--no-map")
     assert "wrote" in run("map", tmp_path / "out", "--no-overview", "--redline", "--parcels", "450399102003JC00046")
     (tmp_path / "资料").mkdir()
-    for name in ("sample_county.gpkg", "sample_dem.tif"):
+    for name in ("sample_county.gpkg", "sample_dem.tif", "sample_supply_plan.csv"):
         (tmp_path / "资料" / name).write_bytes((data / name).read_bytes())
     assert "wrote" in run("init", tmp_path / "资料")

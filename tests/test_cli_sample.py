@@ -31,7 +31,7 @@ def screened(tmp_path_factory):
 def test_outputs_written(screened):
     out, result = screened
     assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "map.html", "screening.gpkg",
-                                                   "screening.json"]
+                                                   "screening.json", "supply_plan.csv"]
     raw = (out / "inventory.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
     inv = pd.read_csv(out / "inventory.csv", dtype={"parcel_id": str, "planned_use": str, "survey_class": str})
@@ -101,7 +101,8 @@ def test_rules_command_lists_articles():
 
 
 def test_missing_field_message_names_layer_field_and_fix(tmp_path):
-    shutil.copy(ROOT / "data" / "sample_county.gpkg", tmp_path / "sample_county.gpkg")
+    for name in ("sample_county.gpkg", "sample_supply_plan.csv"):
+        shutil.copy(ROOT / "data" / name, tmp_path / name)
     text = SAMPLE.read_text(encoding="utf-8").replace('registered = "SFQQ"', 'registered = "SFQG"')
     (tmp_path / "p.toml").write_text(text, encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "p.toml")])
@@ -112,6 +113,7 @@ def test_missing_field_message_names_layer_field_and_fix(tmp_path):
 
 def test_unknown_layer_name_lists_layers(tmp_path):
     text = SAMPLE.read_text(encoding="utf-8").replace('layer = "yjjbnt"', 'layer = "jbnt"')
+    text = text.replace('path = "sample_supply_plan.csv"', f'path = "{ROOT / "data" / "sample_supply_plan.csv"}"')
     (tmp_path / "p.toml").write_text(text.replace('path = "sample_county.gpkg"',
                                                   f'path = "{ROOT / "data" / "sample_county.gpkg"}"'), encoding="utf-8")
     result = CliRunner().invoke(main, ["screen", str(tmp_path / "p.toml"), "--out", str(tmp_path / "o")])

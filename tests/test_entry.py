@@ -275,3 +275,117 @@ def test_the_map_and_the_red_line_sheet_show_the_enterable_part(enterable, tmp_p
                                                                                  "clear"])
     assert _enterable_text(inv.loc["edge"]) == "300.00 平方米（0.4500 亩，75.0%），扣除不可入市部分、调整宗地界线后可入市"
     assert _enterable_text(inv.loc["whole"]) == "无（整宗不可入市）" and _enterable_text(inv.loc["clear"]) == ""
+
+
+# ------------------------------------------------------------ annual supply plan
+
+def test_the_supply_plan_table_says_which_parcels_a_year_lists(tmp_path):
+    """A plan kept as a GBK CSV (as a bureau's Excel saves it), years written 2025 and 2026年."""
+    import pandas as pd
+
+    cases = [Case("a"), Case("b"), Case("c", farmland=[(0, 0, 40, 40)]), Case("d")]
+    project = build_project(cases, tmp_path, "guilin",
+                            extra_toml='\n[tables.supply_plan]\npath = "计划.csv"\n')
+    ids = [f"450399100001JC{i:05d}" for i in range(1, 5)]
+    (tmp_path / "计划.csv").write_bytes(f"宗地代码,计划年度\n{ids[0]},2025\n{ids[1]},2026年\n{ids[2]},2025\n"
+                                        .encode("gb18030"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(project)
+    inv = res.inventory.set_index("parcel_id")
+    assert [None if pd.isna(v) else int(v) for v in inv["supply_year"]] == [2025, 2026, 2025, None]
+    assert [bool(v) for v in inv["in_supply_plan"]] == [True, True, True, False]
+    res.write(tmp_path / "out")
+    plan = pd.read_csv(tmp_path / "out" / "supply_plan.csv", dtype=str, keep_default_na=False)
+    # the ineligible parcel c (all farmland) is no part of what may enter
+    rows = plan[plan["town"] != "合计"].set_index("year")
+    assert sorted(rows.index) == ["2025", "2026", "未列入计划"]
+    assert rows.loc["2025", "eligible_parcels"] == "1" and rows.loc["2025", "eligible_mu"] == "0.6"
+    total = plan[plan["town"] == "合计"].iloc[0]
+    assert (total["eligible_parcels"], total["eligible_mu"]) == ("3", "1.8")
+    book = openpyxl.load_workbook(tmp_path / "out" / "inventory.xlsx", read_only=True)
+    header = next(book["年度供应计划"].iter_rows(values_only=True))
+    assert header[:4] == ("乡镇", "规划用途", "计划供应年度", "可入市宗数")
+
+
+def test_a_plan_that_cannot_be_read_stops_before_screening(tmp_path):
+    project = build_project([Case("a")], tmp_path, "guilin", extra_toml='\n[tables.supply_plan]\npath = "p.csv"\n')
+    (tmp_path / "p.csv").write_text("宗地代码,计划年度\n450399100001JC00001,明年\n", encoding="utf-8")
+    with pytest.raises(landgis.errors.InputError, match=r"p.csv: column 计划年度: values 明年 are not years"):
+        landgis.screen(project)
+    (tmp_path / "p.csv").write_text("编号,年\n1,2025\n", encoding="utf-8")
+    with pytest.raises(landgis.errors.InputError, match=r"no parcel_id column \(tried parcel_id, ZDDM, 宗地代码"):
+        landgis.screen(project)
+    (tmp_path / "p.csv").unlink()
+    with pytest.raises(landgis.errors.InputError, match="does not exist"):
+        landgis.screen(project)
+
+
+# ------------------------------------------------------------ pre-entry checklist
+
+def test_each_parcel_carries_its_prerequisites_with_their_status(tmp_path):
+    cases = [Case("ready"), Case("short_vote", attrs={"TYRS": 19}), Case("no_register", attrs={"SFQQ": "否"}),
+             Case("short_notice", attrs={"GSJZRQ": "2024-03-07"}), Case("unplanned", zoning=[])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(build_project(cases, tmp_path, "yueqing"))
+    said = dict(zip([c.name for c in cases], res.inventory["checklist_zh"], strict=True))
+    assert said["ready"] == ("集体土地所有权确权登记：已完成；符合国土空间规划（村庄规划）：已完成；集体经济组织入市决议：已完成；"
+                             "入市决议公示：已完成；地价评估与入市底价：不详；纳入年度供应计划：不详；入市方案：不详")
+    assert "集体经济组织入市决议：未完成" in said["short_vote"]
+    assert "集体土地所有权确权登记：未完成" in said["no_register"]
+    assert "入市决议公示：未完成" in said["short_notice"]
+    assert "符合国土空间规划（村庄规划）：未完成" in said["unplanned"]
+    res.write(tmp_path / "out")
+    book = openpyxl.load_workbook(tmp_path / "out" / "inventory.xlsx", read_only=True)
+    rows = list(book["入市前置条件"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("宗地代码", "乡镇", "村", "筛查结论", "集体土地所有权确权登记")
+    assert rows[2][rows[0].index("集体经济组织入市决议")] == "未完成"
+    # a profile without a notice rule lists no notice
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        national = landgis.screen(build_project(cases[:1], tmp_path / "n", "national"))
+    assert "入市决议公示" not in national.inventory["checklist_zh"].iloc[0]
+
+
+# ------------------------------------------------------------ the 入市方案 per parcel
+
+def test_the_dossier_fills_what_the_data_gives_and_marks_the_rest(tmp_path):
+    from click.testing import CliRunner
+
+    from landgis.cli import main
+    from landgis.maps import read_screening
+    from landgis.maps.dossier import dossier_sections
+
+    inv = _priced(tmp_path / "p", "yanbian")
+    # the screening written, and its dossiers drafted from the folder as a bureau would
+    project = tmp_path / "p" / "planted.toml"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        landgis.screen(project).write(tmp_path / "out")
+    got = CliRunner().invoke(main, ["dossier", str(tmp_path / "out"), "--parcel", inv.loc["dear", "parcel_id"],
+                                    "--to", str(tmp_path / "docs")])
+    assert got.exit_code == 0, got.output
+    (pdf,) = list((tmp_path / "docs").iterdir())
+    assert pdf.name == f"入市方案-{inv.loc['dear', 'parcel_id']}.pdf" and pdf.read_bytes().startswith(b"%PDF")
+    data = read_screening(tmp_path / "out")
+    row = data.inventory.set_index("parcel_id").loc[inv.loc["dear", "parcel_id"]]
+    row["parcel_id"] = inv.loc["dear", "parcel_id"]
+    sections = dict(dossier_sections(row, data, landgis.load_profile("yanbian")))
+    items = {k: v for part in sections.values() for k, v in part}
+    assert items["入市底价"] == "500.00 元/平方米，合计 200,000.00 元（20.0000 万元）"
+    assert items["面积"] == "400.00 平方米（0.6000 亩）"
+    doc = "《盐边县农村集体经营性建设用地入市管理暂行办法》（盐边府规〔2023〕7号）"
+    assert items["开竣工时间"] == f"交地之日起1年内开工建设，开工之日起3年内竣工（{doc}附件2 五（五））"
+    assert items["配套设施比例"].startswith("工业用地内行政办公及生活服务设施用地面积不得超过项目总用地面积的7%")
+    assert items["使用期限"] == "出让最高50年；作价出资（入股）最高50年；出租最长20年"
+    assert items["集体决议"].startswith("村民代表会议，2024-03-01；应到会30人，到会27人，同意24人（80.0%）")
+    # what no data gives is a marked blank, never a guess
+    for key in ("有偿使用方式", "交易方式", "收益分配方案", "评估价格与起始价", "委托入市实施主体"):
+        assert items[key].startswith("【待填："), key
+    # another county's terms are not said under guilin
+    guilin = {k: v for part in dossier_sections(row, data, landgis.load_profile("guilin")) for k, v in part[1]}
+    assert "配套设施比例" not in guilin and guilin["开竣工时间"].startswith("【待填")
+    # a parcel not in the screening is refused, naming it
+    bad = CliRunner().invoke(main, ["dossier", str(tmp_path / "out"), "--parcel", "NOPE", "--to", str(tmp_path / "x")])
+    assert bad.exit_code != 0 and "NOPE" in bad.output

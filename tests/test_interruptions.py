@@ -51,7 +51,7 @@ def test_sigterm_during_red_line_sheets_leaves_the_earlier_sheets_whole(tmp_path
     assert err.strip().splitlines()[-1] == "landgis: terminated (SIGTERM); no output was left half-written"
     assert (out / "redline.pdf").read_bytes() == earlier
     assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "redline.pdf",
-                                                     "screening.gpkg", "screening.json"]
+                                                     "screening.gpkg", "screening.json", "supply_plan.csv"]
 
 
 @pytest.mark.parametrize(("sig", "code", "said"), [(signal.SIGTERM, 143, "terminated (SIGTERM)"),

@@ -186,7 +186,7 @@ def test_cli_map_redraws_without_screening(tmp_path):
     # and only with --overwrite; a file of the user's stays
     (out / "notes.txt").write_text("mine", encoding="utf-8")
     (out / "inventory.csv").unlink()
-    for name in ("inventory.xlsx", "screening.gpkg", "screening.json"):
+    for name in ("inventory.xlsx", "screening.gpkg", "screening.json", "supply_plan.csv"):
         (out / name).unlink()
     refused = runner.invoke(main, ["screen", str(SAMPLE), "--out", str(out), "--no-map"])
     assert refused.exit_code == 2 and "already holds map.html, overview.png, overview.pdf, redline.pdf" in refused.output
@@ -194,7 +194,7 @@ def test_cli_map_redraws_without_screening(tmp_path):
     assert rescreened.exit_code == 0, rescreened.output
     assert "removed map.html, overview.png, overview.pdf, redline.pdf of the earlier screening" in rescreened.output
     assert sorted(p.name for p in out.iterdir()) == ["inventory.csv", "inventory.xlsx", "notes.txt", "screening.gpkg",
-                                                   "screening.json"]
+                                                   "screening.json", "supply_plan.csv"]
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="pdftotext (poppler-utils) is not installed")
@@ -220,7 +220,7 @@ def test_a_sheet_drawn_without_project_uses_the_recorded_one_and_says_unchecked_
     from landgis.cli import main
 
     data = Path(__file__).resolve().parents[1] / "data"
-    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif"):
+    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif", "sample_supply_plan.csv"):
         shutil.copy(data / name, tmp_path / name)
     out = tmp_path / "out"
     assert CliRunner().invoke(main, ["screen", str(tmp_path / "sample_county.toml"), "--out", str(out),
@@ -301,7 +301,7 @@ def test_a_sheet_to_file_names_its_rules_areas_legend_and_maker_and_claims_no_su
     import warnings
 
     data = Path(__file__).resolve().parents[1] / "data"
-    for name in ("sample_county.gpkg", "sample_dem.tif"):
+    for name in ("sample_county.gpkg", "sample_dem.tif", "sample_supply_plan.csv"):
         shutil.copy(data / name, tmp_path / name)
     text = (data / "sample_county.toml").read_text(encoding="utf-8")
     (tmp_path / "p.toml").write_text(text.replace('crs = "EPSG:4546"\n', 'crs = "EPSG:4546"\n'

@@ -22,7 +22,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def screened(tmp_path_factory):
     """The sample county copied to a folder of its own and screened there, with its map."""
     here = tmp_path_factory.mktemp("provenance")
-    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif"):
+    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif", "sample_supply_plan.csv"):
         shutil.copy(DATA / name, here / name)
     out = here / "out"
     result = CliRunner().invoke(main, ["screen", str(here / "sample_county.toml"), "--out", str(out)])
@@ -57,7 +57,7 @@ def test_map_without_project_draws_the_screenings_own_map_byte_for_byte(screened
 
 
 def test_a_touched_file_is_unchanged_an_edited_one_is_said(tmp_path):
-    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif"):
+    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif", "sample_supply_plan.csv"):
         shutil.copy(DATA / name, tmp_path / name)
     out = tmp_path / "out"
     assert CliRunner().invoke(main, ["screen", str(tmp_path / "sample_county.toml"), "--out", str(out),
@@ -86,7 +86,7 @@ def test_a_touched_file_is_unchanged_an_edited_one_is_said(tmp_path):
 
 
 def test_a_profile_file_is_recorded_and_used_for_the_maps(tmp_path):
-    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif"):
+    for name in ("sample_county.toml", "sample_county.gpkg", "sample_dem.tif", "sample_supply_plan.csv"):
         shutil.copy(DATA / name, tmp_path / name)
     (tmp_path / "mine.toml").write_text('[profile]\nid = "mine"\nname_zh = "本县细则"\nextends = "taian"\n',
                                         encoding="utf-8")

@@ -168,7 +168,8 @@ def signals_held() -> Iterator[None]:
         hold(signal.SIG_SETMASK, before)
 
 
-OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "screening.json", "map.html", "changes.csv")
+OUTPUT_NAMES = ("inventory.csv", "inventory.xlsx", "screening.gpkg", "screening.json", "map.html", "changes.csv",
+                "supply_plan.csv")
 
 
 #: the maps ``landgis map`` draws from a screening into its folder

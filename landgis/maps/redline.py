@@ -34,7 +34,7 @@ from landgis.maps.static import figure_context, north_arrow, scale_bar
 from landgis.maps.surroundings import four_sides, nearby_constraints
 from landgis.schema import M2_PER_MU, VERDICT_ZH
 
-__all__ = ["boundary_points", "redline_sheets", "RedlineBatch"]
+__all__ = ["boundary_points", "redline_sheets", "RedlineBatch", "safe_file_part", "sheet_parcels", "wrap_wide"]
 
 _ROWS_FIRST = 24      # coordinate-table rows on a sheet's first page (two blocks of 12)
 _ROWS_MORE = 96       # rows on a continuation page (two blocks of 48)
@@ -386,6 +386,17 @@ _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 _RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM\d|LPT\d)(\..*)?$", re.IGNORECASE)
 
 
+def safe_file_part(name: str, fallback: str) -> str:
+    """``name`` made safe as part of a file name on every system (no / \\ : * ? " < > |, control
+    characters, trailing dots, device names; at most 60 characters); ``fallback`` when nothing is left.
+
+    >>> safe_file_part("A/B:镇.", "x"), safe_file_part("CON", "x"), safe_file_part("..", "x")
+    ('A_B_镇', '_CON', 'x')
+    """
+    safe = _UNSAFE.sub("_", name).strip().rstrip(". ")[:60] or fallback
+    return "_" + safe if _RESERVED.match(safe) else safe
+
+
 def split_by_town(result: Any, parcel_ids: list[str]) -> dict[str, list[str]]:
     """``redline-<town>.pdf`` → its parcels, in order: one PDF per town (坐落乡镇). A town name is made
     safe as a file name on every system (no / \\ : * ? " < > |, control characters, trailing dots,
@@ -408,9 +419,7 @@ def split_by_town(result: Any, parcel_ids: list[str]) -> dict[str, list[str]]:
         by_town.setdefault(town_of.get(pid, "") or "未注明乡镇", []).append(pid)
     out: dict[str, list[str]] = {}
     for town, ids in by_town.items():
-        safe = _UNSAFE.sub("_", town).strip().rstrip(". ")[:60] or "未注明乡镇"
-        if _RESERVED.match(safe):
-            safe = "_" + safe
+        safe = safe_file_part(town, "未注明乡镇")
         name, n = f"redline-{safe}.pdf", 1
         while name.lower() in {k.lower() for k in out}:
             n += 1
