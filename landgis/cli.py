@@ -410,9 +410,10 @@ if __name__ == "__main__":  # pragma: no cover
 @click.option("--profile", default=None, help="Profile name or file (default: the one the screening applied).")
 @click.option("--to", "to", type=click.Path(path_type=Path), default=None,
               help="Folder for the documents (default: the screening folder).")
+@click.option("--docx", "docx", is_flag=True, help="A Word .docx of each too (pip install 'landgis[docx]').")
 @click.pass_obj
 def dossier(ctx: _Ctx, screening: Path, parcels: tuple[str, ...], eligible: bool, conditional: bool,
-            profile: str | None, to: Path | None) -> None:
+            profile: str | None, to: Path | None, docx: bool) -> None:
     """Draft the 入市方案 of parcels of a finished screening: 入市方案-<宗地代码>.pdf each, every item the data
     cannot give left as 【待填：…】 for the bureau."""
     from landgis import maps
@@ -429,10 +430,10 @@ def dossier(ctx: _Ctx, screening: Path, parcels: tuple[str, ...], eligible: bool
         verdicts = ("eligible",) + (("conditional",) if conditional else ())
         try:
             written = dossiers(data, to or screening, list(parcels) or None, verdicts=verdicts, profile=prof,
-                               progress=False if ctx.quiet else None)
+                               docx=docx, progress=False if ctx.quiet else None)
         except KeyError as exc:
             raise LandgisError(str(exc.args[0])) from None
         if not ctx.quiet:
-            click.echo(f"{len(written)} 入市方案 (drafts) in {to or screening}")
+            click.echo(f"{len(written)} 入市方案 file(s) (drafts) in {to or screening}")
 
     _run(ctx, work)

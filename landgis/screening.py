@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from landgis._runtime import ProgressArg
+from landgis.adjustment import adjust_marginal
 from landgis.checklist import checklist, checklist_zh
 from landgis.config import Project, load_project
 from landgis.decisions import decision_text
@@ -105,6 +106,7 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
     result.enterable, enterable = enterable_parts(result.inventory, result.conflicts, prof.excluding_rules)
     for col in ENTERABLE_COLUMNS:
         result.inventory[col] = enterable[col]
+    adjust_marginal(result.inventory, prof)   # where the profile lets a marginal conflict in on condition
     planned = plan_columns(result.inventory, plan)
     for col in PLAN_COLUMNS:
         result.inventory[col] = planned[col]

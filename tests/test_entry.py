@@ -364,10 +364,15 @@ def test_the_dossier_fills_what_the_data_gives_and_marks_the_rest(tmp_path):
         warnings.simplefilter("ignore")
         landgis.screen(project).write(tmp_path / "out")
     got = CliRunner().invoke(main, ["dossier", str(tmp_path / "out"), "--parcel", inv.loc["dear", "parcel_id"],
-                                    "--to", str(tmp_path / "docs")])
+                                    "--to", str(tmp_path / "docs"), "--docx"])
     assert got.exit_code == 0, got.output
-    (pdf,) = list((tmp_path / "docs").iterdir())
+    word, pdf = sorted((tmp_path / "docs").iterdir())   # .docx, .pdf
     assert pdf.name == f"入市方案-{inv.loc['dear', 'parcel_id']}.pdf" and pdf.read_bytes().startswith(b"%PDF")
+    import docx
+
+    cells = [c.text for t in docx.Document(str(word)).tables for r in t.rows for c in r.cells]
+    assert "500.00 元/平方米，合计 200,000.00 元（20.0000 万元）" in cells
+    assert "【待填：集体组织内部土地经济关系调整、收益分配方案】" in cells
     data = read_screening(tmp_path / "out")
     row = data.inventory.set_index("parcel_id").loc[inv.loc["dear", "parcel_id"]]
     row["parcel_id"] = inv.loc["dear", "parcel_id"]
@@ -389,3 +394,28 @@ def test_the_dossier_fills_what_the_data_gives_and_marks_the_rest(tmp_path):
     # a parcel not in the screening is refused, naming it
     bad = CliRunner().invoke(main, ["dossier", str(tmp_path / "out"), "--parcel", "NOPE", "--to", str(tmp_path / "x")])
     assert bad.exit_code != 0 and "NOPE" in bad.output
+
+
+def test_a_marginal_conflict_enters_on_condition_where_the_profile_says_so(tmp_path):
+    """[boundary_adjustment]: at most 120 m² and 30 % cut → conditional ADJUST-BOUNDARY, FARMLAND kept on record;
+    160 m² (40 %) stays ineligible; a parcel all on farmland stays ineligible; built-in profiles set none."""
+    profile = tmp_path / "adjust.toml"
+    profile.write_text('[profile]\nid = "adjust"\nextends = "national"\ndocument = "《某县入市办法》"\n'
+                       '[boundary_adjustment]\nmax_share = 0.3\nmax_m2 = 120\nsource = "第九条"\n', encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(build_project(ENTERABLE, tmp_path / "p", str(profile)))
+    inv = res.inventory.set_index(res.inventory["parcel_id"].map(
+        dict(zip(res.inventory["parcel_id"], [c.name for c in ENTERABLE], strict=True))))
+    assert (inv.loc["edge", "verdict"], inv.loc["edge", "reasons"]) == ("conditional", "FARMLAND;ADJUST-BOUNDARY")
+    assert inv.loc["edge", "reasons_zh"].endswith("ADJUST-BOUNDARY 冲突部分不超过120平方米且不超过宗地面积的30%，"
+                                                  "调整宗地界线后可入市（《某县入市办法》第九条）")
+    assert "调整宗地界线" in inv.loc["edge", "actions"]
+    assert inv.loc["both", "verdict"] == "ineligible" and inv.loc["whole", "verdict"] == "ineligible"
+    assert all(landgis.load_profile(p).boundary_adjustment is None
+               for p in ("national", "guilin", "taian", "tianning", "yanbian", "yueqing"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[profile]\nid = "bad"\nextends = "national"\n[boundary_adjustment]\nmax_share = 0.3\nmax_m2 = 120\n',
+                   encoding="utf-8")
+    with pytest.raises(landgis.errors.ProfileError, match="source .the article it rests on. is required"):
+        landgis.load_profile(bad)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from landgis._runtime import Progress, ProgressArg
+from landgis.errors import LandgisError
 from landgis.maps._data import MapData, map_data, text
 from landgis.maps.redline import planning_text, safe_file_part, sheet_parcels, wrap_wide
 from landgis.maps.static import figure_context
@@ -105,9 +106,10 @@ def dossier_sections(row: pd.Series, data: MapData, profile: Any = None) -> list
 
 
 def dossiers(result: Any, folder: str | Path, parcel_ids: Iterable[str] | None = None, *,
-             verdicts: Iterable[str] = ("eligible",), profile: Any = None,
+             verdicts: Iterable[str] = ("eligible",), profile: Any = None, docx: bool = False,
              progress: ProgressArg = None) -> list[Path]:
-    """Write one ``入市方案-<宗地代码>.pdf`` per parcel into ``folder``; return their paths.
+    """Write one ``入市方案-<宗地代码>.pdf`` per parcel into ``folder`` (and ``.docx`` with ``docx=True``,
+    python-docx: ``pip install landgis[docx]``); return their paths.
 
     Parameters
     ----------
@@ -120,6 +122,11 @@ def dossiers(result: Any, folder: str | Path, parcel_ids: Iterable[str] | None =
     """
     from matplotlib.backends.backend_pdf import PdfPages
 
+    if docx:
+        try:
+            import docx as _docx  # noqa: F401  (python-docx)
+        except ImportError:
+            raise LandgisError("the 入市方案 as .docx needs python-docx: pip install 'landgis[docx]'") from None
     data = map_data(result)
     profile = profile if profile is not None else getattr(result, "profile", None)
     inv = data.inventory
@@ -144,10 +151,17 @@ def dossiers(result: Any, folder: str | Path, parcel_ids: Iterable[str] | None =
                 names.add(name.lower())
                 path = folder / name
                 part = path.with_name(path.name + ".part")
+                sections = dossier_sections(row, data, profile)
                 with PdfPages(part, metadata={"Title": f"{pid} 入市方案（草稿）", "Creator": "landgis"}) as pdf:
-                    _write(pdf, data, row, dossier_sections(row, data, profile))
+                    _write(pdf, data, row, sections)
                 part.replace(path)  # a whole file or none: an interrupted run leaves no half document
                 written.append(path)
+                if docx:
+                    word = path.with_suffix(".docx")
+                    part = word.with_name(word.name + ".part")
+                    _write_docx(part, data, pid, sections)
+                    part.replace(word)
+                    written.append(word)
     finally:
         step.close()
     return written
@@ -195,3 +209,30 @@ def _write(pdf: Any, data: MapData, row: pd.Series, sections: list[tuple[str, li
     for k, f in enumerate(pages, start=1):
         f.text(0.5, 0.025, f"{pid}　第 {k} 页 共 {len(pages)} 页", ha="center", fontsize=7, color="#555555")
         pdf.savefig(f)
+
+
+def _write_docx(path: Path, data: MapData, pid: str, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+    """The same 入市方案 as a Word document: a heading and a two-column table per section, blanks in red."""
+    import docx
+    from docx.oxml.ns import qn
+    from docx.shared import Pt, RGBColor
+
+    doc = docx.Document()
+    style = doc.styles["Normal"]
+    style.font.name, style.font.size = "SimSun", Pt(10.5)
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")  # Chinese text in 宋体 where Word has it
+    doc.add_heading("农村集体经营性建设用地入市方案（草稿）", level=0)
+    doc.add_paragraph("据入市筛查结果生成；【待填】处由入市主体及主管部门填写，未经集体决议和审批不具效力")
+    doc.add_paragraph(f"宗地代码：{pid}　规则：{data.profile}　编制单位：{data.organisation or _blank('编制单位')}　"
+                      f"生成日期：{_dt.date.today().isoformat()}")
+    for heading, items in sections:
+        doc.add_heading(heading, level=1)
+        table = doc.add_table(rows=0, cols=2)
+        table.style = "Table Grid"
+        for key, value in items:
+            cells = table.add_row().cells
+            cells[0].text = key
+            run = cells[1].paragraphs[0].add_run(value)
+            if value.startswith("【待填"):
+                run.font.color.rgb = RGBColor(0xB0, 0, 0)
+    doc.save(str(path))

@@ -49,6 +49,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from landgis.adjustment import parse_adjustment
 from landgis.conditions import facts_used, parse_condition
 from landgis.config import parse_code_overrides
 from landgis.errors import Collected, ProfileError, ProjectError
@@ -63,7 +64,8 @@ _RULE_KEYS = ("id", "title_zh", "title_en", "text_zh", "source", "national", "ou
               "optional")
 _LEGACY_KEYS = ("id", "title_zh", "title_en", "source", "national", "when", "evidence")
 _PROFILE_KEYS = ("id", "extends", "name_zh", "name_en", "document", "numbering_note", "valid_until", "valid_source")
-_TOP_KEYS = ("profile", "settings", "terms", "supply", "price", "rules", "legacy", "codes", "conflicts")
+_TOP_KEYS = ("profile", "settings", "terms", "supply", "price", "boundary_adjustment", "rules", "legacy", "codes",
+             "conflicts")
 #: [profile] keys that belong to the profile's own document: not inherited by a child citing another
 _DOCUMENT_KEYS = ("numbering_note", "valid_until", "valid_source")
 _CONFLICT_KEYS = ("rule", "layer", "features", "piece", "cut", "excludes")
@@ -229,6 +231,11 @@ def _merge(parent: dict, child: dict, where: str) -> dict:
     price = dict(child.get("price", {})) if "price" in child else {
         k: v for k, v in parent.get("price", {}).items() if not (new_document and k.endswith("source"))}
     out["price"] = price
+    # a [boundary_adjustment] rests on its document's article: a child citing another document states its own
+    adjust = child.get("boundary_adjustment") if "boundary_adjustment" in child else (
+        None if new_document else parent.get("boundary_adjustment"))
+    if adjust:
+        out["boundary_adjustment"] = dict(adjust)
     codes = {k: dict(v) for k, v in parent.get("codes", {}).items()}
     for table, entries in child.get("codes", {}).items():
         codes.setdefault(table, {}).update(entries)
@@ -334,6 +341,9 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
     price = PriceRule()
     with found.check():
         price = parse_price(raw.get("price", {}), where)
+    adjustment = None
+    with found.check():
+        adjustment = parse_adjustment(raw.get("boundary_adjustment"), where)
     valid_until = ""
     with found.check():
         valid_until = _date(head.get("valid_until", ""), f"{where} [profile] valid_until")
@@ -342,7 +352,8 @@ def _build(raw: dict, chain: tuple[str, ...]) -> Profile:
                    document=head.get("document", ""), rules=tuple(rules), legacy=legacy,
                    settings=MappingProxyType(settings), terms=MappingProxyType(terms), codes=codes,
                    chain=chain, numbering_note=head.get("numbering_note", ""), conflicts=conflicts,
-                   supply=supply, price=price, valid_until=valid_until, valid_source=head.get("valid_source", ""))
+                   supply=supply, price=price, valid_until=valid_until, valid_source=head.get("valid_source", ""),
+                   boundary_adjustment=adjustment)
 
 
 def _date(value: Any, where: str) -> str:

@@ -106,6 +106,8 @@ class Profile:
     supply: Mapping[str, Any] = field(default_factory=dict)
     #: the price floor's items and the first-purchase share (``[price]``, see :mod:`landgis.prices`)
     price: Any = None
+    #: a marginal conflict let in on condition of adjusting the boundary (see :mod:`landgis.adjustment`)
+    boundary_adjustment: Mapping[str, Any] | None = None
     #: the last day the profile's document is in force (``YYYY-MM-DD``; "" when it sets none), and the article
     valid_until: str = ""
     valid_source: str = ""
