@@ -67,11 +67,17 @@ def checklist(inventory: pd.DataFrame, rule_ids: set[str]) -> pd.DataFrame:
 
 def _fact_status(inventory: pd.DataFrame, fact: str) -> np.ndarray:
     n = len(inventory)
-    if fact == "scheme_approved":
+    if fact in ("scheme_approved", "valuation_done"):
         return np.full(n, "unknown", dtype=object)
     if fact == "price_known":
-        floor = pd.to_numeric(inventory.get("price_floor", pd.Series(np.nan, index=inventory.index)), errors="coerce")
-        return np.where(floor.notna().to_numpy(), "done", "unknown").astype(object)
+        def known(col: str) -> np.ndarray:
+            values = inventory.get(col, pd.Series(np.nan, index=inventory.index))
+            return pd.to_numeric(values, errors="coerce").notna().to_numpy()
+
+        # a profile that sets a floor: its floor; one that sets none: the base price it would rest on
+        floor_set = "price_basis" in inventory and inventory["price_basis"].fillna("").astype(str).str.contains(
+            "不低于|底价未定").any()
+        return np.where(known("price_floor") if floor_set else known("base_price"), "done", "unknown").astype(object)
     values = inventory.get(fact, pd.Series([None] * n, index=inventory.index)).astype(object)
     known = values.notna().to_numpy()
     truth = values.where(known, False).astype(bool).to_numpy()

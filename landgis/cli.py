@@ -422,9 +422,15 @@ def dossier(ctx: _Ctx, screening: Path, parcels: tuple[str, ...], eligible: bool
     from landgis.provenance import read_record
 
     def work():
-        data = maps.read_screening(screening, profile=profile)
         record = read_record(screening) or {}
-        prof = load_profile(profile or record.get("profile") or "national")
+        recorded = record.get("profile")
+        prof = load_profile(profile or recorded or "national")
+        if profile and recorded and load_profile(recorded).id != prof.id:
+            # the verdicts, prices and terms in the screening are its profile's: a draft under another would mix them
+            raise LandgisError(f"{screening} was screened under profile {load_profile(recorded).id}; its verdicts, "
+                               f"prices and terms are that profile's. To draft under {prof.id}, screen again with "
+                               f"--profile {profile}")
+        data = maps.read_screening(screening, profile=profile)
         if parcels and (eligible or conditional):
             raise click.UsageError("give --parcel, or --eligible/--conditional, not both")
         verdicts = ("eligible",) + (("conditional",) if conditional else ())

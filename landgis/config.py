@@ -176,16 +176,16 @@ class Project:
                 layers[role] = _layer_spec(role, spec, base, where)
 
         tables: dict[str, dict[str, Any]] = {}
-        for name, spec in _table(data, "tables", where).items() if isinstance(data.get("tables", {}), Mapping) else ():
+        for table, spec in _table(data, "tables", where).items() if isinstance(data.get("tables", {}), Mapping) else ():
             with found.check():
-                if name not in TABLES:
-                    raise ProjectError(f"{where}: unknown table [tables.{name}]{suggest(name, list(TABLES))}; "
+                if table not in TABLES:
+                    raise ProjectError(f"{where}: unknown table [tables.{table}]{suggest(table, list(TABLES))}; "
                                        f"known: {', '.join(TABLES)}")
                 if not isinstance(spec, Mapping) or not isinstance(spec.get("path"), str):
-                    raise ProjectError(f"{where} [tables.{name}]: needs path = \"….csv\" or \"….xlsx\"")
-                _check_keys(spec, _TABLE_KEYS, f"{where} [tables.{name}]")
+                    raise ProjectError(f"{where} [tables.{table}]: needs path = \"….csv\" or \"….xlsx\"")
+                _check_keys(spec, _TABLE_KEYS, f"{where} [tables.{table}]")
                 path = Path(spec["path"])
-                tables[name] = {"path": path if path.is_absolute() else base / path, "sheet": spec.get("sheet"),
+                tables[table] = {"path": path if path.is_absolute() else base / path, "sheet": spec.get("sheet"),
                                 "fields": dict(spec.get("fields", {}))}
         min_overlap: Any = 1.0
         with found.check():

@@ -43,13 +43,23 @@ DECISION_DATES = ("decision_date", "notice_start", "notice_end")
 TOWNSHIP_BODIES = ("党政联席会议", "领导班子", "班子会议", "办公会议", "党委会")
 #: an owner that is a township collective (权属性质 33 is the code)
 _TOWNSHIP_OWNER = re.compile(r"(?:乡|镇|街道)(?:农民)?(?:集体经济组织|经济联合社|联合社|集体)$")
-_COUNT = re.compile(r"^\s*(\d+)\s*(人|名)?\s*$")
+_COUNT = re.compile(r"^\s*(\d+)(?:\.0+)?\s*(人|名)?\s*$")
 _DATE = re.compile(r"^\s*(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?\s*$|^\s*(\d{4})(\d{2})(\d{2})\s*$")
+
+
+def _blank(value: Any) -> bool:
+    """None, NaN, NaT, pd.NA, or only spaces."""
+    try:
+        if pd.isna(value):
+            return True
+    except (TypeError, ValueError):
+        pass
+    return str(value).strip() == ""
 
 
 def _count(value: Any) -> tuple[float, bool]:
     """(a head count, or NaN when blank; whether the value is not one)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+    if _blank(value):
         return np.nan, False
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (float(value), False) if float(value) >= 0 and float(value) == int(value) else (np.nan, True)
@@ -59,13 +69,14 @@ def _count(value: Any) -> tuple[float, bool]:
 
 def _date(value: Any) -> tuple[Any, bool]:
     """(a date, or None when blank; whether the value is not one)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+    if _blank(value):
         return None, False
     if isinstance(value, (_dt.datetime, pd.Timestamp)):
         return value.date(), False
     if isinstance(value, _dt.date):
         return value, False
-    m = _DATE.match(str(value).split(" ")[0] if "-" in str(value) and ":" in str(value) else str(value))
+    text = str(value).strip()
+    m = _DATE.match(re.split(r"[ T]", text)[0] if ":" in text else text)   # a time after the date: its date
     if not m:
         return None, True
     y, mo, d = (m[1], m[2], m[3]) if m[1] else (m[4], m[5], m[6])
@@ -172,7 +183,10 @@ def working_days(start: Any, end: Any) -> float:
     >>> working_days(_dt.date(2024, 3, 4), _dt.date(2024, 3, 8)), working_days(None, _dt.date(2024, 3, 8))
     (5.0, nan)
     """
-    if not isinstance(start, _dt.date) or not isinstance(end, _dt.date) or end < start:
+    if not isinstance(start, _dt.date) or not isinstance(end, _dt.date) or _blank(start) or _blank(end):
+        return np.nan
+    start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
+    if end < start:
         return np.nan
     import chinese_calendar
 

@@ -87,7 +87,7 @@ def _rows_of(inventory: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame) -> np.ndarra
     ids = inventory["parcel_id"].astype(object).reset_index(drop=True)
     first = pd.Series(np.arange(len(ids)), index=ids)
     first = first[~first.index.duplicated()]
-    row = first.reindex(pieces["parcel_id"].astype(object).to_numpy()).fillna(-1).to_numpy(dtype=np.int64)
+    row = first.reindex(pieces["parcel_id"].astype(object).to_numpy()).fillna(-1).to_numpy(dtype=np.int64).copy()
     shared = set(ids[ids.duplicated(keep=False)])
     if shared:
         geoms = np.asarray(inventory.geometry.values, dtype=object)

@@ -10,6 +10,7 @@ the rules that need it are skipped with a warning instead of guessed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ import shapely
 from landgis.codes import LANDCATS, CodeTable, code_table, legacy_2009_excluded, normalize_codes
 from landgis.decisions import decision_facts
 from landgis.errors import Problem
-from landgis.fields import PLANNING_CONDITIONS
+from landgis.fields import PLANNING_CONDITIONS, parse_amount
 from landgis.overlay import LayerOverlay, class_areas, ground_overlap, overlay_layer, parcel_index
 from landgis.overlay.parts import clip_parts
 from landgis.ownership import ownership_facts, state_land
@@ -341,6 +342,9 @@ def _attribute_facts(parcels: gpd.GeoDataFrame, unavailable: dict[str, str]) -> 
     return facts
 
 
+_PER_M2 = re.compile(r"\s*/\s*(?:平方米|㎡|m²|m2)\s*$")
+
+
 def _price_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame], overlays: Mapping[str, LayerOverlay],
                  unavailable: dict[str, str], tags: pd.Series | None) -> dict[str, np.ndarray]:
     """基准地价 for each parcel's planned use (yuan/m²) and its basis (:func:`landgis.prices.choose_zones`)."""
@@ -348,7 +352,9 @@ def _price_facts(n: int, layers: Mapping[str, gpd.GeoDataFrame], overlays: Mappi
         unavailable["base_price"] = "the project has no [layers.price_zones] with a price field (JZDJ)"
         return {}
     zones = layers["price_zones"]
-    price = pd.to_numeric(zones["price"], errors="coerce").to_numpy()
+    # a price written as a register writes it (1,200, 1200元/平方米) is read; one that is not, none
+    per_m2 = zones["price"].astype(object).map(lambda v: _PER_M2.sub("", v) if isinstance(v, str) else v)
+    price = parse_amount(per_m2.reset_index(drop=True))[0].to_numpy(dtype=float)
     use = zones["use"].astype(object).to_numpy() if "use" in zones else None
     level = zones["level"].astype(object).to_numpy() if "level" in zones else None
     tags = tags if tags is not None else pd.Series(pd.NA, index=range(n), dtype=object)

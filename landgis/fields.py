@@ -159,7 +159,7 @@ def parse_amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
                 out.append(np.nan)
                 bad.append(False)
             elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                out.append(float(v))
+                out.append(float(v) if v >= 0 else np.nan)
                 bad.append(v < 0)
             else:
                 m = _AMOUNT.match(str(v))

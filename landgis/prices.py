@@ -129,8 +129,12 @@ def choose_zones(pairs: pd.DataFrame, zone_price: np.ndarray, zone_use: np.ndarr
     if zone_use is not None:
         classes = np.array([price_class(u) for u in zone_use], dtype=object)
         rows = rows[classes[rows["feature"].to_numpy()] == want[rows["parcel"].to_numpy()]]
-    best = rows.sort_values(["parcel", "overlap_m2", "feature"], ascending=[True, False, True],
-                            kind="stable").drop_duplicates("parcel")
+    rows = rows.assign(_price=zone_price[rows["feature"].to_numpy()])
+    rows = rows[rows["_price"] > 0]   # a zone without a price (0, unreadable) prices nothing
+    # the zone covering most of the parcel; where two cover as much, the higher price (a floor is never
+    # taken below the base price of the parcel's area, yanbian 第十七条)
+    best = rows.assign(_m2=rows["overlap_m2"].round(2)).sort_values(
+        ["parcel", "_m2", "_price", "feature"], ascending=[True, False, False, True], kind="stable").drop_duplicates("parcel")
     at, feature = best["parcel"].to_numpy(), best["feature"].to_numpy()
     price[at] = zone_price[feature]
     if zone_use is None:
@@ -181,7 +185,8 @@ def price_floors(base: pd.DataFrame, rule: PriceRule, document: str) -> pd.DataF
         floor = np.where(known, np.nanmax(np.where(np.isnan(stacked), -np.inf, stacked), axis=1), np.nan)
     else:
         floor = np.full(n, np.nan)
-    out["price_floor"] = np.round(floor, 2)
+    # a floor is a least price: rounded up to the fen, never below what it rests on (500.125 → 500.13)
+    out["price_floor"] = np.ceil(np.round(floor * 100, 6)) / 100
     out["price_floor_total"] = np.round(floor * area, 2)
     out["price_floor_total_wan"] = np.round(floor * area / 1e4, 4)
     base_price = pd.to_numeric(base.get("base_price", pd.Series(np.nan, index=base.index)), errors="coerce")
@@ -212,5 +217,5 @@ def _yuan(value: float) -> str:
 
 def _where(item: str) -> str:
     if item == "base_price":
-        return "基准地价图层 [layers.price_zones] 及其用途字段"
-    return f"宗地属性 [layers.parcels.fields] {item}，单位元"
+        return "基准地价图层及其用途字段"
+    return f"宗地属性“{FLOOR_ITEMS[item]}”，单位元"

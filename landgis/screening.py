@@ -18,10 +18,11 @@ from landgis.decisions import decision_text
 from landgis.engines import ENGINES
 from landgis.engines.local import screen_local
 from landgis.enterable import ENTERABLE_COLUMNS, enterable_parts
+from landgis.errors import Problem
 from landgis.profiles import Profile, builtin_profiles, resolve_profile
 from landgis.provenance import screening_record
 from landgis.result import ScreeningResult
-from landgis.supply_plan import PLAN_COLUMNS, plan_columns, read_plan
+from landgis.supply_plan import PLAN_COLUMNS, plan_columns, plan_notes, read_plan
 
 __all__ = ["screen", "ScreeningResult"]
 
@@ -108,6 +109,9 @@ def screen(project: Project | str | Path, *, profile: str | Path | Profile | Non
         result.inventory[col] = enterable[col]
     adjust_marginal(result.inventory, prof)   # where the profile lets a marginal conflict in on condition
     planned = plan_columns(result.inventory, plan)
+    # said in the 数据问题 sheet and the run's summary (a plan's slips do not stop or taint the screening)
+    for english, chinese in plan_notes(result.inventory, plan):
+        result.problems.append(Problem("warning", "supply_plan", english, message_zh=chinese))
     for col in PLAN_COLUMNS:
         result.inventory[col] = planned[col]
     if result.facts is not None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from landgis.errors import InputError, Problem
 
-__all__ = ["read_plan", "plan_columns", "plan_summary", "PLAN_COLUMNS", "NOT_IN_PLAN"]
+__all__ = ["read_plan", "plan_columns", "plan_notes", "plan_summary", "PLAN_COLUMNS", "NOT_IN_PLAN"]
 
 PLAN_COLUMNS = ("supply_year", "in_supply_plan")
 #: the year column of the summary for parcels no plan lists
@@ -61,7 +61,28 @@ def read_plan(spec: Mapping[str, Any]) -> pd.DataFrame:
         raise _error(f"[tables.supply_plan] {path.name}: column {cols[year]}: values {shown} are not years "
                          f"(rows of parcels {', '.join(ids[bad & (ids != '')].head(5))}); write 2025 or 2025年")
     out = pd.DataFrame({"parcel_id": ids, "year": years.astype("Int64")})
-    return out[out["parcel_id"] != ""].drop_duplicates("parcel_id", keep="first").reset_index(drop=True)
+    out = out[out["parcel_id"] != ""]
+    out.attrs["notes"] = _plan_notes(path.name, raw[cols[pid]], out)
+    kept = out.drop_duplicates("parcel_id", keep="first").reset_index(drop=True)
+    kept.attrs["notes"] = out.attrs["notes"]
+    return kept
+
+
+def _plan_notes(name: str, raw_ids: pd.Series, plan: pd.DataFrame) -> list[tuple[str, str]]:
+    """(English, Chinese) of what the plan holds that it should not: ids stored as numbers (a spreadsheet keeps
+    15 digits of a number: a 19-character 宗地代码 loses its last ones), an id listed in two years."""
+    notes = []
+    numeric = raw_ids.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and not pd.isna(v))
+    if numeric.any():
+        notes.append((f"{name}: {int(numeric.sum())} parcel id(s) are stored as numbers, which keep 15 digits: "
+                      "store the 宗地代码 column as text", f"{name}：{int(numeric.sum())} 个宗地代码以数字存储（数字只保留15位，"
+                      "19位宗地代码会丢失末位），请将宗地代码列设为文本"))
+    years = plan.groupby("parcel_id")["year"].nunique()
+    twice = years[years > 1].index.tolist()
+    if twice:
+        notes.append((f"{name}: parcels listed in two years, the first row's year taken: {', '.join(twice[:8])}",
+                      f"{name}：以下宗地列入两个年度，取第一行的年度：{'、'.join(twice[:8])}"))
+    return notes
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -71,6 +92,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
     raise _error(f"[tables.supply_plan] {path.name} is neither UTF-8 nor GB18030 text")
+
+
+def plan_notes(inventory: pd.DataFrame, plan: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """(English, Chinese) of the plan's problems: those it was read with, ids no parcel has, parcels listed that
+    may not enter (ineligible)."""
+    if plan is None:
+        return []
+    notes = list(plan.attrs.get("notes", []))
+    ids = set(inventory["parcel_id"].astype(str))
+    unknown = [p for p in plan["parcel_id"] if p not in ids]
+    if unknown:
+        notes.append((f"supply plan: {len(unknown)} parcel id(s) match no parcel: {', '.join(unknown[:8])}",
+                      f"年度供应计划中 {len(unknown)} 个宗地代码无对应宗地：{'、'.join(unknown[:8])}"))
+    listed = inventory["parcel_id"].astype(str).isin(set(plan["parcel_id"])) & (inventory["verdict"] == "ineligible")
+    if listed.any():
+        shown = inventory.loc[listed, "parcel_id"].astype(str).tolist()
+        notes.append((f"supply plan: {len(shown)} parcel(s) it lists are ineligible: {', '.join(shown[:8])}",
+                      f"年度供应计划列入的 {len(shown)} 宗地块筛查结论为不可入市：{'、'.join(shown[:8])}"))
+    return notes
 
 
 def plan_columns(inventory: pd.DataFrame, plan: pd.DataFrame | None) -> pd.DataFrame:

@@ -179,8 +179,7 @@ def test_yanbian_floor_is_the_higher_of_base_price_and_entry_cost(tmp_path):
                    "unknown": [None, None, None], "shop": [1234.56, 493_824.0, 49.3824]}
     doc = "《盐边县农村集体经营性建设用地入市管理暂行办法》（盐边府规〔2023〕7号）第十七条"
     assert inv.loc["cheap", "price_basis"] == f"不低于基准地价456.78元/平方米、入市成本250.00元/平方米之高者（{doc}）"
-    assert inv.loc["unknown", "price_basis"] == ("底价未定：缺少入市成本（宗地属性 [layers.parcels.fields] entry_cost，"
-                                                 f"单位元）（{doc}）")
+    assert inv.loc["unknown", "price_basis"] == f"底价未定：缺少入市成本（宗地属性“入市成本”，单位元）（{doc}）"
     assert _num(inv.loc["school", "price_floor"]) is None   # no base price for its use: no floor
     assert inv.loc["school", "price_basis"].startswith("底价未定：缺少基准地价")
 
@@ -331,7 +330,7 @@ def test_each_parcel_carries_its_prerequisites_with_their_status(tmp_path):
         res = landgis.screen(build_project(cases, tmp_path, "yueqing"))
     said = dict(zip([c.name for c in cases], res.inventory["checklist_zh"], strict=True))
     assert said["ready"] == ("集体土地所有权确权登记：已完成；符合国土空间规划（村庄规划）：已完成；集体经济组织入市决议：已完成；"
-                             "入市决议公示：已完成；地价评估与入市底价：不详；纳入年度供应计划：不详；入市方案：不详")
+                             "入市决议公示：已完成；入市底价测算：不详；土地估价报告：不详；纳入年度供应计划：不详；入市方案：不详")
     assert "集体经济组织入市决议：未完成" in said["short_vote"]
     assert "集体土地所有权确权登记：未完成" in said["no_register"]
     assert "入市决议公示：未完成" in said["short_notice"]
@@ -419,3 +418,63 @@ def test_a_marginal_conflict_enters_on_condition_where_the_profile_says_so(tmp_p
                    encoding="utf-8")
     with pytest.raises(landgis.errors.ProfileError, match="source .the article it rests on. is required"):
         landgis.load_profile(bad)
+
+
+
+def test_what_real_registers_hold_does_not_stop_the_entry_plan(tmp_path):
+    """Review findings, each of which stopped a run or gave a wrong figure: a blank in a date-typed field,
+    two parcels of one id both cut by farmland, a project with a supply plan keeping its name, a negative
+    cost, a floor of 500.125 per m², two zones covering a parcel alike, a price written 1,200元/平方米."""
+    import pandas as pd
+
+    cases = [Case("dup_a", farmland=[(0, 0, 15, 40)]), Case("dup_b", farmland=[(0, 0, 15, 40)]),
+             Case("blank_date"), Case("half_fen", attrs={"RSCB": 200_050.0}), Case("negative", attrs={"RSCB": -5.0})]
+    project = build_project(cases, tmp_path, "yanbian",
+                            extra_toml='\n[tables.supply_plan]\npath = "plan.csv"\n[layers.price_zones]\npath = "z.gpkg"\n')
+    (tmp_path / "plan.csv").write_text("宗地代码,计划年度\n450399100001JC00001,2025\n", encoding="utf-8")
+    zd = gpd.read_file(tmp_path / "planted.gpkg", layer="zd")
+    zd.loc[1, "ZDDM"] = zd.loc[0, "ZDDM"]                                   # two parcels of one id
+    zd["GSQSRQ"] = pd.to_datetime(zd["GSQSRQ"])
+    zd.loc[2, "GSQSRQ"] = pd.NaT                                            # a blank in a real date field
+    zd.to_file(tmp_path / "planted.gpkg", layer="zd", engine="pyogrio")
+    x0, y0 = origin(0)
+    everything = shapely.box(x0 - 100, y0 - 100, x0 + 1000, y0 + 1000)
+    gpd.GeoDataFrame({"JZDJ": ["300", "1,200元/平方米", "0"], "YT": ["工业用地", "工业用地", "工业用地"]},
+                     geometry=[everything] * 3, crs=CRS).to_file(tmp_path / "z.gpkg", engine="pyogrio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(project)
+    assert res.project.name == "planted"
+    inv = res.inventory
+    assert inv["enterable_m2"].tolist()[:2] == [300.0, 300.0]             # each of the shared id cut once
+    assert math.isnan(res.facts["notice_workdays"].iloc[2])
+    assert inv["base_price"].tolist()[0] == 1200.0                          # the higher of two alike; 0 prices nothing
+    assert inv["price_floor"].tolist()[3] == 1200.0
+    assert math.isnan(res.facts["entry_cost"].iloc[4]) and math.isnan(inv["price_floor"].iloc[4])
+    from landgis.prices import PriceRule, price_floors
+
+    fen = price_floors(pd.DataFrame({"area_m2": [400.0], "base_price": [1.0], "entry_cost": [200_050.0]}),
+                       PriceRule(("base_price", "entry_cost"), "第十七条"), "《办法》")
+    assert fen["price_floor"].tolist() == [500.13] and fen["price_floor_total"].tolist() == [200_050.0]
+
+
+def test_the_plans_slips_are_said_and_a_dossier_keeps_to_its_screenings_profile(tmp_path):
+    from click.testing import CliRunner
+
+    from landgis.cli import main
+
+    cases = [Case("a"), Case("all_farmland", farmland=[(0, 0, 40, 40)])]
+    project = build_project(cases, tmp_path, "guilin", extra_toml='\n[tables.supply_plan]\npath = "p.csv"\n')
+    (tmp_path / "p.csv").write_text("宗地代码,计划年度\n450399100001JC00001,2025\n450399100001JC00001,2026\n"
+                                    "450399100001JC00002,2025\nNOPE-1,2025\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(project)
+    said = sorted(p.message_zh for p in res.problems if p.layer == "supply_plan")
+    assert said == ["p.csv：以下宗地列入两个年度，取第一行的年度：450399100001JC00001",
+                    "年度供应计划中 1 个宗地代码无对应宗地：NOPE-1",
+                    "年度供应计划列入的 1 宗地块筛查结论为不可入市：450399100001JC00002"]
+    res.write(tmp_path / "out")
+    mixed = CliRunner().invoke(main, ["dossier", str(tmp_path / "out"), "--profile", "yanbian", "--to",
+                                      str(tmp_path / "d")])
+    assert mixed.exit_code != 0 and "screened under profile guilin" in mixed.output and not (tmp_path / "d").exists()

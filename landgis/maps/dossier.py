@@ -38,6 +38,16 @@ def _blank(what: str) -> str:
     return BLANK.format(what)
 
 
+def _ownership_doc(row: pd.Series) -> str:
+    """The ownership registration as the register gives it: its 集体土地所有权证 number, else a blank for it."""
+    for part in text(row.get("register_docs")).split("；"):
+        if part.startswith("集体土地所有权证："):
+            return part
+    if _yes(row.get("registered")):
+        return "集体土地所有权已登记，" + _blank("集体土地所有权证号")
+    return _blank("集体土地所有权登记")
+
+
 def _yes(value: Any) -> bool:
     """A yes of the inventory (True, numpy's True, "true"); blank and anything else: no."""
     return value is not None and value is not pd.NA and str(value).strip().lower() in ("true", "1")
@@ -62,10 +72,9 @@ def dossier_sections(row: pd.Series, data: MapData, profile: Any = None) -> list
         ("土地所有权人（入市主体）", text(row.get("owner")) or _blank("入市主体")),
         ("委托入市实施主体", _blank("如有委托，写明受托组织及授权委托书")),
         ("面积", f"{area:,.2f} 平方米（{area / M2_PER_MU:,.4f} 亩）"),
-        ("土地界址", "见入市地块红线图及界址点坐标表（landgis map --redline）；勘测定界成果" + _blank("测绘单位及成果编号")),
+        ("土地界址", "见入市地块红线图及界址点坐标表；勘测定界成果" + _blank("测绘单位及成果编号")),
         ("现状地类", text(row.get("survey_class_name")) or _blank("现状地类")),
-        ("权属及登记", text(row.get("register_docs")) or ("集体土地所有权已登记" + _blank("集体土地所有权证号")
-                                                          if _yes(row.get("registered")) else _blank("集体土地所有权登记"))),
+        ("权属及登记", _ownership_doc(row)),
     ]
     if enterable is not None and enterable < area - 0.005:
         site.append(("可入市部分", f"{enterable:,.2f} 平方米（扣除不可入市部分，须调整宗地界线）"))
@@ -192,7 +201,7 @@ def _write(pdf: Any, data: MapData, row: pd.Series, sections: list[tuple[str, li
     y -= _LINE * 0.8
     for heading, items in sections:
         wrapped = [(k, wrap_wide(v, _WIDTH)) for k, v in items]
-        lines = [max(v.count("\n") + 1, len(wrap_wide(k, 9).splitlines())) for k, v in wrapped]
+        lines = [max(v.count("\n") + 1, len(wrap_wide(k, 24).splitlines())) for k, v in wrapped]
         need = _LINE * (sum(lines) + 1.6)
         if y - need < _BOTTOM and y < _TOP - 0.01:
             fig, y = new_page()
