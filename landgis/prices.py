@@ -148,6 +148,16 @@ def choose_zones(pairs: pd.DataFrame, zone_price: np.ndarray, zone_use: np.ndarr
         covered[pairs["parcel"].to_numpy()] = True
         basis[none & covered & (want != "")] = [f"基准地价图层中无{PRICE_CLASSES[w][0]}区段覆盖该宗地"
                                                   for w in want[none & covered & (want != "")]]
+        # a zone whose use is written in a way not recognised (a code 05, 商住用地): said, not taken for "none"
+        odd = pairs[classes[pairs["feature"].to_numpy()] == ""]
+        if len(odd):
+            odd_uses: dict[int, set[str]] = {}
+            for p, f in zip(odd["parcel"].to_numpy(), odd["feature"].to_numpy(), strict=True):
+                odd_uses.setdefault(int(p), set()).add(str(zone_use[f]))
+            for p, uses in odd_uses.items():
+                if none[p] and want[p] != "":
+                    basis[p] = (f"基准地价图层的用途“{'、'.join(sorted(uses))}”无法识别为商服、工业、住宅或公共服务用地，"
+                                "未取基准地价：请将用途字段写作相应用地名称")
         basis[none & (want == "") & covered & (tag != "")] = "规划用途无相应的基准地价用途"
         basis[none & (tag == "") & covered] = "规划用途不明（无规划图层或未覆盖），无法按用途取基准地价"
     basis[np.isnan(price) & (basis == "")] = "基准地价图层未覆盖该宗地"

@@ -478,3 +478,17 @@ def test_the_plans_slips_are_said_and_a_dossier_keeps_to_its_screenings_profile(
     mixed = CliRunner().invoke(main, ["dossier", str(tmp_path / "out"), "--profile", "yanbian", "--to",
                                       str(tmp_path / "d")])
     assert mixed.exit_code != 0 and "screened under profile guilin" in mixed.output and not (tmp_path / "d").exists()
+
+
+def test_a_zone_use_not_recognised_is_said_not_taken_for_no_zone():
+    import numpy as np
+    import pandas as pd
+
+    from landgis.prices import choose_zones
+
+    pairs = pd.DataFrame({"parcel": [0, 1, 1, 2], "feature": [0, 1, 0, 2], "overlap_m2": [80.0, 100.0, 50.0, 9.0]})
+    price, basis = choose_zones(pairs, np.array([1200.0, 450.0, 800.0]), np.array(["05", "工业用地", "商业用地"]),
+                                pd.Series(["commercial", "industrial", "industrial"]))
+    assert np.isnan(price[0]) and price[1] == 450.0 and np.isnan(price[2])
+    assert basis[0].startswith("基准地价图层的用途“05”无法识别为商服、工业、住宅或公共服务用地")
+    assert basis[2] == "基准地价图层中无工业用地区段覆盖该宗地"   # a recognised zone of another use: none of its own
