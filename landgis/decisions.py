@@ -213,21 +213,17 @@ def decision_text(facts: pd.DataFrame) -> np.ndarray:
             col("decision_body"), col("decision_date"), col("decision_members"), col("decision_attended"),
             col("decision_for"), col("notice_start"), col("notice_end"), col("notice_workdays"), strict=True):
         parts = []
-        head = "，".join(str(v) for v in (body, date) if _given(v))
+        head = "，".join(str(v) for v in (body, date) if not _blank(v))
         if head:
             parts.append(head)
         counts = [f"{label}{int(v)}人" for label, v in (("应到会", members), ("到会", attended), ("同意", votes))
-                  if _given(v)]
+                  if not _blank(v)]
         if counts:
-            share = f"（{votes / members:.1%}）" if _given(votes) and _given(members) and members else ""
+            share = f"（{votes / members:.1%}）" if not _blank(votes) and not _blank(members) and members else ""
             parts.append("，".join(counts) + share)
-        if _given(start) or _given(end):
-            parts.append(f"公示{start if _given(start) else '？'}至{end if _given(end) else '？'}"
-                         + (f"（{int(days)}个工作日）" if _given(days) else ""))
+        if not _blank(start) or not _blank(end):
+            parts.append(f"公示{start if not _blank(start) else '？'}至{end if not _blank(end) else '？'}"
+                         + (f"（{int(days)}个工作日）" if not _blank(days) else ""))
         out.append("；".join(parts))
     return np.array(out, dtype=object)
 
-
-def _given(value: Any) -> bool:
-    return value is not None and value is not pd.NA and not (isinstance(value, float) and np.isnan(value)) \
-        and str(value).strip() != ""

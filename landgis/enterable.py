@@ -20,7 +20,7 @@ import shapely
 
 from landgis.schema import usable_geometry
 
-__all__ = ["enterable_parts", "ENTERABLE_COLUMNS"]
+__all__ = ["enterable_parts", "piece_rows", "ENTERABLE_COLUMNS"]
 
 #: what is left below this (m²) is floating-point residue of a cut, not land
 _RESIDUE_M2 = 0.01
@@ -50,7 +50,7 @@ def enterable_parts(inventory: gpd.GeoDataFrame, conflicts: gpd.GeoDataFrame,
     result = np.where(usable, geoms, None)
     cut = conflicts[conflicts["rule"].isin(list(excluding))] if len(conflicts) else conflicts
     if len(cut):
-        row = _rows_of(inventory, cut)
+        row = piece_rows(inventory, cut)
         keep = row >= 0
         rows, pieces = row[keep], np.asarray(cut.geometry.values, dtype=object)[keep]
         order = np.argsort(rows, kind="stable")
@@ -81,9 +81,10 @@ def enterable_parts(inventory: gpd.GeoDataFrame, conflicts: gpd.GeoDataFrame,
     return layer, cols
 
 
-def _rows_of(inventory: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame) -> np.ndarray:
-    """Each piece's parcel row (-1: none): by ``parcel_id``; where several parcels share the id,
-    the one the piece lies in."""
+def piece_rows(inventory: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame) -> np.ndarray:
+    """Each piece's parcel row, by position (-1: none): by ``parcel_id``; where several parcels share the
+    id, the one the piece lies in (its ``point_on_surface``), else the first of them. The enterable
+    area and the map both place conflict pieces so."""
     ids = inventory["parcel_id"].astype(object).reset_index(drop=True)
     first = pd.Series(np.arange(len(ids)), index=ids)
     first = first[~first.index.duplicated()]

@@ -492,3 +492,25 @@ def test_a_zone_use_not_recognised_is_said_not_taken_for_no_zone():
     assert np.isnan(price[0]) and price[1] == 450.0 and np.isnan(price[2])
     assert basis[0].startswith("基准地价图层的用途“05”无法识别为商服、工业、住宅或公共服务用地")
     assert basis[2] == "基准地价图层中无工业用地区段覆盖该宗地"   # a recognised zone of another use: none of its own
+
+
+def test_a_dossier_that_fails_midway_leaves_the_earlier_ones_whole_and_no_part_file(tmp_path, monkeypatch):
+    from landgis.maps import dossier as dossier_module
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = landgis.screen(build_project([Case("a"), Case("b")], tmp_path / "p", "guilin"))
+    ids = res.inventory["parcel_id"].tolist()
+    first = dossier_module.dossiers(res, tmp_path / "d", ids, progress=False)
+    before = {p.name: p.read_bytes() for p in first}
+    calls = []
+
+    def failing(pdf, data, row, sections):
+        calls.append(row["parcel_id"])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(dossier_module, "_write", failing)
+    with pytest.raises(OSError, match="disk full"):
+        dossier_module.dossiers(res, tmp_path / "d", ids, progress=False)
+    assert calls == ids[:1]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()} == before   # whole, and no .part

@@ -11,7 +11,8 @@ yueqing 第二十六条 (位置、面积、权属、用途、规划条件、产�
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -159,21 +160,30 @@ def dossiers(result: Any, folder: str | Path, parcel_ids: Iterable[str] | None =
                     name = f"入市方案-{safe_file_part(pid, '无宗地代码')}-{n}.pdf"
                 names.add(name.lower())
                 path = folder / name
-                part = path.with_name(path.name + ".part")
                 sections = dossier_sections(row, data, profile)
-                with PdfPages(part, metadata={"Title": f"{pid} 入市方案（草稿）", "Creator": "landgis"}) as pdf:
-                    _write(pdf, data, row, sections)
-                part.replace(path)  # a whole file or none: an interrupted run leaves no half document
+                with _whole(path) as part:  # a whole file or none: an interrupted run leaves no half document
+                    with PdfPages(part, metadata={"Title": f"{pid} 入市方案（草稿）", "Creator": "landgis"}) as pdf:
+                        _write(pdf, data, row, sections)
                 written.append(path)
                 if docx:
                     word = path.with_suffix(".docx")
-                    part = word.with_name(word.name + ".part")
-                    _write_docx(part, data, pid, sections)
-                    part.replace(word)
+                    with _whole(word) as part:
+                        _write_docx(part, data, pid, sections)
                     written.append(word)
     finally:
         step.close()
     return written
+
+
+@contextmanager
+def _whole(path: Path) -> Iterator[Path]:
+    """A file written beside ``path`` and moved there once whole; on any failure removed, ``path`` untouched."""
+    part = path.with_name(path.name + ".part")
+    try:
+        yield part
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def _write(pdf: Any, data: MapData, row: pd.Series, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:

@@ -27,6 +27,7 @@ import shapely
 from pyproj import CRS
 
 from landgis.distinct import first_positions, map_distinct
+from landgis.enterable import piece_rows
 from landgis.inventory import data_only
 from landgis.maps._data import CONSTRAINT_STYLE, MapData, drawable, text
 from landgis.maps.columns import pack_ids, pack_numbers, pack_texts
@@ -214,7 +215,7 @@ def _conflict_payload(conflicts: gpd.GeoDataFrame, parcels: gpd.GeoDataFrame,
     """
     ok = drawable(conflicts)
     sub = conflicts.loc[ok]
-    parcel = _parcel_of_pieces(parcels, sub)
+    parcel = piece_rows(parcels, sub)
     same = parcel >= 0
     same[same] = shapely.equals_identical(np.asarray(sub.geometry.values, dtype=object)[same],
                                           np.asarray(parcels.geometry.values, dtype=object)[parcel[same]])
@@ -236,25 +237,6 @@ def _partly_enterable(enterable: gpd.GeoDataFrame | None, parcels: gpd.GeoDataFr
     whole = np.where(at >= 0, area[np.maximum(at, 0)], np.nan)
     less = pd.to_numeric(enterable["enterable_m2"], errors="coerce").to_numpy(dtype=float) < whole - 0.005
     return enterable.loc[less]
-
-
-def _parcel_of_pieces(parcels: gpd.GeoDataFrame, pieces: gpd.GeoDataFrame) -> np.ndarray:
-    """Each piece's parcel on the page (-1: not drawn): the first of its ``parcel_id``, or, where
-    several parcels share the id, the one of them the piece lies in (its ``point_on_surface``)."""
-    parcel = first_positions(parcels["parcel_id"], pieces["parcel_id"])
-    ids = parcels["parcel_id"].astype(object)
-    shared = ids[ids.duplicated(keep=False)]
-    if not len(shared):
-        return parcel
-    at = np.flatnonzero(pieces["parcel_id"].astype(object).isin(set(shared)).to_numpy() & (parcel >= 0))
-    spots = shapely.point_on_surface(np.asarray(pieces.geometry.values, dtype=object)[at])
-    geoms = np.asarray(parcels.geometry.values, dtype=object)
-    for k, spot in zip(at, spots, strict=True):
-        same = np.flatnonzero((ids == pieces["parcel_id"].iat[k]).to_numpy())
-        inside = same[shapely.intersects(geoms[same], spot)]
-        if len(inside):
-            parcel[k] = inside[0]
-    return parcel
 
 
 def _constraint_payload(data: MapData, inv: gpd.GeoDataFrame, ok: np.ndarray,
