@@ -40,8 +40,16 @@ def finite_bounds(geoms: np.ndarray) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     bounds = shapely.bounds(geoms)
     ok = np.isfinite(bounds).all(axis=1) if len(bounds) else np.zeros(0, bool)
-    coords, of = shapely.get_coordinates(geoms, return_index=True)
-    ok[np.unique(of[~np.isfinite(coords).all(axis=1)])] = False  # GEOS's bounds pass over a NaN
+    # GEOS's bounds pass over a NaN; a line's or polygon's length does not (every vertex is on a
+    # segment), and needs no copy of a survey's millions of coordinates: those of points and
+    # collections are looked at one by one
+    kind = shapely.get_type_id(geoms)
+    pointy = np.isin(kind, (0, 4, 7))
+    ok &= pointy | np.isfinite(shapely.length(geoms))
+    if pointy.any():
+        idx = np.flatnonzero(pointy)
+        coords, of = shapely.get_coordinates(geoms[idx], return_index=True)
+        ok[idx[np.unique(of[~np.isfinite(coords).all(axis=1)])]] = False
     if not ok.any():
         return np.full(4, np.nan)
     b = bounds[ok]

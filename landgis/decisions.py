@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ import pandas as pd
 from landgis.errors import Problem, listed_features
 
 __all__ = ["DECISION_COUNTS", "DECISION_DATES", "read_decision_fields", "decision_facts", "working_days",
+           "working_days_between",
            "TOWNSHIP_BODIES", "decision_text"]
 
 #: the counts of a vote
@@ -96,9 +97,12 @@ def read_decision_fields(frame: pd.DataFrame, fields: Mapping[str, str], out: pd
         if canon not in fields:
             continue
         raw = frame[fields[canon]].reset_index(drop=True)
-        parsed = [read(v) for v in raw.astype(object).tolist()]
-        bad = np.array([b for _, b in parsed], dtype=bool)
-        out[canon] = pd.Series([v for v, _ in parsed], dtype=float if canon in DECISION_COUNTS else object)
+        # each distinct value read once: a county's 150k parcels hold a few hundred counts and dates
+        codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
+        parsed = [read(v) for v in uniques.tolist()]
+        value = np.array([v for v, _ in parsed] + [None], dtype=object)[codes]    # code -1: the blank one
+        bad = np.array([b for _, b in parsed] + [False], dtype=bool)[codes]
+        out[canon] = pd.Series(value, dtype=float if canon in DECISION_COUNTS else object)
         if bad.any():
             shown = ", ".join(sorted({str(v) for v in raw[bad]})[:5])
             problems.append(Problem("warning", "parcels", f"{canon}: values {shown} are not "
@@ -155,8 +159,8 @@ def decision_facts(parcels: pd.DataFrame, unavailable: dict[str, str],
         counted = ~np.isnan(members) & ~np.isnan(votes) & ~wrong
         # two thirds or more, the number itself included: 3 × for ≥ 2 × members, in whole numbers
         short_vote = 3 * np.nan_to_num(votes) < 2 * np.nan_to_num(members)
-        said_body = np.array([b != "" for b in body])
-        right_body = np.array([any(k in b for k in TOWNSHIP_BODIES) for b in body])
+        said_body = body != ""
+        right_body = pd.Series(body).str.contains("|".join(TOWNSHIP_BODIES), regex=True).to_numpy(dtype=bool)
         short = pd.array([pd.NA] * n, dtype="boolean")
         village = ~township & counted
         short[village] = short_vote[village]
@@ -167,8 +171,7 @@ def decision_facts(parcels: pd.DataFrame, unavailable: dict[str, str],
         unavailable["decision_short"] = ("the parcels layer has no decision counts (map decision_members and "
                                          "decision_for under [layers.parcels.fields])")
     if "notice_start" in parcels and "notice_end" in parcels:
-        facts["notice_workdays"] = np.array([working_days(a, b) for a, b in
-                                             zip(parcels["notice_start"], parcels["notice_end"], strict=True)])
+        facts["notice_workdays"] = working_days_between(parcels["notice_start"], parcels["notice_end"])
     else:
         unavailable["notice_workdays"] = ("the parcels layer has no notice dates (map notice_start and notice_end "
                                           "under [layers.parcels.fields])")
@@ -183,17 +186,53 @@ def working_days(start: Any, end: Any) -> float:
     >>> working_days(_dt.date(2024, 3, 4), _dt.date(2024, 3, 8)), working_days(None, _dt.date(2024, 3, 8))
     (5.0, nan)
     """
-    if not isinstance(start, _dt.date) or not isinstance(end, _dt.date) or _blank(start) or _blank(end):
-        return np.nan
-    start, end = pd.Timestamp(start).date(), pd.Timestamp(end).date()
-    if end < start:
-        return np.nan
+    return float(working_days_between([start], [end])[0])
+
+
+def working_days_between(starts: Any, ends: Any) -> np.ndarray:
+    """:func:`working_days` of each pair: one calendar of the days the pairs span, counted by cumulative sums.
+
+    A pair with a day of a year the holiday calendar does not cover, a missing day, or an end
+    before its start gives NaN. Each day is looked up in the calendar once, not once per parcel.
+
+    >>> working_days_between([_dt.date(2024, 9, 27), None, _dt.date(2024, 3, 8)],
+    ...                      [_dt.date(2024, 10, 9), _dt.date(2024, 3, 8), _dt.date(2024, 3, 4)]).tolist()
+    [5.0, nan, nan]
+    """
+    def days(values: Any) -> np.ndarray:
+        codes, uniques = pd.factorize(pd.Series(list(values), dtype=object), use_na_sentinel=True)
+        as_day = [np.datetime64(pd.Timestamp(v).date(), "D") if isinstance(v, _dt.date) and not _blank(v)
+                  else np.datetime64("NaT") for v in uniques.tolist()]
+        return np.array(as_day + [np.datetime64("NaT")], dtype="datetime64[D]")[codes]
+
+    start, end = days(starts), days(ends)
+    out = np.full(len(start), np.nan)
+    ok = ~np.isnat(start) & ~np.isnat(end) & (end >= start)
+    if not ok.any():
+        return out
     import chinese_calendar
 
-    try:
-        return float(len(chinese_calendar.get_workdays(start, end, include_weekends=True)))
-    except NotImplementedError:  # a year the calendar has no holidays for
-        return np.nan
+    first, last = start[ok].min(), end[ok].max()
+    span = np.arange(first, last + 1)
+    years = span.astype("datetime64[Y]").astype(int) + 1970
+    covered = {}
+    for year in np.unique(years).tolist():
+        try:
+            chinese_calendar.is_workday(_dt.date(year, 6, 1))
+            covered[year] = True
+        except NotImplementedError:  # a year the calendar has no holidays for
+            covered[year] = False
+    known = np.array([covered[y] for y in years.tolist()])
+    work = np.zeros(len(span), bool)
+    work[known] = [chinese_calendar.is_workday(d) for d in span[known].astype(object).tolist()]
+    work_sum = np.r_[0, np.cumsum(work)]
+    unknown_sum = np.r_[0, np.cumsum(~known)]
+    i = (start[ok] - first).astype(int)
+    j = (end[ok] - first).astype(int) + 1
+    counted = (work_sum[j] - work_sum[i]).astype(float)
+    counted[unknown_sum[j] - unknown_sum[i] > 0] = np.nan
+    out[ok] = counted
+    return out
 
 
 def decision_text(facts: pd.DataFrame) -> np.ndarray:
@@ -205,25 +244,41 @@ def decision_text(facts: pd.DataFrame) -> np.ndarray:
     ...     "notice_workdays": [5.0]}))[0]
     '村民代表会议，2024-03-01；应到会30人，到会28人，同意20人（66.7%）；公示2024-03-04至2024-03-08（5个工作日）'
     """
-    def col(name: str) -> list[Any]:
-        return facts[name].tolist() if name in facts else [None] * len(facts)
+    n = len(facts)
 
-    out = []
-    for body, date, members, attended, votes, start, end, days in zip(
-            col("decision_body"), col("decision_date"), col("decision_members"), col("decision_attended"),
-            col("decision_for"), col("notice_start"), col("notice_end"), col("notice_workdays"), strict=True):
-        parts = []
-        head = "，".join(str(v) for v in (body, date) if not _blank(v))
-        if head:
-            parts.append(head)
-        counts = [f"{label}{int(v)}人" for label, v in (("应到会", members), ("到会", attended), ("同意", votes))
-                  if not _blank(v)]
-        if counts:
-            share = f"（{votes / members:.1%}）" if not _blank(votes) and not _blank(members) and members else ""
-            parts.append("，".join(counts) + share)
-        if not _blank(start) or not _blank(end):
-            parts.append(f"公示{start if not _blank(start) else '？'}至{end if not _blank(end) else '？'}"
-                         + (f"（{int(days)}个工作日）" if not _blank(days) else ""))
-        out.append("；".join(parts))
-    return np.array(out, dtype=object)
+    def col(name: str) -> np.ndarray:
+        return facts[name].to_numpy(dtype=object) if name in facts else np.full(n, None, dtype=object)
+
+    def text(values: np.ndarray, fmt: Callable[[Any], str] = str) -> np.ndarray:
+        """Each value as text ("" when blank), each distinct value formatted once."""
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        shown = ["" if _blank(v) else fmt(v) for v in uniques.tolist()]
+        return np.array(shown + [""], dtype=object)[codes]
+
+    def join(parts: list[np.ndarray], sep: str) -> np.ndarray:
+        """The non-empty parts of each row joined by ``sep``."""
+        out = np.full(n, "", dtype=object)
+        for part in parts:
+            out = out + np.where((out != "") & (part != ""), sep, "") + part
+        return out
+
+    def whole(v: Any) -> str:
+        return str(int(v))
+
+    members_raw, votes_raw = col("decision_members"), col("decision_for")
+    counts = join([np.where(t != "", label + t + "人", "") for label, t in
+                   (("应到会", text(members_raw, whole)), ("到会", text(col("decision_attended"), whole)),
+                    ("同意", text(votes_raw, whole)))], "，")
+    members = pd.to_numeric(pd.Series(members_raw), errors="coerce").to_numpy(dtype=float)
+    votes = pd.to_numeric(pd.Series(votes_raw), errors="coerce").to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(~np.isnan(votes) & ~np.isnan(members) & (members != 0), votes / members, np.nan)
+    share_text = text(share, "（{:.1%}）".format)
+    counts = np.where(counts != "", counts + share_text, "")
+    start, end = text(col("notice_start")), text(col("notice_end"))
+    days = text(col("notice_workdays"), lambda v: f"（{int(v)}个工作日）")
+    notice = np.where((start != "") | (end != ""), "公示" + np.where(start != "", start, "？") + "至"
+                      + np.where(end != "", end, "？") + days, "")
+    head = join([text(col("decision_body")), text(col("decision_date"))], "，")
+    return join([head, counts, notice], "；")
 

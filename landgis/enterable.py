@@ -57,13 +57,21 @@ def enterable_parts(inventory: gpd.GeoDataFrame, conflicts: gpd.GeoDataFrame,
         rows, pieces = rows[order], pieces[order]
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         counts = np.diff(np.r_[starts, len(rows)])
-        one = counts == 1
-        # one piece: cut at once, all such parcels together; several: their union first
-        target = rows[starts[one]]
-        result[target] = shapely.difference(result[target], pieces[starts[one]])
-        for s, n in zip(starts[~one], counts[~one], strict=True):
-            r = rows[s]
-            result[r] = shapely.difference(result[r], shapely.union_all(pieces[s:s + n]))
+        # a piece is its parcel cut by a layer, so one of (nearly) the parcel's area leaves less
+        # than residue: nothing, without GEOS, which cuts a polygon from its own copy slowly
+        whole = np.zeros(len(result), bool)
+        whole[rows[shapely.area(pieces) >= shapely.area(result[rows]) - _RESIDUE_M2]] = True
+        result[whole] = shapely.Polygon()
+        # the others: each parcel's pieces united (the second piece of every parcel added at
+        # once, then the third…), then cut from all the parcels at once
+        rank = np.arange(len(rows)) - np.repeat(starts, counts)
+        cutter = np.full(len(result), None, dtype=object)
+        for k in range(int(counts.max())):
+            sel = rank == k
+            target = rows[sel]
+            cutter[target] = pieces[sel] if k == 0 else shapely.union(cutter[target], pieces[sel])
+        target = np.flatnonzero(~whole & ~shapely.is_missing(cutter))
+        result[target] = shapely.difference(result[target], cutter[target])
         result = np.where(usable, _polygonal(result), None)
     m2 = np.where(usable, shapely.area(result), np.nan)
     # a difference of a piece that is all of its parcel but for floating-point residue leaves

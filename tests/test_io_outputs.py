@@ -114,7 +114,10 @@ def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_pat
             seen.update({key: pyogrio.get_gdal_config_option(key) for key in io.GPKG_WRITE_CONFIG})
             raise OSError("disk full")
 
+        import pyogrio.raw
+
         monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
+        monkeypatch.setattr(pyogrio.raw, "write_arrow", failing_write)   # the Arrow batches' way
         with pytest.raises(OSError, match="disk full"):
             io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
         assert seen == {"OGR_SQLITE_SYNCHRONOUS": False, "OGR_SQLITE_PRAGMA": "page_size=16384"}  # while writing

@@ -45,19 +45,28 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
 
     GDAL writes the rows with Python's GIL released where it can
     (:mod:`landgis._gdal`), so a caller may make the spreadsheet and the map in
-    other threads meanwhile; otherwise through :func:`pyogrio.write_dataframe`.
+    other threads meanwhile; otherwise the same Arrow batches through pyogrio's
+    ``write_arrow`` (GDAL ≥ 3.8), or :func:`pyogrio.write_dataframe`.
     Either way the bulk settings of :data:`GPKG_WRITE_CONFIG` apply while writing.
     """
     from landgis.io import _gdal
 
-    if not _gdal.available():
-        with gdal_config(GPKG_WRITE_CONFIG):
-            for name, frame in layers.items():
-                pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
-                                        append=path.exists(), promote_to_multi=True, use_arrow=use_arrow({}))
+    if _gdal.available():
+        tables = [(name, *_gpkg_batches(frame)) for name, frame in layers.items()]
+        _gdal.write_layers(path, tables, config=GPKG_WRITE_CONFIG)
         return
-    tables = [(name, *_gpkg_batches(frame)) for name, frame in layers.items()]
-    _gdal.write_layers(path, tables, config=GPKG_WRITE_CONFIG)
+    with gdal_config(GPKG_WRITE_CONFIG):
+        if use_arrow({}) and pyogrio.__gdal_version__ >= (3, 8, 0):
+            import pyarrow as pa
+            from pyogrio.raw import write_arrow
+            for name, frame in layers.items():     # the same Arrow batches, through pyogrio (GIL held)
+                (schema, batches), geom, gtype, crs = _gpkg_batches(frame)
+                write_arrow(pa.RecordBatchReader.from_batches(schema, batches), path, layer=name, driver="GPKG",
+                            geometry_name=geom, geometry_type=gtype, crs=crs, append=path.exists())
+            return
+        for name, frame in layers.items():
+            pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
+                                    append=path.exists(), promote_to_multi=True, use_arrow=use_arrow({}))
 
 
 #: a WKB geometry's first 9 bytes: byte order (1: little-endian), type, and its count of parts or rings

@@ -18,7 +18,7 @@ from landgis.threads import in_threads, query_in_threads
 
 __all__ = ["LayerOverlay", "overlay_layer", "parcel_index", "class_areas"]
 
-#: overlaps measured below this (m²) by the convex clipper are measured again by GEOS
+#: overlaps measured below this (m²) by the convex clipper are none
 TINY_OVERLAP_M2 = 1e-6
 _INTERSECT_BLOCK = 50_000
 _PREPARE_ABOVE = 64
@@ -118,8 +118,8 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         otherwise). A pair whose parcel is convex, or made of signed convex parts
         (an L-shape, a courtyard, a notch), is measured by clipping without an intersection
         geometry (faster than GEOS, and equal to its areas to 1e-8 m² on the bench
-        county); its piece, if kept, is cut when asked for. Overlaps under
-        ``TINY_OVERLAP_M2`` are left to GEOS.
+        county); its piece, if kept, is cut when asked for. An overlap it measures under
+        ``TINY_OVERLAP_M2`` is none (a touching pair).
     parcel_tree
         :func:`parcel_index` of ``parcels``, when the caller overlays several layers.
     """
@@ -164,11 +164,14 @@ def overlay_layer(parcels: np.ndarray, layer: np.ndarray, *, keep_pieces: bool |
         got = in_threads(lambda clip, subject: np.column_stack(parts.overlaps(clip, pieces, subject)),
                          parcel_idx[block], piece_idx[block], threads=threads)
         area[block], meets[block] = got[:, 0], got[:, 1] > 0
-    # GEOS decides the rest: pairs with another parcel, and touching pairs or slivers the
-    # clipper measured under TINY_OVERLAP_M2 (whether there is any overlap at all)
+    # an overlap the clipper measures under TINY_OVERLAP_M2 (a square millimetre: finer than
+    # millimetre coordinates draw, and than GEOS's own rounding at zone-prefixed eastings) is
+    # none: a parcel touching the patches around it, as neighbours in a register and a survey
+    # coverage do along every edge, is no pair. GEOS decides the pairs of the other parcels.
     is_fast = np.zeros(n_pairs, bool)
     is_fast[fast] = True
-    geos = np.flatnonzero(meets & ~(is_fast & (area >= TINY_OVERLAP_M2)))
+    area[fast[area[fast] < TINY_OVERLAP_M2]] = 0.0
+    geos = np.flatnonzero(meets & ~is_fast)
     # a parcel the clipper finds (nearly) whole under a polygon may lie wholly inside it
     full = fast[area[fast] >= parcel_area[parcel_idx[fast]] * (1 - 1e-9)]
     slow = geos[~is_fast[geos]]
