@@ -23,6 +23,7 @@ from pyproj.exceptions import CRSError, ProjError
 
 from landgis.config import LayerSpec
 from landgis.errors import CRSGuessWarning, DatumShiftWarning, LayerError, Problem, warn_problem
+from landgis.repair import non_finite
 
 __all__ = ["finite_bounds", "resolve_layer_crs", "coordinates_fit_crs", "coordinates_on_earth", "check_area_scale",
            "lonlat_extent", "working_crs_for", "to_working_crs", "converted_as_declared",
@@ -40,16 +41,7 @@ def finite_bounds(geoms: np.ndarray) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     bounds = shapely.bounds(geoms)
     ok = np.isfinite(bounds).all(axis=1) if len(bounds) else np.zeros(0, bool)
-    # GEOS's bounds pass over a NaN; a line's or polygon's length does not (every vertex is on a
-    # segment), and needs no copy of a survey's millions of coordinates: those of points and
-    # collections are looked at one by one
-    kind = shapely.get_type_id(geoms)
-    pointy = np.isin(kind, (0, 4, 7))
-    ok &= pointy | np.isfinite(shapely.length(geoms))
-    if pointy.any():
-        idx = np.flatnonzero(pointy)
-        coords, of = shapely.get_coordinates(geoms[idx], return_index=True)
-        ok[idx[np.unique(of[~np.isfinite(coords).all(axis=1)])]] = False
+    ok &= ~non_finite(geoms)  # GEOS's bounds pass over a NaN
     if not ok.any():
         return np.full(4, np.nan)
     b = bounds[ok]

@@ -18,7 +18,7 @@ import shapely
 from landgis.errors import GeometryRepairWarning, Problem, listed_features
 from landgis.threads import in_threads, is_valid
 
-__all__ = ["MIN_AREA_M2", "clean_polygons", "report_geometry", "report_area_changed"]
+__all__ = ["MIN_AREA_M2", "clean_polygons", "non_finite", "report_geometry", "report_area_changed"]
 
 #: a (multi)polygon of less area than this (m², the working CRS) has none: "unrepairable"
 MIN_AREA_M2 = 0.01
@@ -56,9 +56,8 @@ def clean_polygons(geoms: np.ndarray,
     status[empty] = "empty"
     live = present & ~empty
     # a coordinate that is not a number (NaN, infinite: a corrupt export) makes no geometry at all
-    coords, of = shapely.get_coordinates(out[live], return_index=True)
-    if len(coords) and not np.isfinite(coords).all():
-        at = np.flatnonzero(live)[np.unique(of[~np.isfinite(coords).all(axis=1)])]
+    at = np.flatnonzero(live)[non_finite(out[live])]
+    if len(at):
         status[at] = "non_finite"
         out[at] = None
         live[at] = False
@@ -96,6 +95,31 @@ def clean_polygons(geoms: np.ndarray,
     usable = np.flatnonzero(np.isin(status, ("ok", "repaired")))
     status[usable[shapely.area(out[usable]) < MIN_AREA_M2]] = "unrepairable"
     return out, status
+
+
+def non_finite(geoms: np.ndarray) -> np.ndarray:
+    """Per geometry: whether a coordinate is not a number (NaN, infinite), missing ones False.
+
+    A line's or polygon's length is not finite then (every vertex is on a segment), and is
+    found without a copy of a survey's millions of coordinates; those of points and
+    collections are looked at one by one.
+
+    >>> with np.errstate(invalid="ignore"):
+    ...     bad = [shapely.Polygon([(5, 5), (float("nan"), 5), (6, 6)]), shapely.MultiPoint([(0, 0), (float("inf"), 1)])]
+    >>> non_finite(np.array([*bad, shapely.box(0, 0, 1, 1), None])).tolist()
+    [True, True, False, False]
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geoms), bool)
+    present = ~shapely.is_missing(geoms)
+    pointy = present & np.isin(shapely.get_type_id(geoms), (0, 4, 7))
+    lined = present & ~pointy
+    out[lined] = ~np.isfinite(shapely.length(geoms[lined]))
+    if pointy.any():
+        idx = np.flatnonzero(pointy)
+        coords, of = shapely.get_coordinates(geoms[idx], return_index=True)
+        out[idx[np.unique(of[~np.isfinite(coords).all(axis=1)])]] = True
+    return out
 
 
 def _polygonal_part(geoms: np.ndarray) -> np.ndarray:

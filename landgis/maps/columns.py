@@ -22,6 +22,8 @@ costs one byte in the page.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -29,6 +31,9 @@ from landgis.distinct import map_factorized
 from landgis.maps.pagejson import RawJSON, raw_json
 
 __all__ = ["ALPHABET", "pack_texts", "pack_numbers", "pack_ids", "unpack"]
+
+#: a character outside the Basic Multilingual Plane (two UTF-16 units in the page)
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 ALPHABET = "".join(chr(c) for c in range(35, 127) if chr(c) not in "\\<>&")
 BASE = len(ALPHABET)
@@ -106,16 +111,22 @@ def pack_ids(ids: np.ndarray | pd.Series | list) -> RawJSON:
     '{"front":"#450399JC00001|02|#X"}'
     """
     texts = [str(t) for t in np.asarray(ids, dtype=object).tolist()]
-    if any("|" in t or any(ord(c) > 0xFFFF for c in t) for t in texts):
+    joined = "".join(texts)
+    if "|" in joined or _ASTRAL.search(joined):
         return raw_json(texts)
-    rows, before = [], ""
-    for t in texts:
-        n, limit = 0, min(len(t), len(before), BASE - 1)
-        while n < limit and t[n] == before[n]:
-            n += 1
-        rows.append(ALPHABET[n] + t[n:])
-        before = t
-    return raw_json({"front": "|".join(rows)})
+    n = len(texts)
+    if n == 0:
+        return raw_json({"front": ""})
+    # the prefix each id shares with the one before, for all at once: the ids as a table of
+    # code points, each row against the row above, up to the first that differs
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
+    width = max(int(lengths.max()), 1)
+    codes = np.array(texts, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
+    same = np.zeros((n, width), bool)
+    same[1:] = codes[1:] == codes[:-1]
+    shared = np.where(same.all(axis=1), width, np.argmin(same, axis=1))
+    shared = np.minimum(shared, np.minimum(np.minimum(lengths, np.r_[0, lengths[:-1]]), BASE - 1)).tolist()
+    return raw_json({"front": "|".join(ALPHABET[k] + t[k:] for k, t in zip(shared, texts, strict=True))})
 
 
 def unpack(column: dict | list, rows: int | None = None) -> list:
