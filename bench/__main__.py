@@ -41,9 +41,7 @@ TARGETS = {"screen_vs_read": 6.0, "screen_vs_read_stretch": 4.0, "end_to_end": 6
 #: to the next on a shared machine), spread around the screen so that the ratio's two sides
 #: are measured in the same minutes: this machine's speed drifts by up to 40 % within
 #: minutes, and the read more than the screen
-#: ``screen-public-writer`` is the screen with the GeoPackage written through pyogrio's public
-#: ``write_arrow`` (GIL held) instead of :mod:`landgis.io._gdal`: what the private binding buys
-STAGES = ("read", "read-plain", "cpu", "screen", "read", "overlay", "read", "screen-public-writer")
+STAGES = ("read", "read-plain", "cpu", "screen", "read", "overlay", "read")
 
 
 def data_dir(scale: float, root: Path | None = None, mode: str = "realistic") -> Path:
@@ -179,8 +177,6 @@ def ratios(res: dict) -> dict:
     screen = st["screen"]
     out = {"screen_vs_read": screen["seconds"] / read,
            "memory_vs_input": screen["peak_mb"] * 2**20 / res["input_bytes"]}
-    if "screen-public-writer" in st:
-        out["private_writer_saves"] = st["screen-public-writer"]["seconds"] - screen["seconds"]
     if "baseline" in st:
         base, ours = st["baseline"]["layers"], st["overlay"]["layers"]
         out["end_to_end"] = (st["baseline"]["read"] + st["baseline"]["seconds"]) / screen["seconds"]
@@ -226,11 +222,6 @@ def report(res: dict, other: dict | None = None) -> str:
                          + " and ".join(f"{x:.2f}" for x in c["together"]) + f" s {len(c['together'])} at once, "
                          f"so {c['cores']:.2f} cores' worth; "
                          f"{screen['cpu_seconds'] / c['cores'] / read['seconds']:.1f}× the read at that")
-    if "screen-public-writer" in st:
-        pw = st["screen-public-writer"]
-        lines.append(f"{'  … GeoPackage by pyogrio write_arrow':<34}{pw['seconds']:9.2f}{pw['peak_mb']:10.0f}   "
-                     f"screening.gpkg {pw['timings'].get('write_gpkg', 0):.1f} s with the GIL held; "
-                     f"the private GIL-free writer saves {r['private_writer_saves']:.1f} s end to end")
     lines.append(f"{'landgis load (overlay stage)':<34}{ov['load']:9.2f}{ov['peak_mb']:10.0f}")
     base = st.get("baseline")
     for role, o in ov["layers"].items():

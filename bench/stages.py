@@ -6,8 +6,6 @@ Stages:
 ``read-plain`` the same without Arrow (for reference)
 ``screen``    the full ``landgis.screen`` of ``DATA_DIR/project.toml`` and every output
               (inventory.csv and map.html, with screening.gpkg then inventory.xlsx written beside them)
-``screen-public-writer`` the same, with the GeoPackage written by pyogrio's ``write_arrow``
-              (the GIL held) instead of ``landgis.io._gdal``
 ``overlay``   landgis's load, then its overlay per layer, with pair counts; writes the
               per (parcel, class) areas to ``overlay_landgis.parquet``
 ``baseline``  a hand-written ``geopandas.overlay`` + ``groupby`` per layer; writes
@@ -232,10 +230,6 @@ def main(argv: list[str]) -> None:
         res = stage_read(data, arrow=False)
     elif stage == "screen":
         res = stage_screen(data, data / "out")
-    elif stage == "screen-public-writer":   # what landgis.io._gdal buys: the GeoPackage through pyogrio instead
-        from landgis.io import _gdal
-        _gdal.available = lambda: False
-        res = stage_screen(data, data / "out-public-writer")
     elif stage == "overlay":
         res = stage_overlay(data)
     elif stage == "baseline":
@@ -245,8 +239,8 @@ def main(argv: list[str]) -> None:
     elif stage == "cpu":
         res = stage_cpu()
     else:
-        raise SystemExit(f"unknown stage {stage!r}; one of read, read-plain, screen, screen-public-writer, overlay, "
-                         "baseline, cpu, dask")
+        raise SystemExit(f"unknown stage {stage!r}; one of read, read-plain, screen, overlay, baseline, cpu, "
+                         "dask")
     res["stage"] = stage
     res["peak_mb"] = _peak_mb()
     target.write_text(json.dumps(res, indent=1, default=str), encoding="utf-8")

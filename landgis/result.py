@@ -198,10 +198,11 @@ class ScreeningResult:
         try:
             with io.output_dir(out, overwrite=overwrite) as tmp, \
                     ThreadPoolExecutor(1, thread_name_prefix="landgis-write") as pool:
-                # two lanes of about equal length on two cores: GDAL writes the GeoPackage
-                # (GIL released, landgis._gdal), then the spreadsheet is made, in a thread,
-                # while the CSV and the map are made here (a third lane only shares the
-                # two cores, and holds more memory at its peak)
+                # two lanes of about equal length on two cores: the GeoPackage, then the
+                # spreadsheet, in a thread, while the CSV and the map are made here (a third
+                # lane only shares the two cores, and holds more memory at its peak). pyogrio
+                # holds the GIL while GDAL writes; a writer that released it was no faster
+                # (bench/MEASUREMENTS.md)
                 step("screening.gpkg, inventory.xlsx")
                 drawn = {"parcels": self.inventory, "conflicts": self.conflicts}
                 if self.enterable is not None:

@@ -86,73 +86,30 @@ def test_spreadsheet_error_while_making_rows_reaches_the_caller(tmp_path, monkey
 
 def test_geopackage_bulk_settings_are_restored_even_when_the_write_fails(tmp_path, monkeypatch):
     import pyogrio
+    import pyogrio.raw
 
     from landgis import io
-    from landgis.io import _gdal
 
     frame = gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
     pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
     seen = {}
     try:
-        if _gdal.available():  # GDAL called directly: the settings are the writing thread's own
-            lib = _gdal._lib()
-
-            def failing_gdal(*args, **kwargs):
-                seen.update({key: lib.CPLGetConfigOption(key.encode(), None) for key in io.GPKG_WRITE_CONFIG})
-                raise OSError("disk full")
-
-            monkeypatch.setattr(_gdal, "_write", failing_gdal)
-            with pytest.raises(OSError, match="disk full"):
-                io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
-            assert seen == {"OGR_SQLITE_SYNCHRONOUS": b"OFF", "OGR_SQLITE_PRAGMA": b"page_size=16384"}  # while writing
-            assert lib.CPLGetThreadLocalConfigOption(b"OGR_SQLITE_SYNCHRONOUS", None) is None
-            assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
-            seen.clear()
-            monkeypatch.setattr(_gdal, "available", lambda: False)
-
         def failing_write(*args, **kwargs):
             seen.update({key: pyogrio.get_gdal_config_option(key) for key in io.GPKG_WRITE_CONFIG})
             raise OSError("disk full")
 
-        import pyogrio.raw
-
         monkeypatch.setattr(pyogrio, "write_dataframe", failing_write)
         monkeypatch.setattr(pyogrio.raw, "write_arrow", failing_write)   # the Arrow batches' way
-        with pytest.raises(OSError, match="disk full"):
-            io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
-        assert seen == {"OGR_SQLITE_SYNCHRONOUS": False, "OGR_SQLITE_PRAGMA": "page_size=16384"}  # while writing
-        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
+        for arrow in (True, False):
+            if not arrow:
+                monkeypatch.setattr(io.gpkg, "arrow_writer", lambda: None)
+            seen.clear()
+            with pytest.raises(OSError, match="disk full"):
+                io.write_gpkg({"parcels": frame}, tmp_path / "s.gpkg")
+            assert seen == {"OGR_SQLITE_SYNCHRONOUS": False, "OGR_SQLITE_PRAGMA": "page_size=16384"}  # while writing
+            assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"  # the caller's, back
     finally:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
-
-
-@settings(max_examples=40, deadline=None, derandomize=True)
-@given(st.integers(0, 2**32 - 1))
-def test_multipolygon_wkb_is_geos_wkb_byte_for_byte(seed):
-    # polygons with and without holes, multipolygons of up to three parts, empties and missing
-    # geometries in any order, at zone-prefixed eastings: the same bytes as GEOS's writer
-    from landgis.io.gpkg import multipolygon_wkb
-
-    rng = np.random.default_rng(seed)
-
-    def polygon():
-        x, y = 37_500_000 + rng.uniform(0, 1e4), 2_800_000 + rng.uniform(0, 1e4)
-        shell = shapely.Point(x, y).buffer(rng.uniform(5, 50), quad_segs=int(rng.integers(1, 9)))
-        return shell.difference(shapely.Point(x, y).buffer(2)) if rng.random() < 0.3 else shell
-
-    def geometry():
-        kind = rng.integers(0, 6)
-        if kind == 0:
-            return [None, shapely.Polygon(), shapely.MultiPolygon()][int(rng.integers(0, 3))]
-        if kind < 3:
-            return shapely.MultiPolygon([polygon() for _ in range(int(rng.integers(1, 4)))])
-        return polygon()
-
-    geoms = np.array([geometry() for _ in range(int(rng.integers(1, 30)))], dtype=object)
-    promoted = geoms.copy()
-    single = shapely.get_type_id(geoms) == 3
-    promoted[single] = shapely.multipolygons(np.atleast_2d(geoms[single]), axis=0)
-    assert multipolygon_wkb(geoms).to_pylist() == shapely.to_wkb(promoted).tolist()
 
 
 def test_multipolygon_wkb_leaves_what_it_cannot_write_to_geos():
@@ -162,15 +119,14 @@ def test_multipolygon_wkb_leaves_what_it_cannot_write_to_geos():
     assert multipolygon_wkb(np.array([shapely.Polygon([(0, 0, 1), (1, 0, 1), (1, 1, 2)])])) is None
 
 
-def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_path, monkeypatch):
-    # the GIL-free writer (landgis._gdal) and pyogrio.write_dataframe give the same layers:
-    # fields and their types, geometry type, CRS, every value and every vertex
+def test_geopackage_from_arrow_batches_equals_pyogrio_write_dataframe(sample_result, tmp_path, monkeypatch):
+    # the Arrow batches landgis makes (WKB from NumPy) and pyogrio.write_dataframe give the same
+    # layers: fields and their types, geometry type, CRS, every value and every vertex
     import pyogrio
 
     from landgis import io
-    from landgis.io import _gdal
 
-    if not _gdal.available():
+    if io.gpkg.arrow_writer() is None:
         pytest.skip("GDAL's Arrow write API is not reachable here; pyogrio writes (covered elsewhere)")
     layers = {"parcels": sample_result.inventory, "conflicts": sample_result.conflicts}
 
@@ -180,7 +136,7 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
     with monkeypatch.context() as direct_only:
         direct_only.setattr(pyogrio, "write_dataframe", not_here)
         io.write_gpkg(layers, tmp_path / "direct.gpkg")
-    monkeypatch.setattr(_gdal, "available", lambda: False)
+    monkeypatch.setattr(io.gpkg, "arrow_writer", lambda: None)
     io.write_gpkg(layers, tmp_path / "pyogrio.gpkg")
     for name, source in layers.items():
         a = pyogrio.read_info(tmp_path / "direct.gpkg", layer=name)
@@ -202,7 +158,7 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
            "geometry_only": gpd.GeoDataFrame(geometry=[shapely.box(X, Y, X + 1, Y + 1), None], crs=4546)}
     monkeypatch.undo()
     io.write_gpkg(odd, tmp_path / "odd-direct.gpkg")
-    monkeypatch.setattr(_gdal, "available", lambda: False)
+    monkeypatch.setattr(io.gpkg, "arrow_writer", lambda: None)
     io.write_gpkg(odd, tmp_path / "odd-pyogrio.gpkg")
     for name in odd:
         a = pyogrio.read_info(tmp_path / "odd-direct.gpkg", layer=name)
@@ -213,19 +169,23 @@ def test_geopackage_written_by_gdal_directly_equals_pyogrios(sample_result, tmp_
     assert pyogrio.read_info(tmp_path / "direct.gpkg", layer="parcels")["capabilities"]["fast_spatial_filter"]
 
 
-def test_geopackage_write_errors_name_the_file_and_gdals_reason(tmp_path):
+def test_geopackage_write_errors_name_the_file_and_gdals_reason(tmp_path, monkeypatch):
     from landgis import io
-    from landgis.io import _gdal
 
-    if not _gdal.available():
-        pytest.skip("GDAL's Arrow write API is not reachable here")
     frame = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)], crs=4546)
-    with pytest.raises(landgis.errors.GdalWriteError, match=r"cannot create .*nowhere/s\.gpkg"):
+    with pytest.raises(landgis.errors.GdalWriteError, match=r"cannot write .*nowhere/s\.gpkg, layer parcels: "
+                                                             r".*unable to open"):
         io.write_gpkg({"parcels": frame}, tmp_path / "nowhere" / "s.gpkg")
-    # an error inside a layer is the one reported, not a later one from closing the file
-    (schema, batches), geom, gtype, _ = io.gpkg._gpkg_batches(frame)
-    with pytest.raises(landgis.errors.GdalWriteError, match="layer parcels: GDAL cannot read its CRS 'not a CRS'"):
-        _gdal.write_layers(tmp_path / "bad.gpkg", [("parcels", (schema, batches), geom, gtype, "not a CRS")])
+    # an error inside a layer names that layer: a CRS GDAL cannot read
+    batches = io.gpkg._gpkg_batches
+
+    def unreadable_crs(layer):
+        arrow, geom, gtype, crs = batches(layer)
+        return arrow, geom, gtype, "not a CRS" if "bad" in layer else crs
+
+    monkeypatch.setattr(io.gpkg, "_gpkg_batches", unreadable_crs)
+    with pytest.raises(landgis.errors.GdalWriteError, match="layer odd: .*not a CRS"):
+        io.write_gpkg({"good": frame, "odd": frame.assign(bad=1)}, tmp_path / "bad.gpkg")
 
 
 def test_a_failing_writer_beside_the_others_fails_the_write_and_leaves_nothing(sample_result, tmp_path, monkeypatch):
@@ -384,24 +344,30 @@ def test_a_failure_while_moving_the_new_outputs_in_puts_the_earlier_ones_back(sa
     assert {p.name: p.read_bytes() for p in out.iterdir()} == earlier  # map.html not added either
 
 
-def test_gdal_is_found_as_each_platforms_pyogrio_wheel_ships_it_and_missing_means_pyogrio_writes(
-        sample_result, tmp_path, monkeypatch):
-    """Linux (auditwheel .so), macOS (delocate .dylib) and Windows (delvewheel .dll, hashed name) layouts are
-    looked in; where none is found the GeoPackage is written through pyogrio, the same rows."""
-    from landgis.io import _gdal
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32 - 1))
+def test_multipolygon_wkb_is_geos_wkb_byte_for_byte(seed):
+    # polygons with and without holes, multipolygons of up to three parts, empties and missing
+    # geometries in any order, at zone-prefixed eastings: the same bytes as GEOS's writer
+    from landgis.io.gpkg import multipolygon_wkb
 
-    site = tmp_path / "site-packages"
-    (site / "pyogrio" / ".dylibs").mkdir(parents=True)
-    (site / "pyogrio.libs").mkdir()
-    for name in ("pyogrio.libs/libgdal-8c4f2a.so.37", "pyogrio/.dylibs/libgdal.37.dylib",
-                 "pyogrio.libs/gdal-5b1e9d0c.dll", "pyogrio.libs/libcurl-1a2b.so.4", "pyogrio.libs/geos_c-3c4d.dll"):
-        (site / name).write_bytes(b"")
-    found = [Path(p).relative_to(site).as_posix() for p in _gdal.library_candidates(site / "pyogrio")]
-    assert found == ["pyogrio.libs/libgdal-8c4f2a.so.37", "pyogrio/.dylibs/libgdal.37.dylib",
-                     "pyogrio.libs/gdal-5b1e9d0c.dll"]
-    monkeypatch.setattr(_gdal, "_lib", lambda: None)  # a build whose GDAL cannot be found or lacks Arrow writing
-    assert not _gdal.available()
-    sample_result.write(tmp_path / "out", map_html=False)
-    back = gpd.read_file(tmp_path / "out" / "screening.gpkg", layer="parcels")
-    assert back["parcel_id"].tolist() == sample_result.inventory["parcel_id"].tolist()
-    assert back["verdict"].tolist() == sample_result.inventory["verdict"].tolist()
+    rng = np.random.default_rng(seed)
+
+    def polygon():
+        x, y = 37_500_000 + rng.uniform(0, 1e4), 2_800_000 + rng.uniform(0, 1e4)
+        shell = shapely.Point(x, y).buffer(rng.uniform(5, 50), quad_segs=int(rng.integers(1, 9)))
+        return shell.difference(shapely.Point(x, y).buffer(2)) if rng.random() < 0.3 else shell
+
+    def geometry():
+        kind = rng.integers(0, 6)
+        if kind == 0:
+            return [None, shapely.Polygon(), shapely.MultiPolygon()][int(rng.integers(0, 3))]
+        if kind < 3:
+            return shapely.MultiPolygon([polygon() for _ in range(int(rng.integers(1, 4)))])
+        return polygon()
+
+    geoms = np.array([geometry() for _ in range(int(rng.integers(1, 30)))], dtype=object)
+    promoted = geoms.copy()
+    single = shapely.get_type_id(geoms) == 3
+    promoted[single] = shapely.multipolygons(np.atleast_2d(geoms[single]), axis=0)
+    assert multipolygon_wkb(geoms).to_pylist() == shapely.to_wkb(promoted).tolist()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,10 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pyogrio
 
+from landgis.errors import GdalWriteError
 from landgis.io.sources import use_arrow
 from landgis.io.tables import arrow_column
 
-__all__ = ["write_gpkg", "multipolygon_wkb", "gdal_config", "GPKG_WRITE_CONFIG"]
+__all__ = ["write_gpkg", "arrow_writer", "multipolygon_wkb", "gdal_config", "GPKG_WRITE_CONFIG"]
 
 
 #: SQLite settings for writing an output GeoPackage in bulk:
@@ -43,30 +44,38 @@ def gdal_config(options: Mapping[str, str]) -> Iterator[None]:
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     """Write several layers to one new GeoPackage (polygons promoted to multipolygons).
 
-    GDAL writes the rows with Python's GIL released where it can
-    (:mod:`landgis._gdal`), so a caller may make the spreadsheet and the map in
-    other threads meanwhile; otherwise the same Arrow batches through pyogrio's
-    ``write_arrow`` (GDAL ≥ 3.8), or :func:`pyogrio.write_dataframe`.
-    Either way the bulk settings of :data:`GPKG_WRITE_CONFIG` apply while writing.
+    Through pyogrio's ``write_arrow`` (GDAL ≥ 3.8, pyarrow): each layer's Arrow batches,
+    its geometries made WKB in NumPy (:func:`multipolygon_wkb`); otherwise through
+    :func:`pyogrio.write_dataframe`. Either way the bulk settings of
+    :data:`GPKG_WRITE_CONFIG` apply while writing. What GDAL refuses (a folder that does
+    not exist, a CRS it cannot read) is a :class:`~landgis.errors.GdalWriteError` naming
+    the file, the layer and GDAL's reason.
     """
-    from landgis.io import _gdal
+    from pyogrio.errors import DataLayerError, DataSourceError, FeatureError, FieldError, GeometryError
 
-    if _gdal.available():
-        tables = [(name, *_gpkg_batches(frame)) for name, frame in layers.items()]
-        _gdal.write_layers(path, tables, config=GPKG_WRITE_CONFIG)
-        return
+    write_arrow = arrow_writer()
     with gdal_config(GPKG_WRITE_CONFIG):
-        if use_arrow({}) and pyogrio.__gdal_version__ >= (3, 8, 0):
-            import pyarrow as pa
-            from pyogrio.raw import write_arrow
-            for name, frame in layers.items():     # the same Arrow batches, through pyogrio (GIL held)
-                (schema, batches), geom, gtype, crs = _gpkg_batches(frame)
-                write_arrow(pa.RecordBatchReader.from_batches(schema, batches), path, layer=name, driver="GPKG",
-                            geometry_name=geom, geometry_type=gtype, crs=crs, append=path.exists())
-            return
         for name, frame in layers.items():
-            pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
-                                    append=path.exists(), promote_to_multi=True, use_arrow=use_arrow({}))
+            try:
+                if write_arrow is not None:
+                    (schema, batches), geom, gtype, crs = _gpkg_batches(frame)
+                    write_arrow(pa.RecordBatchReader.from_batches(schema, batches), path, layer=name,
+                                driver="GPKG", geometry_name=geom, geometry_type=gtype, crs=crs,
+                                append=path.exists())
+                else:
+                    pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", append=path.exists(),
+                                            promote_to_multi=True, use_arrow=use_arrow({}))
+            except (DataSourceError, DataLayerError, FeatureError, FieldError, GeometryError) as exc:
+                raise GdalWriteError(f"cannot write {path}, layer {name}: {exc}") from exc
+
+
+def arrow_writer() -> Callable[..., None] | None:
+    """pyogrio's ``write_arrow`` where GDAL (≥ 3.8) and pyarrow can write Arrow batches, else None."""
+    if not use_arrow({}) or pyogrio.__gdal_version__ < (3, 8, 0):
+        return None
+    from pyogrio.raw import write_arrow
+
+    return write_arrow
 
 
 #: a WKB geometry's first 9 bytes: byte order (1: little-endian), type, and its count of parts or rings
