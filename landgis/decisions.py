@@ -87,6 +87,35 @@ def _date(value: Any) -> tuple[Any, bool]:
         return None, True
 
 
+def distinct(values: Any) -> tuple[np.ndarray, list[Any]]:
+    """(each value's code, the first value of each code): values of one type and text share a code.
+
+    A county's 150k parcels hold a few hundred distinct counts and dates, each read once.
+    Values that compare equal but read differently (1 and True, one instant in two time
+    zones) keep codes of their own; values that cannot be hashed (a GDAL list field) too.
+
+    >>> distinct([1, True, 1, None])
+    (array([0, 1, 0, 2]), [1, True, None])
+    """
+    items = values.tolist() if hasattr(values, "tolist") else list(values)
+    kinds = {type(v) for v in items} - {type(None), type(pd.NaT)}
+    if len(kinds) <= 1 and all(k.__hash__ is not None and not issubclass(k, _dt.datetime) for k in kinds):
+        # one hashable type whose equal values read alike: pandas' hash table (missing ones last)
+        found, uniques = pd.factorize(pd.Series(items, dtype=object), use_na_sentinel=True)
+        return np.where(found < 0, len(uniques), found).astype(np.int64), [*uniques.tolist(), None]
+    codes = np.empty(len(items), dtype=np.int64)
+    firsts: list[Any] = []
+    seen: dict[tuple[type, str], int] = {}
+    for k, v in enumerate(items):
+        key = (type(v), str(v))
+        code = seen.get(key)
+        if code is None:
+            code = seen[key] = len(firsts)
+            firsts.append(v)
+        codes[k] = code
+    return codes, firsts
+
+
 def read_decision_fields(frame: pd.DataFrame, fields: Mapping[str, str], out: pd.DataFrame,
                          problems: list[Problem]) -> None:
     """The decision attributes the parcels layer carries, read into ``out``; a value that is not a
@@ -97,10 +126,9 @@ def read_decision_fields(frame: pd.DataFrame, fields: Mapping[str, str], out: pd
         if canon not in fields:
             continue
         raw = frame[fields[canon]].reset_index(drop=True)
-        # each distinct value read once: a county's 150k parcels hold a few hundred counts and dates
-        codes, uniques = pd.factorize(raw.astype(object), use_na_sentinel=True)
-        parsed = [read(v) for v in uniques.tolist()]
-        value = np.array([v for v, _ in parsed] + [None], dtype=object)[codes]    # code -1: the blank one
+        codes, firsts = distinct(raw.astype(object))
+        parsed = [read(v) for v in firsts]
+        value = np.array([v for v, _ in parsed] + [None], dtype=object)[codes]
         bad = np.array([b for _, b in parsed] + [False], dtype=bool)[codes]
         out[canon] = pd.Series(value, dtype=float if canon in DECISION_COUNTS else object)
         if bad.any():
@@ -200,9 +228,9 @@ def working_days_between(starts: Any, ends: Any) -> np.ndarray:
     [5.0, nan, nan]
     """
     def days(values: Any) -> np.ndarray:
-        codes, uniques = pd.factorize(pd.Series(list(values), dtype=object), use_na_sentinel=True)
+        codes, firsts = distinct(np.asarray(list(values), dtype=object))
         as_day = [np.datetime64(pd.Timestamp(v).date(), "D") if isinstance(v, _dt.date) and not _blank(v)
-                  else np.datetime64("NaT") for v in uniques.tolist()]
+                  else np.datetime64("NaT") for v in firsts]
         return np.array(as_day + [np.datetime64("NaT")], dtype="datetime64[D]")[codes]
 
     start, end = days(starts), days(ends)
@@ -212,26 +240,30 @@ def working_days_between(starts: Any, ends: Any) -> np.ndarray:
         return out
     import chinese_calendar
 
+    # the years the pairs start and end in, each asked of the calendar once; a pair in a year it
+    # does not cover is not counted (its coverage is one run of years, so a pair between two
+    # covered years lies in covered years), and no calendar is built across absurd spans
+    def year(days: np.ndarray) -> np.ndarray:
+        return days.astype("datetime64[Y]").astype(int) + 1970
+
+    covered = {}
+    for y in np.unique(np.r_[year(start[ok]), year(end[ok])]).tolist():
+        try:
+            chinese_calendar.is_workday(_dt.date(y, 6, 1))
+            covered[y] = True
+        except (NotImplementedError, ValueError):  # a year the calendar has no holidays for
+            covered[y] = False
+    ok[ok] = np.array([covered[a] and covered[b] for a, b in zip(year(start[ok]).tolist(), year(end[ok]).tolist(),
+                                                                 strict=True)], dtype=bool)
+    if not ok.any():
+        return out
     first, last = start[ok].min(), end[ok].max()
     span = np.arange(first, last + 1)
-    years = span.astype("datetime64[Y]").astype(int) + 1970
-    covered = {}
-    for year in np.unique(years).tolist():
-        try:
-            chinese_calendar.is_workday(_dt.date(year, 6, 1))
-            covered[year] = True
-        except NotImplementedError:  # a year the calendar has no holidays for
-            covered[year] = False
-    known = np.array([covered[y] for y in years.tolist()])
-    work = np.zeros(len(span), bool)
-    work[known] = [chinese_calendar.is_workday(d) for d in span[known].astype(object).tolist()]
+    work = np.array([chinese_calendar.is_workday(d) for d in span.astype(object).tolist()], dtype=bool)
     work_sum = np.r_[0, np.cumsum(work)]
-    unknown_sum = np.r_[0, np.cumsum(~known)]
     i = (start[ok] - first).astype(int)
     j = (end[ok] - first).astype(int) + 1
-    counted = (work_sum[j] - work_sum[i]).astype(float)
-    counted[unknown_sum[j] - unknown_sum[i] > 0] = np.nan
-    out[ok] = counted
+    out[ok] = (work_sum[j] - work_sum[i]).astype(float)
     return out
 
 
@@ -251,8 +283,8 @@ def decision_text(facts: pd.DataFrame) -> np.ndarray:
 
     def text(values: np.ndarray, fmt: Callable[[Any], str] = str) -> np.ndarray:
         """Each value as text ("" when blank), each distinct value formatted once."""
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-        shown = ["" if _blank(v) else fmt(v) for v in uniques.tolist()]
+        codes, firsts = distinct(values)
+        shown = ["" if _blank(v) else fmt(v) for v in firsts]
         return np.array(shown + [""], dtype=object)[codes]
 
     def join(parts: list[np.ndarray], sep: str) -> np.ndarray:

@@ -51,16 +51,19 @@ def enterable_parts(inventory: gpd.GeoDataFrame, conflicts: gpd.GeoDataFrame,
     cut = conflicts[conflicts["rule"].isin(list(excluding))] if len(conflicts) else conflicts
     if len(cut):
         row = piece_rows(inventory, cut)
-        keep = row >= 0
+        keep = (row >= 0) & ~shapely.is_missing(np.asarray(cut.geometry.values, dtype=object))
         rows, pieces = row[keep], np.asarray(cut.geometry.values, dtype=object)[keep]
         order = np.argsort(rows, kind="stable")
         rows, pieces = rows[order], pieces[order]
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
         counts = np.diff(np.r_[starts, len(rows)])
-        # a piece is its parcel cut by a layer, so one of (nearly) the parcel's area leaves less
-        # than residue: nothing, without GEOS, which cuts a polygon from its own copy slowly
+        # a piece is its parcel cut by a layer: one of the parcel's area and bounds (to the
+        # millimetre) is all of it, and leaves nothing, without GEOS (which cuts a polygon from
+        # its own copy slowly)
+        same_area = np.abs(shapely.area(pieces) - shapely.area(result[rows])) <= _RESIDUE_M2
+        same_box = (np.abs(shapely.bounds(pieces) - shapely.bounds(result[rows])) <= 1e-3).all(axis=1)
         whole = np.zeros(len(result), bool)
-        whole[rows[shapely.area(pieces) >= shapely.area(result[rows]) - _RESIDUE_M2]] = True
+        whole[rows[same_area & same_box]] = True
         result[whole] = shapely.Polygon()
         # the others: each parcel's pieces united (the second piece of every parcel added at
         # once, then the third…), then cut from all the parcels at once

@@ -91,3 +91,27 @@ def test_what_is_missing_is_said_and_a_bad_value_is_named(screened):
     contradiction = [p for p in res.problems if "表决人数自相矛盾" in p.message_zh]
     assert len(contradiction) == 1 and contradiction[0].features == inv.loc["contradiction", "parcel_id"]
     assert "《中华人民共和国土地管理法》第六十三条第二款" in inv.loc["one_short", "reasons_zh"]
+
+
+def test_decision_values_read_once_each_as_what_they_are():
+    """Each distinct value is read once, but 1 and True, or one instant in two time zones, are not
+    one value; a list field (unhashable) is named, not a crash; a notice in a year the holiday
+    calendar does not cover is not counted, whatever the span."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
+    from landgis.decisions import read_decision_fields, working_days_between
+
+    out, problems = pd.DataFrame({"parcel_id": list("abcde")}), []
+    raw = pd.DataFrame({"m": [1, True, 2, np.array([1, 2]), 1]})
+    read_decision_fields(raw, {"decision_members": "m"}, out, problems)
+    assert out["decision_members"].tolist()[::2] == [1.0, 2.0, 1.0] and out["decision_members"].isna().tolist()[1::2] \
+        == [True, True]
+    assert "True" in problems[0].message and "[1 2]" in problems[0].message and problems[0].features == "b, d"
+    shanghai = pd.Timestamp("2024-03-05 00:30", tz="Asia/Shanghai")
+    utc = pd.Timestamp("2024-03-04 16:30", tz="UTC")       # the same instant, another day on its own clock
+    days = working_days_between([shanghai, utc, dt.date(1, 1, 1), dt.date(2024, 9, 27)],
+                                [dt.date(2024, 3, 8)] * 2 + [dt.date(9999, 12, 31), dt.date(2024, 10, 9)])
+    assert days[:2].tolist() == [4.0, 5.0] and math.isnan(days[2]) and days[3] == 5.0

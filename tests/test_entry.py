@@ -514,3 +514,22 @@ def test_a_dossier_that_fails_midway_leaves_the_earlier_ones_whole_and_no_part_f
         dossier_module.dossiers(res, tmp_path / "d", ids, progress=False)
     assert calls == ids[:1]
     assert {p.name: p.read_bytes() for p in (tmp_path / "d").iterdir()} == before   # whole, and no .part
+
+
+def test_enterable_area_cuts_what_lies_in_the_parcel_only():
+    """A piece of a parcel's area elsewhere (its id given to another parcel's piece, a copy moved
+    1 cm) is cut as GEOS cuts it, not taken for the whole parcel; a missing piece cuts nothing."""
+    from landgis.enterable import enterable_parts
+
+    b = shapely.box
+
+    def left(parcels, ids, pieces, owners):
+        inv = gpd.GeoDataFrame({"parcel_id": ids, "area_m2": [g.area for g in parcels],
+                                "geometry_status": ["ok"] * len(ids)}, geometry=parcels)
+        cut = gpd.GeoDataFrame({"parcel_id": owners, "rule": ["FARMLAND"] * len(owners)}, geometry=pieces)
+        return enterable_parts(inv, cut, ["FARMLAND"])[1]["enterable_m2"].tolist()
+
+    assert left([b(0, 0, 10, 10), b(20, 0, 30, 10)], ["A", "B"], [b(20, 0, 30, 10)], ["A"]) == [100.0, 100.0]
+    assert left([b(0, 0, 30, 30)], ["A"], [b(0.01, 0, 30.01, 30)], ["A"]) == [0.3]
+    assert left([b(0, 0, 10, 10)], ["A"], [b(0, 0, 5, 10), None], ["A", "A"]) == [50.0]
+    assert left([b(0, 0, 10, 10)], ["A"], [b(0, 0, 10, 10)], ["A"]) == [0.0]

@@ -371,3 +371,34 @@ def test_multipolygon_wkb_is_geos_wkb_byte_for_byte(seed):
     single = shapely.get_type_id(geoms) == 3
     promoted[single] = shapely.multipolygons(np.atleast_2d(geoms[single]), axis=0)
     assert multipolygon_wkb(geoms).to_pylist() == shapely.to_wkb(promoted).tolist()
+
+
+def test_geopackage_is_a_new_file_and_an_error_making_a_batch_is_the_one_raised(tmp_path, monkeypatch):
+    """Written over an earlier file, the GeoPackage holds this write's layers only (not the rows twice);
+    an error while the rows are made (memory, a geometry) is raised as itself, not as pyogrio's
+    'Error while accessing batch from stream'."""
+    import pyogrio
+
+    from landgis import io
+
+    frame = gpd.GeoDataFrame({"a": [1, 2]}, geometry=[shapely.box(X, Y, X + 20, Y + 20)] * 2, crs=4546)
+    path = tmp_path / "s.gpkg"
+    io.write_gpkg({"parcels": frame, "conflicts": frame}, path)
+    io.write_gpkg({"parcels": frame}, path)
+    assert len(pyogrio.read_dataframe(path, layer="parcels")) == 2
+    assert pyogrio.list_layers(path)[:, 0].tolist() == ["parcels"]
+    batches = io.gpkg._gpkg_batches
+
+    def failing(layer):
+        (schema, _), geom, gtype, crs = batches(layer)
+
+        def rows():
+            raise MemoryError("no memory for the WKB")
+            yield
+
+        return (schema, rows()), geom, gtype, crs
+
+    monkeypatch.setattr(io.gpkg, "_gpkg_batches", failing)
+    if io.gpkg.arrow_writer() is not None:
+        with pytest.raises(MemoryError, match="no memory for the WKB"):
+            io.write_gpkg({"parcels": frame}, path)

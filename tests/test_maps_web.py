@@ -752,6 +752,17 @@ def test_columns_travel_packed_and_come_back_whole():
     assert "front" in packed and unpack(packed) == ids and packed["front"].startswith("#450399103001JC00001|62|510|#|")
     assert json.loads(pack_ids(["a|b", "c"])) == ["a|b", "c"]     # the separator in an id: a plain list
     assert json.loads(pack_ids(["𠀀1", "𠀀2"])) == ["𠀀1", "𠀀2"]  # beyond the BMP: a plain list
+    # a shared prefix is at most 87 characters; one very long id (a field mapped wrongly) costs its
+    # own length, not the ids' count times it (a table of 20k × 20,000 code points was 2.4 GB)
+    import tracemalloc
+
+    long = [f"450399JC{i:06d}" for i in range(20_000)] + ["Z" * 20_000, "Z" * 20_000 + "a"]
+    tracemalloc.start()
+    packed = json.loads(pack_ids(long))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert unpack(packed) == long and peak < 50 * 2**20
+    assert packed["front"].endswith("|" + ALPHABET[87] + "Z" * (20_000 - 87) + "a")
 
 
 def test_page_json_with_columns_made_ahead_equals_the_json_of_the_values():

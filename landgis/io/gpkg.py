@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import geopandas as gpd
@@ -54,19 +54,34 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     from pyogrio.errors import DataLayerError, DataSourceError, FeatureError, FieldError, GeometryError
 
     write_arrow = arrow_writer()
+    path.unlink(missing_ok=True)                    # a new file, whatever was there
     with gdal_config(GPKG_WRITE_CONFIG):
-        for name, frame in layers.items():
+        for k, (name, frame) in enumerate(layers.items()):
+            failed: list[BaseException] = []
             try:
                 if write_arrow is not None:
                     (schema, batches), geom, gtype, crs = _gpkg_batches(frame)
-                    write_arrow(pa.RecordBatchReader.from_batches(schema, batches), path, layer=name,
-                                driver="GPKG", geometry_name=geom, geometry_type=gtype, crs=crs,
-                                append=path.exists())
+                    write_arrow(pa.RecordBatchReader.from_batches(schema, _reported(batches, failed)), path,
+                                layer=name, driver="GPKG", geometry_name=geom, geometry_type=gtype, crs=crs,
+                                append=k > 0)
                 else:
-                    pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", append=path.exists(),
+                    pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", append=k > 0,
                                             promote_to_multi=True, use_arrow=use_arrow({}))
-            except (DataSourceError, DataLayerError, FeatureError, FieldError, GeometryError) as exc:
-                raise GdalWriteError(f"cannot write {path}, layer {name}: {exc}") from exc
+            except (DataSourceError, DataLayerError, FeatureError, FieldError, GeometryError, RuntimeError) as exc:
+                if failed:   # the batches' own error (GDAL says only that a batch could not be read)
+                    raise failed[0] from None
+                if isinstance(exc, (DataSourceError, DataLayerError, FeatureError, FieldError, GeometryError)):
+                    raise GdalWriteError(f"cannot write {path}, layer {name}: {exc}") from exc
+                raise
+
+
+def _reported(batches: Iterable, failed: list[BaseException]) -> Iterator:
+    """``batches``, an error raised while making one kept in ``failed`` (pyogrio reports it as its own)."""
+    try:
+        yield from batches
+    except BaseException as exc:
+        failed.append(exc)
+        raise
 
 
 def arrow_writer() -> Callable[..., None] | None:

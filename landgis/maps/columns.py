@@ -117,11 +117,12 @@ def pack_ids(ids: np.ndarray | pd.Series | list) -> RawJSON:
     n = len(texts)
     if n == 0:
         return raw_json({"front": ""})
-    # the prefix each id shares with the one before, for all at once: the ids as a table of
-    # code points, each row against the row above, up to the first that differs
+    # the prefix each id shares with the one before, for all at once: the ids' first characters
+    # (a prefix is at most BASE - 1 long) as a table of code points, each row against the row
+    # above, up to the first that differs
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
-    width = max(int(lengths.max()), 1)
-    codes = np.array(texts, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
+    width = max(min(int(lengths.max()), BASE - 1), 1)
+    codes = np.array([t[:width] for t in texts], dtype=f"<U{width}").view(np.uint32).reshape(n, width)
     same = np.zeros((n, width), bool)
     same[1:] = codes[1:] == codes[:-1]
     shared = np.where(same.all(axis=1), width, np.argmin(same, axis=1))
