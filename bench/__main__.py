@@ -6,7 +6,7 @@ statistics and verdict mix, and the whole run is saved to
 ``bench/results/MODE-scale-S.json`` (a later run at another scale prints the growth
 between the two; a run of the other mode at the same scale is printed beside it).
 
-    python -m bench --scale 0.05          # smoke test, ~30 s
+    python -m bench --scale 0.05 --no-pair    # smoke test, ~30 s (without --no-pair, scale 1 runs beside it)
     python -m bench --scale 1             # a county (150k parcels) as registers draw it, ~7 min
     python -m bench --scale 1 --mode lattice    # the first bench county (convex rectangles), to compare
     python -m bench --scale 3 --skip-baseline   # skip geopandas.overlay; the growth from scale 1
