@@ -117,17 +117,12 @@ def _village_parcels(rng: np.random.Generator, centre: np.ndarray, angle: float,
                            "halves": [world(np.asarray(h) + (x0, y0)) for h in (
                                [(t, 0.0) for t in front] + [(t, split) for t in both[::-1]],
                                [(t, split) for t in both] + [(t, d) for t in back[::-1]])],
-                           "parcels": len(parcels), "count": len(block_parcels),
                            "street": world([(x0, y0), (x0 + w, y0)])})
             for row, ring in block_parcels:
                 parcels.append({"ring": world(ring), "kind": kind, "row": row, "block": len(blocks) - 1})
     outer = world([(-_STREET, -_STREET), (x_edges[-1], -_STREET), (x_edges[-1], y_edges[-1]),
                    (-_STREET, y_edges[-1])])
     return parcels, blocks, outer
-
-
-def _polygon(ring: np.ndarray) -> shapely.Polygon:
-    return shapely.Polygon(ring)
 
 
 def realistic_layers(rng: np.random.Generator, counts: dict[str, int], extent: tuple[float, float, float, float],
@@ -160,11 +155,10 @@ def realistic_layers(rng: np.random.Generator, counts: dict[str, int], extent: t
             p["block"] += len(blocks)
         for b in bs:
             b["village"] = v
-            b["parcels"] += len(parcels)
         parcels += ps
         blocks += bs
         outers.append(outer)
-    geoms = np.array([_polygon(p["ring"]) for p in parcels], dtype=object)
+    geoms = np.array([shapely.Polygon(p["ring"]) for p in parcels], dtype=object)
     kind = np.array([p["kind"] for p in parcels])
     row = np.array([p["row"] for p in parcels])
     block = np.array([p["block"] for p in parcels])
@@ -172,7 +166,7 @@ def realistic_layers(rng: np.random.Generator, counts: dict[str, int], extent: t
     geoms, kind, block, village, row = _irregular(rng, geoms, kind, block, village, row)
     n = counts["parcels"]
     geoms, kind, block, village, row = geoms[:n], kind[:n], block[:n], village[:n], row[:n]
-    villages_geom = shapely.polygons(np.array([o for o in outers]))
+    villages_geom = shapely.polygons(np.array(outers))
     parcels_frame = _parcel_frame(rng, geoms, kind, village, town_names, village_names, row)
 
     survey = _survey(rng, counts, extent, blocks, villages_geom, village_names, town_names)

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import shapely
 
 pytest.importorskip("pyarrow", reason="the bench reads with pyogrio's Arrow path: pip install pyarrow")
 
@@ -14,9 +15,15 @@ from bench.__main__ import report, run
 from bench.generate import generate
 
 SCALE = 0.004  # 600 parcels, 1800 survey patches, 2 red lines
+#: the digests below were made with GEOS 3.14 (shapely 2.2) and NumPy 2.4; another GEOS may place a
+#: Voronoi vertex or a snapped one a hair away, so elsewhere they are not compared
+DIGEST_GEOS = (3, 14)
 #: the lattice county's layers at SCALE (red lines of 4 000 vertices), as generator version 1 made them
 LATTICE_DIGESTS = {"parcels": "922aad3e7b8c731a", "survey": "cdb39a2ba3412dab", "farmland": "3ae42e53072c6794",
                    "redline": "bc1f3f8713e9e6f8", "zoning": "7f5fd37be1e398dd", "udb": "44fdf6b1bf339d9a"}
+#: the realistic county's layers at SCALE (red lines of 4 000 vertices), as generator version 2 makes them
+REALISTIC_DIGESTS = {"parcels": "d5b3d3bba6113ba9", "survey": "fc4dfb6fe2833891", "farmland": "6ff9da3242f76898",
+                     "redline": "0ec62bed42e0bb7c", "zoning": "e87096a28a378e4b", "udb": "9d72d9d0727dee30"}
 
 
 @pytest.mark.parametrize("mode", ["realistic", "lattice"])
@@ -28,11 +35,24 @@ def test_generator_is_deterministic(tmp_path, mode):
     assert (tmp_path / "a" / "project.toml").exists()
 
 
+@pytest.mark.skipif(shapely.geos_version[:2] != DIGEST_GEOS, reason="the digests were made with GEOS 3.14")
 def test_lattice_county_is_the_first_bench_county(tmp_path):
     """The old mode gives the layers it gave before the realistic mode came, bit for bit
     (the digests of generator version 1 at this scale), so earlier ratios stay comparable."""
     m = generate(SCALE, tmp_path, redline_vertices=4000, mode="lattice")
     assert {k: v["sha256"][:16] for k, v in m["layers"].items()} == LATTICE_DIGESTS
+
+
+@pytest.mark.skipif(shapely.geos_version[:2] != DIGEST_GEOS, reason="the digests were made with GEOS 3.14")
+def test_realistic_county_changes_only_with_its_version(tmp_path):
+    """The bench reuses a county whose manifest has the generator's version: a change to what the
+    realistic mode draws must come with a new version (and new digests here), or the bench would
+    time a county the code no longer makes."""
+    from bench.generate import GENERATOR_VERSION
+
+    m = generate(SCALE, tmp_path, redline_vertices=4000)
+    assert (GENERATOR_VERSION["realistic"], {k: v["sha256"][:16] for k, v in m["layers"].items()}) == \
+        (2, REALISTIC_DIGESTS)
 
 
 def test_bench_run_areas_and_report(tmp_path):
