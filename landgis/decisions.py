@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from landgis.distinct import map_distinct
 from landgis.errors import Problem, listed_features
 
 __all__ = ["DECISION_COUNTS", "DECISION_DATES", "read_decision_fields", "decision_facts", "working_days",
@@ -87,35 +88,6 @@ def _date(value: Any) -> tuple[Any, bool]:
         return None, True
 
 
-def distinct(values: Any) -> tuple[np.ndarray, list[Any]]:
-    """(each value's code, the first value of each code): values of one type and text share a code.
-
-    A county's 150k parcels hold a few hundred distinct counts and dates, each read once.
-    Values that compare equal but read differently (1 and True, one instant in two time
-    zones) keep codes of their own; values that cannot be hashed (a GDAL list field) too.
-
-    >>> distinct([1, True, 1, None])
-    (array([0, 1, 0, 2]), [1, True, None])
-    """
-    items = values.tolist() if hasattr(values, "tolist") else list(values)
-    kinds = {type(v) for v in items} - {type(None), type(pd.NaT)}
-    if len(kinds) <= 1 and all(k.__hash__ is not None and not issubclass(k, _dt.datetime) for k in kinds):
-        # one hashable type whose equal values read alike: pandas' hash table (missing ones last)
-        found, uniques = pd.factorize(pd.Series(items, dtype=object), use_na_sentinel=True)
-        return np.where(found < 0, len(uniques), found).astype(np.int64), [*uniques.tolist(), None]
-    codes = np.empty(len(items), dtype=np.int64)
-    firsts: list[Any] = []
-    seen: dict[tuple[type, str], int] = {}
-    for k, v in enumerate(items):
-        key = (type(v), str(v))
-        code = seen.get(key)
-        if code is None:
-            code = seen[key] = len(firsts)
-            firsts.append(v)
-        codes[k] = code
-    return codes, firsts
-
-
 def read_decision_fields(frame: pd.DataFrame, fields: Mapping[str, str], out: pd.DataFrame,
                          problems: list[Problem]) -> None:
     """The decision attributes the parcels layer carries, read into ``out``; a value that is not a
@@ -126,10 +98,9 @@ def read_decision_fields(frame: pd.DataFrame, fields: Mapping[str, str], out: pd
         if canon not in fields:
             continue
         raw = frame[fields[canon]].reset_index(drop=True)
-        codes, firsts = distinct(raw.astype(object))
-        parsed = [read(v) for v in firsts]
-        value = np.array([v for v, _ in parsed] + [None], dtype=object)[codes]
-        bad = np.array([b for _, b in parsed] + [False], dtype=bool)[codes]
+        parsed = map_distinct(raw.astype(object), read, missing=read(None)).tolist()   # once per distinct value
+        value = np.array([v for v, _ in parsed], dtype=object)
+        bad = np.array([b for _, b in parsed], dtype=bool)
         out[canon] = pd.Series(value, dtype=float if canon in DECISION_COUNTS else object)
         if bad.any():
             shown = ", ".join(sorted({str(v) for v in raw[bad]})[:5])
@@ -228,10 +199,12 @@ def working_days_between(starts: Any, ends: Any) -> np.ndarray:
     [5.0, nan, nan]
     """
     def days(values: Any) -> np.ndarray:
-        codes, firsts = distinct(np.asarray(list(values), dtype=object))
-        as_day = [np.datetime64(pd.Timestamp(v).date(), "D") if isinstance(v, _dt.date) and not _blank(v)
-                  else np.datetime64("NaT") for v in firsts]
-        return np.array(as_day + [np.datetime64("NaT")], dtype="datetime64[D]")[codes]
+        def day(v: Any) -> np.datetime64:
+            return np.datetime64(pd.Timestamp(v).date(), "D") if isinstance(v, _dt.date) and not _blank(v) \
+                else np.datetime64("NaT")
+
+        return np.array(map_distinct(pd.Series(list(values), dtype=object), day, missing=np.datetime64("NaT"))
+                        .tolist(), dtype="datetime64[D]")
 
     start, end = days(starts), days(ends)
     out = np.full(len(start), np.nan)
@@ -283,9 +256,7 @@ def decision_text(facts: pd.DataFrame) -> np.ndarray:
 
     def text(values: np.ndarray, fmt: Callable[[Any], str] = str) -> np.ndarray:
         """Each value as text ("" when blank), each distinct value formatted once."""
-        codes, firsts = distinct(values)
-        shown = ["" if _blank(v) else fmt(v) for v in firsts]
-        return np.array(shown + [""], dtype=object)[codes]
+        return map_distinct(pd.Series(values, dtype=object), lambda v: "" if _blank(v) else fmt(v), missing="")
 
     def join(parts: list[np.ndarray], sep: str) -> np.ndarray:
         """The non-empty parts of each row joined by ``sep``."""

@@ -14,6 +14,7 @@ array(['True', '1', '-'], dtype=object)
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable
 from typing import Any
 
@@ -52,7 +53,7 @@ def map_factorized(values: pd.Series, func: Callable[[Any], Any], missing: Any) 
     """
     dtype = values.dtype
     numeric = isinstance(dtype, np.dtype) and dtype.kind in "iuf"
-    if not (numeric or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")):
+    if not (numeric or pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty") or _one_plain_type(values)):
         return None
     codes, uniques = factorize_values(values)
     mapped = np.empty(len(uniques) + 1, dtype=object)
@@ -104,6 +105,21 @@ def first_positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
     first = ~keys.duplicated().to_numpy()
     at = pd.Index(keys.to_numpy()[first]).get_indexer(values.astype(object).to_numpy())
     return np.where(at >= 0, np.flatnonzero(first)[np.maximum(at, 0)], -1)
+
+
+def _one_plain_type(values: pd.Series) -> bool:
+    """Values (missing ones aside) all of one hashable type whose equal values read alike: dates,
+    Decimals; not datetimes (one instant in two time zones is equal, and reads as two days).
+
+    >>> import datetime as dt
+    >>> _one_plain_type(pd.Series([dt.date(2024, 3, 1), None])), _one_plain_type(pd.Series([1, True]))
+    (True, False)
+    """
+    kinds = {type(v) for v in values.to_numpy(dtype=object).tolist()} - {type(None), type(pd.NaT)}
+    if len(kinds) != 1:
+        return False
+    (kind,) = kinds
+    return kind.__hash__ is not None and not issubclass(kind, (_dt.datetime, np.datetime64))
 
 
 def _is_text(values: pd.Series) -> bool:

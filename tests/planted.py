@@ -157,6 +157,20 @@ def build_project(cases: list[Case], folder: Path, profile: str = "national", *,
 X, Y = X0, Y0
 
 
+def screen_cases(cases: list[Case], folder: Path, profile: str = "national", **screen_kw):
+    """``cases`` written as a project in ``folder`` and screened (warnings silenced): the result, and
+    its inventory indexed by case name."""
+    import warnings
+
+    import landgis
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = landgis.screen(build_project(cases, folder, profile), **screen_kw)
+    names = dict(zip(result.inventory["parcel_id"], [c.name for c in cases], strict=True))
+    return result, result.inventory.set_index(result.inventory["parcel_id"].map(names))
+
+
 def geojson(path: Path, features: list[dict], crs: str | None = "EPSG:4546") -> Path:
     doc = {"type": "FeatureCollection", "features": features}
     if crs:

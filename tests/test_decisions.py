@@ -4,12 +4,10 @@ land, notices counted in working days by the holiday calendar, and what a missin
 from __future__ import annotations
 
 import math
-import warnings
 
 import pytest
 
-import landgis
-from tests.planted import Case, build_project
+from tests.planted import Case, screen_cases
 
 NO_DECISION = {k: None for k in ("JCJG", "YDHRS", "DHRS", "TYRS", "JYRQ", "GSQSRQ", "GSJZRQ")}
 
@@ -33,11 +31,7 @@ CASES = [
 def screened(tmp_path_factory):
     out = {}
     for profile in ("national", "yueqing", "taian", "guilin"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = landgis.screen(build_project(CASES, tmp_path_factory.mktemp(profile), profile))
-        names = dict(zip(res.inventory["parcel_id"], [c.name for c in CASES], strict=True))
-        out[profile] = (res, res.inventory.set_index(res.inventory["parcel_id"].map(names)))
+        out[profile] = screen_cases(CASES, tmp_path_factory.mktemp(profile), profile)
     return out
 
 

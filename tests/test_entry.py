@@ -14,7 +14,7 @@ import shapely
 
 import landgis
 from landgis.errors import PolicyExpiredWarning
-from tests.planted import CRS, Case, build_project, origin
+from tests.planted import CRS, Case, build_project, origin, screen_cases
 
 INDUSTRIAL, COMMERCIAL = "100101", "0901"
 
@@ -234,12 +234,10 @@ ENTERABLE = [
 @pytest.fixture(scope="module")
 def enterable(tmp_path_factory):
     folder = tmp_path_factory.mktemp("enterable")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = landgis.screen(build_project(ENTERABLE, folder, "national"))
+    res, by_case = screen_cases(ENTERABLE, folder)
     res.write(folder / "out")
     names = dict(zip(res.inventory["parcel_id"], [c.name for c in ENTERABLE], strict=True))
-    return res, res.inventory.set_index(res.inventory["parcel_id"].map(names)), folder / "out", names
+    return res, by_case, folder / "out", names
 
 
 def test_enterable_area_is_the_parcel_less_every_excluded_part(enterable):

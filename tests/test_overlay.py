@@ -275,3 +275,34 @@ def test_kept_pieces_unioned_in_parallel_blocks_equal_geos_unions_parcel_by_parc
     assert (shapely.area(shapely.symmetric_difference(unions, expected)) < 1e-9).all()
     serial = union_kept_pieces(ov, sel, block_parcels=7, threads=1)
     assert serial[0].tolist() == hit.tolist() and shapely.equals_identical(serial[1], unions).all()
+
+
+def test_parcels_sharing_curved_edges_with_a_coverage_are_measured_as_geos_measures_them():
+    """A disc of parcels (sectors: straight shared edges, an arc of 64 points) under a survey
+    coverage cut from the same disc another way, and a farmland half-disc sharing the arc, at
+    zone-prefixed eastings: every pair's area is GEOS's, and a parcel that only touches a patch
+    (a shared edge, a shared point) makes no pair, though the clipper measures it near zero."""
+    x0, y0 = 37_415_000.0, 2_785_000.0
+    disc = shapely.Point(x0, y0).buffer(100, quad_segs=16)
+    ring = np.asarray(disc.exterior.coords)[:-1]
+
+    def sector(a: int, b: int) -> shapely.Polygon:
+        return shapely.Polygon([(x0, y0), *ring[a:b + 1]])
+
+    n = len(ring)
+    parcels = np.array([sector(k, k + 8) for k in range(0, n - 8, 8)], dtype=object)   # convex sectors
+    survey = np.array([sector(k, k + 16) for k in range(4, n - 16, 16)]
+                      + [shapely.box(x0 - 300, y0 - 300, x0 + 300, y0 + 300).difference(disc)], dtype=object)
+    farmland = np.array([shapely.Polygon([(x0, y0), *ring[: n // 2 + 1]])], dtype=object)
+    for layer in (survey, farmland):
+        ov = overlay_layer(parcels, layer)
+        pairs = ov.pairs
+        exact = shapely.area(shapely.intersection(parcels[pairs["parcel"]], layer[pairs["feature"]]))
+        assert np.abs(pairs["overlap_m2"].to_numpy() - exact).max() < 1e-6
+        # every pair of positive GEOS area is there, and no other
+        i, j = np.meshgrid(np.arange(len(parcels)), np.arange(len(layer)), indexing="ij")
+        every = shapely.area(shapely.intersection(parcels[i.ravel()], layer[j.ravel()]))
+        expected = {(int(a), int(b)) for a, b, m2 in zip(i.ravel(), j.ravel(), every, strict=True) if m2 > 1e-6}
+        assert set(zip(pairs["parcel"].tolist(), pairs["feature"].tolist(), strict=True)) == expected
+    # the ring outside the disc touches every parcel along its arc: no pair
+    assert not (overlay_layer(parcels, survey).pairs["feature"] == len(survey) - 1).any()

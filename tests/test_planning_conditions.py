@@ -6,14 +6,12 @@ Planted parcels of 20 m × 20 m (tests/planted.py); the conditions follow from t
 from __future__ import annotations
 
 import math
-import warnings
 
 import pandas as pd
 import pytest
 
-import landgis
 from landgis.fields import parse_limits
-from tests.planted import Case, build_project
+from tests.planted import Case, screen_cases
 
 LIMITS = ("plot_ratio_max", "building_density_max", "green_ratio_min", "height_max_m")
 LOW = {"RJL": 1.2, "JZMD": 45.0, "LDL": 15.0, "JZXG": 24.0}
@@ -37,9 +35,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def screened(tmp_path_factory):
     folder = tmp_path_factory.mktemp("conditions")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = landgis.screen(build_project(CASES, folder), profile="national", progress=False)
+    result, _ = screen_cases(CASES, folder, profile="national", progress=False)
     out = result.write(folder / "out", map_html=False)
     table = pd.read_csv(out / "inventory.csv", dtype={"planning_conditions_note": str}, keep_default_na=False)
     return result, table.assign(case=[c.name for c in CASES]).set_index("case")
